@@ -1,0 +1,101 @@
+/**
+ * Plain-data shapes of a diagnosis, shared by the diagnoser (which produces them), the tuner (which
+ * applies their actions) and the dashboards and reports (which show them).
+ */
+
+/** Severity in the spirit of Dr. Elephant: none < low < moderate < severe < critical. */
+export type Severity = 'none' | 'low' | 'moderate' | 'severe' | 'critical';
+
+/** Burrow's partition status. */
+export type PartitionLagStatus = 'OK' | 'WARN' | 'STOP' | 'STALL' | 'REWIND';
+/** Burrow's group status: the worst partition, with STOP/STALL/REWIND shown as ERR. */
+export type GroupLagStatus = 'OK' | 'WARN' | 'ERR';
+
+/** What caused the job's trouble. */
+export type RootCauseKind =
+  | 'healthy'
+  | 'under-provisioned'
+  | 'data-skew'
+  | 'source-bound'
+  | 'checkpoint-pressure'
+  | 'crash-loop'
+  | 'memory-pressure'
+  | 'over-provisioned'
+  | 'transient-spike'
+  | 'consumer-stalled'
+  | 'insufficient-data';
+
+/** A machine-applicable action; the tuner applies it. */
+export type TuningAction =
+  | {
+      type: 'set-parallelism';
+      /** vertex name (bundled runtime) or JobVertexID (Flink) */
+      vertex: string;
+      from: number;
+      to: number;
+    }
+  | {
+      type: 'set-checkpointing';
+      /** ms */
+      interval?: number;
+      /** ms */
+      timeout?: number;
+      /** ms */
+      minPause?: number;
+      unaligned?: boolean;
+    }
+  | {
+      type: 'set-memory';
+      /** bytes, e.g. task heap */
+      heapBytes: number;
+    };
+
+/** A recommendation: what, why and the expected effect in numbers, plus the typed actions. */
+export interface Recommendation {
+  id: string;
+  /** rule id that produced it */
+  ruleId: string;
+  /** human-readable: what to do */
+  title: string;
+  /** why, with the numbers */
+  rationale: string;
+  /** expected effect in numbers, e.g. { throughputRecordsPerSecond: 5200, catchUpMs: 600000 } */
+  expected: Record<string, number>;
+  /** empty when the remedy is not machine-applicable (skew: rewrite the job) */
+  actions: TuningAction[];
+}
+
+/** A finding of one detector. */
+export interface Finding {
+  /** stable rule id, e.g. 'lag.burrow', 'backpressure.bottleneck' */
+  ruleId: string;
+  severity: Severity;
+  /** one-line summary */
+  summary: string;
+  /** what to do (from the rule's help text) */
+  help: string;
+  /** vertex concerned, when there is one */
+  vertex?: string;
+  /** the numbers behind it */
+  evidence: Record<string, unknown>;
+}
+
+/** A diagnosis of one job over one window. */
+export interface Diagnosis {
+  id: string;
+  job_id: string;
+  job_name?: string;
+  /** ms */
+  windowStart: number;
+  /** ms */
+  windowEnd: number;
+  /** ms, when it was made */
+  createdAt: number;
+  trigger: { type: 'alert'; alertId: string; ruleId: string } | { type: 'sweep' } | { type: 'manual' };
+  lagStatus: GroupLagStatus | 'UNKNOWN';
+  findings: Finding[];
+  rootCause: { kind: RootCauseKind; vertex?: string; confidence: number; explanation: string };
+  recommendations: Recommendation[];
+  /** the worst finding's severity */
+  severity: Severity;
+}
