@@ -1,0 +1,122 @@
+/**
+ * The executor interface: what the tuner needs from whatever runs a job. Two implementations: the
+ * bundled runtime (`runtime/`) and Apache Flink over its REST API (`tuner/flink/executor.ts`).
+ * Everything here is plain data so that one shared contract suite can run against both.
+ *
+ * Errors: every method throws {@link StreamtuneError} (`core/errors.ts`):
+ * - `FLINK_API` for a failed call to the cluster. `retriable` is true for connection errors,
+ *   timeouts and HTTP 5xx/429 (retrying the same call can succeed), false for other 4xx.
+ * - `OPERATION_FAILED` when the cluster accepted the request but the operation did not succeed.
+ *   `details.reason` says why: `'failure-cause'` (Flink reported a failure cause; the message
+ *   carries it; not retriable), `'timeout'` (not done within the caller's `timeoutMs`; retriable,
+ *   the job was left as it was), `'job-failed'` (the job reached FAILED/CANCELED instead of RUNNING).
+ * - `NOT_FOUND` for an unknown job id, `JOB_STATE` for a job in the wrong state for the call,
+ *   `INVALID_ARGUMENT` for bad parallelism overrides (unknown vertex, out of [1, maxParallelism]).
+ */
+
+/** Lifecycle state of a job, with Flink's `JobStatus` names (Flink 2.1 REST `JobStatus`). */
+export type JobState =
+  | 'INITIALIZING'
+  | 'CREATED'
+  | 'RUNNING'
+  | 'FAILING'
+  | 'FAILED'
+  | 'CANCELLING'
+  | 'CANCELED'
+  | 'FINISHED'
+  | 'RESTARTING'
+  | 'SUSPENDED'
+  | 'RECONCILING';
+
+/** One vertex (Flink: JobVertex, a chain of operators) of a running job. */
+export interface VertexTopology {
+  /** JobVertexID (Flink: 32 hex) or the vertex name (bundled runtime). Key of parallelism overrides. */
+  id: string;
+  /** Display name, e.g. `Source: orders -> Map`. */
+  name: string;
+  /** Current number of subtasks. */
+  parallelism: number;
+  /** Upper bound for parallelism (number of key groups). */
+  maxParallelism: number;
+}
+
+/** The topology of a job as the executor sees it now. */
+export interface JobTopology {
+  jobId: string;
+  name: string;
+  state: JobState;
+  /** Job-wide max parallelism; -1 when the cluster does not report one. */
+  maxParallelism: number;
+  vertices: VertexTopology[];
+}
+
+/** Checkpointing settings applied when starting a job. All durations in ms. */
+export interface CheckpointingSettings {
+  /** ms between checkpoint triggers (`execution.checkpointing.interval`) */
+  interval?: number;
+  /** ms before a checkpoint is declared failed (`execution.checkpointing.timeout`) */
+  timeout?: number;
+  /** ms minimum pause between checkpoints (`execution.checkpointing.min-pause`) */
+  minPause?: number;
+  /** unaligned checkpoints (`execution.checkpointing.unaligned.enabled`) */
+  unaligned?: boolean;
+}
+
+/** A request to start (or restart) a job. */
+export interface StartRequest {
+  /** The id of the job being replaced (used to find its program / spec). */
+  jobId: string;
+  /** Savepoint to restore from; absent = start without state. */
+  savepointPath?: string;
+  /** New parallelism by vertex id ({@link VertexTopology.id}); vertices not listed keep theirs. */
+  parallelism?: Record<string, number>;
+  checkpointing?: CheckpointingSettings;
+  /** Skip savepoint state that maps to no operator. Default false. */
+  allowNonRestoredState?: boolean;
+}
+
+/** Options of {@link JobExecutor.triggerSavepoint}. */
+export interface SavepointOptions {
+  /** Directory (URI) for the savepoint; absent = the cluster's default (`execution.checkpointing.savepoint-dir`). */
+  targetDirectory?: string;
+  /** ms to wait for completion. Default chosen by the implementation (Flink: 10 min). */
+  timeoutMs?: number;
+}
+
+/** Options of {@link JobExecutor.stopWithSavepoint}. */
+export interface StopOptions {
+  targetDirectory?: string;
+  /** Emit MAX_WATERMARK before the savepoint, flushing event-time timers (Flink `drain`). Default false. */
+  drain?: boolean;
+  /** ms to wait for the savepoint to complete; on expiry throws OPERATION_FAILED (reason 'timeout'). */
+  timeoutMs: number;
+}
+
+/**
+ * Runs, stops and rescales jobs. Implementations: bundled runtime (`kind: 'bundled'`) and Flink REST
+ * (`kind: 'flink'`). See the module comment for the errors thrown.
+ */
+export interface JobExecutor {
+  readonly kind: 'bundled' | 'flink';
+  /** Current topology and state of a job. Throws NOT_FOUND for an unknown job. */
+  describe(jobId: string): Promise<JobTopology>;
+  /** Takes a savepoint and leaves the job running; resolves with its path once COMPLETED. */
+  triggerSavepoint(jobId: string, opts: SavepointOptions): Promise<{ savepointPath: string }>;
+  /**
+   * Takes a savepoint and stops the job (Flink: POST /jobs/:jid/stop). On failure or timeout the job
+   * is left as the cluster left it (Flink keeps it RUNNING when the savepoint fails).
+   */
+  stopWithSavepoint(jobId: string, opts: StopOptions): Promise<{ savepointPath: string }>;
+  /** Starts a job (from a savepoint, with overrides); resolves with the new job id once submitted. */
+  start(req: StartRequest): Promise<{ jobId: string }>;
+  /** Polls until the job is RUNNING; throws OPERATION_FAILED with reason 'job-failed' when it reaches
+   * a terminal state first, reason 'timeout' (retriable) after `timeoutMs` ms. */
+  waitUntilRunning(jobId: string, timeoutMs: number): Promise<void>;
+  /** Cancels a job without a savepoint. */
+  cancel(jobId: string): Promise<void>;
+  /**
+   * Changes parallelism without a restart from savepoint, where supported (Flink ≥ 1.18 with the
+   * adaptive scheduler: PUT resource-requirements). `overrides` maps vertex id → parallelism.
+   */
+  rescaleInPlace?(jobId: string, overrides: Record<string, number>): Promise<void>;
+}
