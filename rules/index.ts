@@ -1,0 +1,6 @@
+/** Public surface of rules/: types, loading, reloading and alert evaluation. */
+export type { AlertOp, AlertRule, DetectorRule, PlannerSettings, RuleError, RuleOrigin, RuleSet, Thresholds } from './types.ts';
+export { BUILTIN_RULES_DIR, DEFAULT_PLANNER, checkRules, formatRuleErrors, loadRules, type LoadRulesOptions } from './loader.ts';
+export { RuleSetManager, type ReloadResult, type RuleSetManagerOptions } from './manager.ts';
+export { alertQuery, evaluateAlerts, type AlertEvaluation, type AlertInstance } from './alerts.ts';
+export { DETECTOR_IDS, parseDuration, rulesFileSchema, type DetectorId } from './schema.ts';

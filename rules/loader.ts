@@ -1,0 +1,304 @@
+/**
+ * Loads and validates rule files: YAML (the `yaml` package, with a LineCounter so every error
+ * names FILE:LINE) checked against a JSON schema (ajv) plus semantic checks (thresholds ordered,
+ * utilisation band sane, ids unique). `loadRules(dir)` merges the built-in rules in this folder
+ * with the files of `dir` (a user's rule overrides the built-in rule of the same id, field by field).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import { StreamtuneError } from '../core/errors.ts';
+import { parseDuration, rulesFileSchema } from './schema.ts';
+import type { AlertOp, AlertRule, DetectorRule, PlannerSettings, RuleError, RuleSet, Thresholds } from './types.ts';
+
+/** The folder holding the built-in rule files (this folder). */
+export const BUILTIN_RULES_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+/** Planner defaults (Flink autoscaler defaults; see rules/types.ts). */
+export const DEFAULT_PLANNER: PlannerSettings = {
+  targetUtilization: 0.7,
+  utilizationLow: 0.4,
+  utilizationHigh: 1.0,
+  catchUpMs: 30 * 60_000,
+  restartMs: 5 * 60_000,
+  alignmentOvershoot: 0.25,
+  maxScaleUpFactor: 0,
+};
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateFile = ajv.compile(rulesFileSchema);
+
+/** Raw shape of a rules file after schema validation. */
+interface RawFile {
+  planner?: Record<string, number | string>;
+  detectors?: Record<string, { enabled?: boolean; help: string; severity?: { thresholds: number[]; direction?: 'higher' | 'lower' }; params?: Record<string, number> }>;
+  alerts?: Array<Record<string, unknown>>;
+}
+
+/** The parsed content of one file, or its errors. */
+interface ParsedFile {
+  file: string;
+  raw?: RawFile;
+  doc?: Document.Parsed;
+  lc?: LineCounter;
+  errors: RuleError[];
+}
+
+function unescapePointer(seg: string): string {
+  return seg.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+/** Line/column of the node at `path` (the key when `key`), falling back to the closest ancestor. */
+function locate(doc: Document.Parsed, lc: LineCounter, path: string[], key = false): { line: number; column: number } {
+  let node: unknown = doc.contents;
+  let pos: [number, number, number] | undefined = (doc.contents as YamlNode | null)?.range ?? undefined;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]!;
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === seg);
+      if (!pair) break;
+      const last = i === path.length - 1;
+      if (last && key && isScalar(pair.key) && pair.key.range) {
+        pos = pair.key.range;
+        node = undefined;
+        break;
+      }
+      next = pair.value;
+      const r = (pair.value as YamlNode | null)?.range ?? (isScalar(pair.key) ? pair.key.range : undefined);
+      if (r) pos = r;
+    } else if (isSeq(node)) {
+      next = node.items[Number(seg)];
+      const r = (next as YamlNode | null)?.range;
+      if (r) pos = r;
+    } else break;
+    node = next;
+  }
+  const lp = lc.linePos(pos ? pos[0] : 0);
+  return { line: lp.line, column: lp.col };
+}
+
+function ajvErrorToRuleError(file: string, doc: Document.Parsed, lc: LineCounter, e: ErrorObject): RuleError {
+  const path = e.instancePath.split('/').slice(1).map(unescapePointer);
+  let reason = `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`;
+  let pos: { line: number; column: number };
+  if (e.keyword === 'additionalProperties') {
+    const prop = String((e.params as { additionalProperty: string }).additionalProperty);
+    pos = locate(doc, lc, [...path, prop], true);
+    reason = `unknown key '${prop}' at ${e.instancePath || '/'}`;
+  } else if (e.keyword === 'propertyNames') {
+    const prop = String((e.params as { propertyName: string }).propertyName);
+    pos = locate(doc, lc, [...path, prop], true);
+    reason = `unknown detector '${prop}' (known ids are listed in rules/schema.ts)`;
+  } else if (e.keyword === 'enum') {
+    pos = locate(doc, lc, path);
+    reason = `${e.instancePath} must be one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`;
+  } else {
+    pos = locate(doc, lc, path);
+  }
+  return { file, line: pos.line, column: pos.column, reason };
+}
+
+/** Reads, parses and schema-checks one file. Never throws: problems come back as errors. */
+function parseFile(file: string): ParsedFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { file, errors: [{ file, line: 0, column: 0, reason: `cannot read: ${(err as Error).message}` }] };
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      file,
+      errors: doc.errors.map((e) => {
+        const lp = lc.linePos(e.pos[0]);
+        return { file, line: lp.line, column: lp.col, reason: `YAML: ${e.message.split('\n')[0]}` };
+      }),
+    };
+  }
+  const data = doc.toJS() ?? {};
+  if (!validateFile(data)) {
+    // ajv reports anyOf branches separately; keep one message per location.
+    const seen = new Set<string>();
+    const errors: RuleError[] = [];
+    for (const e of validateFile.errors ?? []) {
+      const re = ajvErrorToRuleError(file, doc, lc, e);
+      const k = `${re.line}:${re.reason}`;
+      if (!seen.has(k)) {
+        seen.add(k);
+        errors.push(re);
+      }
+    }
+    return { file, errors };
+  }
+  const raw = data as RawFile;
+  const errors: RuleError[] = [];
+  // Semantic checks the schema cannot express.
+  for (const [id, d] of Object.entries(raw.detectors ?? {})) {
+    if (!d.severity) continue;
+    const t = d.severity.thresholds;
+    const dir = d.severity.direction ?? 'higher';
+    const ordered = t.every((v, i) => i === 0 || (dir === 'higher' ? v >= t[i - 1]! : v <= t[i - 1]!));
+    if (!ordered) {
+      const pos = locate(doc, lc, ['detectors', id, 'severity', 'thresholds']);
+      errors.push({ file, ...pos, reason: `detectors.${id}.severity.thresholds must be ${dir === 'higher' ? 'ascending' : 'descending'} (direction: ${dir}), got [${t.join(', ')}]` });
+    }
+  }
+  if (raw.planner) {
+    const lo = raw.planner.utilizationLow as number | undefined;
+    const hi = raw.planner.utilizationHigh as number | undefined;
+    if (lo !== undefined && hi !== undefined && lo >= hi) {
+      const pos = locate(doc, lc, ['planner', 'utilizationLow']);
+      errors.push({ file, ...pos, reason: `planner.utilizationLow (${lo}) must be lower than utilizationHigh (${hi})` });
+    }
+  }
+  const ids = new Set<string>();
+  (raw.alerts ?? []).forEach((a, i) => {
+    const id = String(a.id);
+    if (ids.has(id)) {
+      const pos = locate(doc, lc, ['alerts', String(i), 'id']);
+      errors.push({ file, ...pos, reason: `duplicate alert id '${id}'` });
+    }
+    ids.add(id);
+  });
+  return { file, raw, doc, lc, errors };
+}
+
+/** The .yaml/.yml files of a folder, sorted by name. Throws INVALID_RULES when it cannot be listed. */
+function ruleFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    throw new StreamtuneError('INVALID_RULES', `cannot read rules folder ${dir}: ${(err as Error).message}`, { cause: err, details: { dir } });
+  }
+  return names
+    .filter((n) => /\.ya?ml$/.test(n))
+    .sort()
+    .map((n) => join(dir, n))
+    .filter((f) => statSync(f).isFile());
+}
+
+function lineOf(p: ParsedFile, path: string[]): number {
+  return p.doc && p.lc ? locate(p.doc, p.lc, path, true).line : 0;
+}
+
+function parseCondition(c: string): { op: AlertOp; threshold: number } {
+  const m = /^(>=|<=|==|!=|>|<)\s*(-?[0-9]+(?:\.[0-9]+)?)$/.exec(c)!;
+  return { op: m[1] as AlertOp, threshold: Number(m[2]) };
+}
+
+/** Merges parsed files (in order) into a RuleSet; later files override earlier ones by id. */
+function merge(parsed: ParsedFile[], base?: RuleSet): RuleSet {
+  const rs: RuleSet = base
+    ? { detectors: { ...base.detectors }, alerts: [...base.alerts], planner: { ...base.planner }, files: [...base.files] }
+    : { detectors: {}, alerts: [], planner: { ...DEFAULT_PLANNER }, files: [] };
+  for (const p of parsed) {
+    const raw = p.raw!;
+    rs.files.push(p.file);
+    if (raw.planner) {
+      const pl = raw.planner;
+      if (pl.targetUtilization !== undefined) rs.planner.targetUtilization = Number(pl.targetUtilization);
+      if (pl.utilizationLow !== undefined) rs.planner.utilizationLow = Number(pl.utilizationLow);
+      if (pl.utilizationHigh !== undefined) rs.planner.utilizationHigh = Number(pl.utilizationHigh);
+      if (pl.catchUpDuration !== undefined) rs.planner.catchUpMs = parseDuration(pl.catchUpDuration);
+      if (pl.restartTime !== undefined) rs.planner.restartMs = parseDuration(pl.restartTime);
+      if (pl.alignmentOvershoot !== undefined) rs.planner.alignmentOvershoot = Number(pl.alignmentOvershoot);
+      if (pl.maxScaleUpFactor !== undefined) rs.planner.maxScaleUpFactor = Number(pl.maxScaleUpFactor);
+    }
+    for (const [id, d] of Object.entries(raw.detectors ?? {})) {
+      const prev = rs.detectors[id];
+      const rule: DetectorRule = {
+        id,
+        enabled: d.enabled ?? prev?.enabled ?? true,
+        help: d.help,
+        severity: d.severity
+          ? { thresholds: d.severity.thresholds as Thresholds, direction: d.severity.direction ?? 'higher' }
+          : prev?.severity,
+        params: { ...(prev?.params ?? {}), ...(d.params ?? {}) },
+        origin: { file: p.file, line: lineOf(p, ['detectors', id]) },
+      };
+      rs.detectors[id] = rule;
+    }
+    (raw.alerts ?? []).forEach((a, i) => {
+      const rule: AlertRule = {
+        id: String(a.id),
+        metric: String(a.metric),
+        field: (a.field as string | undefined) ?? 'value',
+        where: (a.where as Record<string, string> | undefined) ?? {},
+        groupBy: (a.groupBy as string[] | undefined) ?? [],
+        aggregate: (a.aggregate as AlertRule['aggregate'] | undefined) ?? 'sum',
+        windowMs: parseDuration(a.window as number | string),
+        condition: parseCondition(String(a.condition)),
+        forMs: a.for === undefined ? 0 : parseDuration(a.for as number | string),
+        severity: a.severity as AlertRule['severity'],
+        help: String(a.help),
+        origin: { file: p.file, line: lineOf(p, ['alerts', String(i)]) },
+      };
+      const at = rs.alerts.findIndex((x) => x.id === rule.id);
+      if (at >= 0) rs.alerts[at] = rule;
+      else rs.alerts.push(rule);
+    });
+  }
+  return rs;
+}
+
+/** Formats errors as `FILE:LINE:COL reason` lines. */
+export function formatRuleErrors(errors: readonly RuleError[]): string {
+  return errors.map((e) => `${e.file}:${e.line}:${e.column} ${e.reason}`).join('\n');
+}
+
+/** Options of {@link loadRules}. */
+export interface LoadRulesOptions {
+  /** Start from the built-in rules (this folder) and apply `dir` on top. Default true. */
+  extendBuiltin?: boolean;
+}
+
+/**
+ * Checks the files of `dir` without building a RuleSet: every problem with file, line and reason
+ * (an empty list when valid).
+ */
+export function checkRules(dir: string): RuleError[] {
+  return ruleFiles(resolve(dir)).flatMap((f) => parseFile(f).errors);
+}
+
+/**
+ * Loads the rule set from the YAML files in `dir` (sorted by name; later files override earlier
+ * ones by id), on top of the built-in rules unless `extendBuiltin: false`.
+ * Throws StreamtuneError INVALID_RULES whose message lists `FILE:LINE:COL reason` for every
+ * problem and whose `details.errors` holds them as {@link RuleError}s.
+ */
+export function loadRules(dir: string = BUILTIN_RULES_DIR, opts: LoadRulesOptions = {}): RuleSet {
+  const abs = resolve(dir);
+  const builtinDir = resolve(BUILTIN_RULES_DIR);
+  const dirs = opts.extendBuiltin === false || abs === builtinDir ? [abs] : [builtinDir, abs];
+  let rs: RuleSet | undefined;
+  for (const d of dirs) {
+    const parsed = ruleFiles(d).map(parseFile);
+    const errors = parsed.flatMap((p) => p.errors);
+    if (errors.length > 0) {
+      throw new StreamtuneError('INVALID_RULES', `invalid rules:\n${formatRuleErrors(errors)}`, { details: { errors } });
+    }
+    // Within one folder an id defined in two files is a mistake.
+    const seen = new Map<string, string>();
+    const dup: RuleError[] = [];
+    for (const p of parsed) {
+      for (const id of Object.keys(p.raw!.detectors ?? {})) {
+        if (seen.has(`d:${id}`)) dup.push({ file: p.file, line: lineOf(p, ['detectors', id]), column: 1, reason: `detector '${id}' is also defined in ${seen.get(`d:${id}`)}` });
+        seen.set(`d:${id}`, p.file);
+      }
+      (p.raw!.alerts ?? []).forEach((a, i) => {
+        const id = String(a.id);
+        if (seen.has(`a:${id}`)) dup.push({ file: p.file, line: lineOf(p, ['alerts', String(i), 'id']), column: 1, reason: `alert '${id}' is also defined in ${seen.get(`a:${id}`)}` });
+        seen.set(`a:${id}`, p.file);
+      });
+    }
+    if (dup.length > 0) throw new StreamtuneError('INVALID_RULES', `invalid rules:\n${formatRuleErrors(dup)}`, { details: { errors: dup } });
+    rs = merge(parsed, rs);
+  }
+  return rs!;
+}
