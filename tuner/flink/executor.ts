@@ -1,0 +1,201 @@
+/**
+ * {@link JobExecutor} for Apache Flink over its REST API (Flink ≥ 1.17 for per-vertex overrides at
+ * submission; ≥ 1.18 with the adaptive scheduler for in-place rescale). Semantics from
+ * /work/shared/reference/flink-metrics.md §3:
+ * - stop-with-savepoint: `POST /jobs/:jid/stop` with a caller-chosen `triggerId`, then poll
+ *   `/jobs/:jid/savepoints/:triggerId` until COMPLETED (location or failure-cause) or the timeout.
+ *   A failed savepoint leaves the job RUNNING; streamtune does not touch it further.
+ * - start: `POST /jars/:jarid/run` with `savepointPath` and
+ *   `flinkConfiguration["pipeline.jobvertex-parallelism-overrides"] = "<vid>:<p>,…"`.
+ * - rescale in place: `PUT /jobs/:jid/resource-requirements` listing every vertex, upperBound = target,
+ *   lowerBound lowered only when it would exceed the target (the Flink Kubernetes operator's rule).
+ */
+import { StreamtuneError } from '../../core/errors.ts';
+import { silentLogger, type Logger } from '../../core/logger.ts';
+import type { JobExecutor, JobState, JobTopology, SavepointOptions, StartRequest, StopOptions } from '../executor.ts';
+import {
+  FlinkRestClient,
+  formatParallelismOverrides,
+  newTriggerId,
+  PARALLELISM_OVERRIDES_KEY,
+  type FlinkRestClientOptions,
+  type JarRunRequest,
+  type ParallelismBounds,
+} from './rest-client.ts';
+
+/** Options of {@link FlinkExecutor}. */
+export interface FlinkExecutorOptions {
+  /** REST client options (baseUrl, authorization, timeouts, retries). */
+  rest: FlinkRestClientOptions;
+  /** Id of the uploaded jar that `start` runs (`POST /jars/upload` → basename of `filename`). Required for `start`. */
+  jarId?: string;
+  /** Fully qualified entry class; default the jar manifest's. */
+  entryClass?: string;
+  /** Program arguments passed as `programArgsList`. Default none. */
+  programArgs?: string[];
+  /** Restore claim mode (Flink 1.20+ `claimMode`). Default not sent (Flink's default, NO_CLAIM). */
+  claimMode?: 'CLAIM' | 'NO_CLAIM' | 'LEGACY';
+  /** Extra `flinkConfiguration` entries sent on every start. Default none. */
+  flinkConfiguration?: Record<string, string>;
+  /** 'adaptive' enables {@link FlinkExecutor.rescaleInPlace} (needs `jobmanager.scheduler: adaptive`, Flink 1.18+). Default 'default'. */
+  scheduler?: 'default' | 'adaptive';
+  /** ms between savepoint/status polls. Default 500. */
+  pollIntervalMs?: number;
+  /** ms to wait for a plain savepoint ({@link SavepointOptions.timeoutMs} wins). Default 600 000. */
+  savepointTimeoutMs?: number;
+  logger?: Logger;
+}
+
+const TERMINAL: ReadonlySet<string> = new Set(['FAILED', 'CANCELED', 'FINISHED', 'SUSPENDED']);
+
+/** Flink implementation of {@link JobExecutor}; errors as documented in `tuner/executor.ts`. */
+export class FlinkExecutor implements JobExecutor {
+  readonly kind = 'flink' as const;
+  readonly client: FlinkRestClient;
+  private readonly log: Logger;
+  private readonly pollMs: number;
+
+  constructor(private readonly opts: FlinkExecutorOptions) {
+    this.client = new FlinkRestClient({ ...opts.rest, logger: opts.rest.logger ?? opts.logger });
+    this.log = (opts.logger ?? silentLogger).namespace('flink-executor');
+    this.pollMs = opts.pollIntervalMs ?? 500;
+  }
+
+  /** `GET /jobs/:jid` → topology. Vertex ids are JobVertexIDs. Throws FLINK_API (404 → not retriable). */
+  async describe(jobId: string): Promise<JobTopology> {
+    const d = await this.client.jobDetails(jobId);
+    return {
+      jobId: d.jid,
+      name: d.name,
+      state: d.state as JobState,
+      maxParallelism: d.maxParallelism ?? -1,
+      vertices: d.vertices.map((v) => ({ id: v.id, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism })),
+    };
+  }
+
+  /** `POST /jobs/:jid/savepoints` (cancel-job false) and poll. */
+  async triggerSavepoint(jobId: string, opts: SavepointOptions): Promise<{ savepointPath: string }> {
+    const triggerId = newTriggerId();
+    await this.client.triggerSavepoint(jobId, { targetDirectory: opts.targetDirectory, cancelJob: false, triggerId });
+    return this.awaitSavepoint(jobId, triggerId, opts.timeoutMs ?? this.opts.savepointTimeoutMs ?? 600_000, 'savepoint');
+  }
+
+  /** `POST /jobs/:jid/stop` and poll until the savepoint completes, fails or `timeoutMs` passes. */
+  async stopWithSavepoint(jobId: string, opts: StopOptions): Promise<{ savepointPath: string }> {
+    const triggerId = newTriggerId();
+    this.log.info('stop-with-savepoint', { job_id: jobId, triggerId, drain: opts.drain ?? false });
+    await this.client.stopWithSavepoint(jobId, { targetDirectory: opts.targetDirectory, drain: opts.drain ?? false, triggerId });
+    return this.awaitSavepoint(jobId, triggerId, opts.timeoutMs, 'stop-with-savepoint');
+  }
+
+  private async awaitSavepoint(jobId: string, triggerId: string, timeoutMs: number, what: string): Promise<{ savepointPath: string }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.client.savepointStatus(jobId, triggerId);
+      if (s.status === 'COMPLETED') {
+        this.log.info(`${what} completed`, { job_id: jobId, triggerId, savepointPath: s.location });
+        return { savepointPath: s.location };
+      }
+      if (s.status === 'FAILED') {
+        this.log.warn(`${what} failed`, { job_id: jobId, triggerId, failure: s.failureMessage });
+        throw new StreamtuneError('OPERATION_FAILED', `${what} of job ${jobId} failed: ${s.failureMessage}`, {
+          details: { reason: 'failure-cause', jobId, triggerId, failureClass: s.failureClass, failureMessage: s.failureMessage, stackTrace: s.stackTrace },
+        });
+      }
+      if (Date.now() >= deadline) {
+        throw new StreamtuneError('OPERATION_FAILED', `${what} of job ${jobId} did not complete within ${timeoutMs} ms (trigger ${triggerId})`, {
+          retriable: true,
+          details: { reason: 'timeout', jobId, triggerId, timeoutMs },
+        });
+      }
+      await new Promise((r) => setTimeout(r, Math.min(this.pollMs, Math.max(0, deadline - Date.now()))));
+    }
+  }
+
+  /**
+   * `POST /jars/:jarId/run` with savepointPath, allowNonRestoredState, checkpointing keys and
+   * `pipeline.jobvertex-parallelism-overrides` built from `req.parallelism`. Throws INVALID_CONFIG
+   * without `jarId`, INVALID_ARGUMENT for a parallelism < 1.
+   */
+  async start(req: StartRequest): Promise<{ jobId: string }> {
+    if (!this.opts.jarId) throw new StreamtuneError('INVALID_CONFIG', 'flink.jarId is required to start jobs over REST', { details: { field: 'jarId' } });
+    const conf: Record<string, string> = { ...(this.opts.flinkConfiguration ?? {}) };
+    const overrides = req.parallelism ?? {};
+    for (const [vid, p] of Object.entries(overrides)) {
+      if (!Number.isInteger(p) || p < 1) {
+        throw new StreamtuneError('INVALID_ARGUMENT', `parallelism for vertex ${vid} must be an integer ≥ 1, got ${p}`, { details: { field: `parallelism.${vid}` } });
+      }
+    }
+    if (Object.keys(overrides).length > 0) conf[PARALLELISM_OVERRIDES_KEY] = formatParallelismOverrides(overrides);
+    const cp = req.checkpointing;
+    if (cp?.interval !== undefined) conf['execution.checkpointing.interval'] = `${cp.interval} ms`;
+    if (cp?.timeout !== undefined) conf['execution.checkpointing.timeout'] = `${cp.timeout} ms`;
+    if (cp?.minPause !== undefined) conf['execution.checkpointing.min-pause'] = `${cp.minPause} ms`;
+    if (cp?.unaligned !== undefined) conf['execution.checkpointing.unaligned.enabled'] = String(cp.unaligned);
+    const body: JarRunRequest = {};
+    if (this.opts.entryClass !== undefined) body.entryClass = this.opts.entryClass;
+    if (this.opts.programArgs !== undefined) body.programArgsList = this.opts.programArgs;
+    if (req.savepointPath !== undefined) body.savepointPath = req.savepointPath;
+    if (req.allowNonRestoredState !== undefined) body.allowNonRestoredState = req.allowNonRestoredState;
+    if (this.opts.claimMode !== undefined && req.savepointPath !== undefined) body.claimMode = this.opts.claimMode;
+    if (Object.keys(conf).length > 0) body.flinkConfiguration = conf;
+    const jobId = await this.client.runJar(this.opts.jarId, body);
+    this.log.info('job submitted', { previous_job_id: req.jobId, job_id: jobId, savepointPath: req.savepointPath, overrides });
+    return { jobId };
+  }
+
+  /** Polls `GET /jobs/:jid` until RUNNING; a terminal state first → OPERATION_FAILED 'job-failed'. */
+  async waitUntilRunning(jobId: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const d = await this.client.jobDetails(jobId);
+      if (d.state === 'RUNNING') return;
+      if (TERMINAL.has(d.state)) {
+        throw new StreamtuneError('OPERATION_FAILED', `job ${jobId} reached ${d.state} instead of RUNNING`, { details: { reason: 'job-failed', jobId, state: d.state } });
+      }
+      if (Date.now() >= deadline) {
+        throw new StreamtuneError('OPERATION_FAILED', `job ${jobId} not RUNNING after ${timeoutMs} ms (state ${d.state})`, {
+          retriable: true,
+          details: { reason: 'timeout', jobId, state: d.state, timeoutMs },
+        });
+      }
+      await new Promise((r) => setTimeout(r, this.pollMs));
+    }
+  }
+
+  /** `PATCH /jobs/:jid?mode=cancel`. */
+  async cancel(jobId: string): Promise<void> {
+    await this.client.cancel(jobId);
+  }
+
+  /**
+   * In-place rescale (adaptive scheduler, Flink 1.18+): reads the current requirements, sets
+   * upperBound = target for the overridden vertices, lowers lowerBound only when it exceeds the target,
+   * keeps every other vertex as it was, and PUTs the full map. Throws INVALID_CONFIG when not
+   * configured for the adaptive scheduler, INVALID_ARGUMENT for an unknown vertex or a target outside
+   * [1, maxParallelism].
+   */
+  async rescaleInPlace(jobId: string, overrides: Record<string, number>): Promise<void> {
+    if (this.opts.scheduler !== 'adaptive') {
+      throw new StreamtuneError('INVALID_CONFIG', 'rescaleInPlace needs scheduler: adaptive (jobmanager.scheduler: adaptive, Flink ≥ 1.18)', { details: { field: 'scheduler' } });
+    }
+    const topo = await this.describe(jobId);
+    const current = await this.client.resourceRequirements(jobId);
+    const next: Record<string, ParallelismBounds> = {};
+    for (const v of topo.vertices) {
+      const cur = current[v.id] ?? { lowerBound: 1, upperBound: v.parallelism };
+      next[v.id] = { ...cur };
+    }
+    for (const [vid, target] of Object.entries(overrides)) {
+      const v = topo.vertices.find((x) => x.id === vid);
+      if (!v) throw new StreamtuneError('INVALID_ARGUMENT', `vertex ${vid} is not part of job ${jobId}`, { details: { field: `overrides.${vid}` } });
+      if (!Number.isInteger(target) || target < 1 || target > v.maxParallelism) {
+        throw new StreamtuneError('INVALID_ARGUMENT', `parallelism for vertex ${vid} must be in [1, ${v.maxParallelism}] (max parallelism), got ${target}`, { details: { field: `overrides.${vid}` } });
+      }
+      const cur = next[vid]!;
+      next[vid] = { lowerBound: cur.lowerBound > target ? target : cur.lowerBound, upperBound: target };
+    }
+    this.log.info('rescale in place', { job_id: jobId, overrides });
+    await this.client.updateResourceRequirements(jobId, next);
+  }
+}
