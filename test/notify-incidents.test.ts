@@ -1,0 +1,109 @@
+/** Reminders on an injected clock, Burrow's send-once/send-close, and incident state across a restart. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createNotificationService, IncidentTracker, type NotifyConfig } from '../dashboards/notify/index.ts';
+import { startSmtp } from './helpers/smtp.ts';
+import { tempDir, waitFor } from './helpers/wait.ts';
+import { healthyDiagnosis, laggingDiagnosis } from './helpers/diagnosis-fixtures.ts';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2024, 4, 1, 9, 15, 0);
+
+test('a reminder is sent only after the reminder interval (injected clock)', async (t) => {
+  const smtp = await startSmtp();
+  t.after(() => smtp.close());
+  let now = T0;
+  const svc = createNotificationService(
+    {
+      baseUrl: 'http://127.0.0.1:8080',
+      email: { smtpUrl: smtp.url, recipients: { default: ['platform@example.test'] } },
+      incidents: { reminderIntervalMs: HOUR },
+    },
+    { now: () => now },
+  );
+  t.after(() => svc.stop());
+
+  svc.onDiagnosis(laggingDiagnosis());
+  await waitFor(() => smtp.messages.length === 1, { what: 'report' });
+
+  now = T0 + HOUR - 60_000; // 59 min later: still inside the interval
+  assert.deepEqual(svc.onDiagnosis(laggingDiagnosis({ id: 'diag-2' })), []);
+  assert.deepEqual(svc.checkReminders(), []);
+  await svc.drain();
+  assert.equal(smtp.messages.length, 1);
+
+  now = T0 + HOUR; // the interval has passed
+  assert.deepEqual(svc.onDiagnosis(laggingDiagnosis({ id: 'diag-3' })).map((n) => n.type), ['reminder']);
+  const reminder = await waitFor(() => smtp.messages[1], { what: 'reminder' });
+  assert.match(reminder.subject, /Still open \(1 h\)/);
+  assert.ok(reminder.text.includes('diagnoses/diag-3'), 'reminder shows the latest diagnosis');
+  assert.ok(reminder.html.includes('diagnoses/diag-3'));
+
+  // the next reminder again waits a full interval from this one
+  now = T0 + HOUR + HOUR / 2;
+  assert.deepEqual(svc.onDiagnosis(laggingDiagnosis({ id: 'diag-4' })), []);
+  now = T0 + 2 * HOUR;
+  assert.deepEqual(svc.checkReminders().map((n) => n.type), ['reminder']);
+  await waitFor(() => smtp.messages.length === 3, { what: 'second reminder' });
+  await svc.drain();
+  assert.equal(smtp.messages.length, 3);
+});
+
+test('sendOnce sends no reminders and sendClose=false sends no resolved notice (Burrow options)', () => {
+  let now = T0;
+  const tracker = new IncidentTracker({ sendOnce: true, sendClose: false, reminderIntervalMs: 1000, now: () => now });
+  assert.deepEqual(tracker.observe(laggingDiagnosis()).map((n) => n.type), ['report']);
+  now += 10 * HOUR;
+  assert.deepEqual(tracker.observe(laggingDiagnosis({ id: 'd2' })), []);
+  assert.deepEqual(tracker.remindersDue(), []);
+  assert.deepEqual(tracker.observe(healthyDiagnosis()), []);
+  assert.equal(tracker.openIncidents().length, 0, 'closed even though no notice was sent');
+  // a new trouble after the close is a new incident with its own report
+  assert.deepEqual(tracker.observe(laggingDiagnosis({ id: 'd3' })).map((n) => n.type), ['report']);
+});
+
+test('below the minimum severity nothing opens; missing data does not close an incident', () => {
+  const tracker = new IncidentTracker({ minSeverity: 'severe' });
+  assert.deepEqual(tracker.observe(laggingDiagnosis({ severity: 'moderate' })), []);
+  assert.equal(tracker.openIncidents().length, 0);
+  assert.deepEqual(tracker.observe(laggingDiagnosis()).map((n) => n.type), ['report']);
+  const noData = healthyDiagnosis({ lagStatus: 'UNKNOWN', rootCause: { kind: 'insufficient-data', confidence: 0, explanation: 'no metrics' } });
+  assert.deepEqual(tracker.observe(noData), []);
+  assert.equal(tracker.openIncidents().length, 1);
+});
+
+test('incident state survives a restart: no second report, reminders keep their schedule', async (t) => {
+  const smtp = await startSmtp();
+  t.after(() => smtp.close());
+  const dataDir = tempDir('streamtune-notify-');
+  let now = T0;
+  const config: NotifyConfig = {
+    baseUrl: 'http://127.0.0.1:8080',
+    email: { smtpUrl: smtp.url, recipients: { default: ['platform@example.test'] } },
+    incidents: { reminderIntervalMs: HOUR },
+    dataDir,
+  };
+  const first = createNotificationService(config, { now: () => now });
+  first.onDiagnosis(laggingDiagnosis());
+  await waitFor(() => smtp.messages.length === 1, { what: 'report before restart' });
+  const id = first.tracker.openIncident('a1b2c3d4e5f6')?.id;
+  await first.stop();
+
+  const file = join(dataDir, 'notify-incidents.json');
+  assert.ok(existsSync(file));
+  assert.ok(readFileSync(file, 'utf8').includes(id!));
+
+  now = T0 + 10 * 60_000;
+  const second = createNotificationService(config, { now: () => now });
+  t.after(() => second.stop());
+  assert.equal(second.tracker.openIncident('a1b2c3d4e5f6')?.id, id, 'same incident after restart');
+  assert.deepEqual(second.onDiagnosis(laggingDiagnosis({ id: 'diag-after-restart' })), []);
+  await second.drain();
+  assert.equal(smtp.messages.length, 1, 'no report resent after restart');
+
+  now = T0 + HOUR;
+  assert.deepEqual(second.onDiagnosis(laggingDiagnosis({ id: 'diag-later' })).map((n) => n.type), ['reminder']);
+  await waitFor(() => smtp.messages.length === 2, { what: 'reminder after restart' });
+});
