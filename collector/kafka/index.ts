@@ -1,0 +1,19 @@
+/**
+ * Kafka consumer-group lag collection: the broker poll ({@link KafkaLagCollector}), lag in seconds
+ * ({@link LagTable}) and the kafkajs plumbing shared by streamtune's Kafka code.
+ */
+export { LagTable } from './lag-table.ts';
+export type { LagTablePoint, LagTableAddResult, LagSecondsKind, LagSecondsResult, LagTableOptions } from './lag-table.ts';
+export { KafkaLagCollector, KAFKA_LAG_MEASUREMENTS, toPoints } from './lag-sampler.ts';
+export type {
+  WatchedGroup,
+  PointSink,
+  LagAdmin,
+  KafkaLagCollectorOptions,
+  PartitionLagSample,
+  GroupLagSample,
+  LagPollResult,
+  KafkaLagCollectorStats,
+} from './lag-sampler.ts';
+export { KAFKA_BROKERS_ENV, resolveKafkaBrokers, kafkajsLogCreator, createKafka } from './client.ts';
+export type { CreateKafkaOptions } from './client.ts';
