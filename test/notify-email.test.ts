@@ -27,7 +27,7 @@ test('a diagnosis report arrives with the job, root cause and recommendation in 
     },
     { logger: new MemoryLogger() },
   );
-  t.after(() => svc.stop());
+  t.after(() => svc.stop({ timeoutMs: 0 }));
 
   const sent = svc.onDiagnosis(laggingDiagnosis());
   assert.deepEqual(sent.map((n) => n.type), ['report']);
@@ -62,7 +62,7 @@ test('a second diagnosis of the same open incident sends no second report; back 
     baseUrl: BASE,
     email: { smtpUrl: smtp.url, recipients: { default: ['platform@example.test'] } },
   });
-  t.after(() => svc.stop());
+  t.after(() => svc.stop({ timeoutMs: 0 }));
 
   svc.onDiagnosis(laggingDiagnosis());
   await waitFor(() => smtp.messages.length === 1, { what: 'first report' });

@@ -23,7 +23,7 @@ test('a reminder is sent only after the reminder interval (injected clock)', asy
     },
     { now: () => now },
   );
-  t.after(() => svc.stop());
+  t.after(() => svc.stop({ timeoutMs: 0 }));
 
   svc.onDiagnosis(laggingDiagnosis());
   await waitFor(() => smtp.messages.length === 1, { what: 'report' });
@@ -97,7 +97,7 @@ test('incident state survives a restart: no second report, reminders keep their 
 
   now = T0 + 10 * 60_000;
   const second = createNotificationService(config, { now: () => now });
-  t.after(() => second.stop());
+  t.after(() => second.stop({ timeoutMs: 0 }));
   assert.equal(second.tracker.openIncident('a1b2c3d4e5f6')?.id, id, 'same incident after restart');
   assert.deepEqual(second.onDiagnosis(laggingDiagnosis({ id: 'diag-after-restart' })), []);
   await second.drain();

@@ -99,10 +99,20 @@ export class NotificationService {
     return this.queue.drain();
   }
 
-  /** Stops the digest, waits for deliveries (up to the retry policy) and closes the queue. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the digest, waits up to `timeoutMs` (default 10,000 ms) for queued deliveries, then closes
+   * the queue: retries still waiting are stopped and what is left is logged as dropped.
+   */
+  async stop(options: { timeoutMs?: number } = {}): Promise<void> {
     await this.digest?.stop();
-    await this.queue.drain();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.queue.drain(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, options.timeoutMs ?? 10_000);
+      }),
+    ]);
+    clearTimeout(timer);
     await this.queue.close();
   }
 }
