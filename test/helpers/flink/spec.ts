@@ -26,8 +26,9 @@
  * responses. Flink's REST handlers deserialise request bodies with Jackson configured to fail on
  * unknown properties, so a misspelled field (`target-directory` in the stop body) is a 400 there;
  * closing the response schemas makes the fake's own typos fail too. `allOf` compositions are
- * flattened first (so closing does not reject the other branch's properties), and Jackson's
- * `discriminator` (`className`) is kept as a plain required property.
+ * flattened first (so closing does not reject the other branch's properties), and a Jackson `discriminator`
+ * base type (`CheckpointStatistics`) becomes a oneOf of its mapped subtypes, each with the
+ * discriminator (`className`) pinned and required.
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -124,6 +125,24 @@ export function loadPatchedFlinkSpec(path = FLINK_SPEC_PATH): Document {
 
   for (const [name, s] of Object.entries(components)) {
     if (Array.isArray(s.allOf)) components[name] = flattenAllOf(s, components);
+  }
+  // Jackson polymorphism (`discriminator` + `mapping`, e.g. CheckpointStatistics → completed /
+  // failed / in_progress): a reference to the base type really holds one of the mapped subtypes,
+  // told apart by the discriminator property. The base becomes a oneOf of the (flattened) subtypes,
+  // each pinning the discriminator to its mapping key.
+  for (const [name, s] of Object.entries(components)) {
+    const disc = s.discriminator as { propertyName: string; mapping?: Record<string, string> } | undefined;
+    if (!disc?.mapping) continue;
+    const branches: Schema[] = [];
+    for (const [key, ref] of Object.entries(disc.mapping)) {
+      const sub = components[ref.replace('#/components/schemas/', '')]!;
+      const props = { ...(sub.properties as Schema), [disc.propertyName]: { type: 'string', enum: [key] } };
+      const required = [...new Set([...((sub.required as string[] | undefined) ?? []), disc.propertyName])];
+      const pinned: Schema = { ...sub, properties: props, required };
+      components[ref.replace('#/components/schemas/', '')] = pinned;
+      branches.push({ $ref: ref });
+    }
+    components[name] = { oneOf: branches };
   }
 
   // Gap 3: `agg` is a comma-separated list of aggregation modes (validated per item in FlinkContract).
