@@ -1,0 +1,233 @@
+/**
+ * The checkpoint coordinator of one job attempt (Flink's `CheckpointCoordinator`, simplified to one
+ * checkpoint at a time): triggers periodic checkpoints (interval, min pause), savepoints on request,
+ * collects every subtask's acknowledgement, writes the checkpoint file, notifies completion, and
+ * fails a checkpoint that exceeds its timeout (counted in numberOfFailedCheckpoints).
+ */
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { StreamtuneError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { OperatorSnapshot } from '../operators/types.ts';
+import type { CheckpointAcker, Subtask } from '../task.ts';
+import { pruneCheckpoints, writeCheckpointDir, type CheckpointMetadata, type SubtaskState } from './storage.ts';
+
+/** A completed checkpoint or savepoint. */
+export interface CompletedCheckpoint {
+  id: number;
+  path: string;
+  savepoint: boolean;
+  /** ms epoch */
+  timestamp: number;
+  /** ms */
+  duration: number;
+  /** bytes */
+  size: number;
+}
+
+/** Checkpoint counters and the last completed checkpoint, reported as Flink's job metrics. */
+export interface CheckpointStats {
+  numberOfCompletedCheckpoints: number;
+  numberOfFailedCheckpoints: number;
+  numberOfInProgressCheckpoints: number;
+  /** ms */
+  lastCheckpointDuration: number;
+  /** bytes */
+  lastCheckpointSize: number;
+  lastCompleted: CompletedCheckpoint | undefined;
+  /** every checkpoint and savepoint of the job, newest last (bounded to the last 100) */
+  history: Array<CompletedCheckpoint | { id: number; savepoint: boolean; timestamp: number; failed: string }>;
+}
+
+/** Settings of the coordinator (compiled from the job spec). */
+export interface CoordinatorSettings {
+  /** ms, 0 = no periodic checkpoints */
+  interval: number;
+  /** ms */
+  timeout: number;
+  /** ms */
+  minPause: number;
+  retained: number;
+  dir: string;
+}
+
+interface Pending {
+  id: number;
+  savepoint: boolean;
+  stop: boolean;
+  targetDir: string | undefined;
+  triggeredAt: number;
+  acks: Map<Subtask, OperatorSnapshot>;
+  resolve: (c: CompletedCheckpoint) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Coordinates checkpoints of one attempt. Stats are shared across attempts of the job. */
+export class CheckpointCoordinator implements CheckpointAcker {
+  private pending: Pending | undefined;
+  private queue: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private lastEnd = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly job: { name: string; id: string; maxParallelism: number },
+    private readonly settings: CoordinatorSettings,
+    private readonly subtasks: Subtask[],
+    private readonly vertexParallelism: Record<string, number>,
+    readonly stats: CheckpointStats,
+    private nextId: () => number,
+    private readonly logger: Logger,
+    private readonly canCheckpoint: () => boolean,
+  ) {}
+
+  /** Starts periodic checkpoints. */
+  start(): void {
+    if (this.settings.interval <= 0) return;
+    this.lastEnd = Date.now();
+    const tick = () => {
+      if (this.stopped) return;
+      const due = Math.max(this.lastEnd + this.settings.minPause, this.lastEnd + this.settings.interval) - Date.now();
+      this.timer = setTimeout(() => {
+        if (this.stopped) return;
+        if (!this.pending && this.queue.length === 0 && this.canCheckpoint()) {
+          this.trigger({ savepoint: false, stop: false }).catch(() => {});
+        }
+        tick();
+      }, Math.max(50, due));
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  /** Stops periodic checkpoints and fails a pending one. */
+  stop(reason = 'job stopping'): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.pending) this.fail(this.pending, reason, false);
+    for (const q of this.queue) q();
+    this.queue = [];
+  }
+
+  /**
+   * Triggers a checkpoint or savepoint; resolves when it completed and every subtask was notified.
+   * Rejects with CHECKPOINT_TIMEOUT or CHECKPOINT_FAILED.
+   */
+  trigger(req: { savepoint: boolean; stop: boolean; targetDir?: string }): Promise<CompletedCheckpoint> {
+    if (this.stopped) return Promise.reject(new StreamtuneError('JOB_STATE', 'the job is not running'));
+    if (this.pending) {
+      // one at a time: run after the pending one
+      return new Promise<void>((r) => this.queue.push(r)).then(() => this.trigger(req));
+    }
+    const id = this.nextId();
+    const triggeredAt = Date.now();
+    return new Promise<CompletedCheckpoint>((resolve, reject) => {
+      const p: Pending = {
+        id,
+        savepoint: req.savepoint,
+        stop: req.stop,
+        targetDir: req.targetDir,
+        triggeredAt,
+        acks: new Map(),
+        resolve,
+        reject,
+        timer: setTimeout(() => this.fail(p, `checkpoint ${id} expired before completing (timeout ${this.settings.timeout} ms)`, true), this.settings.timeout),
+      };
+      p.timer.unref();
+      this.pending = p;
+      this.stats.numberOfInProgressCheckpoints = 1;
+      for (const s of this.subtasks) {
+        if (s.kind === 'source') s.trigger({ checkpointId: id, savepoint: req.savepoint, stop: req.stop, triggeredAt });
+      }
+    });
+  }
+
+  /** Completes a checkpoint of a finished job directly from every subtask's final state. */
+  async finalCheckpoint(): Promise<CompletedCheckpoint> {
+    const id = this.nextId();
+    const acks = new Map<Subtask, OperatorSnapshot>();
+    for (const s of this.subtasks) acks.set(s, await s.snapshotNow(id));
+    return this.complete({ id, savepoint: false, stop: false, targetDir: undefined, triggeredAt: Date.now(), acks, resolve: () => {}, reject: () => {}, timer: setTimeout(() => {}, 0) });
+  }
+
+  ack(checkpointId: number, subtask: Subtask, snapshot: OperatorSnapshot): void {
+    const p = this.pending;
+    if (!p || p.id !== checkpointId) return; // late ack of a failed checkpoint
+    p.acks.set(subtask, snapshot);
+    if (p.acks.size === this.subtasks.length) {
+      this.complete(p).then(p.resolve, (err) => {
+        p.reject(err as Error);
+      });
+    }
+  }
+
+  decline(checkpointId: number, subtask: Subtask, reason: string): void {
+    const p = this.pending;
+    if (p && p.id === checkpointId) this.fail(p, `declined by ${subtask.vertex}#${subtask.index}: ${reason}`, true);
+  }
+
+  private fail(p: Pending, reason: string, count: boolean): void {
+    if (this.pending !== p) return;
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    this.stats.numberOfInProgressCheckpoints = 0;
+    if (count) this.stats.numberOfFailedCheckpoints++;
+    this.stats.history.push({ id: p.id, savepoint: p.savepoint, timestamp: p.triggeredAt, failed: reason });
+    if (this.stats.history.length > 100) this.stats.history.shift();
+    this.lastEnd = Date.now();
+    this.logger.warn(`${p.savepoint ? 'savepoint' : 'checkpoint'} ${p.id} failed: ${reason}`, { checkpoint_id: p.id });
+    if (p.stop) for (const s of this.subtasks) if (s.kind === 'source') s.resume();
+    p.reject(new StreamtuneError(reason.includes('expired') ? 'CHECKPOINT_TIMEOUT' : 'CHECKPOINT_FAILED', reason, { retriable: true }));
+    this.next();
+  }
+
+  private next(): void {
+    const q = this.queue.shift();
+    q?.();
+  }
+
+  private async complete(p: Pending): Promise<CompletedCheckpoint> {
+    clearTimeout(p.timer);
+    const vertices: CheckpointMetadata['vertices'] = {};
+    for (const [v, par] of Object.entries(this.vertexParallelism)) vertices[v] = { parallelism: par, subtasks: new Array<SubtaskState>(par) };
+    for (const [s, snap] of p.acks) {
+      vertices[s.vertex]!.subtasks[s.index] = { list: snap.list ?? [], keyed: snap.keyed ? [...snap.keyed.entries()] : [] };
+    }
+    const meta: CheckpointMetadata = {
+      jobName: this.job.name,
+      jobId: this.job.id,
+      checkpointId: p.id,
+      timestamp: p.triggeredAt,
+      savepoint: p.savepoint,
+      maxParallelism: this.job.maxParallelism,
+      vertices,
+    };
+    const path = p.savepoint
+      ? join(p.targetDir ?? join(this.settings.dir, 'savepoints'), `savepoint-${this.job.id.slice(0, 6)}-${p.id}-${randomBytes(4).toString('hex')}`)
+      : join(this.settings.dir, `chk-${p.id}`);
+    let size: number;
+    try {
+      size = writeCheckpointDir(path, meta);
+    } catch (err) {
+      const reason = `writing ${path} failed: ${(err as Error).message}`;
+      if (this.pending === p) this.fail(p, reason, true);
+      throw new StreamtuneError('CHECKPOINT_FAILED', reason, { cause: err, retriable: true });
+    }
+    const done: CompletedCheckpoint = { id: p.id, path, savepoint: p.savepoint, timestamp: p.triggeredAt, duration: Date.now() - p.triggeredAt, size };
+    if (!p.savepoint) pruneCheckpoints(this.settings.dir, this.settings.retained);
+    this.stats.numberOfCompletedCheckpoints++;
+    this.stats.numberOfInProgressCheckpoints = 0;
+    this.stats.lastCheckpointDuration = done.duration;
+    this.stats.lastCheckpointSize = size;
+    this.stats.lastCompleted = done;
+    this.stats.history.push(done);
+    if (this.stats.history.length > 100) this.stats.history.shift();
+    if (this.pending === p) this.pending = undefined;
+    this.lastEnd = Date.now();
+    for (const s of this.subtasks) await s.notifyComplete(p.id);
+    this.logger.info(`${p.savepoint ? 'savepoint' : 'checkpoint'} ${p.id} completed`, { checkpoint_id: p.id, path, duration_ms: done.duration, size_bytes: size });
+    this.next();
+    return done;
+  }
+}

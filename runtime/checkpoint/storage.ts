@@ -1,0 +1,115 @@
+/**
+ * Checkpoint and savepoint files. A checkpoint is a directory `chk-<id>/` (a savepoint
+ * `savepoint-<job>-<id>-<rand>/`) holding one `_metadata` file: the magic bytes `STCK`, a format
+ * version byte, the CRC-32 of the payload (4 bytes, big-endian), then the payload in MessagePack
+ * (msgpackr). Files are written to a temporary name, fsynced and renamed, so a crash never leaves a
+ * half-written checkpoint; a truncated or altered file fails its CRC and is reported as corrupt.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { Packr } from 'msgpackr';
+import { StreamtuneError } from '../../core/errors.ts';
+
+const MAGIC = Buffer.from('STCK');
+const VERSION = 1;
+const packr = new Packr({ structuredClone: true, useRecords: false, mapsAsObjects: false });
+
+/** State of one subtask in a checkpoint. */
+export interface SubtaskState {
+  list: unknown[];
+  /** key group → state */
+  keyed: Array<[number, unknown]>;
+}
+
+/** Everything a checkpoint holds. */
+export interface CheckpointMetadata {
+  jobName: string;
+  jobId: string;
+  checkpointId: number;
+  /** ms epoch */
+  timestamp: number;
+  savepoint: boolean;
+  maxParallelism: number;
+  /** vertex name → per-subtask states (index = old subtask index) */
+  vertices: Record<string, { parallelism: number; subtasks: SubtaskState[] }>;
+}
+
+/** Serialises metadata; returns the bytes. */
+export function encodeCheckpoint(meta: CheckpointMetadata): Buffer {
+  const payload = packr.pack(meta);
+  const header = Buffer.alloc(9);
+  MAGIC.copy(header, 0);
+  header.writeUInt8(VERSION, 4);
+  header.writeUInt32BE(crc32(payload) >>> 0, 5);
+  return Buffer.concat([header, payload]);
+}
+
+/** Parses metadata bytes; throws SAVEPOINT_CORRUPT naming `source` when the bytes are not intact. */
+export function decodeCheckpoint(bytes: Buffer, source: string): CheckpointMetadata {
+  if (bytes.length < 9 || !bytes.subarray(0, 4).equals(MAGIC)) {
+    throw new StreamtuneError('SAVEPOINT_CORRUPT', `${source} is not a streamtune checkpoint or savepoint (bad header)`);
+  }
+  const version = bytes.readUInt8(4);
+  if (version !== VERSION) throw new StreamtuneError('SAVEPOINT_CORRUPT', `${source} has format version ${version}; this streamtune reads version ${VERSION}`);
+  const payload = bytes.subarray(9);
+  if ((crc32(payload) >>> 0) !== bytes.readUInt32BE(5)) {
+    throw new StreamtuneError('SAVEPOINT_CORRUPT', `${source} is corrupt: checksum mismatch (truncated or altered file)`);
+  }
+  let meta: CheckpointMetadata;
+  try {
+    meta = packr.unpack(payload) as CheckpointMetadata;
+  } catch (err) {
+    throw new StreamtuneError('SAVEPOINT_CORRUPT', `${source} is corrupt: ${(err as Error).message}`, { cause: err });
+  }
+  if (!meta || typeof meta.jobName !== 'string' || typeof meta.vertices !== 'object') {
+    throw new StreamtuneError('SAVEPOINT_CORRUPT', `${source} is corrupt: missing job metadata`);
+  }
+  return meta;
+}
+
+/** Writes `dir/_metadata` atomically; returns the byte size. */
+export function writeCheckpointDir(dir: string, meta: CheckpointMetadata): number {
+  mkdirSync(dir, { recursive: true });
+  const bytes = encodeCheckpoint(meta);
+  const tmp = join(dir, `._metadata.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, '_metadata'));
+  return bytes.length;
+}
+
+/** Reads a checkpoint or savepoint directory (or its `_metadata` file). Throws SAVEPOINT_MISSING or SAVEPOINT_CORRUPT. */
+export function readCheckpoint(path: string): CheckpointMetadata {
+  const abs = resolve(path);
+  const file = existsSync(abs) && statSync(abs).isDirectory() ? join(abs, '_metadata') : abs;
+  if (!existsSync(file)) throw new StreamtuneError('SAVEPOINT_MISSING', `no savepoint or checkpoint at ${path} (expected ${file})`);
+  return decodeCheckpoint(readFileSync(file), path);
+}
+
+/** Keeps the newest `retained` completed `chk-*` directories under `dir`, deleting older ones. */
+export function pruneCheckpoints(dir: string, retained: number): void {
+  if (!existsSync(dir)) return;
+  const ids = readdirSync(dir)
+    .map((n) => /^chk-(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null && existsSync(join(dir, m[0], '_metadata')))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+  for (const id of ids.slice(retained)) rmSync(join(dir, `chk-${id}`), { recursive: true, force: true });
+}
+
+/** The newest completed checkpoint directory under `dir`, or undefined. */
+export function latestCheckpoint(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const ids = readdirSync(dir)
+    .map((n) => /^chk-(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null && existsSync(join(dir, m[0], '_metadata')))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+  return ids.length > 0 ? join(dir, `chk-${ids[0]}`) : undefined;
+}

@@ -1,0 +1,75 @@
+/** Fault-injection knobs applied around any operator (see `FaultSpec`). */
+import type { FaultSpec } from './spec.ts';
+import { compile, type CompiledExpression } from './operators/expression.ts';
+import { LatencyDebt } from './operators/sleep.ts';
+import type { Rec } from './operators/types.ts';
+
+/** Thrown by a poison record or a failure-after-N knob. */
+export class InjectedFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InjectedFailure';
+  }
+}
+
+/** Thrown by a poison record (a record the job can never process). */
+export class PoisonRecordError extends InjectedFailure {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoisonRecordError';
+  }
+}
+
+const retained: Buffer[] = [];
+
+/** Applies the knobs of one vertex in one subtask attempt. */
+export class Faults {
+  private readonly poison: CompiledExpression | undefined;
+  private readonly debt = new LatencyDebt();
+  private seen = 0;
+  /** true when any knob is set */
+  readonly active: boolean;
+
+  constructor(private readonly spec: FaultSpec | undefined, private readonly vertex: string, private readonly attempt: number) {
+    this.poison = spec?.failOnRecord ? compile(spec.failOnRecord, `vertex '${vertex}' faults.failOnRecord`) : undefined;
+    this.active = spec !== undefined && Object.keys(spec).length > 0;
+  }
+
+  /** Runs before a batch is processed: failures, CPU burn and allocations. Throws InjectedFailure. */
+  before(values: Rec[]): void {
+    const s = this.spec;
+    if (!s) return;
+    if (this.poison) {
+      for (const r of values) {
+        if (this.poison(r)) throw new PoisonRecordError(`poison record in '${this.vertex}': ${JSON.stringify(r).slice(0, 200)}`);
+      }
+    }
+    this.seen += values.length;
+    if (s.failAfterRecords !== undefined && this.attempt === 0 && this.seen > s.failAfterRecords) {
+      throw new InjectedFailure(`injected failure in '${this.vertex}' after ${s.failAfterRecords} records`);
+    }
+    if (s.cpuMs) {
+      const until = performance.now() + s.cpuMs * values.length;
+      while (performance.now() < until) {
+        /* burn CPU */
+      }
+    }
+    if (s.allocBytes) {
+      for (let i = 0; i < values.length; i++) {
+        const b = Buffer.allocUnsafeSlow(s.allocBytes);
+        b[0] = 1;
+      }
+    }
+    if (s.retainBytes) {
+      for (let i = 0; i < values.length; i++) retained.push(Buffer.alloc(s.retainBytes));
+    }
+  }
+
+  /** Runs after a batch: the added latency, paid as real sleep. */
+  async after(n: number): Promise<void> {
+    if (this.spec?.latencyMs) {
+      this.debt.add(this.spec.latencyMs * n);
+      await this.debt.pay();
+    }
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * Stream elements and bounded channels. A channel connects one upstream subtask to one downstream
+ * subtask and carries *buffers* of records (not one promise per record). Its capacity is counted in
+ * data buffers: when it is full the producer awaits space — real backpressure — and the time it waits
+ * is its backpressured time. Control elements (watermarks, barriers, end of input) travel in order
+ * with the data and never block.
+ */
+
+/** A buffer of records with their event timestamps (ms), index-aligned. */
+export interface DataElement {
+  k: 0;
+  values: Record<string, unknown>[];
+  ts: number[];
+}
+/** A watermark: no more records with event time ≤ `wm` (ms) will follow on this channel. */
+export interface WatermarkElement {
+  k: 1;
+  wm: number;
+}
+/** A checkpoint barrier (Flink's aligned barrier). */
+export interface BarrierElement {
+  k: 2;
+  checkpointId: number;
+  savepoint: boolean;
+  /** ms, when the coordinator triggered it */
+  triggeredAt: number;
+}
+/** The upstream subtask has no more input. */
+export interface EndElement {
+  k: 3;
+}
+/** Anything that travels on a channel. */
+export type StreamElement = DataElement | WatermarkElement | BarrierElement | EndElement;
+
+/** Thrown out of a wait when the job is cancelled; tasks treat it as a normal stop. */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+/** Something that wants to hear when data arrives on any of its channels. */
+interface Listener {
+  notify(at: number): void;
+}
+
+/** A bounded FIFO of stream elements between two subtasks. */
+export class Channel {
+  private readonly queue: StreamElement[] = [];
+  private head = 0;
+  /** data buffers currently queued */
+  dataBuffers = 0;
+  private spaceWaiters: Array<(at: number) => void> = [];
+  private listener: Listener | undefined;
+  private cancelled = false;
+
+  /** @param capacity max queued data buffers (Flink: buffers per channel + floating) */
+  constructor(readonly capacity: number) {}
+
+  /** Attaches the downstream gate. */
+  attach(listener: Listener): void {
+    this.listener = listener;
+  }
+
+  /** True when a data buffer can be pushed without waiting. */
+  hasSpace(): boolean {
+    return this.dataBuffers < this.capacity;
+  }
+
+  /** Appends an element. Data may only be pushed when {@link hasSpace}; use {@link waitForSpace}. */
+  push(el: StreamElement): void {
+    if (this.cancelled) throw new CancelledError();
+    this.queue.push(el);
+    if (el.k === 0) this.dataBuffers++;
+    this.listener?.notify(performance.now());
+  }
+
+  /** Resolves with the time (performance.now ms) space became free. Rejects with CancelledError. */
+  waitForSpace(): Promise<number> {
+    if (this.cancelled) return Promise.reject(new CancelledError());
+    return new Promise<number>((resolve, reject) => {
+      this.spaceWaiters.push((at) => (at < 0 ? reject(new CancelledError()) : resolve(at)));
+    });
+  }
+
+  /** The next element, or undefined when empty. */
+  poll(): StreamElement | undefined {
+    if (this.head >= this.queue.length) return undefined;
+    const el = this.queue[this.head]!;
+    this.queue[this.head] = undefined as unknown as StreamElement;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (el.k === 0) {
+      this.dataBuffers--;
+      if (this.spaceWaiters.length > 0) {
+        const w = this.spaceWaiters;
+        this.spaceWaiters = [];
+        const at = performance.now();
+        for (const f of w) f(at);
+      }
+    }
+    return el;
+  }
+
+  /** True when an element is queued. */
+  available(): boolean {
+    return this.head < this.queue.length;
+  }
+
+  /** Fill ratio of data buffers, 0..1 (Flink's in/outPoolUsage). */
+  usage(): number {
+    return Math.min(1, this.dataBuffers / this.capacity);
+  }
+
+  /** Wakes every waiter with CancelledError and refuses further pushes. */
+  cancel(): void {
+    this.cancelled = true;
+    const w = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const f of w) f(-1);
+    this.listener?.notify(-1);
+  }
+}
+
+/**
+ * The input side of one subtask: all its input channels, read round-robin, with channels blocked
+ * while a checkpoint barrier is being aligned.
+ */
+export class InputGate implements Listener {
+  private next = 0;
+  private waiter: ((at: number) => void) | undefined;
+  private cancelled = false;
+  readonly blocked: boolean[];
+  readonly finished: boolean[];
+
+  constructor(readonly channels: Channel[]) {
+    this.blocked = channels.map(() => false);
+    this.finished = channels.map(() => false);
+    for (const c of channels) c.attach(this);
+  }
+
+  /** @internal called by channels */
+  notify(at: number): void {
+    if (at < 0) this.cancelled = true;
+    const w = this.waiter;
+    if (w) {
+      this.waiter = undefined;
+      w(at);
+    }
+  }
+
+  /** The next element from an unblocked channel, with its channel index; undefined when none is ready. */
+  poll(): { el: StreamElement; channel: number } | undefined {
+    const n = this.channels.length;
+    for (let i = 0; i < n; i++) {
+      const c = (this.next + i) % n;
+      if (this.blocked[c]) continue;
+      const el = this.channels[c]!.poll();
+      if (el) {
+        this.next = (c + 1) % n;
+        return { el, channel: c };
+      }
+    }
+    return undefined;
+  }
+
+  /** Resolves with the arrival time (performance.now ms) of new data. Rejects when cancelled. */
+  waitForData(): Promise<number> {
+    if (this.cancelled) return Promise.reject(new CancelledError());
+    return new Promise<number>((resolve, reject) => {
+      this.waiter = (at) => (at < 0 ? reject(new CancelledError()) : resolve(at));
+    });
+  }
+
+  /** Mean fill ratio of the input channels, 0..1. */
+  usage(): number {
+    if (this.channels.length === 0) return 0;
+    let s = 0;
+    for (const c of this.channels) s += c.usage();
+    return s / this.channels.length;
+  }
+}

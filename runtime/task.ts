@@ -1,0 +1,391 @@
+/**
+ * A subtask: one parallel instance of a vertex, run as an async loop on the event loop. Sources poll
+ * their reader; other subtasks read their input gate. Output goes through partitioners into bounded
+ * channels; a full channel makes the subtask wait (backpressure). Checkpoint barriers are aligned
+ * the way Flink aligns them: a channel that delivered the barrier is blocked until every other live
+ * channel delivered it too; then the operator's state is snapshotted and the barrier forwarded.
+ */
+import type { Logger } from '../core/logger.ts';
+import { keyGroupRange, subtaskForKeyGroup, KeyGroupCache } from './keygroups.ts';
+import type { Partitioning } from './spec.ts';
+import { CancelledError, type Channel, type InputGate, type StreamElement } from './stream.ts';
+import { TaskMetrics } from './metrics/task-metrics.ts';
+import type { Operator, OperatorContext, OperatorSnapshot, Output, Rec, RestoredState } from './operators/types.ts';
+import type { SourceReader } from './sources/types.ts';
+import type { Faults } from './faults.ts';
+
+/** Lifecycle of a subtask. */
+export type SubtaskState = 'CREATED' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
+
+/** An outgoing edge of a subtask: one channel per downstream subtask. */
+export interface OutputEdge {
+  partitioning: Partitioning;
+  key?: string;
+  channels: Channel[];
+  maxParallelism: number;
+}
+
+/** What a subtask reports to the checkpoint coordinator. */
+export interface CheckpointAcker {
+  ack(checkpointId: number, subtask: Subtask, snapshot: OperatorSnapshot): void;
+  decline(checkpointId: number, subtask: Subtask, reason: string): void;
+}
+
+/** A checkpoint or savepoint request injected into a source subtask. */
+export interface SourceTrigger {
+  checkpointId: number;
+  savepoint: boolean;
+  /** stop-with-savepoint: after the barrier, the source emits nothing more until resumed or cancelled */
+  stop: boolean;
+  triggeredAt: number;
+}
+
+class Partitioner {
+  readonly pendingValues: Rec[][];
+  readonly pendingTs: number[][];
+  private rr = 0;
+  private readonly kgCache: KeyGroupCache | undefined;
+  private readonly n: number;
+  constructor(readonly edge: OutputEdge, private readonly subtaskIndex: number) {
+    this.n = edge.channels.length;
+    this.pendingValues = edge.channels.map(() => []);
+    this.pendingTs = edge.channels.map(() => []);
+    if (edge.partitioning === 'hash') this.kgCache = new KeyGroupCache(edge.maxParallelism);
+  }
+  emit(value: Rec, ts: number): void {
+    let target: number;
+    if (this.edge.partitioning === 'hash') {
+      const kg = this.kgCache!.get(value[this.edge.key!] ?? null);
+      target = subtaskForKeyGroup(kg, this.n, this.edge.maxParallelism);
+    } else if (this.edge.partitioning === 'forward') {
+      target = this.subtaskIndex % this.n;
+    } else {
+      target = this.rr;
+      this.rr = (this.rr + 1) % this.n;
+    }
+    this.pendingValues[target]!.push(value);
+    this.pendingTs[target]!.push(ts);
+  }
+}
+
+/** Options shared by every subtask of a job attempt. */
+export interface SubtaskOptions {
+  /** records per buffer. Default 512. */
+  batchSize: number;
+  logger: Logger;
+  metricsWindowMs: number;
+}
+
+/** One subtask. */
+export class Subtask {
+  state: SubtaskState = 'CREATED';
+  readonly metrics: TaskMetrics;
+  private readonly partitioners: Partitioner[];
+  private readonly out: Output;
+  private readonly triggers: SourceTrigger[] = [];
+  private wake: (() => void) | undefined;
+  private stopped = false;
+  private resumeWaiter: (() => void) | undefined;
+  private cancelled = false;
+  private lastOutWm = Number.NEGATIVE_INFINITY;
+  /** the attempt-level context, filled by the job */
+  readonly ctx: OperatorContext;
+  private outCount = 0;
+
+  constructor(
+    readonly vertex: string,
+    readonly vertexIndex: number,
+    readonly index: number,
+    readonly parallelism: number,
+    readonly kind: 'source' | 'operator',
+    private readonly reader: SourceReader | undefined,
+    private readonly operator: Operator | undefined,
+    private readonly gate: InputGate | undefined,
+    outputs: OutputEdge[],
+    private readonly faults: Faults,
+    private readonly acker: CheckpointAcker,
+    private readonly restored: RestoredState | undefined,
+    ctxBase: Omit<OperatorContext, 'vertex' | 'subtask' | 'parallelism' | 'keyGroupRange' | 'metrics' | 'logger'>,
+    private readonly opts: SubtaskOptions,
+  ) {
+    this.metrics = new TaskMetrics(opts.metricsWindowMs);
+    this.partitioners = outputs.map((e) => new Partitioner(e, index));
+    const parts = this.partitioners;
+    this.out = {
+      emit: (value, ts) => {
+        for (let i = 0; i < parts.length; i++) parts[i]!.emit(value, ts);
+        this.outCount++;
+      },
+    };
+    this.ctx = {
+      ...ctxBase,
+      vertex,
+      subtask: index,
+      parallelism,
+      keyGroupRange: keyGroupRange(index, parallelism, ctxBase.maxParallelism),
+      metrics: this.metrics,
+      logger: opts.logger.child({ job_id: ctxBase.jobId, vertex, subtask_index: index, attempt: ctxBase.attempt }),
+    };
+  }
+
+  /** Asks a source subtask to take part in a checkpoint at its next step. */
+  trigger(t: SourceTrigger): void {
+    this.triggers.push(t);
+    this.wakeUp();
+  }
+
+  /** A stopped source (stop-with-savepoint that failed) starts emitting again. */
+  resume(): void {
+    this.stopped = false;
+    const r = this.resumeWaiter;
+    this.resumeWaiter = undefined;
+    r?.();
+  }
+
+  /** Stops the loop; waiting calls reject with CancelledError. */
+  cancel(): void {
+    this.cancelled = true;
+    this.wakeUp();
+    const r = this.resumeWaiter;
+    this.resumeWaiter = undefined;
+    r?.();
+  }
+
+  private wakeUp(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** Snapshot of operator or reader state, for the final checkpoint of a finished job. */
+  async snapshotNow(checkpointId: number): Promise<OperatorSnapshot> {
+    if (this.reader) return this.reader.snapshot(checkpointId);
+    return (await this.operator!.snapshot?.(checkpointId)) ?? {};
+  }
+
+  /** Tells the operator or reader that a checkpoint completed. */
+  async notifyComplete(checkpointId: number): Promise<void> {
+    if (this.reader) await this.reader.notifyCheckpointComplete?.(checkpointId);
+    else await this.operator!.notifyCheckpointComplete?.(checkpointId);
+  }
+
+  /** Closes the operator or reader. */
+  async close(): Promise<void> {
+    try {
+      if (this.reader) await this.reader.close();
+      else await this.operator!.close?.();
+    } catch (err) {
+      this.ctx.logger.warn('error while closing', { error: (err as Error).message });
+    }
+  }
+
+  /** Runs the subtask to its end. Resolves on finish or cancellation; rejects on an operator error. */
+  async run(): Promise<void> {
+    this.state = 'RUNNING';
+    try {
+      if (this.kind === 'source') await this.runSource();
+      else await this.runOperator();
+      if (this.state === 'RUNNING') this.state = this.cancelled ? 'CANCELED' : 'FINISHED';
+    } catch (err) {
+      if (err instanceof CancelledError || this.cancelled) {
+        this.state = 'CANCELED';
+        return;
+      }
+      this.state = 'FAILED';
+      throw err;
+    }
+  }
+
+  // ---- output ----
+
+  private async flush(): Promise<void> {
+    const batch = this.opts.batchSize;
+    for (const p of this.partitioners) {
+      const chans = p.edge.channels;
+      for (let c = 0; c < chans.length; c++) {
+        const vals = p.pendingValues[c]!;
+        if (vals.length === 0) continue;
+        const ts = p.pendingTs[c]!;
+        p.pendingValues[c] = [];
+        p.pendingTs[c] = [];
+        for (let off = 0; off < vals.length; off += batch) {
+          const v = off === 0 && vals.length <= batch ? vals : vals.slice(off, off + batch);
+          const t = off === 0 && ts.length <= batch ? ts : ts.slice(off, off + batch);
+          await this.pushData(chans[c]!, v, t);
+        }
+      }
+    }
+    if (this.outCount > 0) {
+      this.metrics.numRecordsOut += this.outCount;
+      this.outCount = 0;
+    }
+  }
+
+  private async pushData(ch: Channel, values: Rec[], ts: number[]): Promise<void> {
+    while (!ch.hasSpace()) {
+      if (this.cancelled) throw new CancelledError();
+      this.metrics.beginWait('backpressured', performance.now());
+      const at = await ch.waitForSpace();
+      this.metrics.endWait(at);
+    }
+    ch.push({ k: 0, values, ts });
+  }
+
+  private broadcast(el: StreamElement): void {
+    for (const p of this.partitioners) for (const ch of p.edge.channels) ch.push(el);
+  }
+
+  private async emitWatermark(wm: number): Promise<void> {
+    if (wm <= this.lastOutWm) return;
+    this.lastOutWm = wm;
+    this.metrics.currentOutputWatermark = wm;
+    this.broadcast({ k: 1, wm });
+  }
+
+  // ---- sources ----
+
+  private async runSource(): Promise<void> {
+    const reader = this.reader!;
+    await reader.open(this.ctx, this.restored);
+    this.metrics.pendingRecords = reader.pending();
+    const batch = this.opts.batchSize;
+    for (;;) {
+      if (this.cancelled) return;
+      if (this.triggers.length > 0) {
+        const t = this.triggers.shift()!;
+        await this.flush();
+        const snap = reader.snapshot(t.checkpointId);
+        this.metrics.lastStartDelayNanos = Math.round((Date.now() - t.triggeredAt) * 1e6);
+        this.broadcast({ k: 2, checkpointId: t.checkpointId, savepoint: t.savepoint, triggeredAt: t.triggeredAt });
+        this.acker.ack(t.checkpointId, this, snap);
+        if (t.stop) {
+          this.stopped = true;
+          this.metrics.beginWait('idle', performance.now());
+          await new Promise<void>((r) => (this.resumeWaiter = r));
+          this.metrics.endWait(performance.now());
+          if (this.cancelled) return;
+        }
+        continue;
+      }
+      const res = reader.poll(batch);
+      if (res === 'end') {
+        await this.flush();
+        this.metrics.pendingRecords = 0;
+        await this.emitWatermark(Number.MAX_SAFE_INTEGER);
+        this.broadcast({ k: 3 });
+        return;
+      }
+      if (res === null) {
+        this.metrics.pendingRecords = reader.pending();
+        this.metrics.beginWait('idle', performance.now());
+        await Promise.race([reader.waitForData(), new Promise<void>((r) => (this.wake = r))]);
+        this.wake = undefined;
+        this.metrics.endWait(performance.now());
+        continue;
+      }
+      const n = res.values.length;
+      this.metrics.numRecordsIn += n;
+      if (this.faults.active) this.faults.before(res.values);
+      for (let i = 0; i < n; i++) this.out.emit(res.values[i]!, res.ts[i]!);
+      if (this.faults.active) await this.faults.after(n);
+      await this.flush();
+      const wm = reader.watermark();
+      if (wm !== Number.POSITIVE_INFINITY) await this.emitWatermark(wm);
+      this.metrics.pendingRecords = reader.pending();
+      this.metrics.currentInputWatermark = this.lastOutWm;
+    }
+  }
+
+  // ---- operators and sinks ----
+
+  private async runOperator(): Promise<void> {
+    const op = this.operator!;
+    const gate = this.gate!;
+    await op.open?.(this.ctx, this.restored);
+    const n = gate.channels.length;
+    const channelWm = new Array<number>(n).fill(Number.NEGATIVE_INFINITY);
+    let inputWm = Number.NEGATIVE_INFINITY;
+    let aligning: { id: number; savepoint: boolean; triggeredAt: number; received: Set<number>; startedAt: number } | undefined;
+
+    const combinedWm = () => {
+      let m = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < n; i++) if (!gate.finished[i]) m = Math.min(m, channelWm[i]!);
+      return m;
+    };
+    const advanceWm = async () => {
+      const m = combinedWm();
+      if (m !== Number.POSITIVE_INFINITY && m > inputWm) {
+        inputWm = m;
+        this.metrics.currentInputWatermark = m;
+        const outWm = (await op.processWatermark?.(m, this.out)) ?? m;
+        await this.flush();
+        await this.emitWatermark(outWm);
+      }
+    };
+    const maybeCompleteAlignment = async () => {
+      if (!aligning) return;
+      for (let i = 0; i < n; i++) if (!gate.finished[i] && !aligning.received.has(i)) return;
+      const a = aligning;
+      aligning = undefined;
+      await this.flush();
+      const snap = (await op.snapshot?.(a.id)) ?? {};
+      this.metrics.lastAlignmentNanos = Math.round((performance.now() - a.startedAt) * 1e6);
+      this.metrics.lastStartDelayNanos = Math.round(Math.max(0, Date.now() - a.triggeredAt) * 1e6);
+      this.broadcast({ k: 2, checkpointId: a.id, savepoint: a.savepoint, triggeredAt: a.triggeredAt });
+      for (let i = 0; i < n; i++) gate.blocked[i] = false;
+      this.acker.ack(a.id, this, snap);
+    };
+
+    for (;;) {
+      if (this.cancelled) return;
+      const item = gate.poll();
+      if (!item) {
+        this.metrics.beginWait('idle', performance.now());
+        const at = await gate.waitForData();
+        this.metrics.endWait(at);
+        continue;
+      }
+      const { el, channel } = item;
+      switch (el.k) {
+        case 0: {
+          this.metrics.numRecordsIn += el.values.length;
+          if (this.faults.active) this.faults.before(el.values);
+          await op.processBatch(el.values, el.ts, this.out);
+          if (this.faults.active) await this.faults.after(el.values.length);
+          await this.flush();
+          break;
+        }
+        case 1: {
+          channelWm[channel] = el.wm;
+          await advanceWm();
+          break;
+        }
+        case 2: {
+          if (aligning && el.checkpointId < aligning.id) break; // stale barrier of an aborted checkpoint
+          if (!aligning || el.checkpointId > aligning.id) {
+            if (aligning) for (let i = 0; i < n; i++) gate.blocked[i] = false;
+            aligning = { id: el.checkpointId, savepoint: el.savepoint, triggeredAt: el.triggeredAt, received: new Set(), startedAt: performance.now() };
+          }
+          aligning.received.add(channel);
+          gate.blocked[channel] = true;
+          await maybeCompleteAlignment();
+          break;
+        }
+        case 3: {
+          gate.finished[channel] = true;
+          gate.blocked[channel] = false;
+          await maybeCompleteAlignment();
+          if (gate.finished.every(Boolean)) {
+            await op.endInput?.(this.out);
+            await this.flush();
+            await this.emitWatermark(Number.MAX_SAFE_INTEGER);
+            this.broadcast({ k: 3 });
+            return;
+          }
+          await advanceWm();
+          break;
+        }
+      }
+    }
+  }
+}
