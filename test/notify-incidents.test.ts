@@ -1,9 +1,10 @@
 /** Reminders on an injected clock, Burrow's send-once/send-close, and incident state across a restart. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createNotificationService, IncidentTracker, type NotifyConfig } from '../dashboards/notify/index.ts';
+import { MemoryLogger } from '../core/logger.ts';
+import { createNotificationService, FileIncidentStore, IncidentTracker, type IncidentStore, type NotifyConfig } from '../dashboards/notify/index.ts';
 import { startSmtp } from './helpers/smtp.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 import { healthyDiagnosis, laggingDiagnosis } from './helpers/diagnosis-fixtures.ts';
@@ -106,4 +107,24 @@ test('incident state survives a restart: no second report, reminders keep their 
   now = T0 + HOUR;
   assert.deepEqual(second.onDiagnosis(laggingDiagnosis({ id: 'diag-later' })).map((n) => n.type), ['reminder']);
   await waitFor(() => smtp.messages.length === 2, { what: 'reminder after restart' });
+});
+
+test('an unwritable state store is logged and does not stop the report; a corrupt state file is moved aside', () => {
+  const logger = new MemoryLogger();
+  const failing: IncidentStore = {
+    load: () => undefined,
+    save: () => {
+      throw new Error('disk full');
+    },
+  };
+  const tracker = new IncidentTracker({ store: failing, logger });
+  assert.deepEqual(tracker.observe(laggingDiagnosis()).map((n) => n.type), ['report']);
+  assert.ok(logger.lines.some((l) => l.level === 'error' && String(l.meta.error).includes('disk full')));
+
+  const dir = tempDir('streamtune-notify-');
+  writeFileSync(join(dir, 'notify-incidents.json'), '{not json');
+  const store = new FileIncidentStore(dir, { logger });
+  assert.equal(store.load(), undefined);
+  assert.ok(readdirSync(dir).some((f) => f.startsWith('notify-incidents.json.corrupt-')));
+  assert.ok(logger.lines.some((l) => l.level === 'error' && l.msg.includes('unreadable')));
 });

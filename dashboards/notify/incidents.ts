@@ -180,7 +180,7 @@ export class IncidentTracker {
    * Takes the next diagnosis of a job and returns the notifications to send (zero or one):
    * a report when an incident opens, a reminder when one is open and the interval has passed
    * since its last notification (not with sendOnce), a resolved notice when it closes (with
-   * sendClose). State is saved before returning. Throws what the store's `save` throws.
+   * sendClose). State is saved before returning; a failure to save is logged, never thrown.
    */
   observe(d: Diagnosis): Notification[] {
     const now = this.now();
@@ -218,7 +218,7 @@ export class IncidentTracker {
 
   /**
    * Reminders due now for open incidents, built from each job's latest diagnosis, for callers that
-   * check on a timer rather than on each diagnosis. Saves state when it returns any.
+   * check on a timer rather than on each diagnosis. Saves state when it returns any (failures logged).
    */
   remindersDue(): Notification[] {
     const now = this.now();
@@ -251,7 +251,12 @@ export class IncidentTracker {
     return [{ type: 'reminder', incident: { ...rec.incident }, diagnosis: rec.lastDiagnosis }];
   }
 
+  /** Saving must not stop a notification: a failure is logged (a restart may then resend) and swallowed. */
   private save(): void {
-    this.store.save(this.state);
+    try {
+      this.store.save(this.state);
+    } catch (err) {
+      this.log.error('incident state not saved; a restart may resend notifications', { error: errorMessage(err) });
+    }
   }
 }
