@@ -1,0 +1,132 @@
+/**
+ * Lag-trend detectors over the job's total lag (records) — the consumer group's lag summed over
+ * partitions, or else the sources' pendingRecords:
+ * - 'lag.transient-spike': lag is above `allowedLag` but falling (least-squares slope over the last
+ *   half of the window ≤ −`minDrainRate` records/s) fast enough that the projected drain time
+ *   lag / drain rate is within the catch-up target. Reported, no action.
+ * - 'consumer.stalled': partitions with lag ≥ `minLag` whose committed offset did not move over the
+ *   window (≥ 2 observations), or sources processing < `processingEpsilon` records/s while lag ≥
+ *   `minLag`. Graded on how long (ms) the offsets have not moved. A partition without any committed
+ *   offset is listed in the evidence (`partitionsWithoutCommit`), not counted as stalled.
+ */
+import type { DetectorRule } from '../../rules/types.ts';
+import type { Finding } from '../types.ts';
+import type { JobWindow, Points } from '../window.ts';
+import { lastOf, round, slopePerSecond, sumSeries } from '../series.ts';
+import { gradeRule, makeFinding, param, processedRate, severityRank, type VertexStats } from './common.ts';
+
+/**
+ * Total lag of the job over time, records: the consumer group's per-partition lag summed (each
+ * partition's newest value carried forward), else the sources' pendingRecords summed; [] without data.
+ */
+export function totalLagSeries(w: JobWindow): Points {
+  const parts = w.consumerLag?.partitions.filter((p) => p.lag.length > 0) ?? [];
+  if (parts.length > 0) {
+    const times = [...new Set(parts.flatMap((p) => p.lag.map((x) => x.t)))].sort((a, b) => a - b);
+    const idx = parts.map(() => -1);
+    return times.map((t) => {
+      let v = 0;
+      parts.forEach((p, i) => {
+        while (idx[i]! + 1 < p.lag.length && p.lag[idx[i]! + 1]!.t <= t) idx[i]!++;
+        if (idx[i]! >= 0) v += p.lag[idx[i]!]!.v;
+      });
+      return { t, v };
+    });
+  }
+  return sumSeries(w.vertices.filter((v) => v.isSource && v.pendingRecords).map((v) => v.pendingRecords!));
+}
+
+/** Lag trend numbers. */
+export interface LagTrend {
+  /** records, newest */
+  lag?: number;
+  /** records/s over the whole window (positive = growing) */
+  growthRate?: number;
+  /** records/s over the last half of the window */
+  recentRate?: number;
+}
+
+/** Current lag and its slopes. Pure. */
+export function lagTrend(lag: Points, start: number, end: number): LagTrend {
+  const mid = start + (end - start) / 2;
+  const recent = lag.filter((x) => x.t >= mid);
+  const t: LagTrend = {};
+  const l = lastOf(lag);
+  if (l !== undefined) t.lag = l;
+  const g = slopePerSecond(lag);
+  if (g !== undefined) t.growthRate = g;
+  const r = slopePerSecond(recent.length >= 3 ? recent : lag.slice(-3));
+  if (r !== undefined) t.recentRate = r;
+  return t;
+}
+
+/**
+ * Transient spike: lag falling fast enough to drain within `catchUpMs`. Pure.
+ * @returns a finding (severity graded on the projected drain time, ms) or none
+ */
+export function detectTransientSpike(trend: LagTrend, catchUpMs: number, allowedLag: number, rule: DetectorRule): Finding[] {
+  const minDrain = param(rule, 'minDrainRate', 1);
+  if (trend.lag === undefined || trend.recentRate === undefined || trend.lag <= allowedLag) return [];
+  const drainRate = -trend.recentRate;
+  if (drainRate < minDrain) return [];
+  const drainMs = ((trend.lag - allowedLag) / drainRate) * 1000;
+  if (drainMs > catchUpMs) return [];
+  const sev = gradeRule(rule, drainMs);
+  return [
+    makeFinding(rule, severityRank(sev) === 0 ? 'low' : sev, `lag of ${Math.round(trend.lag)} records is falling ${Math.round(drainRate)} records/s and drains in about ${Math.round(drainMs / 1000)} s (target ${Math.round(catchUpMs / 1000)} s): transient, no action`, {
+      lag: Math.round(trend.lag), drainRecordsPerSecond: round(drainRate, 1), projectedDrainMs: Math.round(drainMs), catchUpMs,
+    }),
+  ];
+}
+
+/** Result of {@link detectStalled}. */
+export interface StalledResult {
+  findings: Finding[];
+  /** 'topic/partition' of stalled partitions */
+  stalledPartitions: string[];
+  /** true when the sources process nothing while lag is present */
+  notProcessing: boolean;
+}
+
+/**
+ * Consumer stalled: committed offsets not moving while lag is non-zero, or the job not processing.
+ * Pure.
+ */
+export function detectStalled(w: JobWindow, stats: readonly VertexStats[], lag: number | undefined, rule: DetectorRule): StalledResult {
+  const minLag = param(rule, 'minLag', 1);
+  const eps = param(rule, 'processingEpsilon', 0.01);
+  const stalled: string[] = [];
+  const noCommit: string[] = [];
+  let since = w.now;
+  for (const p of w.consumerLag?.partitions ?? []) {
+    const name = `${p.topic}/${p.partition}`;
+    const pl = lastOf(p.lag) ?? 0;
+    if (p.committedOffset.length === 0) {
+      if (pl >= minLag || (lastOf(p.logEndOffset) ?? 0) > 0) noCommit.push(name);
+      continue;
+    }
+    if (pl < minLag || p.committedOffset.length < 2) continue;
+    const last = p.committedOffset[p.committedOffset.length - 1]!.v;
+    if (p.committedOffset.every((x) => x.v === last)) {
+      stalled.push(name);
+      since = Math.min(since, p.committedOffset[0]!.t);
+    }
+  }
+  const sources = stats.filter((s) => s.vertex.isSource);
+  const withData = sources.filter((s) => s.subtasks.some((x) => x.inRate !== undefined || x.outRate !== undefined));
+  const notProcessing = (lag ?? 0) >= minLag && withData.length > 0 && withData.every((s) => processedRate(s) < eps);
+  if (notProcessing) since = Math.min(since, w.start);
+  const findings: Finding[] = [];
+  if (stalled.length > 0 || notProcessing) {
+    const stalledMs = w.now - since;
+    const sev = gradeRule(rule, stalledMs);
+    findings.push(
+      makeFinding(rule, severityRank(sev) === 0 ? 'low' : sev,
+        stalled.length > 0
+          ? `committed offsets of ${stalled.length} partition(s) have not moved for ${Math.round(stalledMs / 1000)} s while lag is ${Math.round(lag ?? 0)} records`
+          : `the sources process no records while lag is ${Math.round(lag ?? 0)} records`,
+        { stalledPartitions: stalled, partitionsWithoutCommit: noCommit, notProcessing, stalledMs, lag: Math.round(lag ?? 0) }),
+    );
+  }
+  return { findings, stalledPartitions: stalled, notProcessing };
+}

@@ -1,0 +1,92 @@
+/**
+ * Small pure helpers over `Points` series used by every detector: means, maxima, counter increases
+ * with resets, slopes. Empty series give `undefined`, never NaN.
+ */
+import { linearRegression } from 'simple-statistics';
+import type { Points } from './window.ts';
+
+/** Mean of the values, or undefined for an empty series. */
+export function meanOf(p: Points | undefined): number | undefined {
+  if (!p || p.length === 0) return undefined;
+  let s = 0;
+  for (const x of p) s += x.v;
+  return s / p.length;
+}
+
+/** Max of the values, or undefined for an empty series. */
+export function maxOf(p: Points | undefined): number | undefined {
+  if (!p || p.length === 0) return undefined;
+  let m = -Infinity;
+  for (const x of p) if (x.v > m) m = x.v;
+  return m;
+}
+
+/** Min of the values, or undefined for an empty series. */
+export function minOf(p: Points | undefined): number | undefined {
+  if (!p || p.length === 0) return undefined;
+  let m = Infinity;
+  for (const x of p) if (x.v < m) m = x.v;
+  return m;
+}
+
+/** Last value, or undefined for an empty series. */
+export function lastOf(p: Points | undefined): number | undefined {
+  return p && p.length > 0 ? p[p.length - 1]!.v : undefined;
+}
+
+/** First value, or undefined. */
+export function firstOf(p: Points | undefined): number | undefined {
+  return p && p.length > 0 ? p[0]!.v : undefined;
+}
+
+/**
+ * Increase of a monotonic counter/gauge over the series, with resets handled the Prometheus way:
+ * a decrease means the counter restarted from zero, so the new value counts in full.
+ * 0 for fewer than two points.
+ */
+export function increaseOf(p: Points | undefined): number {
+  if (!p || p.length < 2) return 0;
+  let inc = 0;
+  for (let i = 1; i < p.length; i++) {
+    const d = p[i]!.v - p[i - 1]!.v;
+    inc += d >= 0 ? d : p[i]!.v;
+  }
+  return inc;
+}
+
+/**
+ * Least-squares slope of the series in value units per second; undefined with fewer than two
+ * points or a zero time span. (simple-statistics `linearRegression`.)
+ */
+export function slopePerSecond(p: Points | undefined): number | undefined {
+  if (!p || p.length < 2) return undefined;
+  const t0 = p[0]!.t;
+  if (p[p.length - 1]!.t === t0) return undefined;
+  const { m } = linearRegression(p.map((x) => [(x.t - t0) / 1000, x.v]));
+  return Number.isFinite(m) ? m : undefined;
+}
+
+/** Sums several series point-wise by timestamp (a timestamp missing in one series adds nothing). */
+export function sumSeries(list: readonly Points[]): Points {
+  const acc = new Map<number, number>();
+  for (const s of list) for (const x of s) acc.set(x.t, (acc.get(x.t) ?? 0) + x.v);
+  return [...acc.entries()].sort((a, b) => a[0] - b[0]).map(([t, v]) => ({ t, v }));
+}
+
+/** Point-wise max of several series by timestamp. */
+export function maxSeries(list: readonly Points[]): Points {
+  const acc = new Map<number, number>();
+  for (const s of list) for (const x of s) acc.set(x.t, Math.max(acc.get(x.t) ?? -Infinity, x.v));
+  return [...acc.entries()].sort((a, b) => a[0] - b[0]).map(([t, v]) => ({ t, v }));
+}
+
+/** The points with `t` in [from, to]. */
+export function slice(p: Points | undefined, from: number, to: number): Points {
+  return (p ?? []).filter((x) => x.t >= from && x.t <= to);
+}
+
+/** Rounds to `digits` decimals for evidence (keeps numbers readable in reports). */
+export function round(v: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
