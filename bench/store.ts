@@ -1,0 +1,105 @@
+/**
+ * Store benchmark: points/s written to the embedded DuckDB store and to a real InfluxDB 1.6.7
+ * (started with the test helper), and the peak buffered points / heap of the BufferedWriter while
+ * the TSDB is down (bounded by `maxBufferedPoints`).
+ * Run: `node --import tsx bench/store.ts` (prints the rows), or through bench/index.ts via `run()`.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BufferedWriter } from '../collector/buffer.ts';
+import { createEmbeddedStore } from '../collector/store/embedded.ts';
+import { createInfluxStore } from '../collector/store/influx.ts';
+import type { MetricPoint } from '../core/points.ts';
+import { startInfluxDB } from '../test/helpers/influxdb.ts';
+import { freePort, tempDir } from '../test/helpers/wait.ts';
+import type { BenchRow } from './types.ts';
+
+const T0 = 1_767_225_600_000;
+
+/** Flink-shaped points: task tags, one field each, 10 ms apart per subtask. */
+function makePoints(n: number, offset = 0): MetricPoint[] {
+  const out: MetricPoint[] = new Array(n);
+  const tagSets = Array.from({ length: 32 }, (_, s) => ({
+    host: '10.42.0.17', job_id: '4f1d6b0e2c9a47e8b3d5a6c7e8f90123', job_name: 'orders-enrichment',
+    task_id: 'cbc357ccb763df2852fee8c4fc7d55f2', task_name: 'Source: orders -> Map', subtask_index: String(s), tm_id: 'tm-1',
+  }));
+  for (let i = 0; i < n; i++) {
+    const j = i + offset;
+    out[i] = {
+      measurement: j % 2 ? 'taskmanager_job_task_busyTimeMsPerSecond' : 'taskmanager_job_task_numRecordsIn',
+      tags: tagSets[j % 32]!,
+      fields: j % 2 ? { value: (j % 1000) + 0.5 } : { count: j },
+      intFields: j % 2 ? undefined : ['count'],
+      timestamp: T0 + Math.floor(j / 32) * 10,
+    };
+  }
+  return out;
+}
+
+async function writeRate(write: (b: MetricPoint[]) => Promise<void>, total: number, batch: number): Promise<number> {
+  const batches: MetricPoint[][] = [];
+  for (let i = 0; i < total; i += batch) batches.push(makePoints(Math.min(batch, total - i), i));
+  const t = process.hrtime.bigint();
+  for (const b of batches) await write(b);
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  return Math.round(total / s);
+}
+
+/** Runs the store benchmark; starts and stops its own influxd. */
+export async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const dir = tempDir('streamtune-bench-');
+  try {
+    const mem = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+    await writeRate((b) => mem.write(b), 20_000, 5000); // warm-up
+    rows.push({ suite: 'store', name: 'embedded write (:memory:, 5000/batch)', value: await writeRate((b) => mem.write(b), 500_000, 5000), unit: 'points/s', target: '>= 100000 points/s' });
+    await mem.close();
+    const file = await createEmbeddedStore({ path: join(dir, 'metrics.duckdb'), retentionDays: 0 });
+    rows.push({ suite: 'store', name: 'embedded write (file, 5000/batch)', value: await writeRate((b) => file.write(b), 500_000, 5000), unit: 'points/s', target: '>= 100000 points/s' });
+    const tq = process.hrtime.bigint();
+    await file.query({ measurement: 'taskmanager_job_task_busyTimeMsPerSecond', field: 'value', start: T0, end: T0 + 1e9, groupBy: ['subtask_index'], window: 60_000, aggregate: 'mean' });
+    rows.push({ suite: 'store', name: 'embedded windowed mean by subtask over 250k points', value: Math.round(Number(process.hrtime.bigint() - tq) / 1e6), unit: 'ms' });
+    await file.close();
+
+    const influxd = await startInfluxDB();
+    try {
+      const db = await influxd.createDatabase('bench');
+      const influx = await createInfluxStore({ url: influxd.url, bucket: db, writeApi: 'v1' });
+      rows.push({ suite: 'store', name: 'InfluxDB 1.6.7 write (/write, 5000/batch, gzip)', value: await writeRate((b) => influx.write(b), 200_000, 5000), unit: 'points/s' });
+      await influx.close();
+    } finally {
+      await influxd.close();
+    }
+
+    // BufferedWriter while the TSDB is down: nothing listens on the port
+    const downPort = await freePort();
+    const down = await createInfluxStore({ url: `http://127.0.0.1:${downPort}`, bucket: 'x', writeApi: 'v1', retry: { retries: 0 } });
+    const max = 50_000;
+    globalThis.gc?.();
+    const heap0 = process.memoryUsage().heapUsed;
+    const w = new BufferedWriter({ store: down, maxBufferedPoints: max, flushIntervalMs: 100, retry: { initialMs: 20, maxMs: 200 } });
+    let peakBuffered = 0;
+    let peakHeap = 0;
+    for (let i = 0; i < 20; i++) {
+      w.add(makePoints(10_000, i * 10_000)); // 200,000 points offered in all
+      await new Promise((r) => setTimeout(r, 20));
+      peakBuffered = Math.max(peakBuffered, w.health().pointsBuffered);
+      peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed - heap0);
+    }
+    const h = w.health();
+    await w.close();
+    await down.close();
+    rows.push({ suite: 'store', name: 'BufferedWriter peak buffered points, TSDB down, 200k offered', value: peakBuffered, unit: 'points', target: `<= maxBufferedPoints (${max})` });
+    rows.push({ suite: 'store', name: 'BufferedWriter points dropped (oldest), TSDB down', value: h.pointsDropped, unit: 'points' });
+    rows.push({ suite: 'store', name: 'BufferedWriter peak heap growth, TSDB down', value: peakHeap, unit: 'bytes' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const rows = await run();
+  for (const r of rows) process.stdout.write(`${r.suite}\t${r.name}\t${r.value}\t${r.unit}${r.target ? `\t(target ${r.target})` : ''}\n`);
+}
