@@ -1,0 +1,156 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadRules } from '../rules/index.ts';
+import { grade, summarise } from '../diagnoser/detectors/common.ts';
+import { detectBottleneck } from '../diagnoser/detectors/backpressure.ts';
+import { detectSkew, subtaskForKeyGroup } from '../diagnoser/detectors/skew.ts';
+import { detectCheckpoints } from '../diagnoser/detectors/checkpoint.ts';
+import { detectRestarts, groupExceptions } from '../diagnoser/detectors/restarts.ts';
+import { detectMemory } from '../diagnoser/detectors/memory.ts';
+import { detectInsufficientData, detectOverProvisioned, detectSourceBound } from '../diagnoser/detectors/capacity.ts';
+import { detectStalled, detectTransientSpike, lagTrend } from '../diagnoser/detectors/lagtrend.ts';
+import { evaluateLagStatus } from '../diagnoser/lag-status.ts';
+import { increaseOf } from '../diagnoser/series.ts';
+import { emptyCheckpoints } from '../diagnoser/window.ts';
+import { buildWindow } from './fixtures/diagnoser/build.ts';
+
+const R = loadRules().detectors;
+const pts = (vs: number[], t0 = 0, step = 10_000) => vs.map((v, i) => ({ t: t0 + i * step, v }));
+
+test("grade: Dr. Elephant's five levels from four thresholds, both directions", () => {
+  assert.equal(grade(0.01, [0.02, 0.1, 0.5, 0.8]), 'none');
+  assert.equal(grade(0.02, [0.02, 0.1, 0.5, 0.8]), 'low');
+  assert.equal(grade(0.6, [0.02, 0.1, 0.5, 0.8]), 'severe');
+  assert.equal(grade(0.9, [0.02, 0.1, 0.5, 0.8]), 'critical');
+  assert.equal(grade(0.25, [0.3, 0.2, 0.1, 0.05], 'lower'), 'low');
+  assert.equal(grade(0.01, [0.3, 0.2, 0.1, 0.05], 'lower'), 'critical');
+  assert.equal(grade(undefined, [1, 2, 3, 4]), 'none');
+});
+
+test('counter increase handles a reset after a restart and missing points', () => {
+  assert.equal(increaseOf(pts([3, 5, 1, 2])), 2 + 1 + 1);
+  assert.equal(increaseOf(pts([7])), 0);
+  assert.equal(increaseOf([]), 0);
+});
+
+test('bottleneck: busy vertex with back-pressured upstream; not when itself back-pressured; none → source candidate', () => {
+  const w = buildWindow({ vertices: [
+    { id: 'src', source: true, p: 2, in: 100, busy: 100, bp: 600 },
+    { id: 'a', p: 2, inputs: ['src'], in: 100, busy: 300, bp: 600 },
+    { id: 'b', p: 2, inputs: ['a'], in: 100, busy: 950 },
+  ] });
+  const r = detectBottleneck(summarise(w), R['backpressure.bottleneck']!);
+  assert.deepEqual(r.bottlenecks.map((b) => b.vertexId), ['b']);
+  assert.equal(r.findings[0]!.severity, 'severe');
+  assert.equal(r.findings[0]!.evidence.upstreamBackpressureLevel, 'high');
+  // below Dhalion's 20 ms/s symptom: no bottleneck, the source is the candidate
+  const quiet = buildWindow({ vertices: [
+    { id: 'src', source: true, p: 1, in: 100, busy: 900, bp: 15 },
+    { id: 'b', p: 1, inputs: ['src'], in: 100, busy: 950 },
+  ] });
+  const q = detectBottleneck(summarise(quiet), R['backpressure.bottleneck']!);
+  assert.equal(q.bottlenecks.length, 0);
+  assert.equal(q.sourceCandidate, 'src');
+  // missing points on one subtask: the other subtask's data still counts
+  const gaps = buildWindow({ vertices: [
+    { id: 'src', source: true, p: 1, in: 100, busy: 100, bp: 500 },
+    { id: 'b', p: 2, inputs: ['src'], in: 100, busy: (s) => (s === 0 ? undefined : 900) },
+  ] });
+  assert.deepEqual(detectBottleneck(summarise(gaps), R['backpressure.bottleneck']!).bottlenecks.map((b) => b.vertexId), ['b']);
+});
+
+test('skew: Dhalion max/min and Flink MAD/mean; single subtask, zero input and non-keyed edges skipped', () => {
+  const mk = (o: Record<string, unknown>) => summarise(buildWindow({ vertices: [{ id: 'k', p: 4, keyed: true, in: [400, 100, 100, 100], busy: [900, 200, 200, 200], ...o } as never] }));
+  const r = detectSkew(mk({}), R['skew.keyed']!);
+  assert.equal(r.skewed.length, 1);
+  assert.equal(r.skewed[0]!.maxMinRatio, 4);
+  assert.equal(r.skewed[0]!.skew, ((450 / 4) / 175));
+  assert.equal(r.skewed[0]!.hotSubtask, 0);
+  assert.equal(r.findings[0]!.evidence.moreParallelismHelps, false);
+  assert.equal(detectSkew(mk({ in: 100 }), R['skew.keyed']!).skewed.length, 0, 'even input');
+  assert.equal(detectSkew(mk({ p: 1, in: 400 }), R['skew.keyed']!).skewed.length, 0, 'one subtask');
+  assert.equal(detectSkew(mk({ in: 0 }), R['skew.keyed']!).skewed.length, 0, 'zero input');
+  assert.equal(detectSkew(mk({ keyed: false }), R['skew.keyed']!).skewed.length, 0, 'not keyed');
+  const zero = detectSkew(mk({ in: [400, 0, 100, 100] }), R['skew.keyed']!);
+  assert.equal(zero.findings[0]!.evidence.maxMinRatio, null, 'a subtask with nothing gives an infinite ratio');
+  assert.equal(subtaskForKeyGroup(127, 4, 128), 3);
+  assert.equal(subtaskForKeyGroup(31, 4, 128), 0);
+});
+
+test('checkpoints: duration vs timeout, failures with a counter reset, alignment only under back-pressure, size growth', () => {
+  const cp = { ...emptyCheckpoints(), lastCheckpointDuration: pts([10_000, 55_000]), numberOfFailedCheckpoints: pts([2, 3, 0, 1]), alignmentMs: pts([100, 9000]), lastCheckpointSize: pts([100, 150, 300]), config: { interval: 60_000, timeout: 60_000 } };
+  const rules = { 'checkpoint.duration': R['checkpoint.duration'], 'checkpoint.failures': R['checkpoint.failures'], 'checkpoint.alignment': R['checkpoint.alignment'], 'checkpoint.size-growth': R['checkpoint.size-growth'] };
+  const r = detectCheckpoints(cp, true, rules);
+  assert.equal(r.stats.failures, 2);
+  assert.deepEqual(r.findings.map((f) => f.ruleId).sort(), ['checkpoint.alignment', 'checkpoint.duration', 'checkpoint.failures', 'checkpoint.size-growth']);
+  assert.equal(r.findings.find((f) => f.ruleId === 'checkpoint.duration')!.severity, 'critical');
+  assert.ok(!detectCheckpoints(cp, false, rules).findings.some((f) => f.ruleId === 'checkpoint.alignment'));
+  const { config: _c, ...noCfg } = cp;
+  assert.ok(!detectCheckpoints(noCfg, true, rules).findings.some((f) => f.ruleId === 'checkpoint.duration'), 'no timeout known');
+});
+
+test('restarts: counted through a gauge reset; exceptions grouped by root cause with masked numbers', () => {
+  const logs = [
+    { timestamp: 5, level: 'error' as const, job_id: 'j', message: 'x', exception_class: 'A', stack: 'A: x\nCaused by: B: bad offset 17' },
+    { timestamp: 9, level: 'error' as const, job_id: 'j', message: 'y', exception_class: 'A', stack: 'A: y\nCaused by: B: bad offset 99' },
+    { timestamp: 7, level: 'warn' as const, job_id: 'j', message: 'slow' },
+  ];
+  const g = groupExceptions(logs);
+  assert.equal(g.length, 1);
+  assert.deepEqual([g[0]!.exceptionClass, g[0]!.count, g[0]!.firstSeen, g[0]!.lastSeen], ['B', 2, 5, 9]);
+  const r = detectRestarts(pts([1, 2, 0, 1]), logs, R['restarts.crash-loop']!);
+  assert.equal(r.restarts, 2);
+  assert.equal(r.findings[0]!.severity, 'moderate');
+  assert.equal(detectRestarts(pts([4, 4, 4]), logs, R['restarts.crash-loop']!).findings.length, 0, 'no increase, no finding');
+});
+
+test('memory: GC time per second and a rising heap floor; a flat floor is not reported', () => {
+  const mk = (heap: number[], gc: number) => [{ tmId: 'tm', gcTimeMsPerSecond: pts(heap.map(() => gc)), heapUsed: pts(heap), heapCommitted: pts(heap.map(() => 1000)), heapMax: pts(heap.map(() => 1000)) }];
+  const rising = [500, 900, 520, 920, 600, 950, 700, 980, 800, 990];
+  const r = detectMemory(mk(rising, 150), 0, 90_000, { 'memory.gc': R['memory.gc'], 'memory.heap': R['memory.heap'] });
+  assert.equal(r.findings.find((f) => f.ruleId === 'memory.gc')!.severity, 'moderate');
+  assert.ok(r.findings.some((f) => f.ruleId === 'memory.heap'));
+  const flat = detectMemory(mk([500, 900, 500, 900, 500, 900, 500, 900, 500, 900], 10), 0, 90_000, { 'memory.gc': R['memory.gc'], 'memory.heap': R['memory.heap'] });
+  assert.equal(flat.findings.length, 0);
+});
+
+test('over-provisioned needs every subtask idle and no lag; single subtask never', () => {
+  const s = summarise(buildWindow({ vertices: [{ id: 'a', p: 4, in: 10, busy: 50 }, { id: 'b', p: 1, in: 10, busy: 10 }, { id: 'c', p: 2, in: 10, busy: [50, 600] }] }));
+  assert.deepEqual(detectOverProvisioned(s, false, R['capacity.over-provisioned']!).findings.map((f) => f.vertex), ['a']);
+  assert.equal(detectOverProvisioned(s, true, R['capacity.over-provisioned']!).findings.length, 0);
+});
+
+test('source-bound: at partitions cap → finding; busy below cap → scalable source; back-pressure → nothing', () => {
+  const mk = (p: number) => summarise(buildWindow({ vertices: [{ id: 's', source: true, partitions: 4, p, in: 100, busy: 950 }, { id: 'x', p: 2, inputs: ['s'], in: 100, busy: 200 }] }));
+  assert.equal(detectSourceBound(mk(4), false, 300, R['source.bound']!).reason, 'partitions');
+  assert.equal(detectSourceBound(mk(2), false, 300, R['source.bound']!).scalableSource, 's');
+  assert.equal(detectSourceBound(mk(4), true, 300, R['source.bound']!).findings.length, 0);
+  assert.equal(detectSourceBound(mk(4), false, -5, R['source.bound']!).findings.length, 0, 'lag not growing');
+});
+
+test('transient spike: falling lag that drains within catch-up; rising lag is not transient', () => {
+  const falling = lagTrend(pts([50_000, 45_000, 40_000, 35_000, 30_000, 25_000]), 0, 50_000);
+  assert.equal(detectTransientSpike(falling, 1_800_000, 0, R['lag.transient-spike']!).length, 1);
+  assert.equal(detectTransientSpike(falling, 10_000, 0, R['lag.transient-spike']!).length, 0, 'too slow for a 10 s target');
+  const rising = lagTrend(pts([1, 2, 3, 4, 5, 6]), 0, 50_000);
+  assert.equal(detectTransientSpike(rising, 1_800_000, 0, R['lag.transient-spike']!).length, 0);
+});
+
+test('consumer stalled: frozen committed offsets; a partition with no committed offset is listed, not stalled', () => {
+  const w = buildWindow({ vertices: [{ id: 's', source: true, p: 1, in: 50, busy: 100 }], lag: (i) => 1000 + i, lagPartitions: 2, committed: (i, p) => (p === 0 ? 77 : undefined) });
+  const r = detectStalled(w, summarise(w), 1029, R['consumer.stalled']!);
+  assert.deepEqual(r.stalledPartitions, ['orders/0']);
+  assert.deepEqual(r.findings[0]!.evidence.partitionsWithoutCommit, ['orders/1']);
+  const moving = buildWindow({ vertices: [{ id: 's', source: true, p: 1, in: 50, busy: 100 }], lag: (i) => 1000 + i });
+  assert.equal(detectStalled(moving, summarise(moving), 1029, R['consumer.stalled']!).findings.length, 0);
+  const st = evaluateLagStatus(w.consumerLag);
+  assert.equal(st.status, 'ERR');
+});
+
+test('insufficient data: coverage below the minimum', () => {
+  const w = buildWindow({ steps: 2, vertices: [{ id: 's', source: true, p: 2, in: 1, busy: 1 }] });
+  const r = detectInsufficientData(summarise(w), R['data.insufficient']!);
+  assert.equal(r.insufficient, true);
+  assert.equal(r.findings[0]!.severity, 'none');
+  assert.equal(detectInsufficientData(summarise(buildWindow({ vertices: [{ id: 's', source: true, p: 2, in: 1, busy: 1 }] })), R['data.insufficient']!).insufficient, false);
+});

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planParallelism, type VertexPlanInput } from '../diagnoser/plan.ts';
+import { DEFAULT_PLANNER } from '../rules/index.ts';
+
+const src = (o: Partial<VertexPlanInput> = {}): VertexPlanInput => ({
+  id: 'src', name: 'src', parallelism: 1, maxParallelism: 128, inputs: [], isSource: true, keyedInput: false,
+  processedRate: 500, outRate: 500, busyMaxMsPerSecond: 850, backlog: 2000, lagGrowthRate: 0, ...o,
+});
+
+test("Flink autoscaler's worked example (BacklogBasedScalingTest): 500 rec/s, busy 850, lag 2000, catch-up 2 s, restart 1 s, utilisation 0.8 → 4", () => {
+  const [p] = planParallelism([src()], { ...DEFAULT_PLANNER, targetUtilization: 0.8, catchUpMs: 2000, restartMs: 1000 }, { lagging: true });
+  assert.equal(Math.round(p!.trueRatePerSubtask!), 588);
+  assert.equal(Math.round(p!.requiredCapacity!), 1875);
+  assert.equal(p!.to, 4);
+  assert.equal(p!.decision, 'scale-up');
+});
+
+test('downstream targets follow the edge output/input ratio; every vertex planned in one pass', () => {
+  const plans = planParallelism([
+    src({ parallelism: 2, processedRate: 1000, outRate: 2000, busyMaxMsPerSecond: 500, backlog: 0 }),
+    { id: 'flat', name: 'flat', parallelism: 2, maxParallelism: 128, inputs: ['src'], isSource: false, keyedInput: true, processedRate: 2000, outRate: 2000, busyMaxMsPerSecond: 1000 },
+  ], { ...DEFAULT_PLANNER, targetUtilization: 1, restartMs: 0 }, { lagging: true });
+  // flat must take 2000 rec/s; one subtask does 1000 → 2 needed: keep. Source: 1000 at 50% busy: keep.
+  assert.equal(plans[1]!.targetRate, 2000);
+  assert.equal(plans[1]!.to, 2);
+  assert.equal(plans[0]!.to, 2);
+});
+
+test('no change inside the utilisation band when not lagging; scale-down below it', () => {
+  const keep = planParallelism([src({ parallelism: 4, processedRate: 1000, busyMaxMsPerSecond: 600, backlog: 0 })], DEFAULT_PLANNER);
+  assert.equal(keep[0]!.decision, 'keep');
+  const down = planParallelism([src({ parallelism: 8, partitions: 8, processedRate: 800, busyMaxMsPerSecond: 100, backlog: 0 })], DEFAULT_PLANNER);
+  assert.equal(down[0]!.decision, 'scale-down');
+  // 800 rec/s at 10% busy on 8 subtasks → 1000 rec/s per subtask; 800/0.7 + restart term → 2 (divides 8 partitions)
+  assert.equal(down[0]!.to, 2);
+  const lagging = planParallelism([src({ parallelism: 8, processedRate: 800, busyMaxMsPerSecond: 100, backlog: 0 })], DEFAULT_PLANNER, { lagging: true });
+  assert.equal(lagging[0]!.to, 8, 'never scale down while lagging');
+});
+
+test('rounded up to divide the key groups, capped by partitions and max parallelism; skew held', () => {
+  const v = (o: Partial<VertexPlanInput>): VertexPlanInput => ({ id: 'k', name: 'k', parallelism: 1, maxParallelism: 128, inputs: ['src'], isSource: false, keyedInput: true, processedRate: 100, outRate: 100, busyMaxMsPerSecond: 1000, ...o });
+  const s = src({ processedRate: 700, outRate: 700, busyMaxMsPerSecond: 100, backlog: 0, parallelism: 1, partitions: 3 });
+  const plans = planParallelism([s, v({})], { ...DEFAULT_PLANNER, targetUtilization: 1, restartMs: 0 }, { lagging: true });
+  assert.equal(plans[1]!.to, 8, '7 needed → 8 divides 128 key groups');
+  const capped = planParallelism([src({ partitions: 3, processedRate: 1000, busyMaxMsPerSecond: 1000, lagGrowthRate: 4000, backlog: 0 })], DEFAULT_PLANNER, { lagging: true });
+  assert.equal(capped[0]!.to, 3, 'a source never gets more subtasks than partitions');
+  const small = planParallelism([s, v({ maxParallelism: 5 })], { ...DEFAULT_PLANNER, targetUtilization: 1, restartMs: 0 }, { lagging: true });
+  assert.equal(small[1]!.to, 5, 'capped by max parallelism');
+  const held = planParallelism([s, v({ hold: 'skew' })], DEFAULT_PLANNER, { lagging: true });
+  assert.equal(held[1]!.to, 1);
+  assert.equal(held[1]!.decision, 'hold-skew');
+});
+
+test('zero input and missing busy time keep parallelism (no data)', () => {
+  const plans = planParallelism([src({ processedRate: 0, outRate: 0, backlog: 0 }), { ...src({ id: 'x', busyMaxMsPerSecond: undefined }), isSource: false, inputs: ['src'] }], DEFAULT_PLANNER);
+  assert.equal(plans[0]!.decision, 'no-data');
+  assert.equal(plans[1]!.decision, 'no-data');
+  assert.equal(plans[1]!.to, 1);
+});
