@@ -292,7 +292,11 @@ export class LocalJob {
     const edgeChannels = spec.edges.map((e) => {
       const up = par.get(e.from)!;
       const down = par.get(e.to)!;
-      const partitioning = e.partitioning ?? (up === down ? 'forward' : 'rebalance');
+      // a forward edge whose ends got different parallelism (an override) becomes rebalance, as Flink does
+      const partitioning = (e.partitioning ?? 'forward') === 'forward' && up !== down ? 'rebalance' : (e.partitioning ?? 'forward');
+      if (e.partitioning === 'forward' && up !== down) {
+        this.logger.warn(`edge ${e.from} -> ${e.to} is forward but parallelism differs (${up} vs ${down}): using rebalance`);
+      }
       const grid: Channel[][] = [];
       for (let u = 0; u < up; u++) {
         grid.push([]);

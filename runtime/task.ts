@@ -14,6 +14,24 @@ import type { Operator, OperatorContext, OperatorSnapshot, Output, Rec, Restored
 import type { SourceReader } from './sources/types.ts';
 import type { Faults } from './faults.ts';
 
+/** How long a subtask may run on microtasks alone before it yields to timers and I/O, ms. */
+const YIELD_EVERY_MS = 4;
+let lastYield = performance.now();
+
+/** Yields to the macrotask queue when the event loop has been held for {@link YIELD_EVERY_MS}: without
+ * it a pipeline whose channels never block would run entirely on microtasks and starve the
+ * checkpoint timer, metric sampling and signal handlers. Shared by all subtasks of the process. */
+function maybeYield(): Promise<void> | undefined {
+  const now = performance.now();
+  if (now - lastYield < YIELD_EVERY_MS) return undefined;
+  return new Promise<void>((r) =>
+    setImmediate(() => {
+      lastYield = performance.now();
+      r();
+    }),
+  );
+}
+
 /** Lifecycle of a subtask. */
 export type SubtaskState = 'CREATED' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
 
@@ -250,6 +268,8 @@ export class Subtask {
     this.metrics.pendingRecords = reader.pending();
     const batch = this.opts.batchSize;
     for (;;) {
+      const y = maybeYield();
+      if (y) await y;
       if (this.cancelled) return;
       if (this.triggers.length > 0) {
         const t = this.triggers.shift()!;
@@ -337,6 +357,8 @@ export class Subtask {
     };
 
     for (;;) {
+      const y = maybeYield();
+      if (y) await y;
       if (this.cancelled) return;
       const item = gate.poll();
       if (!item) {

@@ -13,7 +13,7 @@ import { StreamtuneError } from '../../core/errors.ts';
 
 const MAGIC = Buffer.from('STCK');
 const VERSION = 1;
-const packr = new Packr({ structuredClone: true, useRecords: false, mapsAsObjects: false });
+const packr = new Packr({ useRecords: false });
 
 /** State of one subtask in a checkpoint. */
 export interface SubtaskState {

@@ -1,0 +1,106 @@
+/**
+ * `streamtune run <spec.yaml>`: runs a job on the bundled runtime, printing progress; SIGINT or
+ * SIGTERM stops it with a savepoint and prints `savepoint: <path>`.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import { StreamtuneError, errorMessage } from '../core/errors.ts';
+import { createLogger } from '../core/logger.ts';
+import { loadJobSpec } from '../runtime/spec.ts';
+import { LocalJob } from '../runtime/job.ts';
+import '../runtime/kafka-register.ts';
+import { progressLine } from './progress.ts';
+
+/** Parses repeated `VERTEX=N` values into a map. */
+export function parseParallelismArg(value: string, prev: Record<string, number> = {}): Record<string, number> {
+  const m = /^([^=]+)=(\d+)$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`expected VERTEX=N, got '${value}'`);
+  return { ...prev, [m[1]!]: Number(m[2]) };
+}
+
+/** Options of the run command. */
+interface RunOptions {
+  parallelism?: Record<string, number>;
+  fromSavepoint?: string;
+  savepointDir?: string;
+  output?: string;
+  untilEnd?: boolean;
+  progress: string;
+  quiet?: boolean;
+}
+
+/** Builds the `run` command; `exit` receives the exit code. */
+export function runCommand(exit: (code: number) => void): Command {
+  return new Command('run')
+    .description('run a job spec on the bundled runtime')
+    .argument('<spec>', 'job spec (YAML)')
+    .option('-p, --parallelism <VERTEX=N>', 'parallelism of a vertex (repeatable)', parseParallelismArg)
+    .option('--from-savepoint <path>', 'restore from a savepoint or retained checkpoint directory')
+    .option('--savepoint-dir <dir>', 'where savepoints go (default <checkpoint dir>/savepoints)')
+    .option('--output <dir>', 'output directory of the JSONL sink(s)')
+    .option('--until-end', 'run bounded sources to their end and flush all windows, then exit')
+    .option('--progress <ms>', 'progress line interval in ms (0 = none)', '2000')
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (specPath: string, o: RunOptions) => {
+      exit(await runJob(specPath, o));
+    });
+}
+
+async function runJob(specPath: string, o: RunOptions): Promise<number> {
+  const logger = createLogger({ level: (process.env.STREAMTUNE_LOG_LEVEL as 'info') ?? 'warn' });
+  let job: LocalJob;
+  try {
+    const spec = loadJobSpec(specPath);
+    const outputDirs: Record<string, string> = {};
+    if (o.output) for (const v of spec.vertices) if (v.type === 'jsonl-sink') outputDirs[v.name] = resolve(o.output);
+    job = new LocalJob(spec, {
+      parallelism: o.parallelism,
+      fromSavepoint: o.fromSavepoint,
+      savepointDir: o.savepointDir ? resolve(o.savepointDir) : undefined,
+      outputDirs,
+      logger,
+    });
+    await job.start();
+  } catch (err) {
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
+    return 2;
+  }
+  job.onLog((e) => {
+    if (e.level === 'error') process.stderr.write(`job error in ${e.vertex ?? 'job'}: ${e.exception_class ?? ''} ${e.message}\n`);
+  });
+  const interval = o.quiet ? 0 : Number(o.progress);
+  const timer = interval > 0 ? setInterval(() => process.stdout.write(`${progressLine(job)}\n`), interval) : undefined;
+  let stopping: Promise<number> | undefined;
+  const onSignal = (sig: string) => {
+    if (stopping) return;
+    process.stdout.write(`${sig}: stopping job ${job.name} with a savepoint...\n`);
+    stopping = job
+      .stopWithSavepoint(o.savepointDir ? resolve(o.savepointDir) : undefined)
+      .then((sp) => {
+        process.stdout.write(`savepoint: ${sp.path}\n`);
+        return 0;
+      })
+      .catch((err: unknown) => {
+        process.stderr.write(`error: stop with savepoint failed: ${errorMessage(err)}\n`);
+        return 1;
+      });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const result = await job.done();
+  if (timer) clearInterval(timer);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (stopping) return stopping;
+  if (result.state === 'FAILED') {
+    process.stderr.write(`error: job ${job.name} failed: ${result.error?.message ?? 'unknown'}\n`);
+    return 1;
+  }
+  if (!o.untilEnd && result.state === 'FINISHED') {
+    process.stdout.write(`job ${job.name} finished (its sources are bounded)\n`);
+  }
+  process.stdout.write(`${job.name} ${result.state.toLowerCase()}; records in: ${job.currentSubtasks().filter((s) => s.kind === 'source').reduce((a, s) => a + s.metrics.numRecordsIn, 0)}; checkpoints completed: ${job.stats.numberOfCompletedCheckpoints}\n`);
+  return 0;
+}
+
+export { StreamtuneError };
