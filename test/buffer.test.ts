@@ -119,3 +119,26 @@ test('close() writes what is buffered; add after close is rejected', async () =>
   assert.equal(s[0]!.points.length, 3);
   await store.close();
 });
+
+test('core/retry: retries only retriable StreamtuneErrors, with capped exponential backoff, and bail stops', async () => {
+  const { retry, backoffDelay } = await import('../core/retry.ts');
+  const { StreamtuneError } = await import('../core/errors.ts');
+  assert.deepEqual([1, 2, 3, 4, 5].map((a) => backoffDelay(a, { initialMs: 100, factor: 2, maxMs: 500, jitter: 0 })), [100, 200, 400, 500, 500]);
+  assert.equal(backoffDelay(1, { initialMs: 100, jitter: 0.5 }, () => 1), 150);
+  let calls = 0;
+  const value = await retry(async () => {
+    if (++calls < 3) throw new StreamtuneError('STORE_UNAVAILABLE', 'down', { retriable: true });
+    return 'ok';
+  }, { initialMs: 1, maxMs: 2 });
+  assert.equal(value, 'ok');
+  assert.equal(calls, 3);
+  calls = 0;
+  await assert.rejects(retry(async () => { calls++; throw new StreamtuneError('STORE_REJECTED', 'bad'); }, { initialMs: 1 }), /bad/);
+  assert.equal(calls, 1, 'non-retriable errors are not retried');
+  calls = 0;
+  await assert.rejects(retry(async () => { calls++; throw new StreamtuneError('STORE_UNAVAILABLE', 'down', { retriable: true }); }, { retries: 2, initialMs: 1 }), /down/);
+  assert.equal(calls, 3, 'retries + 1 calls');
+  calls = 0;
+  await assert.rejects(retry(async (_a, bail) => { calls++; bail(new Error('stop')); throw new StreamtuneError('STORE_UNAVAILABLE', 'down', { retriable: true }); }, { initialMs: 1 }), /stop/);
+  assert.equal(calls, 1, 'bail stops retrying');
+});
