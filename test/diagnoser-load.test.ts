@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createEmbeddedStore } from '../collector/store/embedded.ts';
+import type { MetricPoint } from '../core/points.ts';
+import { loadJobWindow, inferTopology } from '../diagnoser/load.ts';
+import { diagnose } from '../diagnoser/diagnose.ts';
+import { loadRules } from '../rules/index.ts';
+import { buildWindow } from './fixtures/diagnoser/build.ts';
+
+const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);
+const JOB = 'job-9';
+
+/** Points of an under-provisioned job as the bundled runtime / Flink reporter would write them. */
+function points(withTopology: boolean): MetricPoint[] {
+  const out: MetricPoint[] = [];
+  const jm = { host: 'h', job_id: JOB, job_name: 'orders' };
+  const V = [
+    { id: 'v-src', name: 'Source: orders', p: 2, in: 300, busy: 200, bp: 700, src: true },
+    { id: 'v-enrich', name: 'enrich', p: 2, in: 300, busy: 1000, bp: 0, src: false },
+  ];
+  for (let i = 0; i < 20; i++) {
+    const t = T0 + i * 10_000;
+    if (withTopology) {
+      out.push({ measurement: 'streamtune_job_vertex', tags: { ...jm, task_id: 'v-src', task_name: 'Source: orders' }, fields: { parallelism: 2, maxParallelism: 128, inputs: '', partitions: 8, keyed: 0 }, timestamp: t, intFields: ['parallelism', 'maxParallelism', 'partitions', 'keyed'] });
+      out.push({ measurement: 'streamtune_job_vertex', tags: { ...jm, task_id: 'v-enrich', task_name: 'enrich' }, fields: { parallelism: 2, maxParallelism: 128, inputs: 'v-src', keyed: 1 }, timestamp: t, intFields: ['parallelism', 'maxParallelism', 'keyed'] });
+      out.push({ measurement: 'jobmanager_job_streamtune_checkpointConfig', tags: jm, fields: { interval: 60000, timeout: 600000, minPause: 0, unaligned: 0 }, timestamp: t });
+    }
+    out.push({ measurement: 'jobmanager_job_numRestarts', tags: jm, fields: { value: 0 }, timestamp: t });
+    out.push({ measurement: 'jobmanager_job_lastCheckpointDuration', tags: jm, fields: { value: 1200 }, timestamp: t });
+    out.push({ measurement: 'taskmanager_Status_JVM_GarbageCollector_All_TimeMsPerSecond', tags: { host: 'h', tm_id: 'tm-1' }, fields: { count: i * 100, rate: 12 }, timestamp: t });
+    out.push({ measurement: 'taskmanager_Status_JVM_Memory_Heap_Max', tags: { host: 'h', tm_id: 'tm-1' }, fields: { value: 1 << 30 }, timestamp: t });
+    for (const v of V) {
+      for (let s = 0; s < v.p; s++) {
+        const tags = { ...jm, tm_id: 'tm-1', task_id: v.id, task_name: v.name, subtask_index: String(s) };
+        out.push({ measurement: 'taskmanager_job_task_numRecordsInPerSecond', tags, fields: { count: i * 3000, rate: v.in / v.p }, timestamp: t });
+        out.push({ measurement: 'taskmanager_job_task_numRecordsOutPerSecond', tags, fields: { count: i * 3000, rate: v.in / v.p }, timestamp: t });
+        out.push({ measurement: 'taskmanager_job_task_busyTimeMsPerSecond', tags, fields: { value: v.busy }, timestamp: t });
+        out.push({ measurement: 'taskmanager_job_task_backPressuredTimeMsPerSecond', tags, fields: { value: v.bp }, timestamp: t });
+        out.push({ measurement: 'taskmanager_job_task_idleTimeMsPerSecond', tags, fields: { value: 1000 - v.busy - v.bp }, timestamp: t });
+        if (v.src) out.push({ measurement: 'taskmanager_job_task_operator_pendingRecords', tags: { ...tags, operator_id: v.id, operator_name: 'Source: orders' }, fields: { value: 10_000 + i * 2000 }, timestamp: t });
+        else out.push({ measurement: 'taskmanager_job_task_streamtune_keyGroupRecords', tags: { ...tags, key_group: String(s * 64) }, fields: { count: i * 100 }, timestamp: t });
+      }
+    }
+    for (let p = 0; p < 2; p++) {
+      const tags = { group: 'orders-g', topic: 'orders', partition: String(p) };
+      out.push({ measurement: 'streamtune_kafka_partition_lag', tags, fields: { value: 10_000 + i * 2000 }, timestamp: t });
+      out.push({ measurement: 'streamtune_kafka_partition_committedOffset', tags, fields: { value: 1000 + i * 1500 }, timestamp: t });
+      out.push({ measurement: 'streamtune_kafka_partition_logEndOffset', tags, fields: { value: 11_000 + i * 3500 }, timestamp: t });
+    }
+  }
+  return out;
+}
+
+test('loadJobWindow reads the runtime topology, task series, lag, checkpoints and JVM from the embedded store', async () => {
+  const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+  try {
+    await store.write(points(true));
+    await store.writeLogs([{ timestamp: T0 + 5000, level: 'error', job_id: JOB, message: 'boom', exception_class: 'X' }]);
+    const w = await loadJobWindow(store, JOB, T0, T0 + 190_000, T0 + 191_000, { consumerGroup: 'orders-g', topology: [{ id: 'v-src', inputs: [] }, { id: 'v-enrich', inputs: ['v-src'] }] });
+    assert.deepEqual(w.vertices.map((v) => v.id), ['v-src', 'v-enrich']);
+    const [src, enrich] = w.vertices;
+    assert.equal(src!.isSource, true);
+    assert.equal(src!.partitions, 8);
+    assert.equal(enrich!.keyedInput, true);
+    assert.equal(enrich!.maxParallelism, 128);
+    assert.deepEqual(enrich!.inputs, ['v-src']);
+    assert.equal(enrich!.subtasks.length, 2);
+    assert.equal(enrich!.subtasks[1]!.busyTimeMsPerSecond.length, 20);
+    assert.equal(enrich!.subtasks[0]!.recordsInPerSecond[0]!.v, 150);
+    assert.equal(src!.pendingRecords!.at(-1)!.v, 2 * (10_000 + 19 * 2000));
+    assert.deepEqual(enrich!.keyGroupRecords, { 0: 1900, 64: 1900 });
+    assert.deepEqual(w.checkpoints.config, { interval: 60000, timeout: 600000, minPause: 0, unaligned: false });
+    assert.equal(w.checkpoints.lastCheckpointDuration.length, 20);
+    assert.equal(w.consumerLag!.partitions.length, 2);
+    assert.equal(w.consumerLag!.partitions[0]!.committedOffset.length, 20);
+    assert.equal(w.jvm.length, 1);
+    assert.equal(w.jvm[0]!.gcTimeMsPerSecond[0]!.v, 12);
+    assert.equal(w.logs.length, 1);
+    assert.equal(w.topologyInferred, false);
+    const d = diagnose(loadRules(), w);
+    assert.equal(d.rootCause.kind, 'under-provisioned');
+    assert.equal(d.rootCause.vertex, 'enrich');
+  } finally {
+    await store.close();
+  }
+});
+
+test('without a plan the topology is inferred: sources first, a linear chain', async () => {
+  const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+  try {
+    await store.write(points(false));
+    const w = await loadJobWindow(store, JOB, T0, T0 + 190_000, T0 + 191_000);
+    assert.equal(w.topologyInferred, true);
+    assert.deepEqual(w.vertices.map((v) => [v.id, v.isSource, v.inputs]), [['v-src', true, []], ['v-enrich', false, ['v-src']]]);
+    assert.equal(w.vertices[1]!.maxParallelism, 128, "Flink's default max parallelism");
+    assert.equal(w.consumerLag, undefined);
+  } finally {
+    await store.close();
+  }
+});
+
+test('inferTopology puts sinks last and chains the rest by falling records-in rate', () => {
+  const w = buildWindow({ vertices: [
+    { id: 'b', name: 'Sink: out', p: 1, in: 10, busy: 1 },
+    { id: 'c', name: 'Filter', p: 1, in: 100, busy: 1 },
+    { id: 'a', name: 'Source: x', p: 1, in: 100, busy: 1, source: true },
+    { id: 'd', name: 'Window', p: 1, in: 50, busy: 1 },
+  ] });
+  assert.deepEqual(inferTopology(w.vertices).map((v) => [v.id, v.inputs.join()]), [['a', ''], ['c', 'a'], ['d', 'c'], ['b', 'd']]);
+});
