@@ -473,7 +473,7 @@ export function parseJobSpecYaml(text: string, file = 'job spec'): JobSpec {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length > 0) {
-    const msgs = doc.errors.map((e) => `${file}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`);
+    const msgs = doc.errors.map((e) => `${file}:${lc.linePos(e.pos[0]).line}: ${e.message.split("\n")[0]}`);
     throw new StreamtuneError('INVALID_SPEC', `invalid YAML:\n  ${msgs.join('\n  ')}`, { details: { source: file } });
   }
   const obj = doc.toJS() as unknown;
