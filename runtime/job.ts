@@ -84,6 +84,12 @@ export interface VertexInfo {
   partitions?: number;
 }
 
+/** Receives every metric of a job at each interval (push); `LocalJob.metricPoints()` is the pull API. */
+export interface MetricReporter {
+  /** Called every interval with all metric points; a rejected promise or throw is logged, never fatal. */
+  report(points: MetricPoint[]): void | Promise<void>;
+}
+
 /** Final outcome of a job run. */
 export interface JobResult {
   state: 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -495,6 +501,28 @@ export class LocalJob {
     await this.closeAll(tasks);
     this.state = 'RUNNING'; // let finish() move to CANCELED
     this.finish({ state: 'CANCELED' });
+  }
+
+  /**
+   * Pushes all metrics to `reporter` every `intervalMs` (default 5000 ms, the collector's default
+   * interval) until the job ends or the returned function is called.
+   */
+  addReporter(reporter: MetricReporter, intervalMs = 5000): () => void {
+    const push = () => {
+      try {
+        const r = reporter.report(this.metricPoints());
+        if (r) r.catch((err: unknown) => this.logger.warn('metric reporter failed', { error: (err as Error).message }));
+      } catch (err) {
+        this.logger.warn('metric reporter failed', { error: (err as Error).message });
+      }
+    };
+    const timer = setInterval(push, intervalMs);
+    timer.unref();
+    void this.donePromise.then(() => {
+      clearInterval(timer);
+      push();
+    });
+    return () => clearInterval(timer);
   }
 
   /** The job's metrics now, as Flink's InfluxDB reporter would write them (`docs/METRICS.md`). */
