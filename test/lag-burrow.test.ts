@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateGroupLag, evaluatePartitionLag, lagInputsFromSeries, lagFinding, type OffsetObservation, type PartitionLagInput } from '../diagnoser/detectors/lag.ts';
+import { evaluateGroupLag, evaluatePartitionLag, lagInputsFromSeries, lagInputsFromWindow, lagFinding, type OffsetObservation, type PartitionLagInput } from '../diagnoser/detectors/lag.ts';
 import type { Series } from '../collector/store/types.ts';
 
 /** observations every 10 s from t0, offsets and lags given */
@@ -187,4 +187,22 @@ test('lagFinding: null when OK, severe for ERR with the partitions that fired', 
   assert.match(f.summary, /STALL/);
   assert.equal((f.evidence.partitions as Array<{ rule: string }>)[0]!.rule, 'stall');
   assert.equal(f.evidence.maxLagSeconds, 42);
+});
+
+test('lagInputsFromWindow maps the diagnoser window like the store series', () => {
+  const pts = (xs: Array<[number, number]>) => xs.map(([t, v]) => ({ t, v }));
+  const inputs = lagInputsFromWindow({
+    group: 'g',
+    partitions: [{
+      topic: 't', partition: 3,
+      committedOffset: pts([[0, 70], [10_000, 70], [20_000, 70]]),
+      lag: pts([[0, 10], [10_000, 20], [20_000, 30]]),
+      logEndOffset: pts([[0, 80], [10_000, 90], [20_000, 100]]),
+    }],
+  });
+  assert.equal(inputs.length, 1);
+  assert.equal(inputs[0]!.partition, 3);
+  assert.equal(inputs[0]!.offsets.length, 3);
+  assert.equal(evaluateGroupLag(inputs, { now: 21_000 }).partitions[0]!.status, 'STALL');
+  assert.deepEqual(lagInputsFromWindow(undefined), []);
 });

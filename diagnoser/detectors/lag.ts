@@ -6,6 +6,7 @@
  */
 import type { Series } from '../../collector/store/types.ts';
 import type { Finding, GroupLagStatus, PartitionLagStatus } from '../types.ts';
+import type { ConsumerLagWindow } from '../window.ts';
 import { StreamtuneError } from '../../core/errors.ts';
 
 /** One committed-offset observation of a partition. */
@@ -291,6 +292,21 @@ export function lagInputsFromSeries(series: LagSeriesInput, opts: { windowSize?:
     out.push(input);
   }
   return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+}
+
+/**
+ * {@link lagInputsFromSeries} for the diagnoser's loaded window (`JobWindow.consumer`, one
+ * `PartitionLagSeries` per partition): the same mapping, same rules. Empty for an absent window.
+ */
+export function lagInputsFromWindow(c: ConsumerLagWindow | undefined, opts: { windowSize?: number } = {}): PartitionLagInput[] {
+  if (!c) return [];
+  const tags = (p: { topic: string; partition: number }): Record<string, string> => ({ topic: p.topic, partition: String(p.partition) });
+  return lagInputsFromSeries({
+    committedOffset: c.partitions.map((p) => ({ tags: tags(p), points: p.committedOffset })),
+    lag: c.partitions.map((p) => ({ tags: tags(p), points: p.lag })),
+    logEndOffset: c.partitions.map((p) => ({ tags: tags(p), points: p.logEndOffset })),
+    lagSeconds: c.partitions.filter((p) => p.lagSeconds).map((p) => ({ tags: tags(p), points: p.lagSeconds! })),
+  }, opts);
 }
 
 /**
