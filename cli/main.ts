@@ -1,6 +1,7 @@
 /** The `streamtune` command line: one sub-command per module under cli/. */
 import { Command, CommanderError } from 'commander';
 import { runCommand } from './run.ts';
+import { diagnoseCommand } from './diagnose.ts';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -13,6 +14,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.addCommand(runCommand(exit).exitOverride());
+  program.addCommand(diagnoseCommand(exit).exitOverride());
   program
     .command('demo')
     .description('run the flight-delays job on the bundled runtime (npm start)')
