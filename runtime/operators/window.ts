@@ -62,10 +62,12 @@ export function createWindowAggregate(spec: WindowAggregateSpec): Operator {
       const byKey = windows.get(start)!;
       windows.delete(start);
       const end = start + size;
+      const startOut = iso ? new Date(start).toISOString() : start;
+      const endOut = iso ? new Date(end).toISOString() : end;
       const keys = [...byKey.keys()].sort((a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
       for (const k of keys) {
         const acc = byKey.get(k)!;
-        const r: Rec = { [keyField]: acc.key, [startField]: iso ? new Date(start).toISOString() : start, [endField]: iso ? new Date(end).toISOString() : end };
+        const r: Rec = { [keyField]: acc.key, [startField]: startOut, [endField]: endOut };
         defs.forEach((d, i) => {
           if (d.kind === 'count') r[d.out] = acc.count;
           else if (d.kind === 'avg') r[d.out] = acc.ns[i]! > 0 ? acc.vals[i]! / acc.ns[i]! : null;
