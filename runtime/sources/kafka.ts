@@ -277,6 +277,7 @@ class SharedFetcher {
   setPaused(st: PartitionState, paused: boolean): void {
     if (st.paused === paused || !this.runStarted || this.failure) return;
     st.paused = paused;
+    this.logger.debug(`${paused ? 'pausing' : 'resuming'} fetching of ${this.spec.topic}-${st.partition}: ${st.buffer.length - st.head} records buffered`);
     const tp = [{ topic: this.spec.topic, partitions: [st.partition] }];
     if (paused) this.consumer!.pause(tp);
     else this.consumer!.resume(tp);
