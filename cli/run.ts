@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
-import { StreamtuneError, errorMessage } from '../core/errors.ts';
+import { errorMessage } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { loadJobSpec } from '../runtime/spec.ts';
 import { LocalJob } from '../runtime/job.ts';
@@ -103,4 +103,3 @@ async function runJob(specPath: string, o: RunOptions): Promise<number> {
   return 0;
 }
 
-export { StreamtuneError };

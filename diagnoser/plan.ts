@@ -13,19 +13,11 @@
  * (or partitions) evenly. Skewed vertices are held: more parallelism does not help a hot key.
  */
 import type { PlannerSettings } from '../rules/types.ts';
+import type { VertexWindow } from './window.ts';
 
-/** What the planner needs of one vertex. Vertices must come in topological order (sources first). */
-export interface VertexPlanInput {
-  id: string;
-  name: string;
-  parallelism: number;
-  maxParallelism: number;
-  /** upstream vertex ids */
-  inputs: string[];
-  isSource: boolean;
-  /** sources: Kafka partitions read */
-  partitions?: number;
-  keyedInput: boolean;
+/** What the planner needs of one vertex: its topology fields (as in {@link VertexWindow}) and its
+ * measured rates. Vertices must come in topological order (sources first). */
+export interface VertexPlanInput extends Pick<VertexWindow, 'id' | 'name' | 'parallelism' | 'maxParallelism' | 'inputs' | 'isSource' | 'partitions' | 'keyedInput'> {
   /** records/s processed, summed over subtasks (sources: records read) */
   processedRate: number;
   /** records/s emitted, summed over subtasks */

@@ -431,7 +431,6 @@ export class LocalJob {
 
   private cancelTasks(tasks: Subtask[]): void {
     for (const s of tasks) s.cancel();
-    for (const s of tasks) for (const ch of (s as unknown as { gate?: InputGate }).gate?.channels ?? []) ch.cancel();
   }
 
   private async closeAll(tasks: Subtask[]): Promise<void> {
@@ -474,8 +473,8 @@ export class LocalJob {
 
   /**
    * Stops the job with a savepoint (Flink's stop without drain): sources stop after the savepoint
-   * barrier, the savepoint completes, sinks commit, then the job ends CANCELED... as FINISHED with
-   * the savepoint path. If the savepoint fails the job keeps running and this throws.
+   * barrier, the savepoint completes, sinks commit, then the job ends FINISHED with the savepoint
+   * path in its result. If the savepoint fails the job keeps running and this throws.
    */
   async stopWithSavepoint(targetDir?: string): Promise<CompletedCheckpoint> {
     if (this.state !== 'RUNNING' || !this.coordinator) throw new StreamtuneError('JOB_STATE', `job ${this.name} is ${this.state}, not RUNNING`);
@@ -499,7 +498,6 @@ export class LocalJob {
     const tasks = this.subtasks;
     this.cancelTasks(tasks);
     await this.closeAll(tasks);
-    this.state = 'RUNNING'; // let finish() move to CANCELED
     this.finish({ state: 'CANCELED' });
   }
 

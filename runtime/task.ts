@@ -160,9 +160,28 @@ export class Subtask {
     r?.();
   }
 
-  /** Stops the loop; waiting calls reject with CancelledError. */
+  /** Mean fill ratio of the input channels, 0..1 (Flink's inPoolUsage); 0 for sources. */
+  inputUsage(): number {
+    return this.gate ? this.gate.usage() : 0;
+  }
+
+  /** Mean fill ratio of the output channels, 0..1 (Flink's outPoolUsage). */
+  outputUsage(): number {
+    let sum = 0;
+    let n = 0;
+    for (const p of this.partitioners) {
+      for (const c of p.edge.channels) {
+        sum += c.usage();
+        n++;
+      }
+    }
+    return n === 0 ? 0 : sum / n;
+  }
+
+  /** Stops the loop; waiting calls (its own and its upstream's pushes into its inputs) reject with CancelledError. */
   cancel(): void {
     this.cancelled = true;
+    for (const ch of this.gate?.channels ?? []) ch.cancel();
     this.wakeUp();
     const r = this.resumeWaiter;
     this.resumeWaiter = undefined;

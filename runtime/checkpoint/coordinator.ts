@@ -148,7 +148,7 @@ export class CheckpointCoordinator implements CheckpointAcker {
     const id = this.nextId();
     const acks = new Map<Subtask, OperatorSnapshot>();
     for (const s of this.subtasks) acks.set(s, await s.snapshotNow(id));
-    return this.complete({ id, savepoint: false, stop: false, targetDir: undefined, triggeredAt: Date.now(), acks, resolve: () => {}, reject: () => {}, timer: setTimeout(() => {}, 0) });
+    return this.complete({ id, savepoint: false, targetDir: undefined, triggeredAt: Date.now(), acks });
   }
 
   ack(checkpointId: number, subtask: Subtask, snapshot: OperatorSnapshot): void {
@@ -187,8 +187,8 @@ export class CheckpointCoordinator implements CheckpointAcker {
     q?.();
   }
 
-  private async complete(p: Pending): Promise<CompletedCheckpoint> {
-    clearTimeout(p.timer);
+  private async complete(p: Pick<Pending, 'id' | 'savepoint' | 'targetDir' | 'triggeredAt' | 'acks'> & { timer?: NodeJS.Timeout }): Promise<CompletedCheckpoint> {
+    if (p.timer) clearTimeout(p.timer);
     const vertices: CheckpointMetadata['vertices'] = {};
     for (const [v, par] of Object.entries(this.vertexParallelism)) vertices[v] = { parallelism: par, subtasks: new Array<SubtaskState>(par) };
     for (const [s, snap] of p.acks) {
@@ -211,7 +211,7 @@ export class CheckpointCoordinator implements CheckpointAcker {
       size = writeCheckpointDir(path, meta);
     } catch (err) {
       const reason = `writing ${path} failed: ${(err as Error).message}`;
-      if (this.pending === p) this.fail(p, reason, true);
+      if (this.pending === p) this.fail(this.pending, reason, true);
       throw new StreamtuneError('CHECKPOINT_FAILED', reason, { cause: err, retriable: true });
     }
     const done: CompletedCheckpoint = { id: p.id, path, savepoint: p.savepoint, timestamp: p.triggeredAt, duration: Date.now() - p.triggeredAt, size };

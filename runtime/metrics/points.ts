@@ -125,9 +125,8 @@ export function jobMetricPoints(job: LocalJob, now: number, id: ReporterIdentity
     out.push(p('taskmanager_job_task_backPressuredTimeMsPerSecond', tags, { value: Math.round(r.backPressuredMsPerSecond) }, now, INT));
     out.push(p('taskmanager_job_task_idleTimeMsPerSecond', tags, { value: Math.round(r.idleMsPerSecond) }, now, INT));
     out.push(p('taskmanager_job_task_isBackPressured', tags, { value: r.backPressuredMsPerSecond > 100 ? 'true' : 'false' }, now));
-    const inGate = (st as unknown as { gate?: { usage(): number } }).gate;
-    out.push(p('taskmanager_job_task_Shuffle_Netty_Input_Buffers_inPoolUsage', tags, { value: inGate ? inGate.usage() : 0 }, now));
-    out.push(p('taskmanager_job_task_Shuffle_Netty_Output_Buffers_outPoolUsage', tags, { value: outUsage(st) }, now));
+    out.push(p('taskmanager_job_task_Shuffle_Netty_Input_Buffers_inPoolUsage', tags, { value: st.inputUsage() }, now));
+    out.push(p('taskmanager_job_task_Shuffle_Netty_Output_Buffers_outPoolUsage', tags, { value: st.outputUsage() }, now));
     out.push(p('taskmanager_job_task_checkpointAlignmentTime', tags, { value: m.lastAlignmentNanos }, now, INT));
     out.push(p('taskmanager_job_task_checkpointStartDelayNanos', tags, { value: m.lastStartDelayNanos }, now, INT));
     if (Number.isFinite(m.currentInputWatermark) && m.currentInputWatermark < Number.MAX_SAFE_INTEGER) {
@@ -163,13 +162,3 @@ export function jobMetricPoints(job: LocalJob, now: number, id: ReporterIdentity
   return out;
 }
 
-function outUsage(st: unknown): number {
-  const parts = (st as { partitioners: Array<{ edge: { channels: Array<{ usage(): number }> } }> }).partitioners;
-  let sum = 0;
-  let n = 0;
-  for (const p of parts) for (const c of p.edge.channels) {
-    sum += c.usage();
-    n++;
-  }
-  return n === 0 ? 0 : sum / n;
-}
