@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'OPERATION_FAILED'
   | 'UNAUTHORIZED'
   | 'CONFLICT'
+  | 'BUS_UNAVAILABLE'
+  | 'FORBIDDEN'
   | 'INTERNAL';
 
 /** Options of {@link StreamtuneError}. */

@@ -1,0 +1,171 @@
+/**
+ * Plain-data shapes of the tuner: operations and their journaled steps, verification results,
+ * per-job tuning policy (modes and guardrails) and the records of checkpoints and savepoints.
+ * Deciding (`tuner/policy.ts`, `tuner/verify.ts`: pure functions) is kept apart from applying
+ * (`tuner/operation.ts`, `tuner/service.ts`: I/O through a {@link JobExecutor}).
+ */
+import type { TuningAction } from '../diagnoser/types.ts';
+
+/**
+ * Lifecycle of an operation. Terminal: SUCCEEDED, FAILED, ROLLED_BACK, INEFFECTIVE.
+ * - PENDING: journaled, nothing done yet
+ * - SAVEPOINTING: stop-with-savepoint requested
+ * - STARTING: savepoint taken, job stopped, start with the new settings requested
+ * - VERIFYING: running again; waiting for the verification window
+ * - ROLLING_BACK: starting again from the same savepoint with the previous settings
+ * - SUCCEEDED: verified (or verification disabled)
+ * - FAILED: nothing changed (savepoint failed/timed out, the job keeps running unchanged) — or the
+ *   rollback itself failed (then `error` says so and the job needs a human)
+ * - ROLLED_BACK: start failed, or verification found it ineffective with `onIneffective: 'rollback'`
+ * - INEFFECTIVE: verification found no improvement; kept, and the action is blocked for the job
+ */
+export type OperationState =
+  | 'PENDING'
+  | 'SAVEPOINTING'
+  | 'STARTING'
+  | 'VERIFYING'
+  | 'ROLLING_BACK'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'ROLLED_BACK'
+  | 'INEFFECTIVE';
+
+/** One journaled step. Written before it is taken (`status: 'started'`) and again when it ends. */
+export interface OperationStep {
+  /** 'savepoint' | 'stop' | 'start' | 'wait-running' | 'verify' | 'rollback' | 'repair' ... */
+  name: string;
+  status: 'started' | 'succeeded' | 'failed' | 'skipped';
+  /** ms since epoch */
+  startedAt: number;
+  /** ms since epoch */
+  finishedAt?: number;
+  /** one line: savepoint path, error message, verification numbers */
+  message?: string;
+}
+
+/** What verification found, comparing the prediction with what happened after the restart. */
+export interface Verification {
+  /** ms since epoch: the window compared */
+  from: number;
+  to: number;
+  /** records/s processed by the sources before the operation (mean over the pre window) */
+  throughputBefore: number;
+  /** records/s after */
+  throughputAfter: number;
+  /** records/s the recommendation predicted (its `expected.throughputRecordsPerSecond`), when given */
+  throughputPredicted?: number;
+  /** records/s, lag growth before (positive = falling behind) */
+  lagTrendBefore?: number;
+  /** records/s, lag growth after (negative = catching up) */
+  lagTrendAfter?: number;
+  /** records, lag at the end of the window */
+  lagAfter?: number;
+  effective: boolean;
+  /** why, in one line with the numbers */
+  reason: string;
+}
+
+/** A tuning operation: one recommendation (or the user's edited version) applied to one job. */
+export interface Operation {
+  id: string;
+  job_id: string;
+  job_name?: string;
+  /** the diagnosis and recommendation it came from, when it came from one */
+  diagnosisId?: string;
+  recommendationId?: string;
+  /** who started it */
+  origin: 'user' | 'auto';
+  actions: TuningAction[];
+  /** parallelism per vertex before (vertex id/name → parallelism) and checkpoint settings before:
+   * what a rollback restores */
+  previous: { parallelism: Record<string, number>; checkpointing?: Record<string, number | boolean> };
+  state: OperationState;
+  steps: OperationStep[];
+  /** savepoint taken by the stop */
+  savepointPath?: string;
+  /** ms: last record processed before the stop → first record processed after the start */
+  downtimeMs?: number;
+  /** the recommendation's expected effect, copied */
+  expected?: Record<string, number>;
+  verification?: Verification;
+  /** set on FAILED / ROLLED_BACK */
+  error?: string;
+  /** ms since epoch */
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+}
+
+/** Per-job tuning policy. Default: recommend-only. */
+export interface TuningPolicy {
+  /** 'recommend' (default, Ververica's MONITORING: nothing changes without a click) or 'auto' */
+  mode: 'recommend' | 'auto';
+  /** ms between two operations on the job (auto and manual). Default 600,000 (10 min). */
+  cooldownMs: number;
+  /** upper bound of any vertex's parallelism an operation may set (auto only). Default 32. */
+  maxParallelism: number;
+  /** auto operations per rolling hour. Default 2. */
+  maxOperationsPerHour: number;
+  /** auto operations only inside these windows (local time, 'HH:MM-HH:MM', may cross midnight);
+   * empty = always */
+  allowedWindows: string[];
+  /** ms after the restart before verification compares. Default 60,000. */
+  verifyAfterMs: number;
+  /** what an ineffective operation does: keep it and mark INEFFECTIVE, or roll back. Default 'mark'. */
+  onIneffective: 'mark' | 'rollback';
+  /** ms an ineffective action stays blocked for the job (Dhalion-style blacklist). Default 3,600,000. */
+  blockIneffectiveMs: number;
+}
+
+/** A checkpoint or savepoint of a job, as recorded by the tuner. */
+export interface SnapshotRecord {
+  job_id: string;
+  kind: 'checkpoint' | 'savepoint';
+  /** path / URI */
+  path: string;
+  /** ms since epoch when it completed */
+  completedAt: number;
+  /** bytes, when known */
+  sizeBytes?: number;
+  /** the operation that took it, for savepoints taken by the tuner */
+  operationId?: string;
+}
+
+/** Request to apply a recommendation, or the user's edited version of its actions. */
+export interface ApplyRequest {
+  job_id: string;
+  actions: TuningAction[];
+  diagnosisId?: string;
+  recommendationId?: string;
+  /** copied into the operation for verification */
+  expected?: Record<string, number>;
+  origin: 'user' | 'auto';
+}
+
+/**
+ * The tuner as the control plane and the server use it (`tuner/service.ts` implements it).
+ * Errors (StreamtuneError): NOT_FOUND (unknown job / operation), CONFLICT (an operation already owns
+ * the job, or the job is in cooldown for a manual apply: `details.retryAfterMs`), FORBIDDEN (auto
+ * apply outside the policy's guardrails, or the action is blocked as ineffective:
+ * `details.reason`), INVALID_ARGUMENT (action names an unknown vertex, parallelism out of range).
+ */
+export interface TunerService {
+  /** Journals a new operation and starts running it in the background; resolves with it in PENDING
+   * (or later) state as soon as it is durable. */
+  apply(req: ApplyRequest): Promise<Operation>;
+  /** Resolves when the operation reaches a terminal state (tests, CLI). */
+  waitFor(operationId: string, timeoutMs: number): Promise<Operation>;
+  operation(id: string): Operation | undefined;
+  /** newest first */
+  operations(filter?: { job_id?: string; limit?: number }): Operation[];
+  /** Repairs or resumes every non-terminal operation in the journal (call at start). */
+  recover(): Promise<Operation[]>;
+  policy(jobId: string): TuningPolicy;
+  setPolicy(jobId: string, policy: Partial<TuningPolicy>): TuningPolicy;
+  /** Checkpoints and savepoints recorded for a job, newest first. */
+  snapshots(jobId: string): SnapshotRecord[];
+  /** Auto mode: considers a diagnosis' recommendations under the job's policy; returns the operation
+   * started, or the reason none was. */
+  onDiagnosis(d: import('../diagnoser/types.ts').Diagnosis): Promise<{ operation?: Operation; skipped?: string }>;
+  close(): Promise<void>;
+}
