@@ -3,7 +3,9 @@
  * Meituan's diagnosis flow (anchors.md): restarts first (the exception from the logs), then a stalled
  * consumer, then a lag spike already draining, then the bottleneck vertex from back-pressure and why
  * it is slow (GC, skew, too little parallelism, the source), then risks without lag (checkpoints,
- * memory) and over-provisioning. Pure: no clock, no I/O; the id is a hash of job, window and trigger.
+ * memory) and over-provisioning. The lag status and the `lag.burrow` finding come from Burrow's
+ * evaluator (`evaluateGroupLag` over `lagInputsFromWindow`, detectors/lag.ts) at `window.now`.
+ * Pure: no clock, no I/O; the id is a hash of job, window and trigger.
  */
 import { createHash } from 'node:crypto';
 import type { DetectorRule, RuleSet } from '../rules/types.ts';
@@ -17,7 +19,7 @@ import { detectRestarts } from './detectors/restarts.ts';
 import { detectMemory } from './detectors/memory.ts';
 import { detectInsufficientData, detectOverProvisioned, detectSourceBound } from './detectors/capacity.ts';
 import { detectStalled, detectTransientSpike, lagTrend, totalLagSeries } from './detectors/lagtrend.ts';
-import { evaluateLagStatus } from './lag-status.ts';
+import { evaluateGroupLag, lagFinding, lagInputsFromWindow, type GroupLagResult } from './detectors/lag.ts';
 import { planParallelism, type VertexPlan, type VertexPlanInput } from './plan.ts';
 import { lastOf, round, slopePerSecond } from './series.ts';
 
@@ -125,19 +127,24 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   // Lag: status (Burrow rules) and trend.
   const lagRule = rule(rules, 'lag.burrow');
   const allowedLag = param(lagRule, 'allowedLag', 0);
-  const lagStatus = evaluateLagStatus(w.consumerLag, allowedLag);
+  const windowSize = Math.max(1, Math.round(param(lagRule, 'windowSize', 10)));
+  const lagInputs = lagInputsFromWindow(w.consumerLag, { windowSize });
+  // Burrow's evaluator (detectors/lag.ts); UNKNOWN when the group has no partition in the window
+  const burrow: GroupLagResult | undefined = lagInputs.length > 0 ? evaluateGroupLag(lagInputs, { now: w.now, allowedLag, windowSize }) : undefined;
+  const lagStatus = { status: burrow ? burrow.status : ('UNKNOWN' as const), totalLag: burrow?.totalLag ?? 0 };
   const lagSeries = totalLagSeries(w);
   const trend = lagTrend(lagSeries, w.start, w.end);
-  const hasLagData = lagSeries.length > 0;
-  const lagNow = lagStatus.status !== 'UNKNOWN' ? lagStatus.totalLag : trend.lag;
+  const hasLagData = lagSeries.length > 0 || !!burrow;
+  const lagNow = burrow ? burrow.totalLag : trend.lag;
   const growing = (trend.growthRate ?? 0) > 0 && (lagNow ?? 0) > allowedLag;
   const lagging = lagStatus.status === 'WARN' || lagStatus.status === 'ERR' || (lagStatus.status === 'UNKNOWN' && growing);
-  if (lagRule.enabled && (lagStatus.status === 'WARN' || lagStatus.status === 'ERR')) {
-    const sev = gradeRule(lagRule, lagStatus.totalLag);
-    const bad = lagStatus.partitions.filter((p) => p.status !== 'OK');
-    findings.push(makeFinding(lagRule, severityRank(sev) === 0 ? 'low' : sev,
-      `consumer group ${w.consumerLag?.group ?? ''}: ${lagStatus.status}, ${bad.length} of ${lagStatus.partitions.length} partitions not OK (${[...new Set(bad.map((p) => p.status))].join(', ')}), total lag ${lagStatus.totalLag} records`,
-      { status: lagStatus.status, totalLag: lagStatus.totalLag, maxLag: lagStatus.maxLag, complete: round(lagStatus.complete, 2), partitions: bad.slice(0, 20), lagGrowthRecordsPerSecond: trend.growthRate !== undefined ? round(trend.growthRate, 1) : null }));
+  if (lagRule.enabled && burrow) {
+    const f = lagFinding(w.consumerLag?.group ?? '', burrow);
+    if (f) {
+      f.help = lagRule.help ? `${lagRule.help} ${f.help}` : f.help;
+      f.evidence.lagGrowthRecordsPerSecond = trend.growthRate !== undefined ? round(trend.growthRate, 1) : null;
+      findings.push(f);
+    }
   }
 
   // Restarts and the exception behind them.
@@ -184,7 +191,7 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
 
   // The plan for every vertex (skewed vertices held).
   const skewedIds = new Set(sk.skewed.map((s) => s.vertexId));
-  const plans = planParallelism(planInputs(w, stats, lagStatus.status !== 'UNKNOWN' ? lagStatus.totalLag : trend.lag, trend.growthRate, skewedIds), rules.planner, { lagging });
+  const plans = planParallelism(planInputs(w, stats, burrow ? burrow.totalLag : trend.lag, trend.growthRate, skewedIds), rules.planner, { lagging });
   const planOf = (vid: string | undefined) => plans.find((p) => p.id === vid);
   const nameOf = (vid: string | undefined) => w.vertices.find((v) => v.id === vid)?.name;
 

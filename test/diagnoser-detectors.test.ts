@@ -9,7 +9,7 @@ import { detectRestarts, groupExceptions } from '../diagnoser/detectors/restarts
 import { detectMemory } from '../diagnoser/detectors/memory.ts';
 import { detectInsufficientData, detectOverProvisioned, detectSourceBound } from '../diagnoser/detectors/capacity.ts';
 import { detectStalled, detectTransientSpike, lagTrend } from '../diagnoser/detectors/lagtrend.ts';
-import { evaluateLagStatus } from '../diagnoser/lag-status.ts';
+import { evaluateGroupLag, lagInputsFromWindow } from '../diagnoser/detectors/lag.ts';
 import { increaseOf } from '../diagnoser/series.ts';
 import { emptyCheckpoints } from '../diagnoser/window.ts';
 import { buildWindow } from './fixtures/diagnoser/build.ts';
@@ -143,7 +143,7 @@ test('consumer stalled: frozen committed offsets; a partition with no committed 
   assert.deepEqual(r.findings[0]!.evidence.partitionsWithoutCommit, ['orders/1']);
   const moving = buildWindow({ vertices: [{ id: 's', source: true, p: 1, in: 50, busy: 100 }], lag: (i) => 1000 + i });
   assert.equal(detectStalled(moving, summarise(moving), 1029, R['consumer.stalled']!).findings.length, 0);
-  const st = evaluateLagStatus(w.consumerLag);
+  const st = evaluateGroupLag(lagInputsFromWindow(w.consumerLag), { now: w.now });
   assert.equal(st.status, 'ERR');
 });
 
