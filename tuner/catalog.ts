@@ -4,6 +4,7 @@
  */
 import type { TopologyVertex } from '../diagnoser/load.ts';
 import type { CheckpointingSettings, JobState } from './executor.ts';
+import type { SnapshotRecord } from './types.ts';
 
 /** One job as the control plane knows it. */
 export interface ManagedJob {
@@ -43,4 +44,7 @@ export interface JobCatalog {
   stop(jobId: string): Promise<{ savepointPath: string }>;
   /** Called on every job start/stop/state change. Returns an unsubscribe function. */
   onChange(listener: (job: ManagedJob) => void): () => void;
+  /** Called with every completed checkpoint and savepoint of every job, where the catalog sees them
+   * (the bundled catalog does). Returns an unsubscribe function. */
+  onSnapshot?(listener: (s: SnapshotRecord) => void): () => void;
 }

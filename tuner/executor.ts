@@ -119,4 +119,10 @@ export interface JobExecutor {
    * adaptive scheduler: PUT resource-requirements). `overrides` maps vertex id → parallelism.
    */
   rescaleInPlace?(jobId: string, overrides: Record<string, number>): Promise<void>;
+  /**
+   * Downtime of the latest stop/start of the job, ms: last record processed before the stop → first
+   * record processed after the start. Waits up to `timeoutMs` ms for that first record; undefined
+   * when unknown. Optional: where missing, the tuner measures stop completed → running.
+   */
+  downtimeMs?(jobId: string, timeoutMs: number): Promise<number | undefined>;
 }

@@ -1,0 +1,101 @@
+/** The bundled catalog and executor on the real runtime: restart with new parallelism from a
+ * savepoint, savepoint/start faults, and resume from the latest snapshot after a new catalog opens. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readCheckpoint } from '../runtime/checkpoint/storage.ts';
+import type { JobSpec } from '../runtime/spec.ts';
+import { createBundledCatalog } from '../tuner/bundled/catalog.ts';
+import type { SnapshotRecord } from '../tuner/types.ts';
+import { tempDir, waitFor } from './helpers/wait.ts';
+
+/** A small unbounded job: generator → keyed count → discard. */
+export function genSpec(name: string): JobSpec {
+  return {
+    name,
+    checkpoints: { interval: 200 },
+    vertices: [
+      { name: 'gen', type: 'generator-source', rate: 500, keys: 20, splits: 4 },
+      { name: 'agg', type: 'window-aggregate', key: 'key', size: '1h', aggregations: { n: 'count' } },
+      { name: 'out', type: 'discard-sink' },
+    ],
+    edges: [
+      { from: 'gen', to: 'agg', partitioning: 'hash', key: 'key' },
+      { from: 'agg', to: 'out' },
+    ],
+  };
+}
+
+test('executor: stop with savepoint, start with new parallelism from it, downtime measured; a new catalog resumes from the latest snapshot', { timeout: 90_000 }, async () => {
+  const dataDir = tempDir();
+  const cat = await createBundledCatalog({ dataDir, snapshotPollMs: 50 });
+  const snaps: SnapshotRecord[] = [];
+  cat.onSnapshot((s) => snaps.push(s));
+  const started: string[] = [];
+  cat.onJobStarted((j) => started.push(j.id));
+  const m = await cat.submitSpec(genSpec('bundled-a'));
+  assert.equal(m.state, 'RUNNING');
+  assert.equal(m.consumerGroup, 'bundled-a');
+  assert.deepEqual(m.topology.map((v) => v.name), ['gen', 'agg', 'out']);
+  assert.equal(m.topology[1]!.inputs[0], m.topology[0]!.id);
+  assert.equal(m.topology[0]!.partitions, 4);
+  assert.equal(m.topology[1]!.keyedInput, true);
+  await waitFor(() => snaps.some((s) => s.kind === 'checkpoint'), { what: 'a checkpoint recorded' });
+
+  const ex = cat.executor;
+  const { savepointPath } = await ex.stopWithSavepoint(m.job_id, { timeoutMs: 20_000 });
+  assert.equal(readCheckpoint(savepointPath).savepoint, true);
+  assert.equal((await ex.describe(m.job_id)).state, 'FINISHED');
+  await ex.start({ jobId: m.job_id, savepointPath, parallelism: { agg: 2 } });
+  await ex.waitUntilRunning(m.job_id, 10_000);
+  const t = await ex.describe(m.job_id);
+  assert.equal(t.vertices.find((v) => v.id === 'agg')!.parallelism, 2);
+  const downtime = await ex.downtimeMs(m.job_id, 10_000);
+  assert.ok(downtime !== undefined && downtime >= 0, `downtime ${downtime}`);
+  assert.equal(started.length, 2);
+  assert.ok(started.every((id) => id === m.job_id), 'same JobID across restarts');
+  assert.ok(snaps.some((s) => s.kind === 'savepoint' && s.path === savepointPath));
+
+  // savepoint failure (injected): the job keeps running unchanged
+  ex.faults.failNextSavepoint = true;
+  await assert.rejects(ex.stopWithSavepoint(m.job_id, { timeoutMs: 5000 }), (e: Error & { code?: string }) => e.code === 'OPERATION_FAILED');
+  assert.equal(cat.localJob(m.job_id)!.state, 'RUNNING');
+  // start failure (injected)
+  await assert.rejects(ex.start({ jobId: m.job_id }), (e: Error & { code?: string }) => e.code === 'JOB_STATE' || e.code === 'OPERATION_FAILED');
+
+  // a running job is stopped with a savepoint at close, and resumed by the next catalog from it
+  await cat.close();
+  const last = cat.latestSnapshot(m.job_id)!;
+  assert.equal(last.kind, 'savepoint');
+  const cat2 = await createBundledCatalog({ dataDir });
+  try {
+    const j = cat2.get(m.job_id)!;
+    assert.equal(j.state, 'RUNNING');
+    assert.equal(j.topology.find((v) => v.name === 'agg')!.parallelism, 2, 'settings persisted');
+    const lj = cat2.localJob(m.job_id)!;
+    await waitFor(() => lj.stats.numberOfCompletedCheckpoints > 0, { what: 'a checkpoint after resume' });
+    const firstNew = lj.stats.history.find((h) => 'path' in h)!;
+    assert.ok(firstNew.id > readCheckpoint(last.path).checkpointId, 'resumed from the savepoint (checkpoint ids continue)');
+  } finally {
+    await cat2.close();
+  }
+});
+
+test('a user stop is not undone by a restart of streamtune; unknown jobs are NOT_FOUND', { timeout: 60_000 }, async () => {
+  const dataDir = tempDir();
+  const cat = await createBundledCatalog({ dataDir });
+  const m = await cat.submitSpec(genSpec('bundled-b'));
+  await cat.stop(m.job_id);
+  await cat.close();
+  const cat2 = await createBundledCatalog({ dataDir });
+  try {
+    assert.equal(cat2.get(m.job_id)!.state, 'CANCELED');
+    assert.equal(cat2.localJob(m.job_id), undefined);
+    await assert.rejects(cat2.executor.describe('nope'), (e: Error & { code?: string }) => e.code === 'NOT_FOUND');
+    // resubmitting the same name resumes it from its latest snapshot, with the same id
+    const again = await cat2.submitSpec(genSpec('bundled-b'));
+    assert.equal(again.job_id, m.job_id);
+    await assert.rejects(cat2.submitSpec(genSpec('bundled-b')), (e: Error & { code?: string }) => e.code === 'CONFLICT');
+  } finally {
+    await cat2.close();
+  }
+});
