@@ -2,8 +2,11 @@
  * Lag-trend detectors over the job's total lag (records) — the consumer group's lag summed over
  * partitions, or else the sources' pendingRecords:
  * - 'lag.transient-spike': lag is above `allowedLag` but falling (least-squares slope over the last
- *   half of the window ≤ −`minDrainRate` records/s) fast enough that the projected drain time
- *   lag / drain rate is within the catch-up target. Reported, no action.
+ *   half of the window ≤ −`minDrainRate` records/s), already down by at least `minDropRatio` from
+ *   its peak in the window (so a noisy or saw-tooth backlog that keeps growing is not a spike: a
+ *   source reading in batches makes pendingRecords jump by a batch between samples), and fast
+ *   enough that the projected drain time lag / drain rate is within the catch-up target.
+ *   Reported, no action.
  * - 'consumer.stalled': partitions with lag ≥ `minLag` whose committed offset did not move over the
  *   window (≥ 2 observations), or sources processing < `processingEpsilon` records/s while lag ≥
  *   `minLag`. Graded on how long (ms) the offsets have not moved. A partition without any committed
@@ -44,6 +47,8 @@ export interface LagTrend {
   growthRate?: number;
   /** records/s over the last half of the window */
   recentRate?: number;
+  /** records, the largest lag in the window */
+  peak?: number;
 }
 
 /** Current lag and its slopes. Pure. */
@@ -57,6 +62,7 @@ export function lagTrend(lag: Points, start: number, end: number): LagTrend {
   if (g !== undefined) t.growthRate = g;
   const r = slopePerSecond(recent.length >= 3 ? recent : lag.slice(-3));
   if (r !== undefined) t.recentRate = r;
+  if (lag.length > 0) t.peak = Math.max(...lag.map((x) => x.v));
   return t;
 }
 
@@ -66,15 +72,18 @@ export function lagTrend(lag: Points, start: number, end: number): LagTrend {
  */
 export function detectTransientSpike(trend: LagTrend, catchUpMs: number, allowedLag: number, rule: DetectorRule): Finding[] {
   const minDrain = param(rule, 'minDrainRate', 1);
+  const minDrop = param(rule, 'minDropRatio', 0.5);
   if (trend.lag === undefined || trend.recentRate === undefined || trend.lag <= allowedLag) return [];
   const drainRate = -trend.recentRate;
   if (drainRate < minDrain) return [];
+  // still near its peak: not (yet) a spike that is draining, maybe noise on a growing backlog
+  if (trend.peak !== undefined && trend.lag > trend.peak * (1 - minDrop)) return [];
   const drainMs = ((trend.lag - allowedLag) / drainRate) * 1000;
   if (drainMs > catchUpMs) return [];
   const sev = gradeRule(rule, drainMs);
   return [
     makeFinding(rule, severityRank(sev) === 0 ? 'low' : sev, `lag of ${Math.round(trend.lag)} records is falling ${Math.round(drainRate)} records/s and drains in about ${Math.round(drainMs / 1000)} s (target ${Math.round(catchUpMs / 1000)} s): transient, no action`, {
-      lag: Math.round(trend.lag), drainRecordsPerSecond: round(drainRate, 1), projectedDrainMs: Math.round(drainMs), catchUpMs,
+      lag: Math.round(trend.lag), peakLag: Math.round(trend.peak ?? trend.lag), drainRecordsPerSecond: round(drainRate, 1), projectedDrainMs: Math.round(drainMs), catchUpMs,
     }),
   ];
 }
