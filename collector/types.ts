@@ -15,6 +15,28 @@ export interface CollectableJob {
   metricPoints(now?: number): import('../core/points.ts').MetricPoint[];
   /** log events as they happen; returns unsubscribe */
   onLog(listener: (e: import('../core/points.ts').LogEvent) => void): () => void;
+  /**
+   * Optional: per-split offsets of dataset-replay sources at `now` (ms), reported by the collector
+   * as consumer-group lag (group = job name, topic = vertex, partition = split; docs/METRICS.md).
+   * The bundled runtime's `LocalJob.sourceOffsets` satisfies it.
+   */
+  sourceOffsets?(now?: number): SourceSplitOffset[];
+}
+
+/** Position of one dataset-replay split, seen as a Kafka partition (see {@link CollectableJob.sourceOffsets}). */
+export interface SourceSplitOffset {
+  /** source vertex name (reported as the topic) */
+  vertex: string;
+  /** split index (reported as the partition) */
+  split: number;
+  /** records of the split read (the committed offset) */
+  readOffset: number;
+  /** records of the split arrived by now (the log-end offset) */
+  arrivedOffset: number;
+  /** arrival rate of the split, records/s; 0 or absent = all records arrived at `startedAt` */
+  arrivalRate?: number;
+  /** ms epoch the split's arrival clock started; absent = unknown (lag seconds then 0) */
+  startedAt?: number;
 }
 
 /** The running collector. */

@@ -24,7 +24,7 @@ import { createLookup } from './operators/lookup.ts';
 import { createWindowAggregate } from './operators/window.ts';
 import { createJsonlSink, prepareJsonlSinkDir } from './sinks/jsonl.ts';
 import { createCollectSink, createDiscardSink } from './sinks/simple.ts';
-import { createDatasetSource } from './sources/dataset.ts';
+import { createDatasetSource, type SplitOffset } from './sources/dataset.ts';
 import { createGeneratorSource } from './sources/generator.ts';
 import { resolveDataPath } from './paths.ts';
 import { randomId, vertexId } from './ids.ts';
@@ -136,6 +136,8 @@ export class LocalJob {
   private attemptId = randomId();
   private stopping = false;
   private finalSavepoint: string | undefined;
+  /** source readers of the current attempt, for {@link sourceOffsets} */
+  private readers: Array<{ vertex: string; reader: SourceReader }> = [];
 
   /** Builds the job; throws INVALID_ARGUMENT for unknown vertices or bad parallelism overrides. */
   constructor(spec: JobSpec, opts: JobOptions = {}) {
@@ -277,7 +279,11 @@ export class LocalJob {
   private buildReader(v: VertexSpec): SourceReader {
     const extra = extraFactories.source[v.type];
     if (extra) return extra(v);
-    if (v.type === 'dataset-source') return createDatasetSource(v);
+    if (v.type === 'dataset-source') {
+      const reader = createDatasetSource(v);
+      this.readers.push({ vertex: v.name, reader });
+      return reader;
+    }
     if (v.type === 'generator-source') return createGeneratorSource(v);
     throw new StreamtuneError('INVALID_SPEC', `vertex '${v.name}': source type '${v.type}' is not available (is its module loaded?)`);
   }
@@ -327,6 +333,7 @@ export class LocalJob {
       () => this.state === 'RUNNING' && this.subtasks.every((s) => s.state === 'RUNNING'),
     );
     this.attemptId = randomId();
+    this.readers = [];
     for (const [vi, v] of spec.vertices.entries()) {
       const p = par.get(v.name)!;
       vertexPar[v.name] = p;
@@ -521,6 +528,22 @@ export class LocalJob {
       push();
     });
     return () => clearInterval(timer);
+  }
+
+  /**
+   * Per-split offsets of the dataset-replay sources of the current attempt at `now` (ms epoch):
+   * `readOffset` = records of the split read, `arrivedOffset` = records arrived by `now` (all of
+   * them without a rate). After a restore the read positions come from the savepoint, so offsets
+   * continue. Splits of subtasks that have not opened yet are missing. Used by the collector to
+   * report dataset replays as consumer-group lag (docs/METRICS.md).
+   */
+  sourceOffsets(now = Date.now()): Array<SplitOffset & { vertex: string }> {
+    const out: Array<SplitOffset & { vertex: string }> = [];
+    for (const { vertex, reader } of this.readers) {
+      const r = reader as SourceReader & { splitOffsets?: (now: number) => SplitOffset[] };
+      if (r.splitOffsets) for (const o of r.splitOffsets(now)) out.push({ vertex, ...o });
+    }
+    return out.sort((a, b) => (a.vertex < b.vertex ? -1 : a.vertex > b.vertex ? 1 : a.split - b.split));
   }
 
   /** The job's metrics now, as Flink's InfluxDB reporter would write them (`docs/METRICS.md`). */

@@ -170,8 +170,8 @@ test('topology, checkpoint config and back pressure become streamtune measuremen
   const { points } = await collect();
   const vertices = points.filter((p) => p.measurement === 'streamtune_job_vertex');
   assert.deepEqual(vertices.map((p) => ({ tags: p.tags, fields: p.fields, intFields: p.intFields })), [
-    { tags: { job_id: JID, job_name: 'orders-enrichment', task_id: SRC, task_name: 'Source: orders -> Map' }, fields: { parallelism: 2, maxParallelism: 128, inputs: '' }, intFields: ['parallelism', 'maxParallelism'] },
-    { tags: { job_id: JID, job_name: 'orders-enrichment', task_id: WIN, task_name: 'Window(Tumbling 10s) -> Sink: enriched' }, fields: { parallelism: 4, maxParallelism: 128, inputs: SRC }, intFields: ['parallelism', 'maxParallelism'] },
+    { tags: { job_id: JID, job_name: 'orders-enrichment', task_id: SRC, task_name: 'Source: orders -> Map', inputs: '' }, fields: { parallelism: 2, maxParallelism: 128, inputs: '' }, intFields: ['parallelism', 'maxParallelism'] },
+    { tags: { job_id: JID, job_name: 'orders-enrichment', task_id: WIN, task_name: 'Window(Tumbling 10s) -> Sink: enriched', inputs: SRC }, fields: { parallelism: 4, maxParallelism: 128, inputs: SRC }, intFields: ['parallelism', 'maxParallelism'] },
   ]);
   const cfg = points.find((p) => p.measurement === 'jobmanager_job_streamtune_checkpointConfig')!;
   assert.deepEqual(cfg.tags, { job_id: JID, job_name: 'orders-enrichment' });

@@ -15,8 +15,8 @@
  * the `task_id` (for other operators REST gives no operator id).
  *
  * streamtune's own measurements (not reporter metrics):
- * - `streamtune_job_vertex` {job_id, job_name, task_id, task_name} fields parallelism, maxParallelism
- *   (int), inputs (string, comma-separated upstream vertex ids from the plan);
+ * - `streamtune_job_vertex` {job_id, job_name, task_id, task_name, inputs} fields parallelism, maxParallelism
+ *   (int), inputs (string, comma-separated upstream vertex ids from the plan; also the tag `inputs`);
  * - `jobmanager_job_streamtune_checkpointConfig` {job_id, job_name} fields interval, timeout,
  *   minPause (int, ms);
  * - `taskmanager_job_task_streamtune_backPressure` {task tags} fields ratio, idleRatio, busyRatio
@@ -174,7 +174,9 @@ export class FlinkRestCollector {
       const inputs = inputsOf.get(v.id) ?? [];
       points.push({
         measurement: 'streamtune_job_vertex',
-        tags: vTags,
+        // inputs also as a tag (comma-joined upstream task_ids, '' for sources): stores that keep only
+        // numeric fields (the embedded one) still return the edges
+        tags: { ...vTags, inputs: inputs.join(',') },
         fields: { parallelism: v.parallelism, maxParallelism: v.maxParallelism, inputs: inputs.join(',') },
         timestamp: now,
         intFields: ['parallelism', 'maxParallelism'],

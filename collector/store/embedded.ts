@@ -3,7 +3,9 @@
  *
  * Layout: table `points(ts BIGINT ms, measurement VARCHAR, tags VARCHAR /* sorted JSON object *\/,
  * field VARCHAR, value DOUBLE)`, one row per numeric field (see `toNumeric`: booleans and
- * "true"/"false" strings as 1/0; other strings are not stored), and table `logs`. Writes go
+ * "true"/"false" and numeric strings as numbers), table `text_points(ts, measurement, tags, field,
+ * text VARCHAR)` for the other string fields (e.g. `inputs` of `streamtune_job_vertex`; read with
+ * {@link EmbeddedStore.queryText}, never by the numeric reads), and table `logs`. Writes go
  * through DuckDB's appender in one batch per call. Windowed mean/max/min/last/sum run in SQL;
  * `rate` is computed from the raw points with the shared {@link counterRate}, so it matches the
  * InfluxDB store.
@@ -45,8 +47,15 @@ export interface EmbeddedStoreOptions {
 export interface EmbeddedStore extends MetricStore {
   /** The DuckDB file (or ':memory:'). */
   readonly path: string;
-  /** Deletes points and logs older than `retentionDays` before `now` (ms). Returns the rows deleted. */
+  /** Deletes points and logs older than `retentionDays` before `now` (ms). Returns the rows deleted
+   * (`points` counts numeric and string field rows). */
   enforceRetention(now?: number): Promise<{ points: number; logs: number }>;
+  /**
+   * Raw string fields (those that are not numbers, booleans or "true"/"false") of one measurement
+   * over [start, end] (ms, inclusive), oldest first, with their full tag sets; `where` as in
+   * {@link SeriesQuery}. E.g. `queryText('streamtune_job_vertex', 'inputs', t0, t1)`.
+   */
+  queryText(measurement: string, field: string, start: number, end: number, where?: SeriesQuery['where']): Promise<Array<{ t: number; tags: Record<string, string>; value: string }>>;
 }
 
 /** The default DuckDB file: `${STREAMTUNE_DATA_DIR ?? './data'}/metrics.duckdb`. */
@@ -81,6 +90,9 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
     conn = await instance.connect();
     await conn.run(
       'CREATE TABLE IF NOT EXISTS points (ts BIGINT NOT NULL, measurement VARCHAR NOT NULL, tags VARCHAR NOT NULL, field VARCHAR NOT NULL, value DOUBLE NOT NULL)',
+    );
+    await conn.run(
+      'CREATE TABLE IF NOT EXISTS text_points (ts BIGINT NOT NULL, measurement VARCHAR NOT NULL, tags VARCHAR NOT NULL, field VARCHAR NOT NULL, text VARCHAR NOT NULL)',
     );
     await conn.run(
       'CREATE TABLE IF NOT EXISTS logs (ts BIGINT NOT NULL, level VARCHAR NOT NULL, level_rank INTEGER NOT NULL, job_id VARCHAR NOT NULL, job_name VARCHAR, vertex VARCHAR, subtask_index INTEGER, attempt INTEGER, message VARCHAR NOT NULL, exception_class VARCHAR, stack VARCHAR)',
@@ -139,6 +151,7 @@ class DuckStore implements EmbeddedStore {
     if (!points.length) return;
     await this.exclusive('write', async () => {
       const app = await this.conn.createAppender('points');
+      let texts: Array<{ ts: bigint; measurement: string; tags: string; field: string; text: string }> | undefined;
       try {
         const tagCache = new Map<Record<string, string>, string>();
         for (const p of points) {
@@ -149,8 +162,12 @@ class DuckStore implements EmbeddedStore {
           }
           const ts = BigInt(p.timestamp);
           for (const field in p.fields) {
-            const v = toNumeric(p.fields[field]);
-            if (v === null) continue;
+            const raw = p.fields[field];
+            const v = toNumeric(raw);
+            if (v === null) {
+              if (typeof raw === 'string') (texts ??= []).push({ ts, measurement: p.measurement, tags, field, text: raw });
+              continue;
+            }
             app.appendBigInt(ts);
             app.appendVarchar(p.measurement);
             app.appendVarchar(tags);
@@ -163,7 +180,30 @@ class DuckStore implements EmbeddedStore {
       } finally {
         app.closeSync();
       }
+      if (!texts) return;
+      const tapp = await this.conn.createAppender('text_points');
+      try {
+        for (const r of texts) {
+          tapp.appendBigInt(r.ts);
+          tapp.appendVarchar(r.measurement);
+          tapp.appendVarchar(r.tags);
+          tapp.appendVarchar(r.field);
+          tapp.appendVarchar(r.text);
+          tapp.endRow();
+        }
+        tapp.flushSync();
+      } finally {
+        tapp.closeSync();
+      }
     });
+  }
+
+  async queryText(measurement: string, field: string, start: number, end: number, where?: SeriesQuery['where']): Promise<Array<{ t: number; tags: Record<string, string>; value: string }>> {
+    if (whereMatchesNothing(where)) return [];
+    const { sql: whereSql, params } = this.filters({ measurement, field, start, end, where });
+    const sql = `SELECT ts::DOUBLE AS t, tags, text FROM text_points WHERE ${whereSql} ORDER BY ts`;
+    const rows = await this.exclusive('queryText', async () => (await this.conn.runAndReadAll(sql, params)).getRowObjectsJS());
+    return rows.map((r) => ({ t: r.t as number, tags: JSON.parse(r.tags as string) as Record<string, string>, value: r.text as string }));
   }
 
   async writeLogs(events: readonly LogEvent[]): Promise<void> {
@@ -327,8 +367,9 @@ class DuckStore implements EmbeddedStore {
     const cutoff = Math.floor(now - this.retentionDays * DAY_MS);
     const res = await this.exclusive('retention', async () => {
       const p = await this.conn.run('DELETE FROM points WHERE ts < $1', [cutoff]);
+      const t = await this.conn.run('DELETE FROM text_points WHERE ts < $1', [cutoff]);
       const l = await this.conn.run('DELETE FROM logs WHERE ts < $1', [cutoff]);
-      return { points: Number(p.rowsChanged), logs: Number(l.rowsChanged) };
+      return { points: Number(p.rowsChanged) + Number(t.rowsChanged), logs: Number(l.rowsChanged) };
     });
     if (res.points || res.logs) this.log.info('retention deleted old rows', { ...res, cutoff });
     return res;

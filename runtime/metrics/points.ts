@@ -100,7 +100,8 @@ export function jobMetricPoints(job: LocalJob, now: number, id: ReporterIdentity
       fields.partitions = v.partitions;
       ints.push('partitions');
     }
-    out.push(p('streamtune_job_vertex', { ...jm, task_id: v.id, task_name: v.name }, fields, now, ints));
+    // inputs also as a tag: stores that keep only numeric fields (the embedded one) still return the edges
+    out.push(p('streamtune_job_vertex', { ...jm, task_id: v.id, task_name: v.name, inputs: v.inputs.join(',') }, fields, now, ints));
   }
   for (const st of job.currentSubtasks()) {
     const taskId = vertexIds.get(st.vertex)!;

@@ -27,8 +27,33 @@ interface SplitPosition {
   lastTs: number;
 }
 
+/**
+ * Position of one split of a dataset replay, as a Kafka partition would have it: records of the
+ * split that arrived by `now` (the log-end offset) and records read (the committed position).
+ */
+export interface SplitOffset {
+  /** split index (0..splits-1) */
+  split: number;
+  /** records of this split read so far (restored from the savepoint/checkpoint after a restore) */
+  readOffset: number;
+  /** records of this split arrived by `now`: all of them without a rate */
+  arrivedOffset: number;
+  /** records in the split */
+  splitRecords: number;
+  /** arrival rate of this split, records/s; 0 = every record arrived at `startedAt` (no rate) */
+  arrivalRate: number;
+  /** ms epoch the arrival clock started (kept in checkpoints, so it survives restores) */
+  startedAt: number;
+}
+
+/** A dataset source reader that also reports its split offsets (see {@link SplitOffset}). */
+export interface DatasetSourceReader extends SourceReader {
+  /** Offsets of the splits this reader owns at `now` (ms epoch); [] before `open()` completed. */
+  splitOffsets(now: number): SplitOffset[];
+}
+
 /** Creates a dataset source reader. */
-export function createDatasetSource(spec: DatasetSourceSpec, clock: () => number = Date.now): SourceReader {
+export function createDatasetSource(spec: DatasetSourceSpec, clock: () => number = Date.now): DatasetSourceReader {
   const S = spec.splits ?? 4;
   const rate = spec.rate ?? 0;
   const perSplitRate = rate > 0 ? rate / S : 0;
@@ -124,6 +149,17 @@ export function createDatasetSource(spec: DatasetSourceSpec, clock: () => number
     },
     snapshot(): OperatorSnapshot {
       return { list: splits.map((s) => ({ ...s })) };
+    },
+    splitOffsets(now: number): SplitOffset[] {
+      if (!ds) return [];
+      return splits.map((sp) => ({
+        split: sp.split,
+        readOffset: sp.read,
+        arrivedOffset: Math.max(sp.read, arrived(sp, now)),
+        splitRecords: splitSize(sp.split, ds.total),
+        arrivalRate: perSplitRate,
+        startedAt: sp.startedAt,
+      }));
     },
     close() {},
   };
