@@ -330,9 +330,12 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
     const why: string[] = [];
     const maxDur = cp.stats.maxDuration ?? 0;
     if ((cp.stats.durationRatio ?? 0) >= 0.5 || cp.stats.failures > 0) {
-      act.timeout = Math.max(cfg.timeout, Math.ceil((maxDur * 2) / 1000) * 1000);
+      // a failed checkpoint expired at the timeout: it would have taken at least that long, and
+      // failed ones report no duration, so the slowest known duration alone can understate it
+      const basis = Math.max(maxDur, cp.stats.failures > 0 ? cfg.timeout : 0);
+      act.timeout = Math.max(cfg.timeout, Math.ceil((basis * 2) / 1000) * 1000);
       if (act.timeout === cfg.timeout) delete act.timeout;
-      else why.push(`timeout ${cfg.timeout} → ${act.timeout} ms (twice the slowest checkpoint, ${Math.round(maxDur)} ms)`);
+      else why.push(`timeout ${cfg.timeout} → ${act.timeout} ms (twice ${basis > maxDur ? 'the timeout the failed checkpoints ran into' : 'the slowest checkpoint'}, ${Math.round(basis)} ms)`);
     }
     if (maxDur > cfg.interval / 2) {
       act.minPause = Math.max(cfg.minPause ?? 0, Math.ceil(maxDur / 1000) * 1000);
