@@ -1,0 +1,201 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MetricPoint } from '../core/points.ts';
+import { createEmbeddedStore } from '../collector/store/index.ts';
+import type { TuningAction } from '../diagnoser/types.ts';
+import type { Points } from '../diagnoser/window.ts';
+import type { ManagedJob } from '../tuner/catalog.ts';
+import type { Operation } from '../tuner/types.ts';
+import { loadVerifyInput, verifyOperation, VERIFY_SETTLE_MS, type VerifyInput } from '../tuner/verify.ts';
+
+const T0 = 1_700_000_000_000;
+const S = 1000;
+const W = { from: T0, to: T0 + 60 * S };
+const up: TuningAction = { type: 'set-parallelism', vertex: 'enrich', from: 2, to: 4 };
+const down: TuningAction = { type: 'set-parallelism', vertex: 'enrich', from: 4, to: 2 };
+const ckpt: TuningAction = { type: 'set-checkpointing', interval: 30_000 };
+
+/** n points every 5 s from t0, value f(i) */
+function series(t0: number, n: number, f: (i: number) => number): Points {
+  return Array.from({ length: n }, (_, i) => ({ t: t0 + i * 5 * S, v: f(i) }));
+}
+const flat = (v: number, n = 12, t0 = T0) => series(t0, n, () => v);
+const before = { throughput: flat(1000, 12, T0 - 120 * S), lag: series(T0 - 120 * S, 12, (i) => 5000 + i * 1000) }; // lag +200/s
+
+function input(over: Partial<VerifyInput>): VerifyInput {
+  return { before, after: { throughput: flat(1500), lag: series(T0, 12, (i) => 16000 - i * 1200) }, actions: [up], ...over };
+}
+
+test('scale-up: throughput rose and lag falls → effective, reason with numbers', () => {
+  const v = verifyOperation(input({ expected: { throughputRecordsPerSecond: 1600 } }), W);
+  assert.equal(v.effective, true, v.reason);
+  assert.equal(v.from, W.from);
+  assert.equal(v.to, W.to);
+  assert.equal(v.throughputBefore, 1000);
+  assert.equal(v.throughputAfter, 1500);
+  assert.equal(v.throughputPredicted, 1600);
+  assert.ok(Math.abs(v.lagTrendBefore! - 200) < 1e-6);
+  assert.ok(Math.abs(v.lagTrendAfter! + 240) < 1e-6);
+  assert.equal(v.lagAfter, 16000 - 11 * 1200);
+  assert.match(v.reason, /^effective scale-up: throughput 1000 → 1500 records\/s \(\+500, \+50%, predicted 1600\)/);
+  assert.doesNotMatch(v.reason, /\n/);
+});
+
+test('scale-up that did not raise throughput → ineffective (Flink autoscaler rule)', () => {
+  // throughput +3%, lag flat and far from zero
+  const v = verifyOperation(input({ after: { throughput: flat(1030), lag: flat(20000) } }), W);
+  assert.equal(v.effective, false);
+  assert.match(v.reason, /^ineffective scale-up: throughput did not rise: throughput 1000 → 1030/);
+  assert.match(v.reason, /needs ≥ 100 records\/s/);
+});
+
+test('scale-up: ≥ 10% of the predicted gain counts even when below 10% of before', () => {
+  // before 1000, predicted 1400 → need 40 records/s; got +60 (6%) and lag falls
+  const after = { throughput: flat(1060), lag: series(T0, 12, (i) => 20000 - i * 500) };
+  assert.equal(verifyOperation(input({ after, expected: { throughputRecordsPerSecond: 1400 } }), W).effective, true);
+  // without a prediction 6% is not enough
+  const v = verifyOperation(input({ after }), W);
+  assert.equal(v.effective, false);
+  assert.match(v.reason, /did not rise/);
+  // a prediction with a large gain: +60 is below 10% of +4000 and below 10% of before
+  assert.equal(verifyOperation(input({ after, expected: { throughputRecordsPerSecond: 5000 } }), W).effective, false);
+});
+
+test('scale-up: throughput rose but lag still grows → ineffective', () => {
+  const v = verifyOperation(input({ after: { throughput: flat(1300), lag: series(T0, 12, (i) => 20000 + i * 1000) } }), W);
+  assert.equal(v.effective, false);
+  assert.match(v.reason, /^ineffective scale-up: lag still grows: lag trend \+200 records\/s after \(\+200 before\)/);
+});
+
+test('scale-up: throughput rose but lag flat and not caught up → ineffective', () => {
+  const v = verifyOperation(input({ after: { throughput: flat(1300), lag: flat(20000) } }), W);
+  assert.equal(v.effective, false);
+  assert.match(v.reason, /lag is not falling/);
+});
+
+test('scale-up: lag cleared counts even though throughput only matches the input rate', () => {
+  // caught up: throughput now = arrival rate (1040, +4%), lag ~0 (saw-tooth under 1 s of records)
+  const v = verifyOperation(input({ after: { throughput: flat(1040), lag: series(T0, 12, (i) => (i % 2 ? 800 : 20)) } }), W);
+  assert.equal(v.effective, true, v.reason);
+  assert.match(v.reason, /lag cleared/);
+  // but with no lag before either, a scale-up that did not raise throughput was pointless
+  const idle = { throughput: flat(1000, 12, T0 - 120 * S), lag: flat(10, 12, T0 - 120 * S) };
+  const w = verifyOperation(input({ before: idle, after: { throughput: flat(1000), lag: flat(10) } }), W);
+  assert.equal(w.effective, false);
+  assert.match(w.reason, /did not rise/);
+});
+
+test('scale-down: effective while lag does not grow, ineffective when it grows', () => {
+  const ok = verifyOperation(input({ actions: [down], after: { throughput: flat(900), lag: flat(0) } }), W);
+  assert.equal(ok.effective, true);
+  assert.match(ok.reason, /^lag does not grow/);
+  const bad = verifyOperation(input({ actions: [down], after: { throughput: flat(900), lag: series(T0, 12, (i) => i * 500) } }), W);
+  assert.equal(bad.effective, false);
+  assert.match(bad.reason, /^lag grows after the change: lag trend \+100 records\/s/);
+});
+
+test('set-checkpointing: judged on lag growth only', () => {
+  assert.equal(verifyOperation(input({ actions: [ckpt], after: { throughput: flat(1000), lag: series(T0, 12, (i) => 5000 - i * 10) } }), W).effective, true);
+  assert.equal(verifyOperation(input({ actions: [ckpt], after: { throughput: flat(1000), lag: series(T0, 12, (i) => 5000 + i * 400) } }), W).effective, false);
+});
+
+test('not enough data → effective false with a reason saying so', () => {
+  const one = verifyOperation(input({ after: { throughput: flat(1500), lag: flat(0, 1) } }), W);
+  assert.equal(one.effective, false);
+  assert.match(one.reason, /^not enough data: 1 lag point\(s\) after the restart, need 2/);
+  const none = verifyOperation(input({ before: { throughput: [], lag: [] }, after: { throughput: [], lag: [] } }), W);
+  assert.equal(none.effective, false);
+  assert.match(none.reason, /^not enough data: .*no throughput before, no throughput after/);
+  assert.equal(none.throughputBefore, 0);
+  assert.equal(none.lagTrendAfter, undefined);
+  // NaN points are dropped, not averaged
+  const nan = verifyOperation(input({ after: { throughput: [{ t: T0, v: Number.NaN }], lag: flat(0) } }), W);
+  assert.match(nan.reason, /^not enough data: no throughput after/);
+  // scale-down needs no throughput
+  assert.equal(verifyOperation(input({ actions: [down], before: { throughput: [], lag: [] }, after: { throughput: [], lag: flat(0, 3) } }), W).effective, true);
+});
+
+// --- loadVerifyInput against the embedded store ----------------------------------------------
+
+const JOB = '0123456789abcdef0123456789abcdef';
+const job: ManagedJob = {
+  job_id: JOB, name: 'flights', executor: 'bundled', state: 'RUNNING', consumerGroup: 'flights',
+  topology: [
+    { id: 'src', name: 'flights', inputs: [], parallelism: 2 },
+    { id: 'enrich', name: 'enrich', inputs: ['src'], parallelism: 2 },
+  ],
+};
+
+function taskPoint(t: number, task: string, subtask: number, rate: number, jobId = JOB): MetricPoint {
+  return {
+    measurement: 'taskmanager_job_task_numRecordsOutPerSecond',
+    tags: { job_id: jobId, job_name: 'flights', task_id: task, task_name: task, subtask_index: String(subtask), host: 'h', tm_id: 'tm' },
+    fields: { count: Math.round((rate * (t - T0)) / 1000), rate },
+    timestamp: t,
+  };
+}
+const lagPoint = (t: number, v: number, group = 'flights'): MetricPoint => ({ measurement: 'streamtune_kafka_group_totalLag', tags: { group }, fields: { value: v }, timestamp: t, intFields: ['value'] });
+
+test('loadVerifyInput reads source throughput summed over subtasks and the group lag around the restart', async () => {
+  const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+  try {
+    const stopAt = T0 + 120 * S;
+    const runningAt = T0 + 130 * S;
+    const firstRecordAt = T0 + 135 * S;
+    const now = T0 + 240 * S;
+    const pts: MetricPoint[] = [];
+    for (let t = T0; t <= now; t += S) {
+      const stopped = t > stopAt && t < firstRecordAt;
+      if (t <= stopAt) {
+        for (const st of [0, 1]) pts.push(taskPoint(t, 'flights', st, 500)); // 1000 records/s in total
+        pts.push(taskPoint(t, 'enrich', 0, 9999)); // not a source: must be ignored
+        pts.push(lagPoint(t, 1000 + ((t - T0) / S) * 100)); // +100/s
+      } else if (!stopped) {
+        for (const st of [0, 1, 2, 3]) pts.push(taskPoint(t, 'flights', st, 400)); // 1600 in total
+        pts.push(lagPoint(t, Math.max(0, 13000 - ((t - firstRecordAt) / S) * 100)));
+      } else {
+        pts.push(lagPoint(t, 13000));
+      }
+      pts.push(lagPoint(t, 777, 'other-group'));
+      pts.push(taskPoint(t, 'flights', 0, 12345, 'f'.repeat(32))); // another job
+    }
+    await store.write(pts);
+    const op: Operation = {
+      id: 'op-1', job_id: JOB, origin: 'user', actions: [up], previous: { parallelism: { enrich: 2 } }, state: 'VERIFYING',
+      expected: { throughputRecordsPerSecond: 1800 },
+      steps: [
+        { name: 'savepoint', status: 'succeeded', startedAt: stopAt, finishedAt: stopAt + 2 * S },
+        { name: 'start', status: 'succeeded', startedAt: stopAt + 3 * S, finishedAt: stopAt + 5 * S },
+        { name: 'wait-running', status: 'succeeded', startedAt: stopAt + 5 * S, finishedAt: runningAt },
+      ],
+      createdAt: stopAt - S, updatedAt: runningAt,
+    };
+    const input = await loadVerifyInput(store, job, op, now);
+    const afterFrom = firstRecordAt + VERIFY_SETTLE_MS;
+    assert.deepEqual(input.afterWindow, { from: afterFrom, to: now });
+    assert.deepEqual(input.expected, { throughputRecordsPerSecond: 1800 });
+    assert.deepEqual(input.actions, [up]);
+    // before: [stop − max(now − afterFrom, 60 s), stop] = [stopAt − 95 s, stopAt]
+    assert.ok(input.before.throughput.length >= 15, `before points: ${input.before.throughput.length}`);
+    assert.ok(input.before.throughput.every((p) => p.t >= stopAt - 95 * S && p.t <= stopAt));
+    for (const p of input.before.throughput) assert.equal(p.v, 1000);
+    for (const p of input.after.throughput) assert.equal(p.v, 1600);
+    assert.ok(input.after.throughput.every((p) => p.t >= afterFrom && p.t <= now));
+    assert.ok(input.after.lag.length >= 15);
+    assert.ok(input.before.lag.every((p) => p.v >= 1000 && p.v <= 13000));
+    const v = verifyOperation(input, input.afterWindow);
+    assert.equal(v.effective, true, v.reason);
+    assert.ok(Math.abs(v.lagTrendBefore! - 100) < 1, `trend before ${v.lagTrendBefore}`);
+    assert.ok(Math.abs(v.lagTrendAfter! + 100) < 1, `trend after ${v.lagTrendAfter}`);
+
+    // no consumer group: no lag, so verification says not enough data
+    const noGroup = await loadVerifyInput(store, { ...job, consumerGroup: undefined } as ManagedJob, op, now);
+    assert.deepEqual(noGroup.after.lag, []);
+    assert.match(verifyOperation(noGroup, noGroup.afterWindow).reason, /^not enough data/);
+    // no steps journaled yet: stop = createdAt, restart = stop; still reads without throwing
+    const early = await loadVerifyInput(store, job, { ...op, steps: [] }, now);
+    assert.ok(early.before.throughput.every((p) => p.t <= op.createdAt));
+  } finally {
+    await store.close();
+  }
+});
