@@ -1,0 +1,376 @@
+/**
+ * The dashboard pages, in process: a ControlPlane over the real embedded store and the real diagnosis
+ * store, with a small in-memory job catalog and tuner (the pieces the pages only read), served by
+ * express with the pages router. Checks status codes, the content of each page, 404s for unknown ids,
+ * the chart JSON, the static assets (uPlot from node_modules) and that no secret is rendered.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import express from 'express';
+import { createEmbeddedStore } from '../collector/store/index.ts';
+import type { MetricStore } from '../collector/store/types.ts';
+import { silentLogger } from '../core/logger.ts';
+import type { MetricPoint } from '../core/points.ts';
+import { createDiagnosisStore } from '../diagnoser/diagnosis-store.ts';
+import type { Diagnosis } from '../diagnoser/types.ts';
+import type { ControlPlane } from '../dashboards/server/control-plane.ts';
+import { createPagesRouter, changeText, vertexColor } from '../dashboards/server/pages.ts';
+import { grafanaDashboard, influxQlMeasurements } from '../dashboards/grafana.ts';
+import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
+import type { Operation, TunerService } from '../tuner/types.ts';
+import { tempDir } from './helpers/wait.ts';
+
+const SECRET = 'st-secret-token-9f8e7d6c5b4a';
+const JOB_ID = 'a'.repeat(32);
+const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
+
+const job: ManagedJob = {
+  job_id: JOB_ID,
+  name: 'flight-delays',
+  executor: 'bundled',
+  state: 'RUNNING',
+  consumerGroup: 'flight-delays',
+  topics: ['flights'],
+  startedAt: NOW - 600_000,
+  topology: [
+    { id: 'flights', name: 'flights', parallelism: 1, inputs: [], partitions: 2 },
+    { id: 'enrich', name: 'enrich', parallelism: 2, inputs: ['flights'] },
+    { id: 'delay-by-origin', name: 'delay-by-origin', parallelism: 1, inputs: ['enrich'], keyedInput: true },
+    { id: 'results', name: 'results', parallelism: 1, inputs: ['delay-by-origin'] },
+  ],
+};
+
+function points(): MetricPoint[] {
+  const out: MetricPoint[] = [];
+  const jt = { job_id: JOB_ID, job_name: 'flight-delays' };
+  for (let i = 0; i <= 24; i++) {
+    const t = NOW - 120_000 + i * 5_000;
+    for (const partition of ['0', '1']) {
+      const tags = { group: 'flight-delays', topic: 'flights', partition };
+      const lag = 1000 + i * (partition === '0' ? 400 : 100);
+      const leo = 100_000 + i * 2_000;
+      out.push({ measurement: 'streamtune_kafka_partition_lag', tags, fields: { value: lag }, timestamp: t, intFields: ['value'] });
+      out.push({ measurement: 'streamtune_kafka_partition_logEndOffset', tags, fields: { value: leo }, timestamp: t, intFields: ['value'] });
+      out.push({ measurement: 'streamtune_kafka_partition_committedOffset', tags, fields: { value: leo - lag }, timestamp: t, intFields: ['value'] });
+      out.push({ measurement: 'streamtune_kafka_partition_lagSeconds', tags, fields: { value: 2 + i * 0.5 }, timestamp: t });
+    }
+    const task = (name: string, sub: number) => ({ ...jt, task_id: `id-${name}`, task_name: name, subtask_index: String(sub), host: 'h', tm_id: 'tm' });
+    out.push({ measurement: 'taskmanager_job_task_numRecordsOut', tags: task('flights', 0), fields: { count: i * 1500 * 5 }, timestamp: t, intFields: ['count'] });
+    out.push({ measurement: 'taskmanager_job_task_backPressuredTimeMsPerSecond', tags: task('flights', 0), fields: { value: 850 }, timestamp: t, intFields: ['value'] });
+    out.push({ measurement: 'taskmanager_job_task_busyTimeMsPerSecond', tags: task('flights', 0), fields: { value: 100 }, timestamp: t });
+    for (const sub of [0, 1]) {
+      out.push({ measurement: 'taskmanager_job_task_busyTimeMsPerSecond', tags: task('enrich', sub), fields: { value: sub === 0 ? 990 : 400 }, timestamp: t });
+      out.push({ measurement: 'taskmanager_job_task_backPressuredTimeMsPerSecond', tags: task('enrich', sub), fields: { value: 0 }, timestamp: t, intFields: ['value'] });
+      out.push({ measurement: 'taskmanager_job_task_numRecordsIn', tags: task('enrich', sub), fields: { count: i * (sub === 0 ? 6000 : 1500) }, timestamp: t, intFields: ['count'] });
+    }
+    out.push({ measurement: 'jobmanager_job_numberOfCompletedCheckpoints', tags: { ...jt, host: 'h' }, fields: { value: 7 }, timestamp: t, intFields: ['value'] });
+    out.push({ measurement: 'jobmanager_job_lastCheckpointDuration', tags: { ...jt, host: 'h' }, fields: { value: 1234 }, timestamp: t, intFields: ['value'] });
+  }
+  return out;
+}
+
+const diagnosis: Diagnosis = {
+  id: 'diag-1',
+  job_id: JOB_ID,
+  job_name: 'flight-delays',
+  windowStart: NOW - 300_000,
+  windowEnd: NOW,
+  createdAt: NOW - 10_000,
+  trigger: { type: 'alert', alertId: 'al-1', ruleId: 'lag.growing' },
+  lagStatus: 'WARN',
+  severity: 'severe',
+  findings: [
+    {
+      ruleId: 'backpressure.bottleneck',
+      severity: 'severe',
+      summary: 'enrich is the bottleneck: busy 990 ms/s while flights is backpressured 850 ms/s',
+      help: 'Raise the parallelism of the bottleneck vertex.',
+      vertex: 'enrich',
+      evidence: {
+        busyMsPerSecond: 990,
+        upstreamBackPressuredMsPerSecond: 850,
+        lagSeries: [
+          { t: NOW - 60_000, v: 1000 },
+          { t: NOW - 30_000, v: 5000 },
+          { t: NOW, v: 9000 },
+        ],
+        note: '<img src=x onerror=alert(1)>',
+      },
+    },
+  ],
+  rootCause: { kind: 'under-provisioned', vertex: 'enrich', confidence: 0.87, explanation: 'enrich processes 1,500 records/s per subtask against an input of 7,500 records/s.' },
+  recommendations: [
+    {
+      id: 'rec-1',
+      ruleId: 'scale.parallelism',
+      title: 'Raise the parallelism of enrich to 6',
+      rationale: 'DS2: true rate 1,500 records/s per subtask, target 9,000 records/s.',
+      expected: { throughputRecordsPerSecond: 9000, catchUpMs: 600_000 },
+      actions: [{ type: 'set-parallelism', vertex: 'enrich', from: 2, to: 6 }],
+    },
+  ],
+};
+
+const operation: Operation = {
+  id: 'op-1',
+  job_id: JOB_ID,
+  job_name: 'flight-delays',
+  diagnosisId: 'diag-1',
+  recommendationId: 'rec-0',
+  origin: 'user',
+  actions: [{ type: 'set-parallelism', vertex: 'enrich', from: 1, to: 2 }],
+  previous: { parallelism: { enrich: 1 } },
+  state: 'SUCCEEDED',
+  steps: [
+    { name: 'savepoint', status: 'succeeded', startedAt: NOW - 200_000, finishedAt: NOW - 199_000, message: '/data/savepoints/sp-1' },
+    { name: 'start', status: 'succeeded', startedAt: NOW - 199_000, finishedAt: NOW - 198_500 },
+    { name: 'verify', status: 'succeeded', startedAt: NOW - 198_000, finishedAt: NOW - 138_000, message: 'lag trend -300 records/s' },
+  ],
+  savepointPath: '/data/savepoints/sp-1',
+  downtimeMs: 1_420,
+  verification: { from: NOW - 198_000, to: NOW - 138_000, throughputBefore: 1500, throughputAfter: 2950, effective: true, reason: 'throughput 1,500 → 2,950 records/s; lag falling' },
+  createdAt: NOW - 200_000,
+  updatedAt: NOW - 138_000,
+  finishedAt: NOW - 138_000,
+};
+
+function fakeCatalog(jobs: ManagedJob[]): JobCatalog {
+  return {
+    list: () => jobs,
+    get: (id) => jobs.find((j) => j.job_id === id),
+    submit: () => Promise.reject(new Error('not in this test')),
+    triggerSavepoint: () => Promise.reject(new Error('not in this test')),
+    stop: () => Promise.reject(new Error('not in this test')),
+    onChange: () => () => {},
+  };
+}
+
+function fakeTuner(ops: Operation[]): TunerService {
+  return {
+    apply: () => Promise.reject(new Error('not in this test')),
+    waitFor: () => Promise.reject(new Error('not in this test')),
+    operation: (id) => ops.find((o) => o.id === id),
+    operations: (f) => ops.filter((o) => !f?.job_id || o.job_id === f.job_id).slice(0, f?.limit ?? ops.length),
+    recover: async () => [],
+    policy: () => { throw new Error('not in this test'); },
+    setPolicy: () => { throw new Error('not in this test'); },
+    snapshots: (jobId) => (jobId === JOB_ID ? [{ job_id: JOB_ID, kind: 'savepoint', path: '/data/savepoints/sp-1', completedAt: NOW - 199_000, sizeBytes: 40_960, operationId: 'op-1' }] : []),
+    onDiagnosis: async () => ({ skipped: 'test' }),
+    close: async () => {},
+  };
+}
+
+let server: Server;
+let base: string;
+let store: MetricStore;
+let closeDiagnoses: () => Promise<void>;
+
+before(async () => {
+  process.env.STREAMTUNE_API_TOKEN = SECRET;
+  store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+  await store.write(points());
+  await store.writeLogs([
+    { timestamp: NOW - 30_000, level: 'error', job_id: JOB_ID, job_name: 'flight-delays', vertex: 'enrich', subtask_index: 1, message: 'lookup timed out for key LAX', exception_class: 'LookupTimeoutError', stack: 'LookupTimeoutError: ...' },
+  ]);
+  const diagnoses = await createDiagnosisStore({ dir: tempDir('pages-diag-') });
+  await diagnoses.put(diagnosis);
+  closeDiagnoses = () => diagnoses.close();
+  const cp = {
+    store,
+    jobs: fakeCatalog([job]),
+    diagnoses,
+    tuner: fakeTuner([operation]),
+    logger: silentLogger,
+    now: () => NOW,
+    close: async () => {},
+  } as unknown as ControlPlane;
+  const app = express();
+  app.use((_req, res, next) => {
+    res.locals.csrfToken = 'csrf-token-for-this-session';
+    res.locals.loggedIn = false;
+    next();
+  });
+  app.use('/', createPagesRouter(cp, { baseUrl: 'http://127.0.0.1' }));
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  await new Promise((r) => server.close(r));
+  await store.close();
+  await closeDiagnoses();
+});
+
+async function get(path: string): Promise<{ status: number; text: string; type: string }> {
+  const res = await fetch(base + path);
+  return { status: res.status, text: await res.text(), type: res.headers.get('content-type') ?? '' };
+}
+
+describe('pages', () => {
+  test('overview lists the job with lag status, lag, throughput, open diagnosis and last operation', async () => {
+    const r = await get('/');
+    assert.equal(r.status, 200);
+    assert.match(r.type, /text\/html/);
+    assert.match(r.text, /href="\/jobs\/a{32}"/);
+    assert.match(r.text, /data-lag-status="(WARN|ERR)"/, 'growing lag is not OK');
+    assert.match(r.text, /14,000/, 'total lag 1000+24*400 + 1000+24*100 = 14,000 records');
+    assert.match(r.text, /14/, 'lag seconds');
+    assert.match(r.text, /1,500/, 'throughput 1,500 records/s');
+    assert.match(r.text, /href="\/diagnoses\/diag-1"/);
+    assert.match(r.text, /under-provisioned \(enrich\)/);
+    assert.match(r.text, /href="\/operations\/op-1"/);
+    assert.match(r.text, /<meta name="csrf-token" content="csrf-token-for-this-session">/);
+  });
+
+  test('job page: charts container, job graph with parallelism and colours, skew bars, checkpoints, exceptions', async () => {
+    const r = await get(`/jobs/${JOB_ID}`);
+    assert.equal(r.status, 200);
+    assert.match(r.text, /data-charts-url="\/jobs\/a{32}\/charts.json"/);
+    assert.match(r.text, /<g class="vertex" data-vertex="enrich" data-parallelism="2" data-busy="695" data-backpressured="0">/);
+    assert.match(r.text, /data-vertex="flights" data-parallelism="1" data-busy="100" data-backpressured="850"/);
+    assert.match(r.text, /parallelism 2/);
+    assert.match(r.text, /max\/mean records in 1\.60.*skewed/s);
+    assert.match(r.text, /data-subtask="0" data-value="144000"/);
+    assert.match(r.text, /\/data\/savepoints\/sp-1/);
+    assert.match(r.text, /<dt>Completed<\/dt><dd>7<\/dd>/);
+    assert.match(r.text, /LookupTimeoutError/);
+    assert.match(r.text, /lookup timed out for key LAX/);
+    assert.doesNotMatch(r.text, /style=/, 'no inline style attributes (CSP)');
+    assert.doesNotMatch(r.text, /<script>|<script [^>]*>[^<]/, 'no inline script');
+  });
+
+  test('chart JSON: total and per-partition lag and throughput with points', async () => {
+    const res = await fetch(`${base}/jobs/${JOB_ID}/charts.json?range=5m`);
+    assert.equal(res.status, 200);
+    const c = (await res.json()) as { range: string; lag: { t: number[]; total: Array<number | null>; partitions: Array<{ label: string }> }; throughput: { values: Array<number | null> } };
+    assert.equal(c.range, '5m');
+    assert.equal(c.lag.t.length, 25);
+    assert.equal(c.lag.total.at(-1), 14_000);
+    assert.deepEqual(c.lag.partitions.map((p) => p.label), ['flights/0', 'flights/1']);
+    assert.ok(c.throughput.values.some((v) => v !== null && Math.abs(v - 1500) < 1), `throughput ${JSON.stringify(c.throughput.values)}`);
+    assert.equal((await fetch(`${base}/jobs/nope/charts.json`)).status, 404);
+  });
+
+  test('diagnosis page: findings with evidence (escaped), root cause with confidence, recommendation with Apply', async () => {
+    const r = await get('/diagnoses/diag-1');
+    assert.equal(r.status, 200);
+    assert.match(r.text, /Root cause: under-provisioned in <code>enrich<\/code>/);
+    assert.match(r.text, /Confidence 87%/);
+    assert.match(r.text, /enrich is the bottleneck/);
+    assert.match(r.text, /data-evidence="\{&quot;t&quot;:\[/, 'evidence series as a chart');
+    assert.match(r.text, /&lt;img src(=|&#x3D;)x onerror(=|&#x3D;)alert\(1\)&gt;/);
+    assert.doesNotMatch(r.text, /<img src=x/);
+    assert.match(r.text, /data-apply="rec-1" data-change="enrich: parallelism 2 → 6"/);
+    assert.match(r.text, /data-dismiss="rec-1"/);
+    assert.match(r.text, /throughputRecordsPerSecond<\/dt><dd>9,000/);
+  });
+
+  test('operations list and detail: steps, downtime, verification', async () => {
+    const list = await get('/operations');
+    assert.equal(list.status, 200);
+    assert.match(list.text, /data-op-id="op-1"/);
+    assert.match(list.text, /enrich: parallelism 1 → 2/);
+    assert.match(list.text, /1 s/);
+    assert.match(list.text, /effective/);
+    const one = await get('/operations/op-1');
+    assert.equal(one.status, 200);
+    assert.match(one.text, /data-state="SUCCEEDED"/);
+    assert.match(one.text, /<td>savepoint<\/td><td>succeeded<\/td>/);
+    assert.match(one.text, /Verification: effective/);
+    assert.match(one.text, /throughput 1,500 → 2,950 records\/s/);
+    const json = (await (await fetch(`${base}/operations/op-1.json`)).json()) as { state: string; steps: unknown[] };
+    assert.equal(json.state, 'SUCCEEDED');
+    assert.equal(json.steps.length, 3);
+  });
+
+  test('unknown ids get the 404 page', async () => {
+    for (const p of ['/jobs/ffff', '/diagnoses/nope', '/operations/nope']) {
+      const r = await get(p);
+      assert.equal(r.status, 404, p);
+      assert.match(r.text, /id="not-found"/);
+    }
+    assert.equal((await fetch(`${base}/operations/nope.json`)).status, 404);
+  });
+
+  test('login page carries the CSRF token and posts to /login', async () => {
+    const r = await get('/login?error=1&next=/jobs/x');
+    assert.equal(r.status, 200);
+    assert.match(r.text, /<form method="post" action="\/login"/);
+    assert.match(r.text, /name="_csrf" value="csrf-token-for-this-session"/);
+    assert.match(r.text, /name="next" value="\/jobs\/x"/);
+    assert.match(r.text, /not accepted/);
+    const evil = await get('/login?next=//evil.example');
+    assert.match(evil.text, /name="next" value="\/"/);
+  });
+
+  test('assets: uPlot from node_modules, CSS and client JS', async () => {
+    const u = await get('/assets/uplot/uPlot.iife.min.js');
+    assert.equal(u.status, 200);
+    assert.match(u.text, /uPlot/);
+    assert.equal((await get('/assets/uplot/uPlot.min.css')).status, 200);
+    assert.equal((await get('/assets/css/streamtune.css')).status, 200);
+    const js = await get('/assets/js/app.js');
+    assert.equal(js.status, 200);
+    assert.match(js.type, /javascript/);
+  });
+
+  test('no page renders the API token', async () => {
+    for (const p of ['/', `/jobs/${JOB_ID}`, '/diagnoses/diag-1', '/operations', '/operations/op-1', '/login', '/jobs/nope']) {
+      const r = await get(p);
+      assert.ok(!r.text.includes(SECRET), `${p} renders the API token`);
+    }
+  });
+
+  test('helpers: change text and vertex colours', () => {
+    assert.equal(changeText({ type: 'set-parallelism', vertex: 'enrich', from: 1, to: 4 }), 'enrich: parallelism 1 → 4');
+    assert.equal(changeText({ type: 'set-checkpointing', interval: 30_000, unaligned: true }), 'checkpointing: interval 30 s, unaligned');
+    assert.notEqual(vertexColor(990, 0), vertexColor(0, 900));
+    assert.equal(vertexColor(undefined, undefined), '#e8e8e8');
+  });
+});
+
+describe('Grafana dashboard', () => {
+  const documented = new Set([...readFileSync(new URL('../docs/METRICS.md', import.meta.url), 'utf8').matchAll(/`([A-Za-z0-9_:-]+)`/g)].map((m) => m[1]!));
+
+  test('is valid JSON with a datasource input and a group variable', () => {
+    const raw = readFileSync(new URL('../dashboards/grafana/streamtune-lag.json', import.meta.url), 'utf8');
+    const d = JSON.parse(raw) as { templating: { list: Array<{ name: string; type: string }> } };
+    const vars = d.templating.list.map((v) => `${v.name}:${v.type}`);
+    assert.ok(vars.includes('datasource:datasource'), vars.join());
+    assert.ok(vars.includes('group:query'), vars.join());
+  });
+
+  test('every panel query reads measurements that docs/METRICS.md lists, through ${datasource}, filtered by $group', () => {
+    const d = grafanaDashboard();
+    assert.ok(d.panels.length >= 4);
+    const seen = new Set<string>();
+    for (const p of d.panels) {
+      assert.ok(p.targets.length > 0, p.title);
+      assert.equal(p.datasource?.uid, '${datasource}', p.title);
+      for (const t of p.targets) {
+        const ms = influxQlMeasurements(t.query);
+        assert.ok(ms.length > 0, `${p.title}: ${t.query}`);
+        for (const m of ms) {
+          assert.ok(documented.has(m), `${p.title}: ${m} is not in docs/METRICS.md`);
+          seen.add(m);
+        }
+        assert.match(t.query, /"group" =~ \/\^\$group\$\//, `${p.title} ${t.refId}`);
+        assert.match(t.query, /\$timeFilter/);
+      }
+    }
+    for (const m of ['streamtune_kafka_group_totalLag', 'streamtune_kafka_partition_lag', 'streamtune_kafka_group_maxLagSeconds']) assert.ok(seen.has(m), m);
+    assert.ok(!documented.has('streamtune_kafka_no_such'), 'the check can fail');
+  });
+
+  test('is downloadable from the dashboard', async () => {
+    const res = await fetch(`${base}/grafana/streamtune-lag.json`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="?streamtune-lag.json"?/);
+    const d = (await res.json()) as { uid: string };
+    assert.equal(d.uid, 'streamtune-lag');
+  });
+});
