@@ -18,6 +18,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { parse } from 'csv-parse/sync';
 import { LocalJob, type JobOptions } from '../runtime/job.ts';
 import { readCheckpoint } from '../runtime/checkpoint/storage.ts';
+import type { KeyGroupBlock } from '../runtime/operators/window-state.ts';
 import { loadJobSpec, type JobSpec } from '../runtime/spec.ts';
 import { resolveDataPath } from '../runtime/paths.ts';
 
@@ -372,7 +373,13 @@ function watchRecordsIn(job: LocalJob, vertex: string, onBatch: () => void): () 
 function countKeys(path: string): number {
   const meta = readCheckpoint(path);
   let n = 0;
-  for (const st of meta.vertices.agg?.subtasks ?? []) for (const [, s] of st?.keyed ?? []) n += (s as unknown[]).length;
+  for (const st of meta.vertices.agg?.subtasks ?? []) {
+    for (const [, s] of st?.keyed ?? []) {
+      // format 1: an array of per-key tuples; format 2: columns per window group (window-state.ts)
+      if (Array.isArray(s)) n += s.length;
+      else for (const g of (s as KeyGroupBlock).g) n += g.k !== undefined ? g.k.split('\u0000').length : (g.ka ?? []).length;
+    }
+  }
   return n;
 }
 

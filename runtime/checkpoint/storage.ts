@@ -12,7 +12,13 @@ import { Packr } from 'msgpackr';
 import { StreamtuneError } from '../../core/errors.ts';
 
 const MAGIC = Buffer.from('STCK');
-const VERSION = 1;
+/**
+ * Format version written. 2: keyed window state as typed-array columns per key group
+ * (`operators/window-state.ts`); 1: per-key tuples. Both are read (the container is the same; the
+ * window operator reads either state shape); any other version is refused as SAVEPOINT_CORRUPT.
+ */
+export const CHECKPOINT_FORMAT_VERSION = 2;
+const READABLE_VERSIONS = new Set([1, 2]);
 const packr = new Packr({ useRecords: false });
 
 /** State of one subtask in a checkpoint. */
@@ -35,12 +41,12 @@ export interface CheckpointMetadata {
   vertices: Record<string, { parallelism: number; subtasks: SubtaskState[] }>;
 }
 
-/** Serialises metadata; returns the bytes. */
-export function encodeCheckpoint(meta: CheckpointMetadata): Buffer {
+/** Serialises metadata in format `version` (default {@link CHECKPOINT_FORMAT_VERSION}; tests write 1); returns the bytes. */
+export function encodeCheckpoint(meta: CheckpointMetadata, version = CHECKPOINT_FORMAT_VERSION): Buffer {
   const payload = packr.pack(meta);
   const header = Buffer.alloc(9);
   MAGIC.copy(header, 0);
-  header.writeUInt8(VERSION, 4);
+  header.writeUInt8(version, 4);
   header.writeUInt32BE(crc32(payload) >>> 0, 5);
   return Buffer.concat([header, payload]);
 }
@@ -51,7 +57,9 @@ export function decodeCheckpoint(bytes: Buffer, source: string): CheckpointMetad
     throw new StreamtuneError('SAVEPOINT_CORRUPT', `${source} is not a streamtune checkpoint or savepoint (bad header)`);
   }
   const version = bytes.readUInt8(4);
-  if (version !== VERSION) throw new StreamtuneError('SAVEPOINT_CORRUPT', `${source} has format version ${version}; this streamtune reads version ${VERSION}`);
+  if (!READABLE_VERSIONS.has(version)) {
+    throw new StreamtuneError('SAVEPOINT_CORRUPT', `${source} has checkpoint format version ${version}; this streamtune reads versions ${[...READABLE_VERSIONS].join(' and ')}${version > CHECKPOINT_FORMAT_VERSION ? ' (written by a newer streamtune?)' : ''}`);
+  }
   const payload = bytes.subarray(9);
   if ((crc32(payload) >>> 0) !== bytes.readUInt32BE(5)) {
     throw new StreamtuneError('SAVEPOINT_CORRUPT', `${source} is corrupt: checksum mismatch (truncated or altered file)`);

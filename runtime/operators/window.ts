@@ -3,11 +3,12 @@
  * .aggregate(...)`): windows [start, start + size) aligned to the epoch, fired when the watermark
  * reaches `end - 1` (Flink's `window.maxTimestamp()`), late records (at or before the watermark)
  * dropped and counted. State is keyed: each key's open windows live in the key group of the key,
- * so a restore with another parallelism moves whole key groups.
+ * so a restore with another parallelism moves whole key groups. The state is columnar
+ * (`window-state.ts`): typed arrays per window, no object per key.
  */
 import { parseDuration, type WindowAggregateSpec } from '../spec.ts';
-import { KeyGroupCache } from '../keygroups.ts';
 import type { Operator, OperatorContext, OperatorSnapshot, Output, Rec, RestoredState } from './types.ts';
+import { WindowSlots, keyGroupOfHash, keyHash, restoreKeyGroup, snapshotSlots } from './window-state.ts';
 
 type AggKind = 'count' | 'sum' | 'avg' | 'min' | 'max';
 interface AggDef {
@@ -15,19 +16,6 @@ interface AggDef {
   kind: AggKind;
   field: string | undefined;
 }
-
-/** Accumulator of one (key, window): count + per-aggregation sums/mins/maxes, index-aligned with the defs. */
-interface Acc {
-  key: unknown;
-  kg: number;
-  count: number;
-  vals: number[];
-  /** non-null values seen per def (for avg) */
-  ns: number[];
-}
-
-/** The snapshot format of one key group: [key, windowStart, count, vals, ns] tuples. */
-type KgState = Array<[unknown, number, number, number[], number[]]>;
 
 function parseAggs(spec: WindowAggregateSpec): AggDef[] {
   return Object.entries(spec.aggregations).map(([out, e]) => {
@@ -37,6 +25,10 @@ function parseAggs(spec: WindowAggregateSpec): AggDef[] {
   });
 }
 
+const SUM = 0;
+const MIN = 1;
+const MAX = 2;
+
 /** Creates the operator. */
 export function createWindowAggregate(spec: WindowAggregateSpec): Operator {
   const size = parseDuration(spec.size, `vertex '${spec.name}' size`, 0);
@@ -45,35 +37,65 @@ export function createWindowAggregate(spec: WindowAggregateSpec): Operator {
   const endField = spec.windowEndField ?? 'windowEnd';
   const iso = (spec.timeFormat ?? 'iso') === 'iso';
   const keyField = spec.key;
-  /** windowStart → (key → acc) */
-  const windows = new Map<number, Map<unknown, Acc>>();
+  // the non-count aggregations own a column each ("valued"); valued[j] = index in defs
+  const valued: number[] = [];
+  defs.forEach((d, i) => {
+    if (d.kind !== 'count') valued.push(i);
+  });
+  const V = valued.length;
+  const vField = valued.map((i) => defs[i]!.field!);
+  const vOp = valued.map((i) => (defs[i]!.kind === 'min' ? MIN : defs[i]!.kind === 'max' ? MAX : SUM));
+  const init = new Float64Array(valued.map((i) => (defs[i]!.kind === 'min' ? Number.POSITIVE_INFINITY : defs[i]!.kind === 'max' ? Number.NEGATIVE_INFINITY : 0)));
+  /** column of each def (−1 for counts) */
+  const col = defs.map((_, i) => valued.indexOf(i));
+
+  /** windowStart → slots */
+  const windows = new Map<number, WindowSlots>();
   let ctx: OperatorContext;
-  let kgCache: KeyGroupCache;
+  let maxP = 128;
   let watermark = Number.NEGATIVE_INFINITY;
   let counts: Float64Array;
+  let lastStart = Number.NaN;
+  let lastWin: WindowSlots | undefined;
 
-  const initVals = () =>
-    defs.map((d) => (d.kind === 'min' ? Number.POSITIVE_INFINITY : d.kind === 'max' ? Number.NEGATIVE_INFINITY : 0));
+  const windowFor = (start: number): WindowSlots => {
+    let w = windows.get(start);
+    if (!w) windows.set(start, (w = new WindowSlots(start, V, init)));
+    return w;
+  };
 
   function fire(upTo: number, out: Output): void {
     if (windows.size === 0) return;
     const due = [...windows.keys()].filter((s) => s + size - 1 <= upTo).sort((a, b) => a - b);
     for (const start of due) {
-      const byKey = windows.get(start)!;
+      const w = windows.get(start)!;
       windows.delete(start);
+      if (w === lastWin) {
+        lastWin = undefined;
+        lastStart = Number.NaN;
+      }
       const end = start + size;
       const startOut = iso ? new Date(start).toISOString() : start;
       const endOut = iso ? new Date(end).toISOString() : end;
-      const keys = [...byKey.keys()].sort((a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
-      for (const k of keys) {
-        const acc = byKey.get(k)!;
-        const r: Rec = { [keyField]: acc.key, [startField]: startOut, [endField]: endOut };
-        defs.forEach((d, i) => {
-          if (d.kind === 'count') r[d.out] = acc.count;
-          else if (d.kind === 'avg') r[d.out] = acc.ns[i]! > 0 ? acc.vals[i]! / acc.ns[i]! : null;
-          else if (d.kind === 'sum') r[d.out] = acc.vals[i];
-          else r[d.out] = acc.ns[i]! > 0 ? acc.vals[i] : null;
-        });
+      const keys = w.keys;
+      const order = Array.from({ length: w.size }, (_, i) => i);
+      const str = keys.map((k) => String(k));
+      order.sort((a, b) => (str[a]! < str[b]! ? -1 : str[a]! > str[b]! ? 1 : 0));
+      for (const s of order) {
+        const r: Rec = { [keyField]: keys[s], [startField]: startOut, [endField]: endOut };
+        for (let i = 0; i < defs.length; i++) {
+          const d = defs[i]!;
+          if (d.kind === 'count') {
+            r[d.out] = w.counts[s];
+            continue;
+          }
+          const j = col[i]!;
+          const n = w.ns[s * V + j]!;
+          const v = w.vals[s * V + j]!;
+          if (d.kind === 'avg') r[d.out] = n > 0 ? v / n : null;
+          else if (d.kind === 'sum') r[d.out] = v;
+          else r[d.out] = n > 0 ? v : null;
+        }
         out.emit(r, end - 1);
       }
     }
@@ -82,17 +104,11 @@ export function createWindowAggregate(spec: WindowAggregateSpec): Operator {
   return {
     open(c: OperatorContext, restored: RestoredState | undefined) {
       ctx = c;
-      kgCache = new KeyGroupCache(c.maxParallelism);
+      maxP = c.maxParallelism;
       counts = new Float64Array(c.maxParallelism);
       c.metrics.keyGroupRecords = counts;
       if (!restored) return;
-      for (const [kg, raw] of restored.keyed) {
-        for (const [key, start, count, vals, ns] of raw as KgState) {
-          let byKey = windows.get(start);
-          if (!byKey) windows.set(start, (byKey = new Map()));
-          byKey.set(key, { key, kg, count, vals: vals.map((v) => (v === null ? Number.NaN : v)), ns });
-        }
-      }
+      for (const [kg, raw] of restored.keyed) restoreKeyGroup(raw, kg, V, valued, windowFor);
     },
     processBatch(values: Rec[], ts: number[], out: Output) {
       void out;
@@ -105,27 +121,29 @@ export function createWindowAggregate(spec: WindowAggregateSpec): Operator {
         const r = values[i]!;
         const key = r[keyField] ?? null;
         const start = t - (((t % size) + size) % size);
-        let byKey = windows.get(start);
-        if (!byKey) windows.set(start, (byKey = new Map()));
-        let acc = byKey.get(key);
-        if (!acc) {
-          const kg = kgCache.get(key);
-          acc = { key, kg, count: 0, vals: initVals(), ns: defs.map(() => 0) };
-          byKey.set(key, acc);
+        let w = lastWin;
+        if (start !== lastStart || w === undefined) {
+          w = windowFor(start);
+          lastWin = w;
+          lastStart = start;
         }
-        counts[acc.kg]!++;
-        acc.count++;
-        for (let d = 0; d < defs.length; d++) {
-          const def = defs[d]!;
-          if (def.kind === 'count') continue;
-          const raw = r[def.field!];
+        const h = keyHash(key);
+        let s = w.find(key, h);
+        if (s < 0) s = w.insert(key, h, keyGroupOfHash(h, maxP));
+        counts[w.kgs[s]!]!++;
+        w.counts[s]!++;
+        for (let j = 0; j < V; j++) {
+          const raw = r[vField[j]!];
           if (raw === null || raw === undefined) continue;
           const v = typeof raw === 'number' ? raw : Number(raw);
           if (!Number.isFinite(v)) continue;
-          acc.ns[d]!++;
-          if (def.kind === 'sum' || def.kind === 'avg') acc.vals[d]! += v;
-          else if (def.kind === 'min') acc.vals[d] = Math.min(acc.vals[d]!, v);
-          else acc.vals[d] = Math.max(acc.vals[d]!, v);
+          const at = s * V + j;
+          w.ns[at]!++;
+          const op = vOp[j];
+          if (op === SUM) w.vals[at]! += v;
+          else if (op === MIN) {
+            if (v < w.vals[at]!) w.vals[at] = v;
+          } else if (v > w.vals[at]!) w.vals[at] = v;
         }
       }
     },
@@ -139,15 +157,13 @@ export function createWindowAggregate(spec: WindowAggregateSpec): Operator {
       fire(Number.POSITIVE_INFINITY, out);
     },
     snapshot(): OperatorSnapshot {
-      const keyed = new Map<number, KgState>();
-      for (const [start, byKey] of windows) {
-        for (const acc of byKey.values()) {
-          let s = keyed.get(acc.kg);
-          if (!s) keyed.set(acc.kg, (s = []));
-          s.push([acc.key, start, acc.count, acc.vals.slice(), acc.ns.slice()]);
-        }
-      }
-      return { keyed: keyed as Map<number, unknown>, list: [{ watermark }] };
+      return { keyed: snapshotSlots(windows.values(), V) as Map<number, unknown>, list: [{ watermark }] };
+    },
+    close() {
+      // the state lives on in the checkpoint; release it so a restored attempt does not pay for it
+      windows.clear();
+      lastWin = undefined;
+      lastStart = Number.NaN;
     },
   };
 }
