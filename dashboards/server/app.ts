@@ -1,0 +1,140 @@
+/**
+ * The control plane's HTTP app (express 5): secure headers (helmet, CSP allowing only 'self'
+ * scripts and styles), body parsing, sessions and the mutation guard (`auth.ts`), the JSON API under
+ * `/api/v1` (`api.ts`), `/health`, Prometheus `/metrics` (`metrics.ts`), the HTML pages (`pages.ts`)
+ * at `/`, and the one error handler (`http-error.ts`).
+ *
+ * For the pages: on every request `res.locals.csrfToken` (string, the session's CSRF token to put in
+ * forms as `_csrf` or in the `x-csrf-token` header; absent for API requests without a session cookie)
+ * and `res.locals.loggedIn` (boolean: a logged-in session, or the API token presented) are set before
+ * any route runs. Every non-GET/HEAD/OPTIONS request except `POST /login` passes the mutation guard.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Logger } from '../../core/logger.ts';
+import { createApiRouter, healthReport, type ApiOptions } from './api.ts';
+import type { Auth } from './auth.ts';
+import type { ControlPlane } from './control-plane.ts';
+import { errorHandler, notFoundHandler } from './http-error.ts';
+import { createServerMetrics } from './metrics.ts';
+import { createPagesRouter } from './pages.ts';
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  /** Sessions, CSRF and the API token (`createAuth`). */
+  auth: Auth;
+  /** Public root URL, e.g. 'http://127.0.0.1:8080'. https → HSTS and upgrade-insecure-requests. */
+  baseUrl: string;
+  /** Mount the HTML pages at `/`. Default true. */
+  pages?: boolean;
+  /** Max request body, bytes. Default 1 MiB. */
+  bodyLimit?: number;
+  /** Result reuse of overview/series reads, ms (see {@link ApiOptions.cacheTtlMs}). Default 1,000. */
+  cacheTtlMs?: number;
+  logger?: Logger;
+}
+
+/** Media types accepted as a YAML job spec body by `POST /api/v1/jobs`. */
+export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
+
+/** Builds the app. It does not listen: see {@link listen}. */
+export function createApp(cp: ControlPlane, opts: AppOptions): Express {
+  const log = (opts.logger ?? cp.logger).namespace('http');
+  const https = opts.baseUrl.startsWith('https://');
+  const limit = opts.bodyLimit ?? 1024 * 1024;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  const metrics = createServerMetrics(cp, () => opts.auth.sessionCount());
+
+  app.use(metrics.middleware);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          fontSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          ...(https ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      strictTransportSecurity: https,
+      referrerPolicy: { policy: 'same-origin' },
+    }),
+  );
+  app.use(express.json({ limit }));
+  app.use(express.urlencoded({ extended: false, limit }));
+  app.use(express.text({ type: YAML_TYPES, limit }));
+  app.use(opts.auth.session);
+
+  // before the guard: login needs only the pre-session CSRF token; the one-time link is a GET
+  app.post('/login', opts.auth.routes.login);
+  app.get('/login/once/:nonce', opts.auth.routes.once);
+  app.use(opts.auth.requireMutationAuth);
+  app.post('/logout', opts.auth.routes.logout);
+
+  app.get('/metrics', metrics.handler);
+  app.get('/health', async (_req, res) => {
+    const h = await healthReport(cp);
+    res.status(h.status === 'down' ? 503 : 200).json(h);
+  });
+  app.use('/api/v1', createApiRouter(cp, { cacheTtlMs: opts.cacheTtlMs ?? 1000 }));
+  if (opts.pages !== false) app.use('/', createPagesRouter(cp, { baseUrl: opts.baseUrl }));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(log));
+  return app;
+}
+
+/** A listening server. */
+export interface Listening {
+  server: Server;
+  /** e.g. 'http://127.0.0.1:8080' (the port actually bound, also for port 0) */
+  url: string;
+  port: number;
+  /** Stops accepting, waits up to `graceMs` (default 5,000) for open requests, then drops connections. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Listens on `host:port` (port 0 = any free port). Rejects with the listen error (EADDRINUSE,
+ * EACCES) so the caller can say which port is taken.
+ */
+export function listen(app: Express, port: number, host: string): Promise<Listening> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.keepAliveTimeout = 5000;
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      const addr = server.address() as AddressInfo;
+      const h = host.includes(':') ? `[${host}]` : host;
+      resolve({
+        server,
+        port: addr.port,
+        url: `http://${h}:${addr.port}`,
+        close(graceMs = 5000) {
+          return new Promise<void>((res) => {
+            const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+            timer.unref();
+            server.close(() => {
+              clearTimeout(timer);
+              res();
+            });
+            server.closeIdleConnections();
+          });
+        },
+      });
+    });
+  });
+}
