@@ -152,10 +152,6 @@ class RunningCollector implements Collector {
     const unsubscribe = job.onLog((e) => this.onJobLog(e));
     this.jobs.set(job.id, { job, managed, unsubscribe });
     this.o.log.info(old ? 'job replaced' : 'watching job', { job_id: job.id, job_name: job.name });
-    // Kafka-sourced jobs: their consumer group too, when a broker is configured
-    if (managed?.consumerGroup && managed.topics?.length && (this.o.kafka || this.o.kafkaAdmin)) {
-      this.watchGroup(managed.consumerGroup, managed.topics);
-    }
   }
 
   unwatchJob(jobId: string): void {
