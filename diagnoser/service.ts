@@ -1,0 +1,245 @@
+/**
+ * The diagnoser as a service, after the Meituan flow (`anchors.md`): an alert service emits
+ * anomaly events; the diagnosis service reads the job's metrics and logs over the anomaly window
+ * and finds out why. Here:
+ * - 'anomalies' (bus) → on `fired`: load the job's window from the metric store (consumer group
+ *   and topology from the {@link JobCatalog}) → {@link diagnose} → store ({@link DiagnosisStore}) →
+ *   publish on 'diagnoses'. While the anomaly stays active it is diagnosed again at most every
+ *   `rediagnoseMs`; a duplicate `fired` (Kafka delivers at least once) within that time is dropped.
+ * - sweeps on a node-cron schedule (Cruise Control runs its anomaly detection every 5 min): every
+ *   running job is diagnosed (trigger 'sweep') to catch over-provisioned and at-risk jobs; only
+ *   diagnoses with findings are stored and published.
+ * - `diagnoseNow` for a user's request.
+ * Errors never stop the loops: they are logged. "Not enough data yet" (root cause
+ * `insufficient-data`) is a normal outcome, logged at debug level and not stored unless asked for
+ * (as the Flink autoscaler treats a short metric history).
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import type { MetricStore } from '../collector/store/types.ts';
+import type { AnomalyEvent, EventBus } from '../core/bus.ts';
+import { StreamtuneError, errorMessage } from '../core/errors.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
+import type { RuleSetManager } from '../rules/manager.ts';
+import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
+import { diagnose } from './diagnose.ts';
+import { loadJobWindow } from './load.ts';
+import type { DiagnosisService, DiagnosisStore } from './store-types.ts';
+import type { Diagnosis } from './types.ts';
+
+/** Options of {@link createDiagnosisService}. */
+export interface DiagnosisServiceOptions {
+  /** the metric store windows are read from */
+  store: MetricStore;
+  /** the rule set in force (detector thresholds) */
+  rules: RuleSetManager;
+  /** anomalies come in on 'anomalies'; diagnoses go out on 'diagnoses' */
+  bus: EventBus;
+  /** the known jobs: consumer group and topology of each */
+  jobs: JobCatalog;
+  /** where diagnoses are kept */
+  diagnoses: DiagnosisStore;
+  /** ms of history a diagnosis looks at. Default 600,000 (10 min). */
+  windowMs?: number;
+  /** ms between points of the window. Default 5,000. */
+  stepMs?: number;
+  /** node-cron expression of the sweep; 'off' disables it. Default '*\/5 * * * *' (every 5 min). */
+  sweepCron?: string;
+  /** while an anomaly stays active, diagnose it again at most this often, ms. Default 60,000. */
+  rediagnoseMs?: number;
+  /** jobs diagnosed at once during a sweep. Default 4. */
+  sweepConcurrency?: number;
+  /** default silent */
+  logger?: Logger;
+  /** clock, ms since epoch. Default Date.now. */
+  now?: () => number;
+}
+
+/** Job states a sweep diagnoses (others have no fresh metrics). */
+const SWEPT_STATES = new Set(['RUNNING', 'RESTARTING', 'FAILING', 'INITIALIZING', 'CREATED']);
+
+interface ActiveAnomaly {
+  event: AnomalyEvent;
+  /** ms (service clock) of the last diagnosis for it, 0 = none yet */
+  lastDiagnosedAt: number;
+  busy: boolean;
+}
+
+/**
+ * Creates the service; nothing runs until `start()` (or a direct `diagnoseNow`/`sweep` call).
+ * @throws StreamtuneError INVALID_CONFIG when `sweepCron` is not a valid node-cron expression.
+ */
+export function createDiagnosisService(opts: DiagnosisServiceOptions): DiagnosisService & {
+  /** Handles one anomaly event as if it came from the bus (what the subscription calls). Never throws. */
+  handleAnomaly(e: AnomalyEvent): Promise<Diagnosis | undefined>;
+  /** Re-diagnoses the active anomalies whose last diagnosis is `rediagnoseMs` old (what the timer calls). */
+  rediagnose(): Promise<Diagnosis[]>;
+} {
+  const log = (opts.logger ?? silentLogger).namespace('diagnoser');
+  const windowMs = opts.windowMs ?? 600_000;
+  const stepMs = opts.stepMs ?? 5_000;
+  const sweepCron = opts.sweepCron ?? '*/5 * * * *';
+  const rediagnoseMs = opts.rediagnoseMs ?? 60_000;
+  const concurrency = Math.max(1, opts.sweepConcurrency ?? 4);
+  const clock = opts.now ?? Date.now;
+  if (sweepCron !== 'off' && !cron.validate(sweepCron)) {
+    throw new StreamtuneError('INVALID_CONFIG', `diagnoser.sweepCron: '${sweepCron}' is not a valid cron expression (or 'off')`, { details: { field: 'diagnoser.sweepCron' } });
+  }
+  const active = new Map<string, ActiveAnomaly>();
+  const inFlight = new Set<Promise<unknown>>();
+  let unsubscribe: (() => Promise<void>) | undefined;
+  let task: ScheduledTask | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<Diagnosis[]> | undefined;
+
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    return p;
+  };
+
+  /** Loads the window ending now and diagnoses; no storing. */
+  const run = async (job: ManagedJob, trigger: Diagnosis['trigger']): Promise<Diagnosis> => {
+    const now = clock();
+    const window = await loadJobWindow(opts.store, job.job_id, now - windowMs, now, now, {
+      stepMs,
+      ...(job.consumerGroup ? { consumerGroup: job.consumerGroup } : {}),
+      ...(job.topology.length > 0 ? { topology: job.topology } : {}),
+    });
+    if (!window.jobName) window.jobName = job.name;
+    return diagnose(opts.rules.current(), window, trigger);
+  };
+
+  const keep = async (d: Diagnosis): Promise<void> => {
+    await opts.diagnoses.put(d);
+    try {
+      await opts.bus.publish('diagnoses', d);
+    } catch (err) {
+      log.warn('diagnosis stored but not published', { id: d.id, job_id: d.job_id, error: errorMessage(err) });
+    }
+    log.info('diagnosis', { id: d.id, job_id: d.job_id, trigger: d.trigger.type, rootCause: d.rootCause.kind, vertex: d.rootCause.vertex, severity: d.severity, recommendations: d.recommendations.length });
+  };
+
+  const diagnoseAnomaly = async (a: ActiveAnomaly): Promise<Diagnosis | undefined> => {
+    const e = a.event;
+    const job = opts.jobs.get(e.job_id);
+    if (!job) {
+      log.debug('anomaly for an unknown job ignored', { alertId: e.alertId, job_id: e.job_id });
+      return undefined;
+    }
+    a.busy = true;
+    a.lastDiagnosedAt = clock();
+    try {
+      const d = await run(job, { type: 'alert', alertId: e.alertId, ruleId: e.ruleId });
+      if (d.rootCause.kind === 'insufficient-data') {
+        log.debug('not enough data yet to diagnose the anomaly', { alertId: e.alertId, job_id: e.job_id, explanation: d.rootCause.explanation });
+        return undefined;
+      }
+      await keep(d);
+      return d;
+    } catch (err) {
+      log.error('diagnosis of an anomaly failed', { alertId: e.alertId, job_id: e.job_id, error: errorMessage(err) });
+      return undefined;
+    } finally {
+      a.busy = false;
+    }
+  };
+
+  const handleAnomaly = (e: AnomalyEvent): Promise<Diagnosis | undefined> => track((async () => {
+    const key = `${e.alertId}|${e.job_id}`;
+    if (e.state === 'resolved') {
+      active.delete(key);
+      log.debug('anomaly resolved', { alertId: e.alertId, job_id: e.job_id });
+      return undefined;
+    }
+    let a = active.get(key);
+    if (a && (a.busy || clock() - a.lastDiagnosedAt < rediagnoseMs)) {
+      log.debug('anomaly already being diagnosed or diagnosed recently', { alertId: e.alertId, job_id: e.job_id });
+      a.event = e;
+      return undefined;
+    }
+    if (!a) {
+      a = { event: e, lastDiagnosedAt: 0, busy: false };
+      active.set(key, a);
+    } else a.event = e;
+    return diagnoseAnomaly(a);
+  })());
+
+  const rediagnose = (): Promise<Diagnosis[]> => track((async () => {
+    const out: Diagnosis[] = [];
+    for (const a of [...active.values()]) {
+      if (a.busy || clock() - a.lastDiagnosedAt < rediagnoseMs) continue;
+      const d = await diagnoseAnomaly(a);
+      if (d) out.push(d);
+    }
+    return out;
+  })());
+
+  const sweepOnce = async (): Promise<Diagnosis[]> => {
+    const jobs = opts.jobs.list().filter((j) => SWEPT_STATES.has(j.state));
+    const made: Diagnosis[] = [];
+    let next = 0;
+    let failed = 0;
+    const worker = async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++]!;
+        try {
+          const d = await run(job, { type: 'sweep' });
+          made.push(d);
+          if (d.findings.length > 0 && d.rootCause.kind !== 'insufficient-data') await keep(d);
+        } catch (err) {
+          failed++;
+          log.warn('sweep: diagnosis failed', { job_id: job.job_id, error: errorMessage(err) });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+    log.info('sweep done', { jobs: jobs.length, withFindings: made.filter((d) => d.findings.length > 0).length, failed });
+    return made;
+  };
+
+  /** One sweep at a time: a sweep asked for while one runs shares its result. */
+  const sweep = (): Promise<Diagnosis[]> => {
+    if (!sweeping) sweeping = track(sweepOnce()).finally(() => { sweeping = undefined; });
+    return sweeping;
+  };
+
+  return {
+    async diagnoseNow(jobId: string, trigger: Diagnosis['trigger'] = { type: 'manual' }): Promise<Diagnosis> {
+      const job = opts.jobs.get(jobId);
+      if (!job) throw new StreamtuneError('NOT_FOUND', `unknown job ${jobId}`, { details: { job_id: jobId } });
+      const d = await track(run(job, trigger));
+      await keep(d);
+      return d;
+    },
+    sweep,
+    handleAnomaly,
+    rediagnose,
+    async start(): Promise<void> {
+      if (unsubscribe) return;
+      unsubscribe = await opts.bus.subscribe('anomalies', (e) => { void handleAnomaly(e); });
+      if (sweepCron !== 'off') {
+        task = cron.createTask(sweepCron, () => { void sweep().catch((err: unknown) => log.error('sweep failed', { error: errorMessage(err) })); }, { name: 'streamtune-sweep', noOverlap: true });
+        void task.start();
+      }
+      const tick = Math.max(1_000, Math.min(rediagnoseMs, 15_000));
+      timer = setInterval(() => { void rediagnose(); }, tick);
+      timer.unref();
+      log.info('diagnoser started', { windowMs, stepMs, sweepCron, rediagnoseMs });
+    },
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      const t = task;
+      task = undefined;
+      if (t) {
+        await t.stop();
+        await t.destroy();
+      }
+      const off = unsubscribe;
+      unsubscribe = undefined;
+      await off?.();
+      await Promise.allSettled([...inFlight]);
+      active.clear();
+    },
+  };
+}
