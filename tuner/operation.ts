@@ -1,0 +1,388 @@
+/**
+ * The operation runner: applies one decided {@link Operation} through a {@link JobExecutor}, the
+ * realizer half of the Flink autoscaler's executor/realizer split (`../shared/reference/style.md`).
+ *
+ *   PENDING → SAVEPOINTING (stop with savepoint) → STARTING (start from it with the new parallelism /
+ *   checkpointing, wait until running) → VERIFYING (wait `verifyAfterMs`, then `verifyOperation`)
+ *   → SUCCEEDED | INEFFECTIVE (kept; or with `onIneffective: 'rollback'` → ROLLING_BACK → ROLLED_BACK)
+ *
+ *   savepoint fails or times out → FAILED (the job keeps running unchanged);
+ *   start fails → ROLLING_BACK (start again from the same savepoint with the previous settings)
+ *   → ROLLED_BACK, or FAILED when even that fails (the job needs a human; `error` says so).
+ *
+ * Every transition and step is journaled (fsync) BEFORE the step is taken and published on the bus
+ * topic 'operations'. {@link recoverOperation} resumes or repairs an operation a crash interrupted,
+ * from the journaled state and what the executor reports about the job now.
+ */
+import { StreamtuneError, errorMessage } from '../core/errors.ts';
+import type { EventBus } from '../core/bus.ts';
+import type { Logger } from '../core/logger.ts';
+import type { MetricStore } from '../collector/store/types.ts';
+import type { TuningAction } from '../diagnoser/types.ts';
+import type { ManagedJob } from './catalog.ts';
+import type { CheckpointingSettings, JobExecutor, JobTopology } from './executor.ts';
+import type { OperationsJournal } from './journal.ts';
+import type { Operation, OperationState, OperationStep, TuningPolicy } from './types.ts';
+import { isTerminal } from './policy.ts';
+import { loadVerifyInput, verifyOperation } from './verify.ts';
+
+/** Timeouts of the runner's executor calls, ms. */
+export interface RunnerTimeouts {
+  /** stop with savepoint. Default 120,000. */
+  savepointMs: number;
+  /** start → RUNNING. Default 60,000. */
+  runningMs: number;
+  /** wait for the first record after the start, for the downtime. Default 30,000. */
+  firstRecordMs: number;
+}
+
+/** Verification attempts while the metrics are "not enough data" (each after max(5 s, verifyAfterMs / 2) more). */
+export const VERIFY_ATTEMPTS = 3;
+
+/** Default {@link RunnerTimeouts}. */
+export const DEFAULT_RUNNER_TIMEOUTS: RunnerTimeouts = { savepointMs: 120_000, runningMs: 60_000, firstRecordMs: 30_000 };
+
+/** What the runner works with. Everything is injected; `now` is the only clock. */
+export interface RunnerContext {
+  executor: JobExecutor;
+  journal: OperationsJournal;
+  store: MetricStore;
+  /** the job as the catalog knows it now (verification reads its topology and consumer group) */
+  job(jobId: string): ManagedJob | undefined;
+  /** the job's policy now */
+  policy(jobId: string): TuningPolicy;
+  bus?: EventBus;
+  logger: Logger;
+  /** ms since epoch */
+  now(): number;
+  timeouts: RunnerTimeouts;
+  /** resolves after `ms` ms, or early (false) when the runner is being closed */
+  sleep(ms: number): Promise<boolean>;
+  /** called after each journaled change of an operation (a copy may be kept) */
+  onSave?(op: Operation): void;
+}
+
+/** Target settings of an operation's actions, keyed by the executor's vertex ids. */
+export interface TargetSettings {
+  parallelism: Record<string, number>;
+  checkpointing?: CheckpointingSettings;
+}
+
+/**
+ * Maps actions onto the executor's topology: set-parallelism by vertex id or name → parallelism by
+ * the executor's vertex id; set-checkpointing merged. Throws INVALID_ARGUMENT for an unknown vertex,
+ * a parallelism outside [1, maxParallelism], or an action the executor cannot apply (set-memory).
+ */
+export function targetSettings(actions: readonly TuningAction[], topo: JobTopology): TargetSettings {
+  const parallelism: Record<string, number> = {};
+  let checkpointing: CheckpointingSettings | undefined;
+  for (const [i, a] of actions.entries()) {
+    if (a.type === 'set-parallelism') {
+      const v = topo.vertices.find((x) => x.id === a.vertex || x.name === a.vertex);
+      if (!v) {
+        throw new StreamtuneError('INVALID_ARGUMENT', `actions[${i}].vertex: job ${topo.name} has no vertex '${a.vertex}' (vertices: ${topo.vertices.map((x) => x.name).join(', ')})`, { details: { field: `actions[${i}].vertex` } });
+      }
+      const max = v.maxParallelism > 0 ? v.maxParallelism : topo.maxParallelism > 0 ? topo.maxParallelism : 32768;
+      if (!Number.isInteger(a.to) || a.to < 1 || a.to > max) {
+        throw new StreamtuneError('INVALID_ARGUMENT', `actions[${i}].to: parallelism of '${v.name}' must be an integer in [1, ${max}] (its max parallelism), got ${a.to}`, { details: { field: `actions[${i}].to` } });
+      }
+      parallelism[v.id] = a.to;
+    } else if (a.type === 'set-checkpointing') {
+      const c: CheckpointingSettings = { ...(checkpointing ?? {}) };
+      for (const k of ['interval', 'timeout', 'minPause'] as const) {
+        const x = a[k];
+        if (x === undefined) continue;
+        if (!Number.isFinite(x) || x < 0) throw new StreamtuneError('INVALID_ARGUMENT', `actions[${i}].${k}: must be a non-negative number of ms, got ${x}`, { details: { field: `actions[${i}].${k}` } });
+        c[k] = x;
+      }
+      if (a.unaligned !== undefined) c.unaligned = a.unaligned;
+      checkpointing = c;
+    } else {
+      throw new StreamtuneError('INVALID_ARGUMENT', `actions[${i}]: '${a.type}' cannot be applied by a restart from savepoint (change the task manager's memory and restart the cluster)`, { details: { field: `actions[${i}].type` } });
+    }
+  }
+  return checkpointing ? { parallelism, checkpointing } : { parallelism };
+}
+
+/** True when the job runs with every parallelism of `target` (vertex id → parallelism). */
+export function runsWith(topo: JobTopology, target: Record<string, number>): boolean {
+  return Object.entries(target).every(([id, p]) => topo.vertices.find((v) => v.id === id || v.name === id)?.parallelism === p);
+}
+
+/** Applies journaled operations; one instance per tuner service. */
+export class OperationRunner {
+  constructor(private readonly ctx: RunnerContext) {}
+
+  /** Runs a PENDING operation to a terminal state; never throws for an operation's failure (it is
+   * recorded in the operation), only when the journal cannot be written. */
+  async run(op: Operation): Promise<Operation> {
+    if (op.state !== 'PENDING') throw new StreamtuneError('INVALID_ARGUMENT', `operation ${op.id} is ${op.state}, not PENDING`);
+    return this.fromSavepoint(op);
+  }
+
+  /**
+   * Resumes or repairs an operation that a crash interrupted (any non-terminal state), recording a
+   * 'repair' step that says what was found and done:
+   * - PENDING: nothing was done; marked FAILED (a stale decision is not applied later).
+   * - SAVEPOINTING: job running → the stop did not take (or the job was started again from its
+   *   latest snapshot): take the savepoint again and go on; job stopped → start from the recorded
+   *   savepoint (or the job's latest) with the new settings.
+   * - STARTING: running with the new settings → verify; running otherwise → savepoint again and
+   *   start with the new settings; stopped → start from the recorded savepoint.
+   * - VERIFYING: running → verify again over a new window; stopped → start again, then verify.
+   * - ROLLING_BACK: running with the previous settings → ROLLED_BACK; otherwise roll back again.
+   */
+  async recover(op: Operation): Promise<Operation> {
+    if (isTerminal(op.state)) return op;
+    const { executor } = this.ctx;
+    let topo: JobTopology | undefined;
+    try {
+      topo = await executor.describe(op.job_id);
+    } catch (err) {
+      await this.repair(op, `job ${op.job_id} not found after a restart: ${errorMessage(err)}`);
+      return this.finish(op, 'FAILED', `interrupted in ${op.state} and the job is gone: ${errorMessage(err)}`);
+    }
+    const running = topo.state === 'RUNNING' || topo.state === 'RESTARTING' || topo.state === 'INITIALIZING' || topo.state === 'CREATED';
+    const wasIn = op.state;
+    let target: TargetSettings;
+    try {
+      target = targetSettings(op.actions, topo);
+    } catch (err) {
+      await this.repair(op, `cannot map the actions onto the job any more: ${errorMessage(err)}`);
+      return this.finish(op, 'FAILED', errorMessage(err));
+    }
+    switch (wasIn) {
+      case 'PENDING':
+        await this.repair(op, 'streamtune restarted before the operation began; the job was not touched');
+        return this.finish(op, 'FAILED', 'interrupted before it began (streamtune restarted); nothing was changed');
+      case 'SAVEPOINTING':
+        if (running) {
+          await this.repair(op, `interrupted while stopping with a savepoint; the job is ${topo.state} with its previous settings: taking the savepoint again`);
+          return this.fromSavepoint(op);
+        }
+        return this.startStopped(op, target, 'interrupted while stopping with a savepoint; the job is stopped');
+      case 'STARTING':
+        if (running && runsWith(topo, target.parallelism)) {
+          await this.repair(op, `interrupted while starting; the job is ${topo.state} with the new settings: verifying`);
+          await this.executor().waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs).catch(() => undefined);
+          return this.verify(op);
+        }
+        if (running) {
+          await this.repair(op, `interrupted while starting; the job is ${topo.state} with its previous settings: taking a savepoint again to apply the new ones`);
+          return this.fromSavepoint(op);
+        }
+        return this.startStopped(op, target, 'interrupted while starting; the job is stopped');
+      case 'VERIFYING':
+        if (running) {
+          await this.repair(op, `interrupted while verifying; the job is ${topo.state}: verifying again over a new window`);
+          return this.verify(op);
+        }
+        return this.startStopped(op, target, 'interrupted while verifying; the job is stopped');
+      case 'ROLLING_BACK': {
+        const ineffective = op.verification?.effective === false;
+        if (running && runsWith(topo, op.previous.parallelism)) {
+          await this.repair(op, `interrupted while rolling back; the job is ${topo.state} with the previous settings`);
+          return this.finish(op, 'ROLLED_BACK', op.error ?? (ineffective ? `ineffective: ${op.verification?.reason ?? ''}` : 'rolled back'));
+        }
+        if (running) {
+          await this.repair(op, `interrupted while rolling back; the job is ${topo.state} with the new settings: rolling back again`);
+          return this.rollbackRunning(op, op.error ?? 'rolled back');
+        }
+        await this.repair(op, 'interrupted while rolling back; the job is stopped: starting it with the previous settings');
+        const sp = this.latestSavepoint(op);
+        if (!sp) return this.finish(op, 'FAILED', 'the job is stopped and no savepoint or checkpoint is known: start it by hand');
+        return this.rollbackFrom(op, sp, op.error ?? 'rolled back');
+      }
+      default:
+        return op;
+    }
+  }
+
+  // ---- steps ------------------------------------------------------------------------------
+
+  private executor(): JobExecutor {
+    return this.ctx.executor;
+  }
+
+  /** SAVEPOINTING → (STARTING ...). */
+  private async fromSavepoint(op: Operation): Promise<Operation> {
+    const step = await this.begin(op, 'savepoint', 'SAVEPOINTING');
+    let savepointPath: string;
+    try {
+      ({ savepointPath } = await this.executor().stopWithSavepoint(op.job_id, { timeoutMs: this.ctx.timeouts.savepointMs }));
+    } catch (err) {
+      await this.end(op, step, 'failed', errorMessage(err));
+      return this.finish(op, 'FAILED', `stop with savepoint failed, the job keeps running unchanged: ${errorMessage(err)}`);
+    }
+    const stoppedAt = this.ctx.now();
+    op.savepointPath = savepointPath;
+    await this.end(op, step, 'succeeded', savepointPath);
+    await this.ctx.journal.addSnapshot({ job_id: op.job_id, kind: 'savepoint', path: savepointPath, completedAt: stoppedAt, operationId: op.id });
+    return this.startNew(op, savepointPath, stoppedAt);
+  }
+
+  /** STARTING: start from `savepointPath` with the new settings; on failure roll back. */
+  private async startNew(op: Operation, savepointPath: string, stoppedAt: number | undefined): Promise<Operation> {
+    const topo = await this.executor().describe(op.job_id).catch(() => undefined);
+    let target: TargetSettings;
+    try {
+      target = topo ? targetSettings(op.actions, topo) : { parallelism: {} };
+    } catch (err) {
+      return this.rollbackFrom(op, savepointPath, `start refused: ${errorMessage(err)}`);
+    }
+    const step = await this.begin(op, 'start', 'STARTING', `from ${savepointPath} with ${JSON.stringify(target)}`);
+    try {
+      await this.executor().start({ jobId: op.job_id, savepointPath, parallelism: target.parallelism, checkpointing: target.checkpointing });
+      await this.executor().waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
+    } catch (err) {
+      await this.end(op, step, 'failed', errorMessage(err));
+      return this.rollbackFrom(op, savepointPath, `start with the new settings failed: ${errorMessage(err)}`);
+    }
+    const runningAt = this.ctx.now();
+    await this.end(op, step, 'succeeded', 'running');
+    const measured = await this.executor().downtimeMs?.(op.job_id, this.ctx.timeouts.firstRecordMs).catch(() => undefined);
+    op.downtimeMs = measured ?? (stoppedAt !== undefined ? Math.max(0, runningAt - stoppedAt) : undefined);
+    return this.verify(op);
+  }
+
+  /** The job is stopped in the middle of an operation: start it from the recorded savepoint. */
+  private async startStopped(op: Operation, _target: TargetSettings, found: string): Promise<Operation> {
+    const sp = this.latestSavepoint(op);
+    if (!sp) {
+      await this.repair(op, `${found}, and no savepoint or checkpoint is known`);
+      return this.finish(op, 'FAILED', 'the job is stopped and no savepoint or checkpoint is known: start it by hand');
+    }
+    await this.repair(op, `${found}: starting it from ${sp} with the new settings`);
+    return this.startNew(op, sp, undefined);
+  }
+
+  /** VERIFYING: wait `verifyAfterMs` after the restart, then compare. */
+  private async verify(op: Operation): Promise<Operation> {
+    const policy = this.ctx.policy(op.job_id);
+    if (policy.verifyAfterMs <= 0) {
+      const s = await this.begin(op, 'verify', 'VERIFYING');
+      await this.end(op, s, 'skipped', 'verification disabled (verifyAfterMs 0)');
+      return this.finish(op, 'SUCCEEDED');
+    }
+    const step = await this.begin(op, 'verify', 'VERIFYING', `comparing after ${policy.verifyAfterMs} ms${op.downtimeMs !== undefined ? `; downtime was ${op.downtimeMs} ms` : ''}`);
+    let wakeAt = step.startedAt + policy.verifyAfterMs;
+    let effective = true;
+    // "not enough data" is no evidence either way: look again, up to VERIFY_ATTEMPTS times
+    for (let attempt = 1; ; attempt++) {
+      const left = wakeAt - this.ctx.now();
+      if (left > 0 && !(await this.ctx.sleep(left))) return op; // closing: resumed by recover() later
+      const now = this.ctx.now();
+      const job = this.ctx.job(op.job_id);
+      try {
+        if (!job) throw new StreamtuneError('NOT_FOUND', `job ${op.job_id} is not in the catalog`);
+        const input = await loadVerifyInput(this.ctx.store, job, op, now);
+        const v = verifyOperation(input, input.afterWindow);
+        if (!v.effective && v.reason.startsWith('not enough data') && attempt < VERIFY_ATTEMPTS) {
+          wakeAt = now + Math.max(5_000, policy.verifyAfterMs / 2);
+          continue;
+        }
+        if (!v.effective && v.reason.startsWith('not enough data')) {
+          op.verification = v;
+          await this.end(op, step, 'failed', `could not verify: ${v.reason}`);
+          return this.finish(op, 'SUCCEEDED');
+        }
+        op.verification = v;
+        effective = v.effective;
+        await this.end(op, step, 'succeeded', v.reason);
+        break;
+      } catch (err) {
+        // no data to judge: keep the change, say so
+        await this.end(op, step, 'failed', `could not verify: ${errorMessage(err)}`);
+        return this.finish(op, 'SUCCEEDED');
+      }
+    }
+    if (effective) return this.finish(op, 'SUCCEEDED');
+    if (policy.onIneffective === 'rollback') return this.rollbackRunning(op, `ineffective: ${op.verification?.reason ?? ''}`);
+    return this.finish(op, 'INEFFECTIVE', `ineffective: ${op.verification?.reason ?? ''}`);
+  }
+
+  /** ROLLING_BACK a running job (ineffective): stop with a new savepoint, start with the previous settings. */
+  private async rollbackRunning(op: Operation, why: string): Promise<Operation> {
+    const step = await this.begin(op, 'rollback', 'ROLLING_BACK', why);
+    const sp = await this.executor()
+      .stopWithSavepoint(op.job_id, { timeoutMs: this.ctx.timeouts.savepointMs })
+      .catch((err: unknown) => err as Error);
+    if (sp instanceof Error) {
+      await this.end(op, step, 'failed', `stop with savepoint failed: ${errorMessage(sp)}`);
+      // still running with the new settings: the change stays
+      return this.finish(op, 'INEFFECTIVE', `${why}; rollback not possible (stop with savepoint failed: ${errorMessage(sp)}), kept`);
+    }
+    await this.ctx.journal.addSnapshot({ job_id: op.job_id, kind: 'savepoint', path: sp.savepointPath, completedAt: this.ctx.now(), operationId: op.id });
+    await this.end(op, step, 'succeeded', `savepoint ${sp.savepointPath}`);
+    return this.rollbackFrom(op, sp.savepointPath, why);
+  }
+
+  /** ROLLING_BACK a stopped job: start from `savepointPath` with the previous settings. */
+  private async rollbackFrom(op: Operation, savepointPath: string, why: string): Promise<Operation> {
+    const step = await this.begin(op, 'rollback', 'ROLLING_BACK', `${why}; starting from ${savepointPath} with the previous settings`);
+    op.error = why;
+    try {
+      const topo = await this.executor().describe(op.job_id);
+      if (topo.state === 'RUNNING' || topo.state === 'INITIALIZING' || topo.state === 'RESTARTING') await this.executor().cancel(op.job_id);
+      await this.executor().start({ jobId: op.job_id, savepointPath, parallelism: op.previous.parallelism, checkpointing: op.previous.checkpointing as CheckpointingSettings | undefined });
+      await this.executor().waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
+    } catch (err) {
+      await this.end(op, step, 'failed', errorMessage(err));
+      return this.finish(op, 'FAILED', `${why}; rollback failed too: ${errorMessage(err)} — the job is stopped; its savepoint is ${savepointPath}`);
+    }
+    await this.end(op, step, 'succeeded', 'running with the previous settings');
+    return this.finish(op, 'ROLLED_BACK', why);
+  }
+
+  // ---- journal ----------------------------------------------------------------------------
+
+  /** Where to start a stopped job from: the operation's savepoint while the new execution has not
+   * run yet (SAVEPOINTING, STARTING, ROLLING_BACK), else the job's latest recorded snapshot. */
+  private latestSavepoint(op: Operation): string | undefined {
+    const latest = this.ctx.journal.snapshots(op.job_id)[0]?.path;
+    return op.state === 'VERIFYING' ? (latest ?? op.savepointPath) : (op.savepointPath ?? latest);
+  }
+
+  private async save(op: Operation): Promise<void> {
+    op.updatedAt = this.ctx.now();
+    await this.ctx.journal.putOperation(op);
+    this.ctx.onSave?.(structuredClone(op));
+    if (this.ctx.bus) {
+      await this.ctx.bus.publish('operations', structuredClone(op)).catch((err: unknown) => this.ctx.logger.warn('publishing an operation failed', { operation_id: op.id, error: errorMessage(err) }));
+    }
+  }
+
+  /** Journals a step as started (with the state it belongs to) before it is taken. */
+  private async begin(op: Operation, name: string, state: OperationState, message?: string): Promise<OperationStep> {
+    const step: OperationStep = { name, status: 'started', startedAt: this.ctx.now(), ...(message ? { message } : {}) };
+    op.state = state;
+    op.steps.push(step);
+    await this.save(op);
+    this.ctx.logger.info(`operation ${op.id}: ${state} (${name})`, { operation_id: op.id, job_id: op.job_id, state, step: name });
+    return step;
+  }
+
+  private async end(op: Operation, step: OperationStep, status: OperationStep['status'], message?: string): Promise<void> {
+    step.status = status;
+    step.finishedAt = this.ctx.now();
+    if (message !== undefined) step.message = message;
+    await this.save(op);
+  }
+
+  private async repair(op: Operation, message: string): Promise<void> {
+    const now = this.ctx.now();
+    op.steps.push({ name: 'repair', status: 'succeeded', startedAt: now, finishedAt: now, message });
+    await this.save(op);
+    this.ctx.logger.warn(`operation ${op.id}: repair: ${message}`, { operation_id: op.id, job_id: op.job_id });
+  }
+
+  private async finish(op: Operation, state: OperationState, error?: string): Promise<Operation> {
+    op.state = state;
+    if (error !== undefined && state !== 'SUCCEEDED') op.error = error;
+    op.finishedAt = this.ctx.now();
+    await this.save(op);
+    const log = state === 'SUCCEEDED' ? this.ctx.logger.info : this.ctx.logger.warn;
+    log.call(this.ctx.logger, `operation ${op.id}: ${state}${error ? `: ${error}` : ''}`, { operation_id: op.id, job_id: op.job_id, state, downtime_ms: op.downtimeMs ?? null });
+    return op;
+  }
+}
