@@ -161,7 +161,10 @@ function packCounts(a: Float64Array): { b: Uint8Array; w: 4 | 8 } {
       break;
     }
   }
-  return fits ? { b: bytesOf(Uint32Array.from(a)), w: 4 } : { b: bytesOf(a), w: 8 };
+  if (!fits) return { b: bytesOf(a), w: 8 };
+  const u = new Uint32Array(a.length);
+  u.set(a);
+  return { b: bytesOf(u), w: 4 };
 }
 
 /** Copies little-endian bytes (any alignment) into a fresh Float64Array of `n` values. */
@@ -177,7 +180,9 @@ function readCounts(b: Uint8Array, w: number, n: number, what: string): Float64A
   if (w !== 4 || b.byteLength !== n * 4) throw new StreamtuneError('SAVEPOINT_CORRUPT', `window state: ${what} has ${b.byteLength} bytes of width ${w}, expected ${n} values`);
   const u = new Uint32Array(n);
   new Uint8Array(u.buffer).set(b);
-  return Float64Array.from(u);
+  const f = new Float64Array(n);
+  f.set(u);
+  return f;
 }
 
 /**
@@ -189,26 +194,22 @@ export function snapshotSlots(windows: Iterable<WindowSlots>, V: number): Map<nu
   for (const w of windows) {
     const n = w.size;
     if (n === 0) continue;
+    const kgs = w.kgs;
     // counting sort of the slots by key group
-    const per = new Map<number, number>();
-    for (let s = 0; s < n; s++) per.set(w.kgs[s]!, (per.get(w.kgs[s]!) ?? 0) + 1);
+    let maxKg = 0;
+    for (let s = 0; s < n; s++) if (kgs[s]! > maxKg) maxKg = kgs[s]!;
+    const start = new Int32Array(maxKg + 2);
+    for (let s = 0; s < n; s++) start[kgs[s]! + 1]!++;
+    for (let kg = 0; kg <= maxKg; kg++) start[kg + 1]! += start[kg]!;
+    const fill = start.slice();
     const order = new Int32Array(n);
-    const offset = new Map<number, number>();
-    let o = 0;
-    for (const [kg, c] of per) {
-      offset.set(kg, o);
-      o += c;
-    }
-    const fill = new Map(offset);
-    for (let s = 0; s < n; s++) {
-      const kg = w.kgs[s]!;
-      const at = fill.get(kg)!;
-      order[at] = s;
-      fill.set(kg, at + 1);
-    }
-    for (const [kg, c] of per) {
-      const from = offset.get(kg)!;
-      const keys: unknown[] = new Array(c);
+    for (let s = 0; s < n; s++) order[fill[kgs[s]!]!++] = s;
+    for (let kg = 0; kg <= maxKg; kg++) {
+      const from = start[kg]!;
+      const c = start[kg + 1]! - from;
+      if (c === 0) continue;
+      // a packed array (push), so join() stays on V8's fast path
+      const keys: unknown[] = [];
       const counts = new Float64Array(c);
       const vals = new Float64Array(c * V);
       const ns = new Float64Array(c * V);
@@ -216,7 +217,7 @@ export function snapshotSlots(windows: Iterable<WindowSlots>, V: number): Map<nu
       for (let i = 0; i < c; i++) {
         const s = order[from + i]!;
         const k = w.keys[s];
-        keys[i] = k;
+        keys.push(k);
         if (joinable && (typeof k !== 'string' || k.includes('\u0000'))) joinable = false;
         counts[i] = w.counts[s]!;
         for (let j = 0; j < V; j++) {
@@ -287,6 +288,14 @@ export function restoreKeyGroup(raw: unknown, kg: number, V: number, valued: num
       }
     }
   }
+}
+
+/** Keys per window start in one key group's restored state (format 2; format 1 counts tuples), for pre-sizing. */
+export function restoredSizes(raw: unknown): Array<[number, number]> {
+  if (Array.isArray(raw)) return (raw as LegacyTuple[]).filter(Array.isArray).map((t) => [t[1], 1]);
+  const block = raw as KeyGroupBlock | undefined;
+  if (!block || block.f !== 2 || !Array.isArray(block.g)) return [];
+  return block.g.map((g) => [g.s, g.c && (g.cw === 4 || g.cw === 8) ? g.c.byteLength / g.cw : 0]);
 }
 
 /** Key group of a key from its Java hash (Flink: murmur(hashCode) % maxParallelism). */

@@ -8,7 +8,7 @@
  */
 import { parseDuration, type WindowAggregateSpec } from '../spec.ts';
 import type { Operator, OperatorContext, OperatorSnapshot, Output, Rec, RestoredState } from './types.ts';
-import { WindowSlots, keyGroupOfHash, keyHash, restoreKeyGroup, snapshotSlots } from './window-state.ts';
+import { WindowSlots, keyGroupOfHash, keyHash, restoreKeyGroup, restoredSizes, snapshotSlots } from './window-state.ts';
 
 type AggKind = 'count' | 'sum' | 'avg' | 'min' | 'max';
 interface AggDef {
@@ -108,6 +108,10 @@ export function createWindowAggregate(spec: WindowAggregateSpec): Operator {
       counts = new Float64Array(c.maxParallelism);
       c.metrics.keyGroupRecords = counts;
       if (!restored) return;
+      // size each window once for all its restored keys (no rehash while growing)
+      const sizes = new Map<number, number>();
+      for (const raw of restored.keyed.values()) for (const [start, n] of restoredSizes(raw)) sizes.set(start, (sizes.get(start) ?? 0) + n);
+      for (const [start, n] of sizes) windows.set(start, new WindowSlots(start, V, init, n));
       for (const [kg, raw] of restored.keyed) restoreKeyGroup(raw, kg, V, valued, windowFor);
     },
     processBatch(values: Rec[], ts: number[], out: Output) {
