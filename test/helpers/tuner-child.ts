@@ -1,0 +1,148 @@
+/**
+ * The tuner stack for tests (bundled catalog, embedded metric store, collector, memory bus, diagnosis
+ * store, tuner service on one data dir), a small JSONL dataset writer and job spec, and — when run as
+ * a program — a streamtune stand-in for the crash test:
+ *
+ *   node --import tsx test/helpers/tuner-child.ts <dataDir> apply <datasetFile> <killAt: SAVEPOINTING|STARTING>
+ *     submits the job, waits for a completed checkpoint, applies agg 1 → 2 and SIGKILLs itself just
+ *     after the operation's journal record for `killAt` is durable (the step is then under way).
+ *   node --import tsx test/helpers/tuner-child.ts <dataDir> recover
+ *     opens the same data dir (the catalog starts the job again), runs recover(), waits for every
+ *     recovered operation to end, prints one JSON line {"event":"recovered",...} and exits 0.
+ *
+ * Progress is printed as JSON lines on stdout.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createMemoryBus } from '../../core/bus-memory.ts';
+import { createCollector } from '../../collector/collector.ts';
+import { createEmbeddedStore, type EmbeddedStore } from '../../collector/store/embedded.ts';
+import type { Collector } from '../../collector/types.ts';
+import type { EventBus } from '../../core/bus.ts';
+import { createDiagnosisStore } from '../../diagnoser/diagnosis-store.ts';
+import type { DiagnosisStore } from '../../diagnoser/store-types.ts';
+import type { JobSpec } from '../../runtime/spec.ts';
+import { createBundledCatalog, type BundledCatalog } from '../../tuner/bundled/catalog.ts';
+import type { BundledExecutorFaults } from '../../tuner/bundled/executor.ts';
+import { createTunerService, type TunerServiceImpl } from '../../tuner/service.ts';
+import type { TuningPolicy } from '../../tuner/types.ts';
+
+/** Everything a tuner test runs, on one data dir. */
+export interface TunerStack {
+  catalog: BundledCatalog;
+  store: EmbeddedStore;
+  collector?: Collector;
+  bus: EventBus;
+  diagnoses: DiagnosisStore;
+  tuner: TunerServiceImpl;
+  /** closes the tuner, collector, catalog (jobs stopped with a savepoint), stores and bus */
+  close(): Promise<void>;
+}
+
+/** Builds the stack; with `collectorIntervalMs` a collector watches every execution into the store. */
+export async function createTunerStack(o: { dataDir: string; policies?: Record<string, Partial<TuningPolicy>>; faults?: BundledExecutorFaults; collectorIntervalMs?: number }): Promise<TunerStack> {
+  const store = await createEmbeddedStore({ path: ':memory:' });
+  const catalog = await createBundledCatalog({ dataDir: o.dataDir, faults: o.faults, snapshotPollMs: 50, jobOptions: { metricsWindowMs: 2000 } });
+  let collector: Collector | undefined;
+  if (o.collectorIntervalMs) {
+    const c = createCollector({ store, intervalMs: o.collectorIntervalMs, flushIntervalMs: 200 });
+    collector = c;
+    catalog.onJobStarted((job, m) => c.watchJob(job, m));
+    for (const m of catalog.list()) {
+      const j = catalog.localJob(m.job_id);
+      if (j) c.watchJob(j, m);
+    }
+    c.start();
+  }
+  const bus = createMemoryBus();
+  const diagnoses = await createDiagnosisStore({ dir: join(o.dataDir, 'diagnoses') });
+  const tuner = await createTunerService({ executor: catalog.executor, jobs: catalog, store, diagnoses, bus, dataDir: o.dataDir, policies: o.policies, timeouts: { savepointMs: 20_000, runningMs: 20_000, firstRecordMs: 10_000 } });
+  return {
+    catalog,
+    store,
+    collector,
+    bus,
+    diagnoses,
+    tuner,
+    async close() {
+      await tuner.close();
+      await collector?.stop();
+      await catalog.close();
+      await diagnoses.close();
+      await bus.close();
+      await store.close();
+    },
+  };
+}
+
+/** Writes `rows` JSON lines `{ts, key, v}` (ts epoch ms, 20 keys) and returns the file path. */
+export function writeDataset(dir: string, rows: number): string {
+  const path = join(dir, 'events.jsonl');
+  const t0 = Date.UTC(2024, 0, 1);
+  let text = '';
+  for (let i = 0; i < rows; i++) text += `${JSON.stringify({ ts: t0 + i * 10, key: `k${i % 20}`, v: i })}\n`;
+  writeFileSync(path, text);
+  return path;
+}
+
+/** dataset → map (agg) → sink; `sink` 'jsonl' writes exactly-once files into `outDir`. */
+export function datasetSpec(name: string, datasetPath: string, o: { rate: number; sink?: { jsonl: string }; checkpointMs?: number }): JobSpec {
+  return {
+    name,
+    checkpoints: { interval: o.checkpointMs ?? 300 },
+    vertices: [
+      { name: 'src', type: 'dataset-source', path: datasetPath, format: 'jsonl', eventTime: 'ts', rate: o.rate, splits: 4 },
+      { name: 'agg', type: 'map', set: { w: 'v * 2' } },
+      o.sink ? { name: 'out', type: 'jsonl-sink', path: o.sink.jsonl } : { name: 'out', type: 'discard-sink' },
+    ],
+    edges: [
+      { from: 'src', to: 'agg', partitioning: 'rebalance' },
+      { from: 'agg', to: 'out', partitioning: 'rebalance' },
+    ],
+  };
+}
+
+function say(event: string, data: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ event, ...data })}\n`);
+}
+
+async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [dataDir, mode, datasetPath, killAt] = argv;
+  if (!dataDir || (mode !== 'apply' && mode !== 'recover')) throw new Error('usage: tuner-child.ts <dataDir> apply <dataset> <killAt> | recover');
+  const stack = await createTunerStack({ dataDir, policies: { '*': { verifyAfterMs: 0, cooldownMs: 0 } } });
+  if (mode === 'apply') {
+    const m = await stack.catalog.submitSpec(datasetSpec('crash-job', datasetPath!, { rate: 300 }));
+    const job = stack.catalog.localJob(m.job_id)!;
+    await waitUntil(() => job.stats.numberOfCompletedCheckpoints > 0, 30_000, 'a checkpoint');
+    await stack.bus.subscribe('operations', (op) => {
+      if (op.state === killAt) setImmediate(() => process.kill(process.pid, 'SIGKILL'));
+    });
+    const op = await stack.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'agg', from: 1, to: 2 }], origin: 'user' });
+    say('applied', { operationId: op.id, jobId: m.job_id });
+    await new Promise(() => {}); // killed from inside
+  }
+  const recovered = await stack.tuner.recover();
+  const ended = [];
+  for (const op of recovered) ended.push(await stack.tuner.waitFor(op.id, 60_000));
+  const jobs = stack.catalog.list().map((j) => ({ job_id: j.job_id, state: j.state, parallelism: Object.fromEntries(j.topology.map((v) => [v.name, v.parallelism])) }));
+  say('recovered', { operations: ended, jobs });
+  await stack.close();
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
