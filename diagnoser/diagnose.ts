@@ -234,7 +234,9 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
     explanation = `${tr[0]!.summary}.`;
   } else if (bottleneckId && gcSev >= 2 && (lagging || bn.bottlenecks.length > 0)) {
     kind = 'memory-pressure';
-    vertex = nameOf(bottleneckId);
+    // GC pauses stall every task of the task manager: without a back-pressure bottleneck, the
+    // busiest vertex (the one allocating) is named rather than the source
+    vertex = nameOf(bn.bottlenecks[0]?.vertexId ?? bn.busiest ?? bottleneckId);
     confidence = 0.75;
     explanation = `Vertex ${vertex} is the bottleneck and the task managers spend ${Math.round(mem.stats.gcTimeMsPerSecond ?? 0)} ms/s in garbage collection: it is slow because of memory, not too few subtasks.`;
   } else if (skewOfBottleneck && (lagging || bn.bottlenecks.length > 0)) {
@@ -276,7 +278,8 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   } else if (memSev >= 2) {
     kind = 'memory-pressure';
     confidence = 0.65;
-    explanation = `Memory is at risk: ${mem.findings.map((f) => f.summary).join('; ')}.`;
+    if (gcSev >= 2 && bn.busiest) vertex = nameOf(bn.busiest);
+    explanation = `Memory is at risk: ${mem.findings.map((f) => f.summary).join('; ')}` + (vertex ? `; the busiest vertex is ${vertex}` : '') + '.';
   } else if (op.findings.length > 0) {
     kind = 'over-provisioned';
     confidence = 0.8;

@@ -5,7 +5,8 @@
  * symptom threshold (`symptomMsPerSecond`, 20 ms/s). Severity is graded on the upstream
  * back-pressure ratio (default thresholds 0.02/0.1/0.5/0.8: Dhalion's symptom, Flink's low and high).
  * With no such vertex, the source is the bottleneck candidate (returned as `sourceCandidate`,
- * without a finding: whether it matters depends on lag — see source.ts and diagnose.ts).
+ * without a finding: whether it matters depends on lag — see source.ts and diagnose.ts), and the
+ * busiest vertex overall is returned as `busiest` (mean busy time over subtasks, then max).
  */
 import type { DetectorRule } from '../../rules/types.ts';
 import type { Finding } from '../types.ts';
@@ -31,6 +32,12 @@ export interface BottleneckResult {
   anyBackpressure: boolean;
   /** the busiest source, when no vertex qualifies */
   sourceCandidate?: string;
+  /**
+   * the busiest vertex of all (busy time, max over subtasks, ≥ `busyRatio`), when no vertex
+   * qualifies: what stalls the whole task manager (GC pauses, a saturated event loop) shows as busy
+   * time everywhere, and most in the vertex that causes it
+   */
+  busiest?: string;
 }
 
 /**
@@ -81,6 +88,8 @@ export function detectBottleneck(stats: readonly VertexStats[], rule: DetectorRu
     const sources = stats.filter((s) => s.vertex.isSource);
     const busiest = sources.sort((a, b) => (b.busyMax ?? 0) - (a.busyMax ?? 0))[0];
     if (busiest) res.sourceCandidate = busiest.vertex.id;
+    const top = [...stats].filter((x) => (x.busyMax ?? 0) / 1000 >= busyMin).sort((a, b) => (b.busyMean ?? 0) - (a.busyMean ?? 0) || (b.busyMax ?? 0) - (a.busyMax ?? 0))[0];
+    if (top) res.busiest = top.vertex.id;
   }
   return res;
 }

@@ -11,7 +11,7 @@ import type { TuningAction } from '../../diagnoser/types.ts';
 
 test('checkpoint timeouts → checkpoint-pressure with a set-checkpointing action raising the timeout', { timeout: 60_000 }, async () => {
   const TIMEOUT = 30;
-  const { diagnosis: d, window: w } = await runScenario({
+  const { diagnosis: d } = await runScenario({
     name: 'sc-checkpoint',
     checkpoints: { interval: 300, timeout: TIMEOUT, dir: tempDir() },
     vertices: [
