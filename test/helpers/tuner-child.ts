@@ -40,7 +40,7 @@ export interface TunerStack {
 }
 
 /** Builds the stack; with `collectorIntervalMs` a collector watches every execution into the store. */
-export async function createTunerStack(o: { dataDir: string; policies?: Record<string, Partial<TuningPolicy>>; faults?: BundledExecutorFaults; collectorIntervalMs?: number }): Promise<TunerStack> {
+export async function createTunerStack(o: { dataDir: string; policies?: Record<string, Partial<TuningPolicy>>; faults?: BundledExecutorFaults; collectorIntervalMs?: number; savepointTimeoutMs?: number }): Promise<TunerStack> {
   const store = await createEmbeddedStore({ path: ':memory:' });
   const catalog = await createBundledCatalog({ dataDir: o.dataDir, faults: o.faults, snapshotPollMs: 50, jobOptions: { metricsWindowMs: 2000 } });
   let collector: Collector | undefined;
@@ -56,7 +56,7 @@ export async function createTunerStack(o: { dataDir: string; policies?: Record<s
   }
   const bus = createMemoryBus();
   const diagnoses = await createDiagnosisStore({ dir: join(o.dataDir, 'diagnoses') });
-  const tuner = await createTunerService({ executor: catalog.executor, jobs: catalog, store, diagnoses, bus, dataDir: o.dataDir, policies: o.policies, timeouts: { savepointMs: 20_000, runningMs: 20_000, firstRecordMs: 10_000 } });
+  const tuner = await createTunerService({ executor: catalog.executor, jobs: catalog, store, diagnoses, bus, dataDir: o.dataDir, policies: o.policies, timeouts: { savepointMs: o.savepointTimeoutMs ?? 20_000, runningMs: 20_000, firstRecordMs: 10_000 } });
   return {
     catalog,
     store,
