@@ -32,6 +32,8 @@ export interface CollectorChildResult {
   wallMs?: number;
   /** collection rounds run */
   rounds?: number;
+  /** ms spent in collection rounds and store writes during the run (an upper bound of the collector's main-thread time) */
+  collectorMs?: number;
   /** points the store acknowledged */
   pointsWritten?: number;
   /** points waiting in the buffer at the end of the outage rounds */
@@ -60,6 +62,19 @@ async function flights(withCollector: boolean, limit: number, tmp: string): Prom
   if (limit > 0) for (const v of spec.vertices) if (v.type === 'dataset-source') v.limit = limit;
   const job = new LocalJob(spec, { outputDirs: { results: join(tmp, 'out') }, checkpoints: { interval: 10_000 } });
   const store = withCollector ? await createEmbeddedStore({ path: join(tmp, 'metrics.duckdb'), retentionDays: 0 }) : undefined;
+  let busyMs = 0;
+  if (store) {
+    // time in store writes (ms, wall: includes DuckDB's own thread, so an upper bound of main-thread time)
+    const write = store.write.bind(store);
+    store.write = async (points) => {
+      const t = performance.now();
+      try {
+        await write(points);
+      } finally {
+        busyMs += performance.now() - t;
+      }
+    };
+  }
   const collector = store ? createCollector({ store }) : undefined;
   let rounds = 0;
   const t0 = performance.now();
@@ -67,9 +82,14 @@ async function flights(withCollector: boolean, limit: number, tmp: string): Prom
   if (collector) {
     collector.watchJob(job);
     const orig = collector.collectOnce.bind(collector);
-    collector.collectOnce = (now?: number) => {
+    collector.collectOnce = async (now?: number) => {
       rounds++;
-      return orig(now);
+      const t = performance.now();
+      try {
+        await orig(now);
+      } finally {
+        busyMs += performance.now() - t;
+      }
     };
     collector.start();
   }
@@ -85,7 +105,7 @@ async function flights(withCollector: boolean, limit: number, tmp: string): Prom
     pointsWritten = collector.health().pointsWritten;
     await store.close();
   }
-  return { mode: `flights-${withCollector ? 'on' : 'off'}`, records, wallMs, rounds: collector ? rounds : undefined, pointsWritten, maxRssBytes: peakRss() };
+  return { mode: `flights-${withCollector ? 'on' : 'off'}`, records, wallMs, rounds: collector ? rounds : undefined, pointsWritten, collectorMs: collector ? busyMs : undefined, maxRssBytes: peakRss() };
 }
 
 function freePort(): Promise<number> {
