@@ -1,0 +1,79 @@
+/**
+ * Tuner benchmark: how many tuning steps the diagnose → apply loop needs to fix an under-provisioned
+ * vertex on the bundled runtime, how close the parallelism it lands on is to the smallest one that
+ * keeps up (found by trying each), and the downtime of each stop-with-savepoint → restore.
+ *
+ * Three bottleneck sizes: `enrich` spends {@link LATENCIES_MS} ms per record (a blocking remote
+ * call) while the source replays the flights dataset at 1,000 records/s, so ≈ 2, 4 and 7 subtasks
+ * are needed. For each size, in separate child processes (bench/_tuner-child.ts, see there for the
+ * method): `smallest` (each parallelism tried for 14 s), then the loop with the built-in rules
+ * ('default' planner: Flink autoscaler defaults, restart time 5 min, target utilisation 0.7) and
+ * with the planner set for the bundled runtime ('bundled': restart time 2 s, target utilisation 0.9).
+ *
+ * Targets (issue 5): one step in each case, final parallelism ≤ smallest + 1, downtime ≤ 2,000 ms.
+ * Run: `node --import tsx bench/tuner.ts` (prints the table), or through bench/index.ts via `run()`.
+ * Takes about 6 minutes on 2 cores. Throws when a child run fails.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TunerChildResult } from './_tuner-child.ts';
+import type { BenchRow } from './types.ts';
+
+const CHILD = fileURLToPath(new URL('./_tuner-child.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** ms per record in `enrich` for the three bottleneck sizes (≈ 2, 4, 7 subtasks at 1,000 records/s). */
+export const LATENCIES_MS = [1.6, 3.0, 5.6] as const;
+/** planner settings the loop runs with; see the module comment. */
+export const PLANNERS = ['default', 'bundled'] as const;
+
+/** Runs one child; resolves with its result line. */
+function child(args: string[]): Promise<TunerChildResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      process.stderr.write(d);
+    });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        if (code !== 0) throw new Error(`exit code ${code}`);
+        resolve((JSON.parse(line) as { result: TunerChildResult }).result);
+      } catch (e) {
+        reject(new Error(`tuner bench child '${args.join(' ')}' failed (${(e as Error).message}): ${err.trim().split('\n').slice(-5).join(' | ')}`));
+      }
+    });
+  });
+}
+
+/** Runs the tuner benchmark; see the module comment. */
+export async function run(): Promise<BenchRow[]> {
+  const suite = 'tuner';
+  const rows: BenchRow[] = [];
+  for (const latency of LATENCIES_MS) {
+    const sm = await child(['smallest', String(latency)]);
+    const smallest = sm.smallest ?? Number.NaN;
+    const size = `enrich ${latency} ms/record`;
+    rows.push({ suite, name: `${size}: smallest parallelism that keeps up (tried each)`, value: smallest, unit: 'subtasks' });
+    for (const planner of PLANNERS) {
+      const r = await child(['loop', String(latency), planner]);
+      const steps = r.steps ?? [];
+      const label = `${size}, ${planner} planner`;
+      rows.push({ suite, name: `${label}: tuning steps (${r.stopReason})`, value: steps.length, unit: 'steps', target: '1' });
+      rows.push({ suite, name: `${label}: final parallelism (1 → ${steps.map((s) => s.to).join(' → ') || 'unchanged'})`, value: r.finalParallelism ?? Number.NaN, unit: 'subtasks', target: `<= ${smallest + 1} (smallest + 1)` });
+      rows.push({ suite, name: `${label}: downtime per operation, max`, value: steps.length ? Math.max(...steps.map((s) => s.downtimeMs)) : Number.NaN, unit: 'ms', target: '<= 2000 ms' });
+      rows.push({ suite, name: `${label}: stop-with-savepoint per operation, max`, value: steps.length ? Math.max(...steps.map((s) => s.stopMs)) : Number.NaN, unit: 'ms' });
+    }
+  }
+  return rows;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { formatTable } = await import('./runtime.ts');
+  process.stdout.write(`${formatTable(await run())}\n`);
+}
