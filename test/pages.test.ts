@@ -10,183 +10,18 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import express from 'express';
-import { createEmbeddedStore } from '../collector/store/index.ts';
-import type { MetricStore } from '../collector/store/types.ts';
-import { silentLogger } from '../core/logger.ts';
-import type { MetricPoint } from '../core/points.ts';
-import { createDiagnosisStore } from '../diagnoser/diagnosis-store.ts';
-import type { Diagnosis } from '../diagnoser/types.ts';
 import type { ControlPlane } from '../dashboards/server/control-plane.ts';
 import { createPagesRouter, changeText, vertexColor } from '../dashboards/server/pages.ts';
 import { grafanaDashboard, influxQlMeasurements } from '../dashboards/grafana.ts';
-import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
-import type { Operation, TunerService } from '../tuner/types.ts';
-import { tempDir } from './helpers/wait.ts';
-
-const SECRET = 'st-secret-token-9f8e7d6c5b4a';
-const JOB_ID = 'a'.repeat(32);
-const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
-
-const job: ManagedJob = {
-  job_id: JOB_ID,
-  name: 'flight-delays',
-  executor: 'bundled',
-  state: 'RUNNING',
-  consumerGroup: 'flight-delays',
-  topics: ['flights'],
-  startedAt: NOW - 600_000,
-  topology: [
-    { id: 'flights', name: 'flights', parallelism: 1, inputs: [], partitions: 2 },
-    { id: 'enrich', name: 'enrich', parallelism: 2, inputs: ['flights'] },
-    { id: 'delay-by-origin', name: 'delay-by-origin', parallelism: 1, inputs: ['enrich'], keyedInput: true },
-    { id: 'results', name: 'results', parallelism: 1, inputs: ['delay-by-origin'] },
-  ],
-};
-
-function points(): MetricPoint[] {
-  const out: MetricPoint[] = [];
-  const jt = { job_id: JOB_ID, job_name: 'flight-delays' };
-  for (let i = 0; i <= 24; i++) {
-    const t = NOW - 120_000 + i * 5_000;
-    for (const partition of ['0', '1']) {
-      const tags = { group: 'flight-delays', topic: 'flights', partition };
-      const lag = 1000 + i * (partition === '0' ? 400 : 100);
-      const leo = 100_000 + i * 2_000;
-      out.push({ measurement: 'streamtune_kafka_partition_lag', tags, fields: { value: lag }, timestamp: t, intFields: ['value'] });
-      out.push({ measurement: 'streamtune_kafka_partition_logEndOffset', tags, fields: { value: leo }, timestamp: t, intFields: ['value'] });
-      out.push({ measurement: 'streamtune_kafka_partition_committedOffset', tags, fields: { value: leo - lag }, timestamp: t, intFields: ['value'] });
-      out.push({ measurement: 'streamtune_kafka_partition_lagSeconds', tags, fields: { value: 2 + i * 0.5 }, timestamp: t });
-    }
-    const task = (name: string, sub: number) => ({ ...jt, task_id: `id-${name}`, task_name: name, subtask_index: String(sub), host: 'h', tm_id: 'tm' });
-    out.push({ measurement: 'taskmanager_job_task_numRecordsOut', tags: task('flights', 0), fields: { count: i * 1500 * 5 }, timestamp: t, intFields: ['count'] });
-    out.push({ measurement: 'taskmanager_job_task_backPressuredTimeMsPerSecond', tags: task('flights', 0), fields: { value: 850 }, timestamp: t, intFields: ['value'] });
-    out.push({ measurement: 'taskmanager_job_task_busyTimeMsPerSecond', tags: task('flights', 0), fields: { value: 100 }, timestamp: t });
-    for (const sub of [0, 1]) {
-      out.push({ measurement: 'taskmanager_job_task_busyTimeMsPerSecond', tags: task('enrich', sub), fields: { value: sub === 0 ? 990 : 400 }, timestamp: t });
-      out.push({ measurement: 'taskmanager_job_task_backPressuredTimeMsPerSecond', tags: task('enrich', sub), fields: { value: 0 }, timestamp: t, intFields: ['value'] });
-      out.push({ measurement: 'taskmanager_job_task_numRecordsIn', tags: task('enrich', sub), fields: { count: i * (sub === 0 ? 6000 : 1500) }, timestamp: t, intFields: ['count'] });
-    }
-    out.push({ measurement: 'jobmanager_job_numberOfCompletedCheckpoints', tags: { ...jt, host: 'h' }, fields: { value: 7 }, timestamp: t, intFields: ['value'] });
-    out.push({ measurement: 'jobmanager_job_lastCheckpointDuration', tags: { ...jt, host: 'h' }, fields: { value: 1234 }, timestamp: t, intFields: ['value'] });
-  }
-  return out;
-}
-
-const diagnosis: Diagnosis = {
-  id: 'diag-1',
-  job_id: JOB_ID,
-  job_name: 'flight-delays',
-  windowStart: NOW - 300_000,
-  windowEnd: NOW,
-  createdAt: NOW - 10_000,
-  trigger: { type: 'alert', alertId: 'al-1', ruleId: 'lag.growing' },
-  lagStatus: 'WARN',
-  severity: 'severe',
-  findings: [
-    {
-      ruleId: 'backpressure.bottleneck',
-      severity: 'severe',
-      summary: 'enrich is the bottleneck: busy 990 ms/s while flights is backpressured 850 ms/s',
-      help: 'Raise the parallelism of the bottleneck vertex.',
-      vertex: 'enrich',
-      evidence: {
-        busyMsPerSecond: 990,
-        upstreamBackPressuredMsPerSecond: 850,
-        lagSeries: [
-          { t: NOW - 60_000, v: 1000 },
-          { t: NOW - 30_000, v: 5000 },
-          { t: NOW, v: 9000 },
-        ],
-        note: '<img src=x onerror=alert(1)>',
-      },
-    },
-  ],
-  rootCause: { kind: 'under-provisioned', vertex: 'enrich', confidence: 0.87, explanation: 'enrich processes 1,500 records/s per subtask against an input of 7,500 records/s.' },
-  recommendations: [
-    {
-      id: 'rec-1',
-      ruleId: 'scale.parallelism',
-      title: 'Raise the parallelism of enrich to 6',
-      rationale: 'DS2: true rate 1,500 records/s per subtask, target 9,000 records/s.',
-      expected: { throughputRecordsPerSecond: 9000, catchUpMs: 600_000 },
-      actions: [{ type: 'set-parallelism', vertex: 'enrich', from: 2, to: 6 }],
-    },
-  ],
-};
-
-const operation: Operation = {
-  id: 'op-1',
-  job_id: JOB_ID,
-  job_name: 'flight-delays',
-  diagnosisId: 'diag-1',
-  recommendationId: 'rec-0',
-  origin: 'user',
-  actions: [{ type: 'set-parallelism', vertex: 'enrich', from: 1, to: 2 }],
-  previous: { parallelism: { enrich: 1 } },
-  state: 'SUCCEEDED',
-  steps: [
-    { name: 'savepoint', status: 'succeeded', startedAt: NOW - 200_000, finishedAt: NOW - 199_000, message: '/data/savepoints/sp-1' },
-    { name: 'start', status: 'succeeded', startedAt: NOW - 199_000, finishedAt: NOW - 198_500 },
-    { name: 'verify', status: 'succeeded', startedAt: NOW - 198_000, finishedAt: NOW - 138_000, message: 'lag trend -300 records/s' },
-  ],
-  savepointPath: '/data/savepoints/sp-1',
-  downtimeMs: 1_420,
-  verification: { from: NOW - 198_000, to: NOW - 138_000, throughputBefore: 1500, throughputAfter: 2950, effective: true, reason: 'throughput 1,500 → 2,950 records/s; lag falling' },
-  createdAt: NOW - 200_000,
-  updatedAt: NOW - 138_000,
-  finishedAt: NOW - 138_000,
-};
-
-function fakeCatalog(jobs: ManagedJob[]): JobCatalog {
-  return {
-    list: () => jobs,
-    get: (id) => jobs.find((j) => j.job_id === id),
-    submit: () => Promise.reject(new Error('not in this test')),
-    triggerSavepoint: () => Promise.reject(new Error('not in this test')),
-    stop: () => Promise.reject(new Error('not in this test')),
-    onChange: () => () => {},
-  };
-}
-
-function fakeTuner(ops: Operation[]): TunerService {
-  return {
-    apply: () => Promise.reject(new Error('not in this test')),
-    waitFor: () => Promise.reject(new Error('not in this test')),
-    operation: (id) => ops.find((o) => o.id === id),
-    operations: (f) => ops.filter((o) => !f?.job_id || o.job_id === f.job_id).slice(0, f?.limit ?? ops.length),
-    recover: async () => [],
-    policy: () => { throw new Error('not in this test'); },
-    setPolicy: () => { throw new Error('not in this test'); },
-    snapshots: (jobId) => (jobId === JOB_ID ? [{ job_id: JOB_ID, kind: 'savepoint', path: '/data/savepoints/sp-1', completedAt: NOW - 199_000, sizeBytes: 40_960, operationId: 'op-1' }] : []),
-    onDiagnosis: async () => ({ skipped: 'test' }),
-    close: async () => {},
-  };
-}
+import { JOB_ID, SECRET, fixtureControlPlane } from './helpers/pages-fixture.ts';
 
 let server: Server;
 let base: string;
-let store: MetricStore;
-let closeDiagnoses: () => Promise<void>;
+let cp: ControlPlane;
 
 before(async () => {
   process.env.STREAMTUNE_API_TOKEN = SECRET;
-  store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
-  await store.write(points());
-  await store.writeLogs([
-    { timestamp: NOW - 30_000, level: 'error', job_id: JOB_ID, job_name: 'flight-delays', vertex: 'enrich', subtask_index: 1, message: 'lookup timed out for key LAX', exception_class: 'LookupTimeoutError', stack: 'LookupTimeoutError: ...' },
-  ]);
-  const diagnoses = await createDiagnosisStore({ dir: tempDir('pages-diag-') });
-  await diagnoses.put(diagnosis);
-  closeDiagnoses = () => diagnoses.close();
-  const cp = {
-    store,
-    jobs: fakeCatalog([job]),
-    diagnoses,
-    tuner: fakeTuner([operation]),
-    logger: silentLogger,
-    now: () => NOW,
-    close: async () => {},
-  } as unknown as ControlPlane;
+  cp = await fixtureControlPlane();
   const app = express();
   app.use((_req, res, next) => {
     res.locals.csrfToken = 'csrf-token-for-this-session';
@@ -201,8 +36,7 @@ before(async () => {
 
 after(async () => {
   await new Promise((r) => server.close(r));
-  await store.close();
-  await closeDiagnoses();
+  await cp.close();
 });
 
 async function get(path: string): Promise<{ status: number; text: string; type: string }> {

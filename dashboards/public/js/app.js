@@ -176,7 +176,7 @@ function initRecommendations() {
       const box = rec.querySelector('[data-op-live]');
       renderOperation(box, { stateClass: 'running', steps: [], ...op });
       const final = await pollOperation(op.id, (o) => renderOperation(box, o));
-      rec.dataset.opState = final.state;
+      rec.dataset.operationState = final.state;
     } catch (e) {
       err.textContent = `Apply failed: ${e.message}`;
       err.hidden = false;
