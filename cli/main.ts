@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { runCommand } from './run.ts';
 import { diagnoseCommand } from './diagnose.ts';
+import { demoCommand, serveCommand } from './serve.ts';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -15,13 +16,8 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.addCommand(runCommand(exit).exitOverride());
   program.addCommand(diagnoseCommand(exit).exitOverride());
-  program
-    .command('demo')
-    .description('run the flight-delays job on the bundled runtime (npm start)')
-    .action(async () => {
-      const sub = runCommand(exit).exitOverride();
-      await sub.parseAsync(['jobs/flight-delays.yaml', '--until-end'], { from: 'user' });
-    });
+  program.addCommand(serveCommand(exit).exitOverride());
+  program.addCommand(demoCommand(exit).exitOverride());
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -9,7 +9,7 @@
  * and `res.locals.loggedIn` (boolean: a logged-in session, or the API token presented) are set before
  * any route runs. Every non-GET/HEAD/OPTIONS request except `POST /login` passes the mutation guard.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -108,11 +108,14 @@ export interface Listening {
 
 /**
  * Listens on `host:port` (port 0 = any free port). Rejects with the listen error (EADDRINUSE,
- * EACCES) so the caller can say which port is taken.
+ * EACCES) so the caller can say which port is taken. Without `app`, attach the handler afterwards
+ * with `server.on('request', app)` (when the app needs the bound URL).
  */
-export function listen(app: Express, port: number, host: string): Promise<Listening> {
+export function listen(app: Express | undefined, port: number, host: string): Promise<Listening> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createServer();
+    if (app) server.on('request', app);
+    server.listen(port, host);
     server.keepAliveTimeout = 5000;
     server.once('error', reject);
     server.once('listening', () => {

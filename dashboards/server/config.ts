@@ -238,6 +238,8 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Laid over file and environment last (CLI flags such as `--port`), same shape as the file. */
   overrides?: ServerConfigFile;
+  /** Laid under the file (lowest priority; `streamtune demo`), same shape; paths should be absolute. */
+  defaults?: ServerConfigFile;
 }
 
 /** Where a value came from: a YAML node path in the file, an environment variable or a CLI flag. */
@@ -274,6 +276,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
         throw new StreamtuneError('INVALID_CONFIG', `${file}:1: (root): must be a mapping of sections (server, dataDir, store, ...)`, { details: { file, line: 1, field: '' } });
       }
       raw = js as Record<string, unknown>;
+    }
+  }
+
+  for (const [k, v] of Object.entries(opts.defaults ?? {})) {
+    const cur = raw[k];
+    if (cur === undefined) raw[k] = structuredClone(v);
+    else if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) {
+      raw[k] = { ...structuredClone(v as Record<string, unknown>), ...(cur as Record<string, unknown>) };
     }
   }
 

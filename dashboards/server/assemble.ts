@@ -1,0 +1,250 @@
+/**
+ * Wires one `streamtune serve` process from a validated {@link ServerConfig}: metric store, event bus,
+ * rule set, diagnosis store, bundled job catalog, collector (watching every job execution as it
+ * starts), diagnoser service and alerter, tuner (recovering its journal), notifications (subscribed
+ * to 'diagnoses', with periodic reminder checks and the digest's data), then the startup jobs.
+ * `close()` stops everything in reverse order; running jobs are stopped with a savepoint and resume
+ * from it at the next start.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { createCollector } from '../../collector/collector.ts';
+import { createStoreFromEnv } from '../../collector/store/index.ts';
+import { createBus } from '../../core/bus-factory.ts';
+import { StreamtuneError, errorMessage } from '../../core/errors.ts';
+import { silentLogger, type Logger } from '../../core/logger.ts';
+import { createAlerter, type Alerter } from '../../diagnoser/alerter.ts';
+import { createDiagnosisStore } from '../../diagnoser/diagnosis-store.ts';
+import { createDiagnosisService } from '../../diagnoser/service.ts';
+import { BUILTIN_RULES_DIR } from '../../rules/loader.ts';
+import { RuleSetManager } from '../../rules/manager.ts';
+import { createBundledCatalog, type BundledCatalog, type BundledCatalogOptions } from '../../tuner/bundled/catalog.ts';
+import type { ManagedJob } from '../../tuner/catalog.ts';
+import { createTunerService, type TunerServiceImpl } from '../../tuner/service.ts';
+import type { Operation } from '../../tuner/types.ts';
+import { createNotificationService, type NotificationService } from '../notify/service.ts';
+import type { DigestData, OperationStatus, OperationSummary } from '../notify/types.ts';
+import { jobsOverview } from './api.ts';
+import type { ServerConfig } from './config.ts';
+import type { ControlPlane } from './control-plane.ts';
+
+/** Options of {@link createControlPlane}. */
+export interface AssembleOptions {
+  /** Root logger; each component gets a namespace. Default silent. */
+  logger?: Logger;
+  /** Clock, ms since epoch. Default Date.now. */
+  now?: () => number;
+  /** Extra options of the bundled catalog (tests: `jobOptions.metricsWindowMs`). */
+  catalog?: Pick<BundledCatalogOptions, 'jobOptions' | 'snapshotPollMs'>;
+  /** Submit `config.jobs` before resolving. Default true; `serve` says false, listens first, then calls `startJobs()`. */
+  startJobs?: boolean;
+}
+
+/** The control plane with the parts beyond the {@link ControlPlane} contract that `serve` and tests use. */
+export interface AssembledControlPlane extends ControlPlane {
+  catalog: BundledCatalog;
+  tuner: TunerServiceImpl;
+  alerter: Alerter;
+  /** undefined when the config has no `notify` section */
+  notifications: NotificationService | undefined;
+  /** jobs of `config.jobs`: submitted, or already running (resumed from their snapshot); filled by `startJobs()` */
+  startupJobs: ManagedJob[];
+  /**
+   * Submits every spec of `config.jobs` unless a job of the same name is already running (the catalog
+   * resumed it from its latest snapshot). Resolves with those jobs. Throws INVALID_SPEC / INVALID_CONFIG.
+   */
+  startJobs(): Promise<ManagedJob[]>;
+  config: ServerConfig;
+}
+
+const TERMINAL_JOB_STATES = new Set(['FINISHED', 'CANCELED', 'FAILED']);
+
+/** An operation as reports show it. */
+export function operationSummary(op: Operation): OperationSummary {
+  const status: Record<Operation['state'], OperationStatus> = {
+    PENDING: 'pending', SAVEPOINTING: 'running', STARTING: 'running', VERIFYING: 'running', ROLLING_BACK: 'running',
+    SUCCEEDED: 'succeeded', FAILED: 'failed', INEFFECTIVE: 'failed', ROLLED_BACK: 'rolled-back',
+  };
+  const out: OperationSummary = {
+    id: op.id, job_id: op.job_id, status: status[op.state],
+    steps: op.steps.map((s) => ({
+      name: s.name, status: s.status === 'started' ? 'running' : s.status, startedAt: s.startedAt,
+      ...(s.finishedAt !== undefined ? { finishedAt: s.finishedAt } : {}), ...(s.message ? { message: s.message } : {}),
+    })),
+  };
+  if (op.job_name) out.job_name = op.job_name;
+  if (op.downtimeMs !== undefined) out.downtimeMs = op.downtimeMs;
+  if (op.verification) out.result = op.verification.reason;
+  else if (op.error) out.result = op.error;
+  return out;
+}
+
+/**
+ * Builds and starts every service of one process. On a failure half-way, what was started is
+ * closed again before the error is rethrown.
+ * @throws StreamtuneError INVALID_CONFIG (store, dirs, policies, sweep cron), INVALID_RULES (the
+ *   rules folder), INVALID_SPEC (a startup job spec, naming file:line/field), STORE_UNAVAILABLE.
+ */
+export async function createControlPlane(config: ServerConfig, opts: AssembleOptions = {}): Promise<AssembledControlPlane> {
+  const logger = opts.logger ?? silentLogger;
+  const now = opts.now ?? Date.now;
+  const log = logger.namespace('serve');
+  const closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
+  const closeAll = async (): Promise<void> => {
+    while (closers.length > 0) {
+      const c = closers.pop()!;
+      try {
+        await c.close();
+      } catch (err) {
+        log.warn(`closing ${c.name} failed`, { error: errorMessage(err) });
+      }
+    }
+  };
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    const store = await createStoreFromEnv({}, { ...config.store, dataDir: config.dataDir, logger: logger.namespace('store') });
+    closers.push({ name: 'store', close: () => store.close() });
+
+    const bus = await createBus(config.bus === 'kafka' && config.kafka ? { kafka: { ...config.kafka, clientId: config.kafka.clientId ?? 'streamtune' } } : {}, logger.namespace('bus'));
+    closers.push({ name: 'bus', close: () => bus.close() });
+
+    const rules = new RuleSetManager(config.rules.dir ?? BUILTIN_RULES_DIR, { logger, watch: config.rules.watch });
+    closers.push({ name: 'rules', close: () => rules.close() });
+
+    const diagnoses = await createDiagnosisStore({ dir: join(config.dataDir, 'diagnoses'), logger });
+    closers.push({ name: 'diagnoses', close: () => diagnoses.close() });
+
+    const collector = createCollector({
+      store, intervalMs: config.collector.intervalMs, logger, now,
+      ...(config.kafka ? { kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId ?? 'streamtune-lag' } } : {}),
+      ...(config.collector.maxBufferedPoints !== undefined ? { maxBufferedPoints: config.collector.maxBufferedPoints } : {}),
+    });
+    closers.push({ name: 'collector', close: () => collector.stop() });
+
+    const catalog = await createBundledCatalog({ dataDir: config.dataDir, logger, now, ...(opts.catalog ?? {}) });
+    closers.push({ name: 'jobs', close: () => catalog.close() });
+    const watchedGroups = new Set<string>();
+    const watch = (managed: ManagedJob): void => {
+      const local = catalog.localJob(managed.job_id);
+      if (local) collector.watchJob(local, managed);
+      if (config.kafka && managed.consumerGroup && managed.topics?.length) {
+        const key = `${managed.consumerGroup}\u0000${managed.topics.join(',')}`;
+        if (!watchedGroups.has(key)) {
+          watchedGroups.add(key);
+          collector.watchGroup(managed.consumerGroup, managed.topics);
+        }
+      }
+    };
+    const offStarted = catalog.onJobStarted((_local, managed) => watch(managed));
+    const offChange = catalog.onChange((job) => {
+      if (TERMINAL_JOB_STATES.has(job.state)) collector.unwatchJob(job.job_id);
+    });
+    closers.push({ name: 'job listeners', close: () => { offStarted(); offChange(); } });
+    // jobs the catalog resumed while it opened started before the listener existed
+    for (const j of catalog.list()) if (j.state === 'RUNNING') watch(j);
+    collector.start();
+
+    const diagnoser = createDiagnosisService({
+      store, rules, bus, jobs: catalog, diagnoses, logger, now,
+      ...(config.diagnoser.windowMs !== undefined ? { windowMs: config.diagnoser.windowMs } : {}),
+      ...(config.diagnoser.stepMs !== undefined ? { stepMs: config.diagnoser.stepMs } : {}),
+      ...(config.diagnoser.sweepCron !== undefined ? { sweepCron: config.diagnoser.sweepCron } : {}),
+      ...(config.diagnoser.rediagnoseMs !== undefined ? { rediagnoseMs: config.diagnoser.rediagnoseMs } : {}),
+    });
+    await diagnoser.start();
+    closers.push({ name: 'diagnoser', close: () => diagnoser.stop() });
+
+    const tuner = await createTunerService({
+      executor: catalog.executor, jobs: catalog, store, diagnoses, bus, dataDir: config.dataDir,
+      policies: config.tuner.policies, logger, now,
+    });
+    closers.push({ name: 'tuner', close: () => tuner.close() });
+    const recovered = await tuner.recover();
+    if (recovered.length > 0) log.info('tuner operations recovered', { operations: recovered.map((o) => `${o.id} ${o.state}`) });
+
+    const alerter = createAlerter({
+      store, rules, bus, jobs: catalog, logger, now,
+      ...(config.diagnoser.alertIntervalMs !== undefined ? { intervalMs: config.diagnoser.alertIntervalMs } : {}),
+    });
+    alerter.start();
+    closers.push({ name: 'alerter', close: () => alerter.stop() });
+
+    let notifications: NotificationService | undefined;
+    const cpPartial = { store, collector, bus, rules, jobs: catalog, diagnoses, diagnoser, tuner, logger, now };
+    if (config.notify) {
+      const { reminderCheckMs, ...notifyConfig } = config.notify;
+      const digestProvider = async (): Promise<DigestData> => {
+        const end = now();
+        const start = end - 86_400_000;
+        const overview = await jobsOverview({ ...cpPartial, close: async () => {} }, end);
+        return {
+          periodStart: start,
+          periodEnd: end,
+          laggingJobs: overview
+            .filter((j) => j.lag.status === 'WARN' || j.lag.status === 'ERR')
+            .map((j) => ({
+              job_id: j.job_id, job_name: j.name, lagStatus: j.lag.status,
+              ...(j.consumerGroup ? { consumerGroup: j.consumerGroup } : {}),
+              ...(j.lag.records !== null ? { totalLag: j.lag.records } : {}),
+            })),
+          diagnoses: diagnoses.list({ from: start, to: end }),
+          operations: tuner.operations({ limit: 1000 }).filter((o) => o.updatedAt >= start).map(operationSummary),
+        };
+      };
+      const n = createNotificationService({ ...notifyConfig, dataDir: notifyConfig.dataDir ?? join(config.dataDir, 'notify') }, { logger, now, digestProvider });
+      notifications = n;
+      n.start();
+      closers.push({ name: 'notifications', close: () => n.stop() });
+      const off = await bus.subscribe('diagnoses', (d) => {
+        n.onDiagnosis(d);
+      });
+      closers.push({ name: 'notification subscription', close: off });
+      const timer = setInterval(() => n.checkReminders(), reminderCheckMs ?? 60_000);
+      timer.unref();
+      closers.push({ name: 'reminder timer', close: () => clearInterval(timer) });
+    }
+
+    const startupJobs: ManagedJob[] = [];
+    const startJobs = async (): Promise<ManagedJob[]> => {
+      for (const j of config.jobs) {
+        let text: string;
+        try {
+          text = readFileSync(j.path, 'utf8');
+        } catch (err) {
+          throw new StreamtuneError('INVALID_CONFIG', `jobs: cannot read job spec ${j.path}: ${errorMessage(err)}`, { details: { field: 'jobs', file: j.path }, cause: err });
+        }
+        let name: unknown;
+        try {
+          name = (parseYaml(text) as { name?: unknown } | null)?.name;
+        } catch {
+          name = undefined; // submit() reports the syntax error with its line
+        }
+        const running = typeof name === 'string' ? catalog.list().find((m) => m.name === name && !TERMINAL_JOB_STATES.has(m.state)) : undefined;
+        if (running) {
+          log.info('startup job already running (resumed from its latest snapshot)', { job: running.name, job_id: running.job_id });
+          startupJobs.push(running);
+          continue;
+        }
+        const job = await catalog.submit(text, { source: j.path, ...(j.parallelism ? { parallelism: j.parallelism } : {}) });
+        log.info('startup job submitted', { job: job.name, job_id: job.job_id, file: j.path });
+        startupJobs.push(job);
+      }
+      return startupJobs;
+    };
+    if (opts.startJobs !== false) await startJobs();
+
+    let closed: Promise<void> | undefined;
+    return {
+      ...cpPartial,
+      catalog, tuner, alerter, notifications, startupJobs, config, startJobs,
+      close() {
+        closed ??= closeAll();
+        return closed;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
