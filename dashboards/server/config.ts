@@ -436,8 +436,10 @@ export function parseMs(v: number | string): number {
 function ajvProblems(errors: ErrorObject[]): Array<{ path: string[]; message: string; key?: boolean }> {
   const out: Array<{ path: string[]; message: string; key?: boolean }> = [];
   const seen = new Set<string>();
-  // anyOf branches report each alternative; keep the most specific message per path
+  // anyOf branches report each alternative at the same path: the anyOf error speaks for them
+  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   for (const e of errors) {
+    if (e.keyword !== 'anyOf' && anyOfPaths.has(e.instancePath)) continue;
     const path = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     let message: string;
     let key = false;
