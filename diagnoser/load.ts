@@ -4,13 +4,20 @@
  * (`streamtune_job_vertex`, `jobmanager_job_streamtune_checkpointConfig`, `streamtune_kafka_partition_*`).
  * Series are read per `stepMs` window (mean for gauges and meter rates, last for counters).
  *
- * Topology: from `streamtune_job_vertex` (parallelism, maxParallelism, partitions, keyed), or
- * `opts.topology` when the caller has the plan. The store keeps numeric fields only, so the
- * `inputs` string field cannot be read back: edges come from `opts.topology` when given, else
- * from {@link inferTopology}'s heuristic.
+ * Topology: from `streamtune_job_vertex` (parallelism, maxParallelism, partitions, keyed, and the
+ * edges from its `inputs` tag: comma-joined upstream task_ids, empty for sources, written by the
+ * bundled runtime and the Flink REST collector), or `opts.topology` when the caller has the plan.
+ * When no vertex carries a non-empty `inputs` tag (plain Flink reporter data; InfluxDB drops empty
+ * tags, so sources have none), edges come from {@link inferTopology}'s heuristic.
+ *
+ * Cost: one store query per measurement and field (about 30), whatever the number of jobs:
+ * {@link loadJobWindows} reads many jobs at once (grouped by `job_id` as well) and splits the
+ * series in memory. Queries are issued concurrently (the InfluxDB store runs them in parallel; the
+ * embedded store serialises them).
  */
 import type { MetricStore, Series, SeriesQuery } from '../collector/store/types.ts';
 import { StreamtuneError } from '../core/errors.ts';
+import type { LogEvent } from '../core/points.ts';
 import type { ConsumerLagWindow, JobWindow, JvmWindow, PartitionLagSeries, Points, SubtaskSeries, VertexWindow } from './window.ts';
 import { emptyCheckpoints } from './window.ts';
 import { lastOf, maxSeries, sumSeries } from './series.ts';
@@ -91,6 +98,42 @@ function topoSort(vertices: VertexWindow[]): VertexWindow[] {
   return out;
 }
 
+/** One job to read with {@link loadJobWindows}. */
+export interface JobToLoad {
+  /** Flink job id (`job_id` tag) */
+  jobId: string;
+  /** the job's Kafka consumer group; without it no consumer lag is loaded */
+  consumerGroup?: string;
+  /** the job's plan, when known */
+  topology?: TopologyVertex[];
+}
+
+/** Splits series by a tag value; with a single key every series goes to it. */
+function splitBy(list: readonly Series[], tag: string, single?: string): Map<string, Series[]> {
+  const out = new Map<string, Series[]>();
+  for (const s of list) {
+    const k = single ?? s.tags[tag] ?? '';
+    let l = out.get(k);
+    if (!l) out.set(k, (l = []));
+    l.push(s);
+  }
+  return out;
+}
+
+/** Edges from the `inputs` tag: task_id → upstream ids, from the newest series of each vertex. */
+function inputsFromTags(list: readonly Series[]): Map<string, string[]> | undefined {
+  const newest = new Map<string, { t: number; inputs: string }>();
+  for (const s of list) {
+    const id = s.tags.task_id;
+    const t = s.points.at(-1)?.t;
+    if (!id || t === undefined) continue;
+    const prev = newest.get(id);
+    if (!prev || t >= prev.t) newest.set(id, { t, inputs: s.tags.inputs ?? '' });
+  }
+  if (![...newest.values()].some((x) => x.inputs !== '')) return undefined;
+  return new Map([...newest].map(([id, x]) => [id, x.inputs.split(',').filter(Boolean)]));
+}
+
 /**
  * Reads one job's window from the store.
  * @param store the metric store
@@ -99,41 +142,143 @@ function topoSort(vertices: VertexWindow[]): VertexWindow[] {
  * @throws StreamtuneError INVALID_ARGUMENT when end < start; the store's STORE_UNAVAILABLE/STORE_REJECTED errors pass through.
  */
 export async function loadJobWindow(store: MetricStore, jobId: string, start: number, end: number, now: number, opts: LoadJobWindowOptions = {}): Promise<JobWindow> {
-  if (!(end >= start)) throw new StreamtuneError('INVALID_ARGUMENT', `window end ${end} is before start ${start}`, { details: { jobId, start, end } });
-  const step = opts.stepMs ?? 10_000;
-  const job = { job_id: jobId };
-  const q = (measurement: string, field: string, groupBy: readonly string[], aggregate: SeriesQuery['aggregate'] = 'mean', where: SeriesQuery['where'] = job): Promise<Series[]> =>
-    store.query({ measurement, field, start, end, where, groupBy, window: step, aggregate });
+  const job: JobToLoad = { jobId };
+  if (opts.consumerGroup) job.consumerGroup = opts.consumerGroup;
+  if (opts.topology) job.topology = opts.topology;
+  return (await loadJobWindows(store, [job], start, end, now, opts)).get(jobId)!;
+}
 
-  const [vertexMeta, recIn, recOut, busy, bp, idle, inPool, outPool, align, pending, kg, cpDur, cpFail, cpDone, cpSize, cpCfg, restarts, logs, tmIds] = await Promise.all([
-    Promise.all(['parallelism', 'maxParallelism', 'partitions', 'keyed'].map((f) => q('streamtune_job_vertex', f, ['task_id', 'task_name', 'job_name'], 'last'))),
-    q(`${TASK}numRecordsInPerSecond`, 'rate', TASK_TAGS),
-    q(`${TASK}numRecordsOutPerSecond`, 'rate', TASK_TAGS),
-    q(`${TASK}busyTimeMsPerSecond`, 'value', TASK_TAGS),
-    q(`${TASK}backPressuredTimeMsPerSecond`, 'value', TASK_TAGS),
-    q(`${TASK}idleTimeMsPerSecond`, 'value', TASK_TAGS),
-    q(`${TASK}Shuffle_Netty_Input_Buffers_inPoolUsage`, 'value', TASK_TAGS),
-    q(`${TASK}Shuffle_Netty_Output_Buffers_outPoolUsage`, 'value', TASK_TAGS),
-    q(`${TASK}checkpointAlignmentTime`, 'value', TASK_TAGS, 'max'),
-    q(`${TASK}operator_pendingRecords`, 'value', ['task_id', 'subtask_index', 'operator_id'], 'last'),
-    q(`${TASK}streamtune_keyGroupRecords`, 'count', ['task_id', 'subtask_index', 'key_group'], 'last'),
-    q('jobmanager_job_lastCheckpointDuration', 'value', [], 'max'),
-    q('jobmanager_job_numberOfFailedCheckpoints', 'value', [], 'last'),
-    q('jobmanager_job_numberOfCompletedCheckpoints', 'value', [], 'last'),
-    q('jobmanager_job_lastCheckpointSize', 'value', [], 'last'),
-    Promise.all(['interval', 'timeout', 'minPause', 'unaligned'].map((f) => q('jobmanager_job_streamtune_checkpointConfig', f, [], 'last'))),
-    q('jobmanager_job_numRestarts', 'value', [], 'max'),
-    store.queryLogs({ job_id: jobId, start, end, level: 'warn', limit: opts.logLimit ?? 1000 }),
-    store.tagValues(`${TASK}busyTimeMsPerSecond`, 'tm_id', start, end, job),
+/**
+ * Reads the windows of many jobs with one store query per measurement and field (the sweep's
+ * loader): each series is read grouped by `job_id` too and split in memory, so the answer for each
+ * job is the one {@link loadJobWindow} gives for it alone.
+ * @param jobs the jobs (duplicates are read once)
+ * @param opts `stepMs` and `logLimit` as in {@link LoadJobWindowOptions}; `consumerGroup`/`topology` come per job
+ * @returns job id → window, for every job given (jobs with no data get empty windows)
+ * @throws StreamtuneError INVALID_ARGUMENT when end < start; the store's errors pass through.
+ */
+export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoad[], start: number, end: number, now: number, opts: Pick<LoadJobWindowOptions, 'stepMs' | 'logLimit'> = {}): Promise<Map<string, JobWindow>> {
+  if (!(end >= start)) throw new StreamtuneError('INVALID_ARGUMENT', `window end ${end} is before start ${start}`, { details: { jobs: jobs.map((j) => j.jobId).slice(0, 5), start, end } });
+  const result = new Map<string, JobWindow>();
+  const ids = [...new Set(jobs.map((j) => j.jobId))];
+  if (ids.length === 0) return result;
+  const step = opts.stepMs ?? 10_000;
+  const logLimit = opts.logLimit ?? 1000;
+  // one job: filter on it and split nothing; many: group by job_id as well
+  const single = ids.length === 1 ? ids[0]! : undefined;
+  const jobWhere: SeriesQuery['where'] = { job_id: single ?? ids };
+  const byJob = (groupBy: readonly string[]) => (single ? groupBy : [...groupBy, 'job_id']);
+  const q = (measurement: string, field: string, groupBy: readonly string[], aggregate: SeriesQuery['aggregate'] = 'mean', where: SeriesQuery['where'] = jobWhere, window = step): Promise<Series[]> =>
+    store.query({ measurement, field, start, end, where, groupBy, window, aggregate });
+  const qj = async (measurement: string, field: string, groupBy: readonly string[], aggregate: SeriesQuery['aggregate'] = 'mean'): Promise<Map<string, Series[]>> =>
+    splitBy(await q(measurement, field, byJob(groupBy), aggregate), 'job_id', single);
+  // one window over the whole range (epoch-aligned, so at most two): the newest value is all we need
+  const whole = Math.max(step, end - start + 1);
+
+  const logsOf = async (): Promise<Map<string, LogEvent[]>> => {
+    if (single) return new Map([[single, await store.queryLogs({ job_id: single, start, end, level: 'warn', limit: logLimit })]]);
+    const all = await store.queryLogs({ start, end, level: 'warn', limit: logLimit * ids.length });
+    const want = new Set(ids);
+    const out = new Map<string, LogEvent[]>();
+    if (all.length < logLimit * ids.length) {
+      for (const e of all) {
+        if (!want.has(e.job_id)) continue;
+        let l = out.get(e.job_id);
+        if (!l) out.set(e.job_id, (l = []));
+        if (l.length < logLimit) l.push(e);
+      }
+      return out;
+    }
+    // the shared limit was reached: read each job alone so no job loses its events
+    for (const id of ids) out.set(id, await store.queryLogs({ job_id: id, start, end, level: 'warn', limit: logLimit }));
+    return out;
+  };
+
+  const [vertexMeta, vertexInputs, recIn, recOut, busy, bp, idle, inPool, outPool, align, pending, kg, cpDur, cpFail, cpDone, cpSize, cpCfg, restarts, logs, tms] = await Promise.all([
+    Promise.all(['parallelism', 'maxParallelism', 'partitions', 'keyed'].map((f) => qj('streamtune_job_vertex', f, ['task_id', 'task_name', 'job_name'], 'last'))),
+    q('streamtune_job_vertex', 'parallelism', byJob(['task_id', 'inputs']), 'last', jobWhere, whole).then((l) => splitBy(l, 'job_id', single)),
+    qj(`${TASK}numRecordsInPerSecond`, 'rate', TASK_TAGS),
+    qj(`${TASK}numRecordsOutPerSecond`, 'rate', TASK_TAGS),
+    qj(`${TASK}busyTimeMsPerSecond`, 'value', TASK_TAGS),
+    qj(`${TASK}backPressuredTimeMsPerSecond`, 'value', TASK_TAGS),
+    qj(`${TASK}idleTimeMsPerSecond`, 'value', TASK_TAGS),
+    qj(`${TASK}Shuffle_Netty_Input_Buffers_inPoolUsage`, 'value', TASK_TAGS),
+    qj(`${TASK}Shuffle_Netty_Output_Buffers_outPoolUsage`, 'value', TASK_TAGS),
+    qj(`${TASK}checkpointAlignmentTime`, 'value', TASK_TAGS, 'max'),
+    qj(`${TASK}operator_pendingRecords`, 'value', ['task_id', 'subtask_index', 'operator_id'], 'last'),
+    qj(`${TASK}streamtune_keyGroupRecords`, 'count', ['task_id', 'subtask_index', 'key_group'], 'last'),
+    qj('jobmanager_job_lastCheckpointDuration', 'value', [], 'max'),
+    qj('jobmanager_job_numberOfFailedCheckpoints', 'value', [], 'last'),
+    qj('jobmanager_job_numberOfCompletedCheckpoints', 'value', [], 'last'),
+    qj('jobmanager_job_lastCheckpointSize', 'value', [], 'last'),
+    Promise.all(['interval', 'timeout', 'minPause', 'unaligned'].map((f) => qj('jobmanager_job_streamtune_checkpointConfig', f, [], 'last'))),
+    qj('jobmanager_job_numRestarts', 'value', [], 'max'),
+    logsOf(),
+    // the TaskManagers that ran each job's subtasks (what tagValues gives, per job)
+    q(`${TASK}busyTimeMsPerSecond`, 'value', byJob(['tm_id']), 'last', jobWhere, whole).then((l) => splitBy(l, 'job_id', single)),
+  ]);
+  const tmIdsOf = new Map<string, string[]>();
+  for (const [id, list] of tms) tmIdsOf.set(id, [...new Set(list.map((s) => s.tags.tm_id ?? '').filter((t) => t !== ''))].sort());
+
+  // JVM of every TaskManager concerned (TM metrics carry no job_id); consumer lag of every group.
+  const allTms = [...new Set([...tmIdsOf.values()].flat())].sort();
+  const groups = [...new Set(jobs.map((j) => j.consumerGroup).filter((g): g is string => !!g))];
+  const lagBy = ['topic', 'partition'];
+  const singleGroup = groups.length === 1 ? groups[0] : undefined;
+  const ql = async (measurement: string): Promise<Map<string, Series[]>> =>
+    splitBy(await q(measurement, 'value', singleGroup ? lagBy : [...lagBy, 'group'], 'last', { group: singleGroup ?? groups }), 'group', singleGroup);
+  const tmWhere = { tm_id: allTms };
+  const [jvmSeries, lagSeries] = await Promise.all([
+    allTms.length === 0 ? undefined : Promise.all([
+      // heap floor detection needs minima: heap used is read with min per step
+      q('taskmanager_Status_JVM_Memory_Heap_Used', 'value', ['tm_id'], 'min', tmWhere),
+      q('taskmanager_Status_JVM_Memory_Heap_Committed', 'value', ['tm_id'], 'mean', tmWhere),
+      q('taskmanager_Status_JVM_Memory_Heap_Max', 'value', ['tm_id'], 'last', tmWhere),
+      q('taskmanager_Status_JVM_GarbageCollector_All_TimeMsPerSecond', 'rate', ['tm_id'], 'mean', tmWhere),
+    ]),
+    groups.length === 0 ? undefined : Promise.all([
+      ql('streamtune_kafka_partition_lag'),
+      ql('streamtune_kafka_partition_committedOffset'),
+      ql('streamtune_kafka_partition_logEndOffset'),
+      ql('streamtune_kafka_partition_lagSeconds'),
+    ]),
   ]);
 
+  const none: Series[] = [];
+  for (const j of jobs) {
+    if (result.has(j.jobId)) continue;
+    const get = (m: Map<string, Series[]>) => m.get(j.jobId) ?? none;
+    const w = assemble(j, start, end, now, {
+      vertexMeta: vertexMeta.map(get), vertexInputs: get(vertexInputs), recIn: get(recIn), recOut: get(recOut), busy: get(busy), bp: get(bp), idle: get(idle),
+      inPool: get(inPool), outPool: get(outPool), align: get(align), pending: get(pending), kg: get(kg),
+      cpDur: get(cpDur), cpFail: get(cpFail), cpDone: get(cpDone), cpSize: get(cpSize), cpCfg: cpCfg.map(get), restarts: get(restarts),
+      logs: logs.get(j.jobId) ?? [], tmIds: tmIdsOf.get(j.jobId) ?? [], jvm: jvmSeries,
+      lag: lagSeries && j.consumerGroup ? lagSeries.map((m) => m.get(j.consumerGroup!) ?? none) : undefined,
+    });
+    result.set(j.jobId, w);
+  }
+  return result;
+}
+
+interface JobSeries {
+  vertexMeta: Series[][]; vertexInputs: Series[]; recIn: Series[]; recOut: Series[]; busy: Series[]; bp: Series[]; idle: Series[];
+  inPool: Series[]; outPool: Series[]; align: Series[]; pending: Series[]; kg: Series[];
+  cpDur: Series[]; cpFail: Series[]; cpDone: Series[]; cpSize: Series[]; cpCfg: Series[][]; restarts: Series[];
+  logs: LogEvent[]; tmIds: string[]; jvm: Series[][] | undefined; lag: Series[][] | undefined;
+}
+
+/** Builds one job's window from its series (already split per job). */
+function assemble(job: JobToLoad, start: number, end: number, now: number, x: JobSeries): JobWindow {
+  const { vertexMeta, recIn, recOut, busy, bp, idle, inPool, outPool, align, pending, kg, cpCfg } = x;
+  const jobId = job.jobId;
   // Vertices: from the metadata measurement, else from the task series' tags.
   const names = new Map<string, string>();
   for (const list of [busy, recIn, ...vertexMeta]) for (const s of list) if (s.tags.task_id) names.set(s.tags.task_id, s.tags.task_name ?? s.tags.task_id);
   const meta = (i: number, id: string) => lastOf(toPoints(vertexMeta[i]!.find((s) => s.tags.task_id === id)));
   const pendingByTask = new Map<string, Series[]>();
   for (const s of pending) pendingByTask.set(s.tags.task_id ?? '', [...(pendingByTask.get(s.tags.task_id ?? '') ?? []), s]);
-  const plan = new Map((opts.topology ?? []).map((t) => [t.id, t]));
+  const plan = new Map((job.topology ?? []).map((t) => [t.id, t]));
+  const tagEdges = job.topology ? undefined : inputsFromTags(x.vertexInputs);
   const vertices: VertexWindow[] = [...names.entries()].map(([id, name]) => {
     const subs = new Map<number, SubtaskSeries>();
     const sub = (i: number): SubtaskSeries => {
@@ -157,14 +302,15 @@ export async function loadJobWindow(store: MetricStore, jobId: string, start: nu
     fill(align, (s, p) => (s.checkpointAlignmentMs = p.map((x) => ({ t: x.t, v: x.v / 1e6 }))));
     const subtasks = [...subs.values()].sort((a, b) => a.subtask - b.subtask);
     const t = plan.get(id);
+    const tagInputs = tagEdges ? (tagEdges.get(id) ?? []) : undefined;
     const pend = pendingByTask.get(id);
     const partitions = t?.partitions ?? meta(2, id);
     const parallelism = t?.parallelism ?? meta(0, id) ?? Math.max(1, subtasks.length);
     const keyedMeta = meta(3, id);
-    const isSource = (t ? t.inputs.length === 0 : false) || !!pend || partitions !== undefined || /^Source:/.test(name);
+    const isSource = (t ? t.inputs.length === 0 : tagInputs ? tagInputs.length === 0 : false) || !!pend || partitions !== undefined || /^Source:/.test(name);
     const v: VertexWindow = {
       id, name: t?.name ?? name, parallelism, maxParallelism: t?.maxParallelism ?? meta(1, id) ?? defaultMaxParallelism(parallelism),
-      inputs: t?.inputs ?? [], isSource, keyedInput: t?.keyedInput ?? (keyedMeta !== undefined ? keyedMeta === 1 : !isSource), subtasks,
+      inputs: t?.inputs ?? tagInputs ?? [], isSource, keyedInput: t?.keyedInput ?? (keyedMeta !== undefined ? keyedMeta === 1 : !isSource), subtasks,
     };
     if (partitions !== undefined) v.partitions = partitions;
     if (pend) v.pendingRecords = sumSeries(pend.map(toPoints));
@@ -183,14 +329,14 @@ export async function loadJobWindow(store: MetricStore, jobId: string, start: nu
     }
     return v;
   });
-  const topologyInferred = !opts.topology;
+  const topologyInferred = !job.topology && !tagEdges;
   const ordered = topologyInferred ? inferTopology(vertices) : topoSort(vertices);
 
   const cp = emptyCheckpoints();
-  cp.lastCheckpointDuration = toPoints(cpDur[0]);
-  cp.numberOfFailedCheckpoints = toPoints(cpFail[0]);
-  cp.numberOfCompletedCheckpoints = toPoints(cpDone[0]);
-  cp.lastCheckpointSize = toPoints(cpSize[0]);
+  cp.lastCheckpointDuration = toPoints(x.cpDur[0]);
+  cp.numberOfFailedCheckpoints = toPoints(x.cpFail[0]);
+  cp.numberOfCompletedCheckpoints = toPoints(x.cpDone[0]);
+  cp.lastCheckpointSize = toPoints(x.cpSize[0]);
   cp.alignmentMs = maxSeries(ordered.flatMap((v) => v.subtasks.map((s) => s.checkpointAlignmentMs ?? [])));
   const [interval, timeout, minPause, unaligned] = cpCfg.map((l) => lastOf(toPoints(l[0])));
   if (interval !== undefined && timeout !== undefined) {
@@ -201,31 +347,17 @@ export async function loadJobWindow(store: MetricStore, jobId: string, start: nu
 
   // JVM: TaskManagers that ran the job's subtasks (TM metrics carry no job_id).
   const jvm: JvmWindow[] = [];
-  if (tmIds.length > 0) {
-    const where = { tm_id: tmIds };
-    // heap floor detection needs minima: heap used is read with min per step
-    const [usedMin, committed, max, gc] = await Promise.all([
-      q('taskmanager_Status_JVM_Memory_Heap_Used', 'value', ['tm_id'], 'min', where),
-      q('taskmanager_Status_JVM_Memory_Heap_Committed', 'value', ['tm_id'], 'mean', where),
-      q('taskmanager_Status_JVM_Memory_Heap_Max', 'value', ['tm_id'], 'last', where),
-      q('taskmanager_Status_JVM_GarbageCollector_All_TimeMsPerSecond', 'rate', ['tm_id'], 'mean', where),
-    ]);
-    for (const tm of tmIds) {
+  if (x.jvm && x.tmIds.length > 0) {
+    const [usedMin, committed, max, gc] = x.jvm as [Series[], Series[], Series[], Series[]];
+    for (const tm of x.tmIds) {
       const f = (l: Series[]) => toPoints(l.find((s) => s.tags.tm_id === tm));
       jvm.push({ tmId: tm, heapUsed: f(usedMin), heapCommitted: f(committed), heapMax: f(max), gcTimeMsPerSecond: f(gc) });
     }
   }
 
   let consumerLag: ConsumerLagWindow | undefined;
-  if (opts.consumerGroup) {
-    const where = { group: opts.consumerGroup };
-    const by = ['topic', 'partition'];
-    const [lag, committed, leo, secs] = await Promise.all([
-      q('streamtune_kafka_partition_lag', 'value', by, 'last', where),
-      q('streamtune_kafka_partition_committedOffset', 'value', by, 'last', where),
-      q('streamtune_kafka_partition_logEndOffset', 'value', by, 'last', where),
-      q('streamtune_kafka_partition_lagSeconds', 'value', by, 'last', where),
-    ]);
+  if (job.consumerGroup && x.lag) {
+    const [lag, committed, leo, secs] = x.lag as [Series[], Series[], Series[], Series[]];
     const keys = new Map<string, PartitionLagSeries>();
     const part = (s: Series): PartitionLagSeries => {
       const k = `${s.tags.topic}/${s.tags.partition}`;
@@ -240,11 +372,11 @@ export async function loadJobWindow(store: MetricStore, jobId: string, start: nu
     for (const s of committed) part(s).committedOffset = toPoints(s);
     for (const s of leo) part(s).logEndOffset = toPoints(s);
     for (const s of secs) part(s).lagSeconds = toPoints(s);
-    consumerLag = { group: opts.consumerGroup, partitions: [...keys.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition) };
+    consumerLag = { group: job.consumerGroup, partitions: [...keys.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition) };
   }
 
   const jobName = [...busy, ...vertexMeta[0]!].find((s) => s.tags.job_name)?.tags.job_name;
-  const w: JobWindow = { jobId, start, end, now, topologyInferred, vertices: ordered, checkpoints: cp, numRestarts: toPoints(restarts[0]), jvm, logs };
+  const w: JobWindow = { jobId, start, end, now, topologyInferred, vertices: ordered, checkpoints: cp, numRestarts: toPoints(x.restarts[0]), jvm, logs: x.logs };
   if (jobName) w.jobName = jobName;
   if (consumerLag) w.consumerLag = consumerLag;
   return w;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEmbeddedStore } from '../collector/store/embedded.ts';
 import type { MetricPoint } from '../core/points.ts';
-import { loadJobWindow, inferTopology } from '../diagnoser/load.ts';
+import { loadJobWindow, loadJobWindows, inferTopology } from '../diagnoser/load.ts';
 import { diagnose } from '../diagnoser/diagnose.ts';
 import { loadRules } from '../rules/index.ts';
 import { buildWindow } from './fixtures/diagnoser/build.ts';
@@ -107,4 +107,85 @@ test('inferTopology puts sinks last and chains the rest by falling records-in ra
     { id: 'd', name: 'Window', p: 1, in: 50, busy: 1 },
   ] });
   assert.deepEqual(inferTopology(w.vertices).map((v) => [v.id, v.inputs.join()]), [['a', ''], ['c', 'a'], ['d', 'c'], ['b', 'd']]);
+});
+
+/** A diamond (src → a, src → b, a + b → sink) as the runtime writes it: edges in the `inputs` tag. */
+function diamond(job: string, withInputsTag: boolean): MetricPoint[] {
+  const out: MetricPoint[] = [];
+  const jm = { host: 'h', job_id: job, job_name: `diamond-${job}` };
+  const V = [
+    { id: 'src', name: 'Source: s', inputs: '' , rate: 400 },
+    { id: 'a', name: 'a', inputs: 'src', rate: 300 },
+    { id: 'b', name: 'b', inputs: 'src', rate: 200 },
+    { id: 'sink', name: 'Sink: k', inputs: 'a,b', rate: 100 },
+  ];
+  for (let i = 0; i < 6; i++) {
+    const t = T0 + i * 10_000;
+    for (const v of V) {
+      const tags: Record<string, string> = { ...jm, task_id: v.id, task_name: v.name };
+      if (withInputsTag) tags.inputs = v.inputs;
+      out.push({ measurement: 'streamtune_job_vertex', tags, fields: { parallelism: 1, maxParallelism: 128, inputs: v.inputs }, timestamp: t, intFields: ['parallelism', 'maxParallelism'] });
+      const st = { ...jm, tm_id: `tm-${job}`, task_id: v.id, task_name: v.name, subtask_index: '0' };
+      out.push({ measurement: 'taskmanager_job_task_numRecordsInPerSecond', tags: st, fields: { rate: v.rate }, timestamp: t });
+      out.push({ measurement: 'taskmanager_job_task_busyTimeMsPerSecond', tags: st, fields: { value: 100 + i }, timestamp: t });
+    }
+  }
+  return out;
+}
+
+test('edges come from the inputs tag of streamtune_job_vertex when no plan is given; inference stays the fallback', async () => {
+  const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+  try {
+    await store.write([...diamond('j-tag', true), ...diamond('j-plain', false)]);
+    const w = await loadJobWindow(store, 'j-tag', T0, T0 + 60_000, T0 + 60_000);
+    assert.equal(w.topologyInferred, false);
+    const edges = Object.fromEntries(w.vertices.map((v) => [v.id, v.inputs.join()]));
+    assert.deepEqual(edges, { src: '', a: 'src', b: 'src', sink: 'a,b' });
+    assert.equal(w.vertices[0]!.id, 'src');
+    assert.equal(w.vertices.at(-1)!.id, 'sink');
+    assert.equal(w.vertices.find((v) => v.id === 'src')!.isSource, true);
+    const plain = await loadJobWindow(store, 'j-plain', T0, T0 + 60_000, T0 + 60_000);
+    assert.equal(plain.topologyInferred, true);
+    assert.deepEqual(plain.vertices.map((v) => [v.id, v.inputs.join()]), [['src', ''], ['a', 'src'], ['b', 'a'], ['sink', 'b']]);
+  } finally {
+    await store.close();
+  }
+});
+
+test('loadJobWindows reads many jobs with one query per measurement and gives what loadJobWindow gives for each', async () => {
+  const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+  try {
+    const second = points(true).map((p) => ({
+      ...p,
+      tags: Object.fromEntries(Object.entries(p.tags ?? {}).map(([k, v]) => [k, k === 'job_id' && v === JOB ? 'job-10' : k === 'group' ? 'other-g' : v])),
+      fields: Object.fromEntries(Object.entries(p.fields).map(([k, v]) => [k, typeof v === 'number' && k !== 'parallelism' ? v * 2 : v])),
+    }));
+    await store.write([...points(true), ...second, ...diamond('j-tag', true)]);
+    await store.writeLogs([
+      { timestamp: T0 + 5000, level: 'error', job_id: JOB, message: 'boom', exception_class: 'X' },
+      { timestamp: T0 + 6000, level: 'warn', job_id: 'job-10', message: 'slow' },
+      { timestamp: T0 + 7000, level: 'info', job_id: 'job-10', message: 'quiet' },
+    ]);
+    const jobs = [
+      { jobId: JOB, consumerGroup: 'orders-g' },
+      { jobId: 'job-10', consumerGroup: 'other-g', topology: [{ id: 'v-src', inputs: [] }, { id: 'v-enrich', inputs: ['v-src'] }] },
+      { jobId: 'j-tag' },
+      { jobId: 'no-data', consumerGroup: 'nobody' },
+    ];
+    let queries = 0;
+    const counting = new Proxy(store, { get: (target, key) => (key === 'query' ? (q: Parameters<typeof store.query>[0]) => { queries++; return target.query(q); } : Reflect.get(target, key, target)) });
+    const many = await loadJobWindows(counting, jobs, T0, T0 + 190_000, T0 + 191_000, { stepMs: 10_000 });
+    const batchQueries = queries;
+    assert.deepEqual([...many.keys()], [JOB, 'job-10', 'j-tag', 'no-data']);
+    for (const j of jobs) {
+      const alone = await loadJobWindow(store, j.jobId, T0, T0 + 190_000, T0 + 191_000, { stepMs: 10_000, ...(j.consumerGroup ? { consumerGroup: j.consumerGroup } : {}), ...(j.topology ? { topology: j.topology } : {}) });
+      assert.deepEqual(many.get(j.jobId), alone, j.jobId);
+    }
+    assert.equal(many.get('job-10')!.vertices[1]!.subtasks[0]!.busyTimeMsPerSecond[0]!.v, 2000);
+    assert.equal(many.get('job-10')!.logs.length, 1);
+    assert.equal(many.get('no-data')!.vertices.length, 0);
+    assert.ok(batchQueries <= 35, `one query per measurement and field, not per job (${batchQueries})`);
+  } finally {
+    await store.close();
+  }
 });
