@@ -226,6 +226,10 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   } else if (st.findings.length > 0) {
     kind = 'consumer-stalled';
     confidence = st.stalledPartitions.length > 0 ? 0.85 : 0.7;
+    // the source reading the stalled partitions: the one named like their topic, else the only source
+    const topics = new Set(st.stalledPartitions.map((p) => p.slice(0, p.lastIndexOf('/'))));
+    const srcs = w.vertices.filter((v) => v.isSource);
+    vertex = (srcs.find((v) => topics.has(v.name)) ?? (srcs.length === 1 ? srcs[0] : undefined))?.name;
     explanation = `${st.findings[0]!.summary}. The consumer is not making progress, so lag only grows; scaling cannot help a consumer that does not run or commit.`;
     recs.push({ ruleId: 'consumer.stalled', title: 'Check that the job runs, checkpoints complete and the source owns its partitions', rationale: explanation, expected: { stalledPartitions: st.stalledPartitions.length, lag: Math.round(lagNow ?? 0) }, actions: [] });
   } else if (tr.length > 0) {

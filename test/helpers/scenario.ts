@@ -64,7 +64,7 @@ export interface Scenario {
   collections(): number;
   /** loads the window [from, now] (ms epoch) and diagnoses it with `rules` (default {@link shortWindowRules}) */
   diagnose(from: number, rules?: RuleSet): Promise<{ diagnosis: Diagnosis; window: JobWindow }>;
-  /** stops collecting job metrics (a cancelled job reports nothing; extra points keep coming) */
+  /** stops collecting job metrics but the topology (a cancelled job reports no task metrics; its plan is still known; extra points keep coming) */
   stopJobMetrics(): void;
   /** cancels the job if it still runs, stops collecting, closes the store */
   stop(): Promise<void>;
@@ -93,7 +93,9 @@ export async function startScenario(spec: JobSpec, opts: ScenarioOptions = {}): 
     busy = true;
     try {
       const now = Date.now();
-      const pts = [...(jobMetrics ? job.metricPoints(now) : []), ...(opts.extraPoints?.() ?? [])];
+      // a stopped job reports no task metrics; its plan (streamtune_job_vertex) is still known
+      const own = jobMetrics ? job.metricPoints(now) : job.metricPoints(now).filter((p) => p.measurement === 'streamtune_job_vertex');
+      const pts = [...own, ...(opts.extraPoints?.() ?? [])];
       if (pts.length) await store.write(pts);
       n++;
     } finally {
