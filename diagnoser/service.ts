@@ -22,7 +22,8 @@ import { silentLogger, type Logger } from '../core/logger.ts';
 import type { RuleSetManager } from '../rules/manager.ts';
 import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
 import { diagnose } from './diagnose.ts';
-import { loadJobWindow } from './load.ts';
+import { loadJobWindows, type JobToLoad } from './load.ts';
+import type { JobWindow } from './window.ts';
 import type { DiagnosisService, DiagnosisStore } from './store-types.ts';
 import type { Diagnosis } from './types.ts';
 
@@ -46,8 +47,8 @@ export interface DiagnosisServiceOptions {
   sweepCron?: string;
   /** while an anomaly stays active, diagnose it again at most this often, ms. Default 60,000. */
   rediagnoseMs?: number;
-  /** jobs diagnosed at once during a sweep. Default 4. */
-  sweepConcurrency?: number;
+  /** jobs whose windows a sweep reads together (one store query per measurement per batch). Default 100. */
+  sweepBatch?: number;
   /** default silent */
   logger?: Logger;
   /** clock, ms since epoch. Default Date.now. */
@@ -79,7 +80,7 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
   const stepMs = opts.stepMs ?? 5_000;
   const sweepCron = opts.sweepCron ?? '*/5 * * * *';
   const rediagnoseMs = opts.rediagnoseMs ?? 60_000;
-  const concurrency = Math.max(1, opts.sweepConcurrency ?? 4);
+  const batchSize = Math.max(1, opts.sweepBatch ?? 100);
   const clock = opts.now ?? Date.now;
   if (sweepCron !== 'off' && !cron.validate(sweepCron)) {
     throw new StreamtuneError('INVALID_CONFIG', `diagnoser.sweepCron: '${sweepCron}' is not a valid cron expression (or 'off')`, { details: { field: 'diagnoser.sweepCron' } });
@@ -97,14 +98,16 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
     return p;
   };
 
+  const toLoad = (job: ManagedJob): JobToLoad => ({
+    jobId: job.job_id,
+    ...(job.consumerGroup ? { consumerGroup: job.consumerGroup } : {}),
+    ...(job.topology.length > 0 ? { topology: job.topology } : {}),
+  });
+
   /** Loads the window ending now and diagnoses; no storing. */
   const run = async (job: ManagedJob, trigger: Diagnosis['trigger']): Promise<Diagnosis> => {
     const now = clock();
-    const window = await loadJobWindow(opts.store, job.job_id, now - windowMs, now, now, {
-      stepMs,
-      ...(job.consumerGroup ? { consumerGroup: job.consumerGroup } : {}),
-      ...(job.topology.length > 0 ? { topology: job.topology } : {}),
-    });
+    const window = (await loadJobWindows(opts.store, [toLoad(job)], now - windowMs, now, now, { stepMs })).get(job.job_id)!;
     if (!window.jobName) window.jobName = job.name;
     return diagnose(opts.rules.current(), window, trigger);
   };
@@ -177,13 +180,25 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
   const sweepOnce = async (): Promise<Diagnosis[]> => {
     const jobs = opts.jobs.list().filter((j) => SWEPT_STATES.has(j.state));
     const made: Diagnosis[] = [];
-    let next = 0;
     let failed = 0;
-    const worker = async () => {
-      while (next < jobs.length) {
-        const job = jobs[next++]!;
+    // the windows of a batch are read together: ~30 store queries per batch, not per job
+    for (let i = 0; i < jobs.length; i += batchSize) {
+      const batch = jobs.slice(i, i + batchSize);
+      const now = clock();
+      let windows: Map<string, JobWindow>;
+      try {
+        windows = await loadJobWindows(opts.store, batch.map(toLoad), now - windowMs, now, now, { stepMs });
+      } catch (err) {
+        failed += batch.length;
+        log.warn('sweep: reading a batch of windows failed', { jobs: batch.length, error: errorMessage(err) });
+        continue;
+      }
+      const rules = opts.rules.current();
+      for (const job of batch) {
         try {
-          const d = await run(job, { type: 'sweep' });
+          const w = windows.get(job.job_id)!;
+          if (!w.jobName) w.jobName = job.name;
+          const d = diagnose(rules, w, { type: 'sweep' });
           made.push(d);
           if (d.findings.length > 0 && d.rootCause.kind !== 'insufficient-data') await keep(d);
         } catch (err) {
@@ -191,8 +206,7 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
           log.warn('sweep: diagnosis failed', { job_id: job.job_id, error: errorMessage(err) });
         }
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+    }
     log.info('sweep done', { jobs: jobs.length, withFindings: made.filter((d) => d.findings.length > 0).length, failed });
     return made;
   };
