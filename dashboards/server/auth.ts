@@ -120,7 +120,10 @@ export function createAuth(opts: AuthOptions): Auth {
   const setCookie = (res: Response, sid: string): void => {
     const attrs = [`${SESSION_COOKIE}=${encodeURIComponent(sign(sid))}`, 'Path=/', 'HttpOnly', 'SameSite=Strict'];
     if (opts.secureCookies) attrs.push('Secure');
-    res.append('Set-Cookie', attrs.join('; '));
+    // one session cookie per response: a rotation replaces the pre-session minted earlier
+    const prev = res.getHeader('Set-Cookie');
+    const others = (Array.isArray(prev) ? prev : prev === undefined ? [] : [String(prev)]).filter((c) => !c.startsWith(`${SESSION_COOKIE}=`));
+    res.setHeader('Set-Cookie', [...others, attrs.join('; ')]);
   };
   const isLoggedIn = (sid: string | undefined): boolean => {
     if (!sid) return false;
