@@ -98,6 +98,7 @@ describe('pages', () => {
     assert.match(r.text, /data-evidence="\{&quot;t&quot;:\[/, 'evidence series as a chart');
     assert.match(r.text, /&lt;img src(=|&#x3D;)x onerror(=|&#x3D;)alert\(1\)&gt;/);
     assert.doesNotMatch(r.text, /<img src=x/);
+    assert.match(r.text, /<table class="evidence-table"><thead><tr><th>topic<\/th><th>partition<\/th><th>status<\/th><th>lag<\/th><\/tr><\/thead><tbody><tr><td>flights<\/td><td>0<\/td><td>WARN<\/td><td>10,600<\/td>/);
     assert.match(r.text, /data-apply="rec-1" data-change="enrich: parallelism 2 → 6"/);
     assert.match(r.text, /data-dismiss="rec-1"/);
     assert.match(r.text, /throughputRecordsPerSecond<\/dt><dd>9,000/);

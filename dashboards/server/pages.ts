@@ -423,11 +423,25 @@ function isPoints(v: unknown): v is Array<{ t: number; v: number }> {
   return Array.isArray(v) && v.length > 1 && v.every((p) => typeof p === 'object' && p !== null && typeof (p as { t?: unknown }).t === 'number' && typeof (p as { v?: unknown }).v === 'number');
 }
 
+function isFlatRecords(v: unknown): v is Array<Record<string, unknown>> {
+  return (
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.length <= 100 &&
+    v.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r) && Object.values(r).every((x) => x === null || ['string', 'number', 'boolean'].includes(typeof x)))
+  );
+}
+
+/** A finding's evidence: series become charts, lists of flat records tables, the rest key/value rows. */
 function evidenceView(f: Finding) {
   const rows: Array<{ key: string; value: string }> = [];
   const charts: Array<{ key: string; data: string }> = [];
+  const tables: Array<{ key: string; columns: string[]; rows: string[][] }> = [];
   for (const [key, value] of Object.entries(f.evidence)) {
-    if (isPoints(value)) {
+    if (isFlatRecords(value) && !isPoints(value)) {
+      const columns = [...new Set(value.flatMap((r) => Object.keys(r)))];
+      tables.push({ key, columns, rows: value.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '–' : formatValue(r[c])))) });
+    } else if (isPoints(value)) {
       charts.push({ key, data: JSON.stringify({ t: value.map((p) => p.t / 1000), v: value.map((p) => p.v) }) });
     } else if (Array.isArray(value) && value.length > 1 && value.every((x) => typeof x === 'number')) {
       charts.push({ key, data: JSON.stringify({ v: value }) });
@@ -437,7 +451,7 @@ function evidenceView(f: Finding) {
       rows.push({ key, value: s });
     }
   }
-  return { rows, charts };
+  return { rows, charts, tables };
 }
 
 function recView(cp: ControlPlane, r: Recommendation) {

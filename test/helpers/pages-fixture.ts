@@ -94,6 +94,10 @@ export const diagnosis: Diagnosis = {
           { t: NOW, v: 9000 },
         ],
         note: '<img src=x onerror=alert(1)>',
+        partitions: [
+          { topic: 'flights', partition: 0, status: 'WARN', lag: 10_600 },
+          { topic: 'flights', partition: 1, status: 'WARN', lag: 3_400 },
+        ],
       },
     },
   ],
