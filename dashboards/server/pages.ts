@@ -26,6 +26,7 @@ import type { ManagedJob } from '../../tuner/catalog.ts';
 import type { Operation, OperationState } from '../../tuner/types.ts';
 import { formatDuration, formatTime, formatValue } from '../notify/render.ts';
 import type { ControlPlane } from './control-plane.ts';
+import { TtlCache } from './api.ts';
 import { grafanaDashboard } from '../grafana.ts';
 
 /** Options of {@link createPagesRouter}. */
@@ -36,6 +37,9 @@ export interface PagesOptions {
   templatesDir?: string;
   /** Static assets directory served under `/assets/`. Default `dashboards/public/`. */
   publicDir?: string;
+  /** ms a job's lag, throughput, load and chart reads are reused across requests (many browsers
+   * polling one job cost one set of store reads). Default 1,000; 0 disables. */
+  cacheTtlMs?: number;
 }
 
 const DEFAULT_TEMPLATES = fileURLToPath(new URL('../templates/pages/', import.meta.url));
@@ -525,6 +529,9 @@ export function createPagesRouter(cp: ControlPlane, opts: PagesOptions): Router 
   const log = cp.logger.namespace('pages');
   const router = express.Router();
   const baseUrl = opts.baseUrl.replace(/\/+$/, '');
+  const ttl = opts.cacheTtlMs ?? 1000;
+  const cache = new TtlCache<unknown>(ttl);
+  const cached = <T>(key: string, load: () => Promise<T>): Promise<T> => (ttl > 0 ? (cache.get(key, load) as Promise<T>) : load());
 
   router.use('/assets/uplot', express.static(uplotDistDir(), { index: false, maxAge: '1h' }));
   router.use('/assets', express.static(opts.publicDir ?? DEFAULT_PUBLIC, { index: false }));
@@ -550,11 +557,11 @@ export function createPagesRouter(cp: ControlPlane, opts: PagesOptions): Router 
     const jobs = await Promise.all(
       cp.jobs.list().map(async (job) => {
         const [lag, thr] = await Promise.all([
-          lagNow(cp, job, now).catch((err: unknown) => {
+          cached(`lag:${job.job_id}`, () => lagNow(cp, job, now)).catch((err: unknown) => {
             log.warn('lag read failed', { job_id: job.job_id, error: errorMessage(err) });
             return { status: 'UNKNOWN', partitions: [] } as LagNow;
           }),
-          throughputNow(cp, job, now).catch(() => undefined),
+          cached(`thr:${job.job_id}`, () => throughputNow(cp, job, now)).catch(() => undefined),
         ]);
         const open = openDiagnoses(cp, job.job_id);
         const lastOp = cp.tuner.operations({ job_id: job.job_id, limit: 1 })[0];
@@ -583,7 +590,7 @@ export function createPagesRouter(cp: ControlPlane, opts: PagesOptions): Router 
       return;
     }
     const range = typeof req.query.range === 'string' ? req.query.range : '5m';
-    res.json(await jobCharts(cp, job, range, cp.now()));
+    res.json(await cached(`charts:${job.job_id}:${range}`, () => jobCharts(cp, job, range, cp.now())));
   });
 
   router.get('/jobs/:id', async (req: Request<{ id: string }>, res) => {
@@ -592,9 +599,9 @@ export function createPagesRouter(cp: ControlPlane, opts: PagesOptions): Router 
     const now = cp.now();
     const range = typeof req.query.range === 'string' && RANGES[req.query.range] ? req.query.range : '5m';
     const [lag, thr, loads, logs] = await Promise.all([
-      lagNow(cp, job, now).catch(() => ({ status: 'UNKNOWN', partitions: [] }) as LagNow),
-      throughputNow(cp, job, now).catch(() => undefined),
-      vertexLoads(cp, job, now).catch(() => [] as VertexLoad[]),
+      cached(`lag:${job.job_id}`, () => lagNow(cp, job, now)).catch(() => ({ status: 'UNKNOWN', partitions: [] }) as LagNow),
+      cached(`thr:${job.job_id}`, () => throughputNow(cp, job, now)).catch(() => undefined),
+      cached(`loads:${job.job_id}`, () => vertexLoads(cp, job, now)).catch(() => [] as VertexLoad[]),
       cp.store.queryLogs({ job_id: job.job_id, start: now - 24 * 3600_000, end: now, level: 'warn', limit: 20 }).catch(() => [] as LogEvent[]),
     ]);
     const checkpoints = cp.tuner.snapshots(job.job_id).slice(0, 20).map((s) => ({
