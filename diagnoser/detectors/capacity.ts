@@ -6,7 +6,8 @@
  * - 'source.bound': no vertex back-pressured above the symptom threshold, yet lag grows: the sources
  *   cannot read faster. Either a source is busy (≥ `busyRatio`) but already runs one subtask per
  *   partition (more parallelism cannot help: add partitions), or no source is busy (an external
- *   fetch limit: quotas, network, fetch settings). A busy source below its partition count is not
+ *   fetch limit: quotas, network, fetch settings). Lag growth below `minGrowthRatio` (default 0.05)
+ *   of the sources' read rate is taken as noise. A busy source below its partition count is not
  *   source-bound: it is under-provisioned and the plan scales it.
  */
 import type { DetectorRule } from '../../rules/types.ts';
@@ -56,6 +57,10 @@ export function detectSourceBound(stats: readonly VertexStats[], anyBackpressure
   if (severityRank(sev) === 0) return { findings: [] };
   const sources = stats.filter((s) => s.vertex.isSource && s.hasData);
   if (sources.length === 0) return { findings: [] };
+  // growth that is a tiny share of what the sources read is sampling noise (a source reading in
+  // batches makes its backlog jump by a batch), not a source that cannot keep up
+  const readRate = sources.reduce((a, s) => a + processedRate(s), 0);
+  if (lagGrowth < param(rule, 'minGrowthRatio', 0.05) * readRate) return { findings: [] };
   const busy = sources.filter((s) => (s.busyMax ?? 0) >= busyMin);
   const capped = busy.filter((s) => s.vertex.partitions !== undefined && s.vertex.parallelism >= s.vertex.partitions);
   const scalable = busy.find((s) => !capped.includes(s));
