@@ -104,6 +104,8 @@ class Service implements TunerServiceImpl {
       timeouts,
       sleep: (ms) => this.sleep(ms),
       onSave: (op) => {
+        // a terminal operation no longer owns its job, even before its promise settles
+        if (isTerminal(op.state) && this.inFlight.get(op.job_id)?.opId === op.id) this.inFlight.delete(op.job_id);
         for (const l of this.listeners) l(op);
       },
     });

@@ -85,14 +85,14 @@ export function writeDataset(dir: string, rows: number): string {
   return path;
 }
 
-/** dataset → map (agg) → sink; `sink` 'jsonl' writes exactly-once files into `outDir`. */
-export function datasetSpec(name: string, datasetPath: string, o: { rate: number; sink?: { jsonl: string }; checkpointMs?: number }): JobSpec {
+/** dataset → map (agg; `aggLatencyMs` per record makes it the bottleneck) → sink; `sink` 'jsonl' writes exactly-once files into `outDir`. */
+export function datasetSpec(name: string, datasetPath: string, o: { rate: number; sink?: { jsonl: string }; checkpointMs?: number; aggLatencyMs?: number }): JobSpec {
   return {
     name,
     checkpoints: { interval: o.checkpointMs ?? 300 },
     vertices: [
       { name: 'src', type: 'dataset-source', path: datasetPath, format: 'jsonl', eventTime: 'ts', rate: o.rate, splits: 4 },
-      { name: 'agg', type: 'map', set: { w: 'v * 2' } },
+      { name: 'agg', type: 'map', set: { w: 'v * 2' }, ...(o.aggLatencyMs ? { faults: { latencyMs: o.aggLatencyMs } } : {}) },
       o.sink ? { name: 'out', type: 'jsonl-sink', path: o.sink.jsonl } : { name: 'out', type: 'discard-sink' },
     ],
     edges: [

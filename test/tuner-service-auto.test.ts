@@ -1,0 +1,86 @@
+/**
+ * Verification and auto mode on the real bundled runtime with the collector writing into the
+ * embedded store: a scale-up of a vertex that is not the bottleneck is INEFFECTIVE and the same
+ * action is then refused (FORBIDDEN); auto mode applies a diagnosis' recommendation and respects the
+ * cooldown, the operations-per-hour limit and stale recommendations.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Diagnosis, TuningAction } from '../diagnoser/types.ts';
+import { createTunerStack, datasetSpec, writeDataset } from './helpers/tuner-child.ts';
+import { tempDir, waitFor } from './helpers/wait.ts';
+
+const code = (c: string) => (e: Error & { code?: string }) => e.code === c;
+
+function diagnosis(id: string, jobId: string, actions: TuningAction[]): Diagnosis {
+  return {
+    id, job_id: jobId, windowStart: 0, windowEnd: 1, createdAt: Date.now(), trigger: { type: 'sweep' }, lagStatus: 'WARN', findings: [],
+    rootCause: { kind: 'under-provisioned', vertex: 'agg', confidence: 0.9, explanation: 'test' },
+    recommendations: [{ id: `${id}-r`, ruleId: 'backpressure.bottleneck', title: 'scale', rationale: 'test', expected: {}, actions }],
+    severity: 'moderate',
+  };
+}
+
+test('a scale-up of a vertex that is not the bottleneck is INEFFECTIVE; the same action is then FORBIDDEN', { timeout: 180_000 }, async () => {
+  const dataDir = tempDir();
+  const s = await createTunerStack({ dataDir, collectorIntervalMs: 1000, policies: { '*': { cooldownMs: 0, verifyAfterMs: 25_000, blockIneffectiveMs: 3_600_000 } } });
+  try {
+    // 300 records/s arrive; agg (5 ms per record) is the bottleneck and the lag grows; the user scales the sink
+    const m = await s.catalog.submitSpec(datasetSpec('ineffective', writeDataset(dataDir, 100_000), { rate: 300, checkpointMs: 1000, aggLatencyMs: 5 }));
+    const t0 = Date.now();
+    await waitFor(() => Date.now() - t0 > 15_000, { timeoutMs: 20_000, intervalMs: 500, what: 'a before window' });
+    const op = await s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'out', from: 1, to: 2 }], origin: 'user' });
+    const done = await s.tuner.waitFor(op.id, 120_000);
+    assert.equal(done.state, 'INEFFECTIVE', `${done.error ?? ''} ${JSON.stringify(done.verification)}`);
+    assert.equal(done.verification?.effective, false);
+    assert.match(done.verification?.reason ?? '', /ineffective scale-up/);
+    assert.ok(done.downtimeMs !== undefined && done.downtimeMs >= 0);
+    assert.deepEqual(done.steps.map((x) => x.name), ['savepoint', 'start', 'verify']);
+    assert.equal(s.catalog.get(m.job_id)!.topology.find((v) => v.name === 'out')!.parallelism, 2, 'kept (onIneffective: mark)');
+    await assert.rejects(s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'out', from: 2, to: 3 }], origin: 'user' }), code('FORBIDDEN'));
+    // auto mode does not pick it either, and says why
+    s.tuner.setPolicy(m.job_id, { mode: 'auto' });
+    const r = await s.tuner.onDiagnosis(diagnosis('d-x', m.job_id, [{ type: 'set-parallelism', vertex: 'out', from: 2, to: 3 }]));
+    assert.equal(r.operation, undefined);
+    assert.match(r.skipped ?? '', /blocked/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('auto mode applies a recommendation, then respects the cooldown, max operations per hour and stale recommendations', { timeout: 120_000 }, async () => {
+  const dataDir = tempDir();
+  const s = await createTunerStack({ dataDir, policies: { '*': { mode: 'auto', cooldownMs: 3_600_000, verifyAfterMs: 0, maxOperationsPerHour: 1 } } });
+  try {
+    const m = await s.catalog.submitSpec(datasetSpec('auto', writeDataset(dataDir, 100_000), { rate: 300 }));
+    await s.bus.publish('diagnoses', diagnosis('d-1', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 1, to: 2 }]));
+    const op = await waitFor(() => s.tuner.operations({ job_id: m.job_id }).find((o) => o.diagnosisId === 'd-1'), { what: 'an auto operation' });
+    assert.equal(op.origin, 'auto');
+    assert.equal((await s.tuner.waitFor(op.id, 60_000)).state, 'SUCCEEDED');
+    assert.equal(s.diagnoses.get('d-1'), undefined, 'the diagnosis was only published, not stored');
+
+    const r2 = await s.tuner.onDiagnosis(diagnosis('d-2', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    assert.equal(r2.operation, undefined);
+    assert.match(r2.skipped ?? '', /cooldown/);
+    assert.match(s.tuner.lastSkipped(m.job_id)?.reason ?? '', /cooldown/);
+    // a user's apply is held by the cooldown too (CONFLICT with retryAfterMs)
+    await assert.rejects(s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }], origin: 'user' }), (e: Error & { code?: string; details?: { retryAfterMs?: number } }) => e.code === 'CONFLICT' && (e.details?.retryAfterMs ?? 0) > 0);
+
+    s.tuner.setPolicy(m.job_id, { cooldownMs: 0 });
+    const r3 = await s.tuner.onDiagnosis(diagnosis('d-3', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    assert.equal(r3.operation, undefined);
+    assert.match(r3.skipped ?? '', /automatic operations in the last hour/);
+
+    s.tuner.setPolicy(m.job_id, { maxOperationsPerHour: 5 });
+    const r4 = await s.tuner.onDiagnosis(diagnosis('d-4', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 1, to: 2 }]));
+    assert.match(r4.skipped ?? '', /stale/);
+    assert.throws(() => s.tuner.setPolicy(m.job_id, { maxOperationsPerHour: -1 }), code('INVALID_CONFIG'));
+
+    s.tuner.setPolicy(m.job_id, { mode: 'recommend' });
+    const r5 = await s.tuner.onDiagnosis(diagnosis('d-5', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    assert.match(r5.skipped ?? '', /recommend/);
+    assert.equal(s.tuner.operations({ job_id: m.job_id }).length, 1);
+  } finally {
+    await s.close();
+  }
+});
