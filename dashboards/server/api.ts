@@ -385,7 +385,12 @@ export async function healthReport(cp: ControlPlane): Promise<HealthReport> {
  */
 export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router {
   const r = express.Router();
-  const cache = new TtlCache<unknown>(opts.cacheTtlMs ?? 1000);
+  const cache = new TtlCache<string>(opts.cacheTtlMs ?? 1000);
+  /** Answers the JSON of `load()`, serialised once per cache entry (series are large, clients many). */
+  const sendCached = async (res: express.Response, key: string, load: () => Promise<unknown>): Promise<void> => {
+    const text = await cache.get(key, async () => JSON.stringify(await load()));
+    res.type('application/json').send(text);
+  };
   const jobOr404 = (id: string): ManagedJob => {
     const j = cp.jobs.get(id);
     if (!j) throw HttpError.notFound('job', id);
@@ -414,13 +419,13 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
   // --- jobs
   r.get('/jobs', async (_req, res) => {
     const now = tick();
-    res.json({ jobs: await cache.get(`jobs:${now}`, () => jobsOverview(cp, now)) });
+    await sendCached(res, `jobs:${now}`, async () => ({ jobs: await jobsOverview(cp, now) }));
   });
 
   r.get('/jobs/:id', async (req, res) => {
     const job = jobOr404(req.params.id);
     const now = tick();
-    const summary = await cache.get(`job:${job.job_id}:${job.state}:${now}`, () => jobSummary(cp, job, now));
+    const summary = await jobSummary(cp, job, now);
     res.json({ ...job, summary, policy: cp.tuner.policy(job.job_id) });
   });
 
@@ -460,7 +465,7 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
     const job = jobOr404(req.params.id);
     const now = tick();
     const { from, to, step } = parseRange(req.query, now, 15 * 60_000, 1000);
-    res.json(await cache.get(`lag:${job.job_id}:${from}:${to}:${step}`, () => lagSeries(cp, job, from, to, step)));
+    await sendCached(res, `lag:${job.job_id}:${from}:${to}:${step}`, () => lagSeries(cp, job, from, to, step));
   });
 
   r.get('/jobs/:id/metrics', async (req, res) => {
@@ -471,7 +476,7 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
     if (groupBy !== 'vertex' && groupBy !== 'subtask' && groupBy !== 'job') throw HttpError.badRequest('groupBy', `groupBy must be vertex, subtask or job, got "${groupBy}"`);
     const now = tick();
     const { from, to, step } = parseRange(req.query, now);
-    res.json(await cache.get(`m:${job.job_id}:${metric}:${groupBy}:${from}:${to}:${step}`, () => metricSeries(cp, job, metric, groupBy, from, to, step)));
+    await sendCached(res, `m:${job.job_id}:${metric}:${groupBy}:${from}:${to}:${step}`, () => metricSeries(cp, job, metric, groupBy, from, to, step));
   });
 
   r.get('/jobs/:id/checkpoints', async (req, res) => {
