@@ -72,7 +72,9 @@ class Partitioner {
   }
   emit(value: Rec, ts: number): void {
     let target: number;
-    if (this.edge.partitioning === 'hash') {
+    if (this.n === 1) {
+      target = 0; // one downstream subtask: every partitioning picks it
+    } else if (this.edge.partitioning === 'hash') {
       const kg = this.kgCache!.get(value[this.edge.key!] ?? null);
       target = subtaskForKeyGroup(kg, this.n, this.edge.maxParallelism);
     } else if (this.edge.partitioning === 'forward') {

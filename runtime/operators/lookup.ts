@@ -7,6 +7,7 @@ import type { LookupSpec } from '../spec.ts';
 import { LatencyDebt } from './sleep.ts';
 import type { Operator, OperatorContext, Output, Rec } from './types.ts';
 import { resolveDataPath } from '../paths.ts';
+import { compileFieldCopy } from './codegen.ts';
 
 /** Loads a CSV table (header row) into a map by `keyColumn`. Throws INVALID_SPEC naming the file. */
 export function loadCsvTable(file: string, keyColumn: string): Map<string, Record<string, string>> {
@@ -33,6 +34,12 @@ export function createLookup(spec: LookupSpec): Operator {
   const latency = spec.latencyMs ?? 0;
   const debt = new LatencyDebt();
   const drop = spec.onMissing === 'drop';
+  const keyField = spec.key;
+  const copy =
+    compileFieldCopy(cols) ??
+    ((r: Rec, row: Record<string, string> | undefined) => {
+      for (const [field, col] of cols) r[field] = row ? row[col] ?? null : null;
+    });
   return {
     open(ctx: OperatorContext) {
       const file = resolveDataPath(spec.table, ctx.baseDir);
@@ -43,9 +50,10 @@ export function createLookup(spec: LookupSpec): Operator {
     async processBatch(values: Rec[], ts: number[], out: Output) {
       for (let i = 0; i < values.length; i++) {
         const r = values[i]!;
-        const row = table.get(String(r[spec.key]));
+        const k = r[keyField];
+        const row = table.get(typeof k === 'string' ? k : String(k));
         if (!row && drop) continue;
-        for (const [field, col] of cols) r[field] = row ? row[col] ?? null : null;
+        copy(r, row);
         out.emit(r, ts[i]!);
       }
       if (latency > 0) {

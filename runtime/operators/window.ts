@@ -7,6 +7,7 @@
  * (`window-state.ts`): typed arrays per window, no object per key.
  */
 import { parseDuration, type WindowAggregateSpec } from '../spec.ts';
+import { compileObjectBuilder } from './codegen.ts';
 import type { Operator, OperatorContext, OperatorSnapshot, Output, Rec, RestoredState } from './types.ts';
 import { WindowSlots, keyGroupOfHash, keyHash, restoreKeyGroup, restoredSizes, snapshotSlots } from './window-state.ts';
 
@@ -49,6 +50,19 @@ export function createWindowAggregate(spec: WindowAggregateSpec): Operator {
   /** column of each def (−1 for counts) */
   const col = defs.map((_, i) => valued.indexOf(i));
 
+  /** the output record of one slot as a generated object literal (undefined: names clash, generic loop) */
+  const build = compileObjectBuilder<(k: unknown, ws: unknown, we: unknown, c: Float64Array, v: Float64Array, n: Float64Array, s: number) => Rec>({}, ['k', 'ws', 'we', 'c', 'v', 'n', 's'], [
+    [keyField, 'k'],
+    [startField, 'ws'],
+    [endField, 'we'],
+    ...defs.map((d, i): [string, string] => {
+      if (d.kind === 'count') return [d.out, 'c[s]'];
+      const at = `s * ${V} + ${col[i]!}`;
+      if (d.kind === 'avg') return [d.out, `(n[${at}] > 0 ? v[${at}] / n[${at}] : null)`];
+      if (d.kind === 'sum') return [d.out, `v[${at}]`];
+      return [d.out, `(n[${at}] > 0 ? v[${at}] : null)`];
+    }),
+  ]);
   /** windowStart → slots */
   const windows = new Map<number, WindowSlots>();
   let ctx: OperatorContext;
@@ -58,9 +72,14 @@ export function createWindowAggregate(spec: WindowAggregateSpec): Operator {
   let lastStart = Number.NaN;
   let lastWin: WindowSlots | undefined;
 
+  /** keys of the last window created: the next one likely holds about as many (fewer regrowths) */
+  let sizeHint = 16;
   const windowFor = (start: number): WindowSlots => {
     let w = windows.get(start);
-    if (!w) windows.set(start, (w = new WindowSlots(start, V, init)));
+    if (!w) {
+      if (lastWin) sizeHint = Math.max(16, Math.min(1 << 16, lastWin.size));
+      windows.set(start, (w = new WindowSlots(start, V, init, sizeHint)));
+    }
     return w;
   };
 
@@ -81,6 +100,10 @@ export function createWindowAggregate(spec: WindowAggregateSpec): Operator {
       const order = Array.from({ length: w.size }, (_, i) => i);
       const str = keys.map((k) => String(k));
       order.sort((a, b) => (str[a]! < str[b]! ? -1 : str[a]! > str[b]! ? 1 : 0));
+      if (build) {
+        for (const s of order) out.emit(build(keys[s], startOut, endOut, w.counts, w.vals, w.ns, s), end - 1);
+        continue;
+      }
       for (const s of order) {
         const r: Rec = { [keyField]: keys[s], [startField]: startOut, [endField]: endOut };
         for (let i = 0; i < defs.length; i++) {

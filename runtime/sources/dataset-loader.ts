@@ -3,9 +3,10 @@
  * event-time order, progressively: readers may start on the first rows while the rest loads. One
  * load per (file, columns, limit) is shared by every subtask in the process.
  */
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBDataChunk } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
 import { StreamtuneError } from '../../core/errors.ts';
+import { compileObjectBuilder } from '../operators/codegen.ts';
 
 /** A column: numbers in a Float64Array, strings dictionary-encoded, anything else as values. */
 export type Column =
@@ -32,11 +33,52 @@ export interface LoadedDataset {
 
 const cache = new Map<string, Promise<LoadedDataset>>();
 
+/**
+ * The values of column `c` of a chunk as a typed array of `n` items. The query makes every column
+ * non-null DOUBLE or INTEGER, whose DuckDB vectors keep their data in a typed array (`items`, not
+ * in the package's typings); when a vector has none, the values are read one by one.
+ */
+function vectorItems<T extends Float64Array | Int32Array>(chunk: DuckDBDataChunk, c: number, kind: { new (n: number): T }, n: number): T {
+  const vec = chunk.getColumnVector(c);
+  const items = (vec as unknown as { items?: unknown }).items;
+  if (items instanceof kind && items.length === n) return items as T;
+  const out = new kind(n);
+  for (let i = 0; i < n; i++) {
+    const v = vec.getItem(i);
+    out[i] = v === null || v === undefined ? (kind === (Float64Array as unknown) ? Number.NaN : -1) : Number(v);
+  }
+  return out;
+}
+
 function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 function ident(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
+}
+
+/**
+ * A generated `row(i)` building each record as one object literal (see `operators/codegen.ts`):
+ * numbers (NaN → null), dictionary strings (code −1 → null), other values as stored. Undefined when
+ * the names cannot be literal keys (the caller keeps its generic loop).
+ */
+function compiledRow(names: string[], columns: Column[]): ((i: number) => Record<string, unknown>) | undefined {
+  const bound: Record<string, unknown> = {};
+  const fields: Array<[string, string]> = names.map((n, c) => {
+    const col = columns[c]!;
+    if (col.kind === 'num') {
+      bound[`c${c}`] = col.data;
+      return [n, `(c${c}[i] !== c${c}[i] ? null : c${c}[i])`];
+    }
+    if (col.kind === 'dict') {
+      bound[`k${c}`] = col.codes;
+      bound[`d${c}`] = col.dict;
+      return [n, `(k${c}[i] < 0 ? null : d${c}[k${c}[i]])`];
+    }
+    bound[`a${c}`] = col.data;
+    return [n, `a${c}[i]`];
+  });
+  return compileObjectBuilder<(i: number) => Record<string, unknown>>(bound, ['i'], fields);
 }
 
 /** Options of {@link loadDataset}. */
@@ -99,12 +141,25 @@ async function startLoad(opts: DatasetOptions): Promise<LoadedDataset> {
     : isNumeric(tsType)
       ? `CAST(${ident(opts.eventTime)} AS DOUBLE)`
       : `CAST(epoch_ms(CAST(${ident(opts.eventTime)} AS TIMESTAMP)) AS DOUBLE)`;
-  const exprs = names.map((n) => {
+  // Strings are dictionary-encoded by DuckDB, not in JS: each string column gets an ENUM type of its
+  // distinct values, and the query returns the ENUM codes as INTEGER (−1 for NULL). JS then copies
+  // typed vectors instead of decoding and hashing one string per row; the dictionary is read once.
+  const dicts = new Map<string, string[]>();
+  for (const [c, n] of names.entries()) {
     const t = types.get(n)!;
-    if (isNumeric(t)) return `CAST(${ident(n)} AS DOUBLE)`;
-    if (isTime(t)) return `CAST(epoch_ms(CAST(${ident(n)} AS TIMESTAMP)) AS DOUBLE)`;
-    if (t === 'VARCHAR') return ident(n);
-    return `CAST(${ident(n)} AS VARCHAR)`;
+    if (isNumeric(t) || isTime(t)) continue;
+    const asText = t === 'VARCHAR' ? ident(n) : `CAST(${ident(n)} AS VARCHAR)`;
+    await con.run(`CREATE TYPE ${ident(`st_dict_${c}`)} AS ENUM (SELECT DISTINCT ${asText} FROM ${reader} WHERE ${ident(n)} IS NOT NULL)`);
+    const values = await con.runAndReadAll(`SELECT unnest(enum_range(NULL::${ident(`st_dict_${c}`)}))`);
+    dicts.set(n, values.getRows().map((r) => String(r[0])));
+  }
+  const exprs = names.map((n, c) => {
+    const t = types.get(n)!;
+    if (isNumeric(t)) return `coalesce(CAST(${ident(n)} AS DOUBLE), 'NaN'::DOUBLE)`;
+    if (isTime(t)) return `coalesce(CAST(epoch_ms(CAST(${ident(n)} AS TIMESTAMP)) AS DOUBLE), 'NaN'::DOUBLE)`;
+    const asText = t === 'VARCHAR' ? ident(n) : `CAST(${ident(n)} AS VARCHAR)`;
+    if (dicts.get(n)!.length === 0) return 'CAST(-1 AS INTEGER)';
+    return `coalesce(CAST(enum_code(CAST(${asText} AS ${ident(`st_dict_${c}`)})) AS INTEGER), -1)`;
   });
   const limit = opts.limit !== undefined ? ` LIMIT ${Math.floor(opts.limit)}` : '';
   const countRes = await con.runAndReadAll(`SELECT count(*) FROM (SELECT 1 FROM ${reader}${limit})`);
@@ -112,7 +167,8 @@ async function startLoad(opts: DatasetOptions): Promise<LoadedDataset> {
   const columns: Column[] = names.map((n) => {
     const t = types.get(n)!;
     if (isNumeric(t) || isTime(t)) return { kind: 'num', data: new Float64Array(total) };
-    return { kind: 'dict', codes: new Int32Array(total), dict: [], index: new Map() };
+    const dict = dicts.get(n)!;
+    return { kind: 'dict', codes: new Int32Array(total), dict, index: new Map(dict.map((v, i) => [v, i])) };
   });
   const ts = new Float64Array(total);
   let waiters: Array<() => void> = [];
@@ -128,7 +184,7 @@ async function startLoad(opts: DatasetOptions): Promise<LoadedDataset> {
       if (ds.done) return Promise.resolve();
       return new Promise<void>((r) => waiters.push(r));
     },
-    row(i: number) {
+    row: compiledRow(names, columns) ?? function row(i: number) {
       const o: Record<string, unknown> = {};
       for (let c = 0; c < names.length; c++) {
         const col = columns[c]!;
@@ -148,7 +204,7 @@ async function startLoad(opts: DatasetOptions): Promise<LoadedDataset> {
     waiters = [];
     for (const f of w) f();
   };
-  const sql = `SELECT ${tsExpr}, ${exprs.join(', ')} FROM ${reader} ORDER BY ${ident(opts.eventTime)}${limit}`;
+  const sql = `SELECT coalesce(${tsExpr}, 0), ${exprs.join(', ')} FROM ${reader} ORDER BY ${ident(opts.eventTime)}${limit}`;
   void (async () => {
     try {
       const result = await con.stream(sql);
@@ -156,35 +212,12 @@ async function startLoad(opts: DatasetOptions): Promise<LoadedDataset> {
       for (;;) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
-        const cols = chunk.getColumns();
         const n = chunk.rowCount;
-        const tcol = cols[0]!;
-        for (let i = 0; i < n; i++) ts[row + i] = Number(tcol[i]);
+        ts.set(vectorItems(chunk, 0, Float64Array, n), row);
         for (let c = 0; c < names.length; c++) {
-          const src = cols[c + 1]!;
           const col = columns[c]!;
-          if (col.kind === 'num') {
-            for (let i = 0; i < n; i++) {
-              const v = src[i];
-              col.data[row + i] = v === null || v === undefined ? Number.NaN : Number(v);
-            }
-          } else if (col.kind === 'dict') {
-            for (let i = 0; i < n; i++) {
-              const v = src[i];
-              if (v === null || v === undefined) {
-                col.codes[row + i] = -1;
-                continue;
-              }
-              const s = String(v);
-              let code = col.index.get(s);
-              if (code === undefined) {
-                code = col.dict.length;
-                col.dict.push(s);
-                col.index.set(s, code);
-              }
-              col.codes[row + i] = code;
-            }
-          }
+          if (col.kind === 'num') col.data.set(vectorItems(chunk, c + 1, Float64Array, n), row);
+          else if (col.kind === 'dict') col.codes.set(vectorItems(chunk, c + 1, Int32Array, n), row);
         }
         row += n;
         ds.loaded = row;
