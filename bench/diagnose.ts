@@ -1,17 +1,32 @@
 /**
- * Diagnoser benchmark: time to load and diagnose one job from the embedded store (target < 200 ms),
- * and a sweep over 1,000 jobs × 10 vertices × 8 subtasks (target < 5 s). The sweep diagnoses
- * in-memory JobWindows (built like fixtures: 90 points of 10 s per series): writing the ~3.6M points
- * of 1,000 jobs into the store would measure the store, not the diagnoser; the row name says so.
- * Run: `node --import tsx bench/diagnose.ts` (prints the rows), or through bench/index.ts via `run()`.
+ * Diagnoser benchmark:
+ * - time to load and diagnose one job from the embedded store (target < 200 ms), and the number of
+ *   store queries it takes;
+ * - a sweep over 1,000 jobs × 10 vertices × 8 subtasks (target < 5 s), twice: on in-memory
+ *   JobWindows (90 points of 10 s per series: the diagnoser alone), and from the embedded store
+ *   (`loadJobWindows` in batches of 100 jobs, as the service sweeps; 4 points of 10 s per series,
+ *   ~1.6M rows, because writing 15 minutes of 1,000 jobs would take minutes here), with the store
+ *   read time shown apart;
+ * - lag detection delay: a store fed every collection interval (10 s) with lag that starts at t0,
+ *   the alerter evaluated after each write, with an alert `for` of 0 and of one interval; the delay
+ *   is reported in collection intervals (target: within two).
+ * Numbers are printed, never asserted. Run: `node --import tsx bench/diagnose.ts`, or `run()`.
  */
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { createEmbeddedStore } from '../collector/store/embedded.ts';
 import type { MetricPoint } from '../core/points.ts';
 import { diagnose } from '../diagnoser/diagnose.ts';
-import { loadJobWindow } from '../diagnoser/load.ts';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MetricStore } from '../collector/store/types.ts';
+import { createMemoryBus } from '../core/bus-memory.ts';
+import { createAlerter } from '../diagnoser/alerter.ts';
+import { loadJobWindow, loadJobWindows } from '../diagnoser/load.ts';
 import { loadRules } from '../rules/loader.ts';
+import { RuleSetManager } from '../rules/manager.ts';
+import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
 import { buildWindow, type VertexSpec } from '../test/fixtures/diagnoser/build.ts';
 import type { BenchRow } from './types.ts';
 
@@ -25,17 +40,17 @@ function jobVertices(j: number): VertexSpec[] {
   }));
 }
 
-function jobPoints(jobId: string): MetricPoint[] {
+function jobPoints(jobId: string, steps = STEPS, group = 'g'): MetricPoint[] {
   const out: MetricPoint[] = [];
   const jm = { host: 'h', job_id: jobId, job_name: 'bench' };
   const V = jobVertices(0);
-  for (let i = 0; i < STEPS; i++) {
+  for (let i = 0; i < steps; i++) {
     const t = T0 + i * 10_000;
     out.push({ measurement: 'jobmanager_job_numRestarts', tags: jm, fields: { value: 0 }, timestamp: t });
     out.push({ measurement: 'jobmanager_job_lastCheckpointDuration', tags: jm, fields: { value: 1000 }, timestamp: t });
     for (let p = 0; p < 8; p++) {
-      out.push({ measurement: 'streamtune_kafka_partition_lag', tags: { group: 'g', topic: 't', partition: String(p) }, fields: { value: 1000 + i * 50 }, timestamp: t });
-      out.push({ measurement: 'streamtune_kafka_partition_committedOffset', tags: { group: 'g', topic: 't', partition: String(p) }, fields: { value: i * 500 }, timestamp: t });
+      out.push({ measurement: 'streamtune_kafka_partition_lag', tags: { group, topic: 't', partition: String(p) }, fields: { value: 1000 + i * 50 }, timestamp: t });
+      out.push({ measurement: 'streamtune_kafka_partition_committedOffset', tags: { group, topic: 't', partition: String(p) }, fields: { value: i * 500 }, timestamp: t });
     }
     for (const v of V) {
       for (let s = 0; s < 8; s++) {
@@ -70,7 +85,10 @@ export async function run(): Promise<BenchRow[]> {
       times.push(performance.now() - t);
     }
     times.sort((a, b) => a - b);
-    const w = await loadJobWindow(store, 'bench-job', T0, end, end, { consumerGroup: 'g' });
+    let queries = 0;
+    const counting = new Proxy(store, { get: (target, key) => (key === 'query' ? (q: Parameters<MetricStore['query']>[0]) => { queries++; return target.query(q); } : Reflect.get(target, key, target)) });
+    const w = await loadJobWindow(counting, 'bench-job', T0, end, end, { consumerGroup: 'g' });
+    rows.push({ suite: 'diagnose', name: 'store queries to load one job', value: queries, unit: 'queries' });
     const t0 = performance.now();
     for (let i = 0; i < 20; i++) diagnose(rules, w, { type: 'manual' });
     rows.push({ suite: 'diagnose', name: 'one job (10 vertices × 8 subtasks, 15 min): diagnose() alone, window already loaded', value: Math.round(((performance.now() - t0) / 20) * 100) / 100, unit: 'ms', target: '< 200 ms' });
@@ -84,6 +102,75 @@ export async function run(): Promise<BenchRow[]> {
   for (const w of windows) findings += diagnose(rules, w, { type: 'sweep' }).findings.length;
   const ms = performance.now() - t;
   rows.push({ suite: 'diagnose', name: `sweep of 1,000 jobs × 10 vertices × 8 subtasks (in-memory windows, ${findings} findings)`, value: Math.round(ms), unit: 'ms', target: '< 5000 ms' });
+  rows.push(...(await storeSweep(rules)));
+  rows.push(...(await detectionDelay()));
+  return rows;
+}
+
+/** The sweep from the embedded store: 1,000 jobs read in batches of 100 with loadJobWindows, then diagnosed. */
+async function storeSweep(rules: ReturnType<typeof loadRules>): Promise<BenchRow[]> {
+  const JOBS = 1000;
+  const steps = 4;
+  const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+  try {
+    let written = 0;
+    for (let j = 0; j < JOBS; j++) {
+      const pts = jobPoints(`job-${j}`, steps, `g-${j}`);
+      written += pts.length;
+      await store.write(pts);
+    }
+    const end = T0 + (steps - 1) * 10_000;
+    const t0 = performance.now();
+    let loadMs = 0;
+    let findings = 0;
+    for (let b = 0; b < JOBS; b += 100) {
+      const batch = Array.from({ length: 100 }, (_, k) => ({ jobId: `job-${b + k}`, consumerGroup: `g-${b + k}` }));
+      const tl = performance.now();
+      const windows = await loadJobWindows(store, batch, T0, end, end, { stepMs: 10_000 });
+      loadMs += performance.now() - tl;
+      for (const w of windows.values()) findings += diagnose(rules, w, { type: 'sweep' }).findings.length;
+    }
+    const total = performance.now() - t0;
+    return [
+      { suite: 'diagnose', name: `sweep of 1,000 jobs × 10 vertices × 8 subtasks from the embedded store (${steps} points per series, ${written} points, ${findings} findings)`, value: Math.round(total), unit: 'ms', target: '< 5000 ms' },
+      { suite: 'diagnose', name: 'of which reading the windows from the embedded store (10 batches of 100 jobs)', value: Math.round(loadMs), unit: 'ms' },
+    ];
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Lag detection delay: lag 0 until t0, then 50,000 records; lag points written every collection
+ * interval (10 s, as the lag collector polls), the alerter evaluated right after each write.
+ */
+async function detectionDelay(): Promise<BenchRow[]> {
+  const interval = 10_000;
+  const onset = T0 + 60_000;
+  const rows: BenchRow[] = [];
+  for (const forMs of [0, interval]) {
+    const dir = mkdtempSync(join(tmpdir(), 'streamtune-bench-rules-'));
+    writeFileSync(join(dir, 'alerts.yaml'), `alerts:\n  - id: lag.bench\n    metric: streamtune_kafka_partition_lag\n    groupBy: [group]\n    aggregate: sum\n    window: 5m\n    condition: "> 10000"\n    for: ${forMs / 1000}s\n    severity: severe\n    help: bench\n`);
+    const manager = new RuleSetManager(dir, { extendBuiltin: false, watch: false });
+    const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+    const job: ManagedJob = { job_id: 'lag-job', name: 'lag', executor: 'bundled', state: 'RUNNING', consumerGroup: 'lag-g', topology: [] };
+    const no = () => Promise.reject(new Error('unused'));
+    const jobs: JobCatalog = { list: () => [job], get: (id) => (id === job.job_id ? job : undefined), submit: no, triggerSavepoint: no, stop: no, onChange: () => () => {} };
+    const alerter = createAlerter({ store, rules: manager, bus: createMemoryBus(), jobs });
+    try {
+      let detectedAt: number | undefined;
+      for (let t = T0; t <= onset + 10 * interval && detectedAt === undefined; t += interval) {
+        await store.write([0, 1, 2, 3].map((p) => ({ measurement: 'streamtune_kafka_partition_lag', tags: { group: 'lag-g', topic: 't', partition: String(p) }, fields: { value: t >= onset ? 12_500 : 0 }, timestamp: t })));
+        const ev = await alerter.evaluateOnce(t);
+        if (ev.some((e) => e.state === 'fired')) detectedAt = t;
+      }
+      rows.push({ suite: 'diagnose', name: `lag detection delay, alert for=${forMs / 1000}s, collection every ${interval / 1000}s`, value: detectedAt === undefined ? -1 : (detectedAt - onset) / interval, unit: 'collection intervals', target: '<= 2 intervals' });
+    } finally {
+      manager.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   return rows;
 }
 
