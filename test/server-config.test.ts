@@ -4,10 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StreamtuneError } from '../core/errors.ts';
 import { loadConfig } from '../dashboards/server/config.ts';
+import { DEMO_JOB, DEMO_RULES, demoConfig, demoDataDir, resetDemoData } from '../dashboards/server/demo.ts';
 import { tempDir } from './helpers/wait.ts';
 
 function file(text: string): string {
@@ -141,4 +142,26 @@ test("bus 'kafka' needs brokers; command-line overrides win over the environment
   assert.match(e.message, /bus: 'kafka' needs kafka\.brokers/);
   const c = loadConfig({ env: { STREAMTUNE_PORT: '9100' }, overrides: { server: { port: 0 } } });
   assert.equal(c.server.port, 0);
+});
+
+test('demo config: its job, rules and data dir; the reset empties only a folder the demo made', () => {
+  const base = tempDir('streamtune-demo-');
+  const c = demoConfig({ env: { STREAMTUNE_DATA_DIR: base }, port: 0 });
+  assert.equal(c.dataDir, join(base, 'demo'));
+  assert.deepEqual(c.jobs, [{ path: DEMO_JOB }]);
+  assert.equal(c.rules.dir, DEMO_RULES.replace(/\/$/, ''));
+  assert.equal(c.server.port, 0);
+  assert.equal(c.diagnoser.alertIntervalMs, 5000);
+
+  const dir = demoDataDir({ STREAMTUNE_DATA_DIR: base });
+  resetDemoData(dir);
+  writeFileSync(join(dir, 'stale.json'), '{}');
+  resetDemoData(dir);
+  assert.deepEqual(readdirSync(dir), ['.streamtune-demo'], 'a stale demo run is emptied');
+
+  const foreign = tempDir('streamtune-not-demo-');
+  writeFileSync(join(foreign, 'precious.txt'), 'keep me');
+  const e = configError(() => resetDemoData(foreign));
+  assert.match(e.message, /not deleting/);
+  assert.deepEqual(readdirSync(foreign), ['precious.txt']);
 });
