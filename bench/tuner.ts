@@ -12,7 +12,7 @@
  *
  * Targets (issue 5): one step in each case, final parallelism ≤ smallest + 1, downtime ≤ 2,000 ms.
  * Run: `node --import tsx bench/tuner.ts` (prints the table), or through bench/index.ts via `run()`.
- * Takes about 6 minutes on 2 cores. Throws when a child run fails.
+ * Takes about 8 minutes on 2 shared cores. Throws when a child run fails.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
