@@ -30,6 +30,12 @@ export type DiagnoseTrigger = Diagnosis['trigger'];
 export interface DiagnoseOptions {
   /** diagnosis id; default a hash of job id, window and trigger */
   id?: string;
+  /**
+   * ms a rescale restart of this job takes, when known (measured, or typical of its executor):
+   * replaces the planner's `restartTime` (Flink autoscaler `job.autoscaler.restart.time`, 5 min by
+   * default, which its restart-time tracking likewise replaces by the observed restart time).
+   */
+  restartMs?: number;
 }
 
 const OFF: DetectorRule = { id: 'off', enabled: false, help: '', params: {}, origin: { file: '', line: 0 } };
@@ -191,7 +197,7 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
 
   // The plan for every vertex (skewed vertices held).
   const skewedIds = new Set(sk.skewed.map((s) => s.vertexId));
-  const plans = planParallelism(planInputs(w, stats, burrow ? burrow.totalLag : trend.lag, trend.growthRate, skewedIds), rules.planner, { lagging });
+  const plans = planParallelism(planInputs(w, stats, burrow ? burrow.totalLag : trend.lag, trend.growthRate, skewedIds), opts.restartMs !== undefined ? { ...rules.planner, restartMs: opts.restartMs } : rules.planner, { lagging });
   const planOf = (vid: string | undefined) => plans.find((p) => p.id === vid);
   const nameOf = (vid: string | undefined) => w.vertices.find((v) => v.id === vid)?.name;
 

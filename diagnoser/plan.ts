@@ -2,7 +2,9 @@
  * Parallelism planning for every vertex in one topological pass — DS2 (OSDI 2018) with the Flink
  * autoscaler's headroom terms (FLIP-271, `JobVertexScaler`):
  *   true rate per subtask  = processed records/s / (busy ms/s, MAX over subtasks / 1000) / parallelism
- *   source target rate     = processed rate + lag growth (records/s, ≥ 0)
+ *   source target rate     = arrival rate = processed rate + lag growth (records/s, ≥ 0; growth is
+ *                            negative while the backlog drains, so a catching-up source's read rate
+ *                            is not mistaken for its input rate)
  *   source catch-up rate   = backlog / catch-up duration
  *   downstream targets     = Σ upstream target × upstream output/input ratio (same for catch-up)
  *   required capacity      = catch-up + target·(restart / catch-up duration) + target / target utilisation
@@ -82,7 +84,7 @@ export function planParallelism(vertices: readonly VertexPlanInput[], settings: 
     let target = 0;
     let catchUp = 0;
     if (v.isSource || v.inputs.length === 0) {
-      target = v.processedRate + Math.max(0, v.lagGrowthRate ?? 0);
+      target = Math.max(0, v.processedRate + (v.lagGrowthRate ?? 0));
       catchUp = catchUpS > 0 ? (v.backlog ?? 0) / catchUpS : 0;
     } else {
       for (const id of v.inputs) {

@@ -109,7 +109,7 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
     const now = clock();
     const window = (await loadJobWindows(opts.store, [toLoad(job)], now - windowMs, now, now, { stepMs })).get(job.job_id)!;
     if (!window.jobName) window.jobName = job.name;
-    return diagnose(opts.rules.current(), window, trigger);
+    return diagnose(opts.rules.current(), window, trigger, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
   };
 
   const keep = async (d: Diagnosis): Promise<void> => {
@@ -198,7 +198,7 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
         try {
           const w = windows.get(job.job_id)!;
           if (!w.jobName) w.jobName = job.name;
-          const d = diagnose(rules, w, { type: 'sweep' });
+          const d = diagnose(rules, w, { type: 'sweep' }, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
           made.push(d);
           if (d.findings.length > 0 && d.rootCause.kind !== 'insufficient-data') await keep(d);
         } catch (err) {

@@ -58,3 +58,16 @@ test('zero input and missing busy time keep parallelism (no data)', () => {
   assert.equal(plans[1]!.decision, 'no-data');
   assert.equal(plans[1]!.to, 1);
 });
+
+test('a draining source is sized for its arrival rate (read rate + negative lag growth), not its catch-up read rate', () => {
+  // Reads 3000 rec/s while the backlog shrinks by 1000 rec/s: 2000 rec/s arrive. No backlog left to plan for.
+  const [p] = planParallelism([src({ parallelism: 4, processedRate: 3000, outRate: 3000, busyMaxMsPerSecond: 1000, backlog: 0, lagGrowthRate: -1000 })],
+    { ...DEFAULT_PLANNER, targetUtilization: 1, restartMs: 0 }, { lagging: true });
+  assert.equal(p!.targetRate, 2000);
+  // 750 rec/s per subtask → 2000 needs 3; never more than the current 4 while catching up.
+  assert.ok(p!.to <= 4, `planned ${p!.to}`);
+  assert.notEqual(p!.decision, 'scale-up');
+  // Growing lag still adds to the target.
+  const [g] = planParallelism([src({ processedRate: 1000, lagGrowthRate: 500, backlog: 0 })], { ...DEFAULT_PLANNER, targetUtilization: 1, restartMs: 0 }, { lagging: true });
+  assert.equal(g!.targetRate, 1500);
+});

@@ -26,6 +26,12 @@ export interface ManagedJob {
   checkpointing?: CheckpointingSettings;
   /** ms since epoch when the current execution started */
   startedAt?: number;
+  /**
+   * ms a savepoint restart of this job is expected to take (the planner's restart time): measured
+   * downtime of its last restart when there was one, else typical of the executor. Absent = the
+   * rules' `planner.restartTime`.
+   */
+  restartTimeMs?: number;
 }
 
 /**

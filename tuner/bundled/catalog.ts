@@ -554,9 +554,18 @@ class Catalog implements BundledCatalog, BundledJobHost {
       topology,
       checkpointing: cs ? { interval: cs.interval, timeout: cs.timeout, minPause: cs.minPause, unaligned: cs.unaligned } : { ...r.checkpointing },
       startedAt: e.startedAt,
+      restartTimeMs: BUNDLED_RESTART_MS,
     };
   }
 }
+
+/**
+ * ms a savepoint restart of a bundled job is planned with (ManagedJob.restartTimeMs). Stop with
+ * savepoint plus restore takes well under 2 s in process (bench/runtime.ts, bench/tuner.ts); 10 s
+ * leaves margin for large state. Replaces the planner's Flink default of 5 min, which would size a
+ * bundled job for records piling up during a restart that never lasts that long.
+ */
+export const BUNDLED_RESTART_MS = 10_000;
 
 function isEnded(s: LocalJob['state']): boolean {
   return s === 'FINISHED' || s === 'CANCELED' || s === 'FAILED';
