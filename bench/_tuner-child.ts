@@ -18,13 +18,14 @@
  *   every {@link PULL_MS} ms `job.metricPoints()` and the dataset-replay lag points
  *   (collector/dataset-lag.ts, group = job name) go into an in-memory embedded store. Diagnose:
  *   `loadJobWindow` over the last {@link DIAGNOSE_WINDOW_MS} ms (step {@link STEP_MS} ms) and
- *   `diagnose` with the built-in rules (PLANNER 'default') or with the planner's restart time set
- *   to 2 s and target utilisation 0.9 (PLANNER 'bundled'). Apply: `stopWithSavepoint`, then a new
+ *   `diagnose` with the built-in rules and the bundled runtime's restart time (PLANNER 'shipped', what
+ *   the control plane does) or with the Flink autoscaler's defaults (PLANNER 'flink-defaults'). Apply: `stopWithSavepoint`, then a new
  *   `LocalJob` with the same job id restored from the savepoint with the recommended parallelism.
  *   Downtime per operation: the last change of `enrich`'s numRecordsIn before the stop → the first
  *   change after the start, sampled every {@link DOWNTIME_SAMPLE_MS} ms.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { BUNDLED_RESTART_MS } from '../tuner/bundled/catalog.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -156,7 +157,11 @@ function topology(job: LocalJob): TopologyVertex[] {
 
 async function loop(latencyMs: number, planner: string, dir: string): Promise<TunerChildResult> {
   const base = loadRules();
-  const rules: RuleSet = planner === 'bundled' ? { ...base, planner: { ...base.planner, restartMs: 2_000, targetUtilization: 0.9 } } : base;
+  // 'shipped': the built-in rules as the control plane applies them to a bundled job (its restart
+  // time, BUNDLED_RESTART_MS). 'flink-defaults': the Flink autoscaler's defaults (restart 5 min,
+  // target utilisation 0.7), for comparison.
+  const rules: RuleSet = planner === 'flink-defaults' ? { ...base, planner: { ...base.planner, restartMs: 300_000, targetUtilization: 0.7 } } : base;
+  const diagOpts = planner === 'flink-defaults' ? {} : { restartMs: BUNDLED_RESTART_MS };
   const store: EmbeddedStore = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
   const s = spec(latencyMs, dir);
   let parallelism = 1;
@@ -185,7 +190,7 @@ async function loop(latencyMs: number, planner: string, dir: string): Promise<Tu
       await pulling;
       const now = Date.now();
       const w = await loadJobWindow(store, jobId, windowFrom, now, now, { consumerGroup: s.name, stepMs: STEP_MS, topology: topology(job) });
-      last = diagnose(rules, w);
+      last = diagnose(rules, w, { type: 'manual' }, diagOpts);
       finalLagSlope = slope(lagSamples.filter(([t]) => t >= windowFrom));
       const actions = last.recommendations.flatMap((r) => r.actions).filter((a): a is Extract<TuningAction, { type: 'set-parallelism' }> => a.type === 'set-parallelism' && a.to !== a.from);
       process.stderr.write(`tuner child: latency ${latencyMs} ms, p ${parallelism}: ${last.rootCause.kind}, backlog ${Math.round(finalLagSlope)} records/s, actions ${JSON.stringify(actions)}\n`);
@@ -252,7 +257,7 @@ if ((mode !== 'smallest' && mode !== 'loop') || !(latencyMs > 0)) {
 const dir = mkdtempSync(join(tmpdir(), 'streamtune-tuner-bench-'));
 process.env.STREAMTUNE_DATA_DIR = dir;
 try {
-  const result = mode === 'smallest' ? await smallest(latencyMs, dir) : await loop(latencyMs, planner ?? 'default', dir);
+  const result = mode === 'smallest' ? await smallest(latencyMs, dir) : await loop(latencyMs, planner ?? 'shipped', dir);
   process.stdout.write(`${JSON.stringify({ result })}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

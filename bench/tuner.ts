@@ -7,8 +7,9 @@
  * call) while the source replays the flights dataset at 1,000 records/s, so ≈ 2, 4 and 7 subtasks
  * are needed. For each size, in separate child processes (bench/_tuner-child.ts, see there for the
  * method): `smallest` (each parallelism tried for 14 s), then the loop with the built-in rules
- * ('default' planner: Flink autoscaler defaults, restart time 5 min, target utilisation 0.7) and
- * with the planner set for the bundled runtime ('bundled': restart time 2 s, target utilisation 0.9).
+ * ('shipped': the built-in rules with the bundled runtime's restart time, as the control plane runs
+ * them) and, for comparison, with the Flink autoscaler's defaults ('flink-defaults': restart time
+ * 5 min, target utilisation 0.7).
  *
  * Targets (issue 5): one step in each case, final parallelism ≤ smallest + 1, downtime ≤ 2,000 ms.
  * Run: `node --import tsx bench/tuner.ts` (prints the table), or through bench/index.ts via `run()`.
@@ -25,7 +26,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** ms per record in `enrich` for the three bottleneck sizes (≈ 2, 4, 7 subtasks at 1,000 records/s). */
 export const LATENCIES_MS = [1.6, 3.0, 5.6] as const;
 /** planner settings the loop runs with; see the module comment. */
-export const PLANNERS = ['default', 'bundled'] as const;
+export const PLANNERS = ['shipped', 'flink-defaults'] as const;
 
 /** Runs one child; resolves with its result line. */
 function child(args: string[]): Promise<TunerChildResult> {
