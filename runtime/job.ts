@@ -30,6 +30,12 @@ import { resolveDataPath } from './paths.ts';
 import { randomId, vertexId } from './ids.ts';
 import { ProcessMetrics, jobMetricPoints } from './metrics/points.ts';
 
+/** A source vertex's `idleTimeout` in ms (0 = never idle), from any source type that has the setting. */
+function sourceIdleTimeout(v: VertexSpec): number {
+  const t = (v as { idleTimeout?: number | string }).idleTimeout;
+  return t === undefined ? 0 : parseDuration(t, `vertex '${v.name}' idleTimeout`, 0);
+}
+
 /** Job lifecycle (Flink's JobStatus names). */
 export type JobState = 'CREATED' | 'INITIALIZING' | 'RUNNING' | 'RESTARTING' | 'FAILED' | 'CANCELLING' | 'CANCELED' | 'FINISHED';
 
@@ -366,7 +372,7 @@ export class LocalJob {
             coordinator,
             this.restoredFor(meta, v.name, i, p),
             { jobId: this.id, jobName: this.name, maxParallelism: this.maxParallelism, attempt, baseDir, collected: this.collected },
-            { batchSize: this.opts.batchSize ?? 512, logger: this.logger.namespace('task'), metricsWindowMs: this.opts.metricsWindowMs ?? 5000 },
+            { batchSize: this.opts.batchSize ?? 512, logger: this.logger.namespace('task'), metricsWindowMs: this.opts.metricsWindowMs ?? 5000, idleTimeoutMs: source ? sourceIdleTimeout(v) : 0 },
           ),
         );
       }

@@ -53,6 +53,12 @@ export interface DatasetSourceSpec extends VertexBase {
   splits?: number;
   /** bounded out-of-orderness of the watermark, ms. Default 0. */
   outOfOrderness?: number | string;
+  /**
+   * A subtask that reads no record for this long (ms or '5s') is marked idle (Flink's
+   * `WatermarkStrategy.withIdleness` → `WatermarkStatus.IDLE`): downstream watermarks advance
+   * without it until it reads again. Default: never idle.
+   */
+  idleTimeout?: number | string;
   /** only the first N rows (in event-time order) */
   limit?: number;
   /** columns to read; default all */
@@ -72,6 +78,13 @@ export interface KafkaSourceSpec extends VertexBase {
   /** field holding event time in the JSON value; default the Kafka message timestamp */
   eventTime?: string;
   outOfOrderness?: number | string;
+  /**
+   * Idleness (Flink's `withIdleness`), ms or '5s': a caught-up partition with no record for this
+   * long no longer holds the reader's watermark, and a subtask whose partitions all are idle is
+   * marked idle downstream (`WatermarkStatus.IDLE`). Default: partitions idle after 1 s
+   * (`IDLE_TIMEOUT_MS`), subtasks never.
+   */
+  idleTimeout?: number | string;
 }
 
 /** Generated records for tests, benchmarks and demos. */
@@ -87,6 +100,12 @@ export interface GeneratorSourceSpec extends VertexBase {
   count?: number;
   /** splits (like partitions). Default 4. */
   splits?: number;
+  /**
+   * A subtask that reads no record for this long (ms or '5s') is marked idle (Flink's
+   * `WatermarkStrategy.withIdleness` → `WatermarkStatus.IDLE`): downstream watermarks advance
+   * without it until it reads again. Default: never idle.
+   */
+  idleTimeout?: number | string;
 }
 
 /** Map with expressions: each field of `set` is computed from the record; `fields` keeps only those. */
@@ -304,9 +323,9 @@ export const JOB_SPEC_SCHEMA = {
         required: ['type'],
         properties: { type: { enum: [...SOURCE_TYPES, 'map', 'filter', 'lookup', 'window-aggregate', ...SINK_TYPES] } },
         allOf: [
-          { if: { properties: { type: { const: 'dataset-source' } } }, then: vertexSchema('dataset-source', { path: { type: 'string', minLength: 1 }, format: { enum: ['parquet', 'jsonl', 'csv'] }, eventTime: { type: 'string' }, rate: { type: 'number', minimum: 0 }, splits: { type: 'integer', minimum: 1 }, outOfOrderness: duration, limit: { type: 'integer', minimum: 0 }, columns: { type: 'array', items: { type: 'string' } } }, ['path', 'eventTime']) },
-          { if: { properties: { type: { const: 'kafka-source' } } }, then: vertexSchema('kafka-source', { topic: { type: 'string', minLength: 1 }, groupId: { type: 'string', minLength: 1 }, brokers, startFrom: { enum: ['earliest', 'latest', 'committed'] }, eventTime: { type: 'string' }, outOfOrderness: duration }, ['topic', 'groupId']) },
-          { if: { properties: { type: { const: 'generator-source' } } }, then: vertexSchema('generator-source', { rate: { type: 'number', minimum: 0 }, keys: { type: 'integer', minimum: 1 }, hotKeyShare: { type: 'number', minimum: 0, maximum: 1 }, count: { type: 'integer', minimum: 0 }, splits: { type: 'integer', minimum: 1 } }, []) },
+          { if: { properties: { type: { const: 'dataset-source' } } }, then: vertexSchema('dataset-source', { path: { type: 'string', minLength: 1 }, format: { enum: ['parquet', 'jsonl', 'csv'] }, eventTime: { type: 'string' }, rate: { type: 'number', minimum: 0 }, splits: { type: 'integer', minimum: 1 }, outOfOrderness: duration, idleTimeout: duration, limit: { type: 'integer', minimum: 0 }, columns: { type: 'array', items: { type: 'string' } } }, ['path', 'eventTime']) },
+          { if: { properties: { type: { const: 'kafka-source' } } }, then: vertexSchema('kafka-source', { topic: { type: 'string', minLength: 1 }, groupId: { type: 'string', minLength: 1 }, brokers, startFrom: { enum: ['earliest', 'latest', 'committed'] }, eventTime: { type: 'string' }, outOfOrderness: duration, idleTimeout: duration }, ['topic', 'groupId']) },
+          { if: { properties: { type: { const: 'generator-source' } } }, then: vertexSchema('generator-source', { rate: { type: 'number', minimum: 0 }, keys: { type: 'integer', minimum: 1 }, hotKeyShare: { type: 'number', minimum: 0, maximum: 1 }, count: { type: 'integer', minimum: 0 }, splits: { type: 'integer', minimum: 1 }, idleTimeout: duration }, []) },
           { if: { properties: { type: { const: 'map' } } }, then: vertexSchema('map', { set: stringMap, fields: { type: 'array', items: { type: 'string' } } }, []) },
           { if: { properties: { type: { const: 'filter' } } }, then: vertexSchema('filter', { condition: { type: 'string', minLength: 1 } }, ['condition']) },
           { if: { properties: { type: { const: 'lookup' } } }, then: vertexSchema('lookup', { table: { type: 'string', minLength: 1 }, key: { type: 'string' }, tableKey: { type: 'string' }, columns: stringMap, latencyMs: { type: 'number', minimum: 0 }, onMissing: { enum: ['keep', 'drop'] } }, ['table', 'key', 'tableKey', 'columns']) },

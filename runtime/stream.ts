@@ -29,8 +29,17 @@ export interface BarrierElement {
 export interface EndElement {
   k: 3;
 }
+/**
+ * Flink's `WatermarkStatus`: `idle` true = the upstream subtask has no data for now (a source past
+ * its idle timeout, or an operator whose inputs all are idle), so its watermark must not hold back
+ * the downstream's combined watermark; false = active again (sent before its next records).
+ */
+export interface StatusElement {
+  k: 4;
+  idle: boolean;
+}
 /** Anything that travels on a channel. */
-export type StreamElement = DataElement | WatermarkElement | BarrierElement | EndElement;
+export type StreamElement = DataElement | WatermarkElement | BarrierElement | EndElement | StatusElement;
 
 /** Thrown out of a wait when the job is cancelled; tasks treat it as a normal stop. */
 export class CancelledError extends Error {

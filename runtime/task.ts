@@ -14,6 +14,9 @@ import type { Operator, OperatorContext, OperatorSnapshot, Output, Rec, Restored
 import type { SourceReader } from './sources/types.ts';
 import type { Faults } from './faults.ts';
 
+/** ms between watermark checks of a source that has no records (Flink's `pipeline.auto-watermark-interval` default). */
+const WATERMARK_INTERVAL_MS = 200;
+
 /** How long a subtask may run on microtasks alone before it yields to timers and I/O, ms. */
 const YIELD_EVERY_MS = 4;
 let lastYield = performance.now();
@@ -94,6 +97,11 @@ export interface SubtaskOptions {
   batchSize: number;
   logger: Logger;
   metricsWindowMs: number;
+  /**
+   * Sources: after this long without a record (ms) the subtask declares itself idle downstream
+   * (Flink's `withIdleness` / `WatermarkStatus.IDLE`) until it reads again. 0 or absent = never.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** One subtask. */
@@ -288,6 +296,9 @@ export class Subtask {
     await reader.open(this.ctx, this.restored);
     this.metrics.pendingRecords = reader.pending();
     const batch = this.opts.batchSize;
+    const idleAfter = this.opts.idleTimeoutMs ?? 0;
+    let lastRecordAt = performance.now();
+    let idle = false;
     for (;;) {
       const y = maybeYield();
       if (y) await y;
@@ -318,11 +329,45 @@ export class Subtask {
       }
       if (res === null) {
         this.metrics.pendingRecords = reader.pending();
-        this.metrics.beginWait('idle', performance.now());
-        await Promise.race([reader.waitForData(), new Promise<void>((r) => (this.wake = r))]);
+        const now = performance.now();
+        // periodic watermark (Flink's auto-watermark interval): a reader's watermark may advance
+        // without records, e.g. when one of its splits turned idle
+        const wm = reader.watermark();
+        if (!idle && wm !== Number.POSITIVE_INFINITY && wm > this.lastOutWm) {
+          await this.emitWatermark(wm);
+          this.metrics.currentInputWatermark = this.lastOutWm;
+        }
+        let idleTimer: NodeJS.Timeout | undefined;
+        let wmTimer: NodeJS.Timeout | undefined;
+        const waits: Array<Promise<void>> = [
+          reader.waitForData(),
+          new Promise<void>((r) => (this.wake = r)),
+          new Promise<void>((r) => (wmTimer = setTimeout(r, WATERMARK_INTERVAL_MS))),
+        ];
+        if (idleAfter > 0 && !idle) {
+          if (now - lastRecordAt >= idleAfter) {
+            idle = true;
+            this.metrics.sourceIdle = true;
+            this.broadcast({ k: 4, idle: true });
+          } else {
+            // wake up when the idle timeout passes, even if the reader never signals
+            waits.push(new Promise<void>((r) => (idleTimer = setTimeout(r, idleAfter - (now - lastRecordAt)))));
+          }
+        }
+        this.metrics.beginWait('idle', now);
+        await Promise.race(waits);
+        if (idleTimer) clearTimeout(idleTimer);
+        clearTimeout(wmTimer);
         this.wake = undefined;
         this.metrics.endWait(performance.now());
         continue;
+      }
+      lastRecordAt = performance.now();
+      if (idle) {
+        // active again: announced before the records, so downstream counts this input's watermark again
+        idle = false;
+        this.metrics.sourceIdle = false;
+        this.broadcast({ k: 4, idle: false });
       }
       const n = res.values.length;
       this.metrics.numRecordsIn += n;
@@ -345,13 +390,31 @@ export class Subtask {
     await op.open?.(this.ctx, this.restored);
     const n = gate.channels.length;
     const channelWm = new Array<number>(n).fill(Number.NEGATIVE_INFINITY);
+    /** Flink's StatusWatermarkValve: idle inputs do not take part in the combined watermark */
+    const channelIdle = new Array<boolean>(n).fill(false);
+    let outIdle = false;
     let inputWm = Number.NEGATIVE_INFINITY;
     let aligning: { id: number; savepoint: boolean; triggeredAt: number; received: Set<number>; startedAt: number } | undefined;
 
     const combinedWm = () => {
       let m = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < n; i++) if (!gate.finished[i]) m = Math.min(m, channelWm[i]!);
+      for (let i = 0; i < n; i++) if (!gate.finished[i] && !channelIdle[i]) m = Math.min(m, channelWm[i]!);
       return m;
+    };
+    /** This subtask is idle downstream when every unfinished input is idle; announces changes. */
+    const updateStatus = async () => {
+      let live = 0;
+      let idleCount = 0;
+      for (let i = 0; i < n; i++) {
+        if (gate.finished[i]) continue;
+        live++;
+        if (channelIdle[i]) idleCount++;
+      }
+      const nowIdle = live > 0 && idleCount === live;
+      if (nowIdle === outIdle) return;
+      outIdle = nowIdle;
+      await this.flush();
+      this.broadcast({ k: 4, idle: nowIdle });
     };
     const advanceWm = async () => {
       const m = combinedWm();
@@ -414,10 +477,17 @@ export class Subtask {
           await maybeCompleteAlignment();
           break;
         }
+        case 4: {
+          channelIdle[channel] = el.idle;
+          await updateStatus();
+          await advanceWm();
+          break;
+        }
         case 3: {
           gate.finished[channel] = true;
           gate.blocked[channel] = false;
           await maybeCompleteAlignment();
+          await updateStatus();
           if (gate.finished.every(Boolean)) {
             await op.endInput?.(this.out);
             await this.flush();

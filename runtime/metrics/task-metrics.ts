@@ -58,6 +58,8 @@ export class TaskMetrics {
   keyGroupRecords: Float64Array | undefined;
   /** source backlog (pendingRecords), records */
   pendingRecords: number | undefined;
+  /** sources: marked idle downstream (Flink's WatermarkStatus.IDLE after `idleTimeout`) */
+  sourceIdle = false;
   /** Kafka per-partition offsets: `${topic}\u0000${partition}` → offsets */
   kafkaOffsets: Map<string, { topic: string; partition: number; current: number; committed: number }> | undefined;
   /** numLateRecordsDropped (window operators) */

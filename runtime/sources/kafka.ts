@@ -29,7 +29,7 @@
  * Watermark: per partition the highest event time emitted, minus `outOfOrderness`, minus 1; the
  * reader's watermark is the minimum over its owned partitions that are not idle. A partition is
  * idle (Flink's `withIdleness`) when nothing is buffered for it, its position has reached the
- * log-end offset and no record arrived or was emitted for {@link IDLE_TIMEOUT_MS}. When every owned partition is
+ * log-end offset and no record arrived or was emitted for `idleTimeout` (default {@link IDLE_TIMEOUT_MS}). When every owned partition is
  * idle the watermark holds. Records of a partition that wakes up after others moved the watermark
  * on can be late, as in Flink.
  *
@@ -53,7 +53,7 @@ import { parseDuration, type KafkaSourceSpec } from '../spec.ts';
 import type { OperatorContext, OperatorSnapshot, Rec, RestoredState } from '../operators/types.ts';
 import { assignedSplits, type PollResult, type SourceReader } from './types.ts';
 
-/** A partition with no record for this long (ms) that is caught up is idle (Flink's idleness). */
+/** A partition with no record for this long (ms) that is caught up is idle (Flink's idleness), unless the spec sets `idleTimeout`. */
 export const IDLE_TIMEOUT_MS = 1000;
 /** Log-end offsets are refreshed through the admin client at this period, ms. */
 export const LEO_REFRESH_MS = 1000;
@@ -412,6 +412,8 @@ class KafkaReader implements SourceReader {
   private next = 0;
   private waiter: (() => void) | undefined;
   private readonly ooo: number;
+  /** ms without a record after which a caught-up partition is idle (`idleTimeout`, default {@link IDLE_TIMEOUT_MS}) */
+  private readonly idleMs: number;
   /** checkpoint id → offsets snapshotted for it, committed on completion */
   private readonly pendingCommits = new Map<number, KafkaPartitionOffset[]>();
   private badEventTime = 0;
@@ -419,6 +421,7 @@ class KafkaReader implements SourceReader {
 
   constructor(private readonly spec: KafkaSourceSpec) {
     this.ooo = parseDuration(spec.outOfOrderness, `vertex '${spec.name}' outOfOrderness`, 0);
+    this.idleMs = parseDuration(spec.idleTimeout, `vertex '${spec.name}' idleTimeout`, IDLE_TIMEOUT_MS);
   }
 
   async open(ctx: OperatorContext, restored: RestoredState | undefined): Promise<void> {
@@ -539,7 +542,7 @@ class KafkaReader implements SourceReader {
     let wm = Number.POSITIVE_INFINITY;
     for (const st of this.parts) {
       const leo = this.fetcher!.leo(st.partition);
-      const idle = st.head >= st.buffer.length && leo !== undefined && st.current >= leo && now - st.lastDataAt > IDLE_TIMEOUT_MS;
+      const idle = st.head >= st.buffer.length && leo !== undefined && st.current >= leo && now - st.lastDataAt > this.idleMs;
       if (idle) continue;
       if (st.maxTs < wm) wm = st.maxTs;
     }
