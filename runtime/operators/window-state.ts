@@ -80,11 +80,15 @@ export class WindowSlots {
     }
   }
 
+  /** true while every key is a string without U+0000 (the snapshot joins them into one string) */
+  plainKeys = true;
+
   /** Adds `key` (not present) in key group `kg`; returns its new slot. */
   insert(key: unknown, hash: number, kg: number): number {
     if (this.size === this.counts.length) this.grow();
     const s = this.size++;
     this.keys.push(key);
+    if (this.plainKeys && (typeof key !== 'string' || key.includes('\u0000'))) this.plainKeys = false;
     this.hashes[s] = hash;
     this.kgs[s] = kg;
     this.place(s, hash);
@@ -97,6 +101,34 @@ export class WindowSlots {
     let i = (Math.imul(hash, 0x9e3779b1) >>> 0) >>> (32 - this.bits);
     while (t[i] !== 0) i = (i + 1) & mask;
     t[i] = s + 1;
+  }
+
+  /**
+   * Appends restored keys of key group `kg` with their columns (`V` values per key in `vals`/`ns`).
+   * The keys must not be in this window yet: a checkpoint holds each (window, key) once.
+   */
+  appendRestored(keys: unknown[], kg: number, counts: Float64Array, vals: Float64Array, ns: Float64Array): void {
+    const n = keys.length;
+    this.reserve(n);
+    const at = this.size;
+    const V = this.V;
+    this.counts.set(counts, at);
+    this.vals.set(vals, at * V);
+    this.ns.set(ns, at * V);
+    this.kgs.fill(kg, at, at + n);
+    const hashes = this.hashes;
+    const ks = this.keys;
+    let plain = this.plainKeys;
+    for (let i = 0; i < n; i++) {
+      const key = keys[i];
+      ks.push(key);
+      if (plain && (typeof key !== 'string' || key.includes('\u0000'))) plain = false;
+      const h = typeof key === 'string' ? javaStringHashCode(key) : javaHashCode(key);
+      hashes[at + i] = h;
+      this.place(at + i, h);
+    }
+    this.plainKeys = plain;
+    this.size = at + n;
   }
 
   /** Makes room for at least `extra` more slots without growing again. */
@@ -195,41 +227,47 @@ export function snapshotSlots(windows: Iterable<WindowSlots>, V: number): Map<nu
     const n = w.size;
     if (n === 0) continue;
     const kgs = w.kgs;
-    // counting sort of the slots by key group
     let maxKg = 0;
     for (let s = 0; s < n; s++) if (kgs[s]! > maxKg) maxKg = kgs[s]!;
-    const start = new Int32Array(maxKg + 2);
-    for (let s = 0; s < n; s++) start[kgs[s]! + 1]!++;
-    for (let kg = 0; kg <= maxKg; kg++) start[kg + 1]! += start[kg]!;
-    const fill = start.slice();
-    const order = new Int32Array(n);
-    for (let s = 0; s < n; s++) order[fill[kgs[s]!]!++] = s;
+    const per = new Int32Array(maxKg + 1);
+    for (let s = 0; s < n; s++) per[kgs[s]!]!++;
+    // one sequential pass over the slots, scattering into per-key-group columns: every read is in
+    // order and the writes go to one cursor per key group (a gather in key-group order would read
+    // the big columns at random)
+    const keys: unknown[][] = [];
+    const counts: Float64Array[] = [];
+    const vals: Float64Array[] = [];
+    const ns: Float64Array[] = [];
     for (let kg = 0; kg <= maxKg; kg++) {
-      const from = start[kg]!;
-      const c = start[kg + 1]! - from;
-      if (c === 0) continue;
-      // a packed array (push), so join() stays on V8's fast path
-      const keys: unknown[] = [];
-      const counts = new Float64Array(c);
-      const vals = new Float64Array(c * V);
-      const ns = new Float64Array(c * V);
-      let joinable = true;
-      for (let i = 0; i < c; i++) {
-        const s = order[from + i]!;
-        const k = w.keys[s];
-        keys.push(k);
-        if (joinable && (typeof k !== 'string' || k.includes('\u0000'))) joinable = false;
-        counts[i] = w.counts[s]!;
-        for (let j = 0; j < V; j++) {
-          vals[i * V + j] = w.vals[s * V + j]!;
-          ns[i * V + j] = w.ns[s * V + j]!;
-        }
+      const c = per[kg]!;
+      keys.push([]);
+      counts.push(new Float64Array(c));
+      vals.push(new Float64Array(c * V));
+      ns.push(new Float64Array(c * V));
+    }
+    const at = new Int32Array(maxKg + 1);
+    const wk = w.keys;
+    const wc = w.counts;
+    const wv = w.vals;
+    const wn = w.ns;
+    for (let s = 0; s < n; s++) {
+      const kg = kgs[s]!;
+      const i = at[kg]!++;
+      keys[kg]!.push(wk[s]);
+      counts[kg]![i] = wc[s]!;
+      for (let j = 0; j < V; j++) {
+        vals[kg]![i * V + j] = wv[s * V + j]!;
+        ns[kg]![i * V + j] = wn[s * V + j]!;
       }
-      const pc = packCounts(counts);
-      const pn = packCounts(ns);
-      const g: SlotGroup = { s: w.start, c: pc.b, cw: pc.w, v: bytesOf(vals), n: pn.b, nw: pn.w };
-      if (joinable) g.k = (keys as string[]).join('\u0000');
-      else g.ka = keys;
+    }
+    const joinable = w.plainKeys;
+    for (let kg = 0; kg <= maxKg; kg++) {
+      if (per[kg] === 0) continue;
+      const pc = packCounts(counts[kg]!);
+      const pn = packCounts(ns[kg]!);
+      const g: SlotGroup = { s: w.start, c: pc.b, cw: pc.w, v: bytesOf(vals[kg]!), n: pn.b, nw: pn.w };
+      if (joinable) g.k = (keys[kg] as string[]).join('\u0000');
+      else g.ka = keys[kg]!;
       let block = out.get(kg);
       if (!block) out.set(kg, (block = { f: 2, g: [] }));
       block.g.push(g);
@@ -274,19 +312,7 @@ export function restoreKeyGroup(raw: unknown, kg: number, V: number, valued: num
     }
     const vals = readF64(g.v, n * V, `values of key group ${kg}`);
     const ns = readCounts(g.n, g.nw, n * V, `value counts of key group ${kg}`);
-    const w = windowFor(g.s);
-    w.reserve(n);
-    for (let i = 0; i < n; i++) {
-      const key = keys[i];
-      const h = keyHash(key);
-      let s = w.find(key, h);
-      if (s < 0) s = w.insert(key, h, kg);
-      w.counts[s] = counts[i]!;
-      for (let j = 0; j < V; j++) {
-        w.vals[s * V + j] = vals[i * V + j]!;
-        w.ns[s * V + j] = ns[i * V + j]!;
-      }
-    }
+    windowFor(g.s).appendRestored(keys, kg, counts, vals, ns);
   }
 }
 
