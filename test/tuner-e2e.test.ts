@@ -16,8 +16,9 @@
  * operation; it reaches SUCCEEDED with its steps, downtime and savepoint in the journal
  * (`GET /api/v1/operations/:id`: 'savepoint' = stop with savepoint, 'start' = start from it and wait
  * until RUNNING — the runner journals no separate 'wait-running' step —, 'verify'); the group's
- * lag (`GET /api/v1/jobs/:id/lag`) comes back to zero within the rules' catch-up target ({@link CATCH_UP_MS}, set as `planner.catchUpDuration` in the
- * test's rules folder, so the planner sizes the step for it); the job runs to the end of its input
+ * lag (`GET /api/v1/jobs/:id/lag`) comes back to zero within the rules' catch-up target
+ * ({@link CATCH_UP_MS}, set as `planner.catchUpDuration` in the test's rules folder, so the planner
+ * sizes the step for it); the job runs to the end of its input
  * and its output equals DuckDB's per-origin count and sum of delay with no duplicate window: the
  * savepoint restart lost and repeated nothing.
  */
