@@ -88,7 +88,12 @@ export function checkParallelism(vertex: string, parallelism: number, maxParalle
   }
 }
 
-/** A cache of key → key group for hot paths (keys repeat). Bounded: cleared when it grows past `limit`. */
+/**
+ * A cache of key → key group for hot paths (keys repeat). Bounded: once it holds `limit` keys it
+ * stops adding (the keys seen first, usually the hot ones, stay cached; others are hashed each time,
+ * which costs about what a cache miss did). It used to clear itself when full, which with more keys
+ * than `limit` (1M-key state) emptied it over and over so that it almost never hit.
+ */
 export class KeyGroupCache {
   private readonly map = new Map<unknown, number>();
   constructor(private readonly maxParallelism: number, private readonly limit = 100_000) {}
@@ -97,8 +102,7 @@ export class KeyGroupCache {
     let kg = this.map.get(key);
     if (kg === undefined) {
       kg = keyGroupOf(key, this.maxParallelism);
-      if (this.map.size >= this.limit) this.map.clear();
-      this.map.set(key, kg);
+      if (this.map.size < this.limit) this.map.set(key, kg);
     }
     return kg;
   }
