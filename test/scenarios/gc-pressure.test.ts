@@ -9,7 +9,7 @@ import { runScenario, setParallelism, explain } from '../helpers/scenario.ts';
 import { tempDir } from '../helpers/wait.ts';
 import type { TuningAction } from '../../diagnoser/types.ts';
 
-test('GC pressure → memory-pressure, the allocating vertex, set-memory, no scale-up', { timeout: 60_000 }, async () => {
+test('GC pressure → memory-pressure, the allocating vertex, set-memory, no scale-up', { timeout: 180_000 }, async () => {
   const { diagnosis: d } = await runScenario({
     name: 'sc-gc',
     checkpoints: { interval: 0, dir: tempDir() },
