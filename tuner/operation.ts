@@ -239,7 +239,7 @@ export class OperationRunner {
       return this.rollbackFrom(op, savepointPath, `start with the new settings failed: ${errorMessage(err)}`);
     }
     const runningAt = this.ctx.now();
-    await this.end(op, step, 'succeeded', 'running');
+    await this.end(op, step, 'succeeded', `running, from ${savepointPath} with ${JSON.stringify(target)}`);
     const measured = await this.executor().downtimeMs?.(op.job_id, this.ctx.timeouts.firstRecordMs).catch(() => undefined);
     op.downtimeMs = measured ?? (stoppedAt !== undefined ? Math.max(0, runningAt - stoppedAt) : undefined);
     return this.verify(op);
