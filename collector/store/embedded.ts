@@ -1,14 +1,28 @@
 /**
  * The embedded metric store: DuckDB (`@duckdb/node-api`) in one file (or in memory), no server.
  *
- * Layout: table `points(ts BIGINT ms, measurement VARCHAR, tags VARCHAR /* sorted JSON object *\/,
- * field VARCHAR, value DOUBLE)`, one row per numeric field (see `toNumeric`: booleans and
- * "true"/"false" and numeric strings as numbers), table `text_points(ts, measurement, tags, field,
- * text VARCHAR)` for the other string fields (e.g. `inputs` of `streamtune_job_vertex`; read with
- * {@link EmbeddedStore.queryText}, never by the numeric reads), and table `logs`. Writes go
- * through DuckDB's appender in one batch per call. Windowed mean/max/min/last/sum run in SQL;
- * `rate` is computed from the raw points with the shared {@link counterRate}, so it matches the
- * InfluxDB store.
+ * Layout (schema 2, recorded in table `streamtune_meta`):
+ * - `series(id INTEGER, measurement VARCHAR, field VARCHAR, tags VARCHAR /* sorted JSON object *\/,
+ *   tag_job_id, tag_task_id, … VARCHAR)`: one row per numeric series (measurement, field and full
+ *   tag set). The common Flink tags ({@link PROMOTED_TAGS}) have their own column ('' when absent),
+ *   so `where` filters and `groupBy` on them are column predicates on this small table; other tags
+ *   are read from the JSON.
+ * - `points(series_id INTEGER, ts BIGINT ms, value DOUBLE)`: one row per numeric field value (see
+ *   `toNumeric`: booleans and "true"/"false" and numeric strings as numbers).
+ * - `text_points(ts, measurement, tags, field, text VARCHAR)` for the other string fields (e.g.
+ *   `inputs` of `streamtune_job_vertex`; read with {@link EmbeddedStore.queryText}, never by the
+ *   numeric reads), and table `logs`.
+ *
+ * The store keeps the series catalog in memory (id → tags, parsed once; loaded on open), so writes
+ * append only `(series_id, ts, value)` rows and reads return only numeric columns: the matching
+ * series are selected in SQL, joined to `points`, windowed mean/max/min/last/sum aggregated in SQL
+ * per group and window, and each returned row is mapped to its series through the catalog (one tag
+ * object per series, not per row). `rate` is computed from the raw points per series with the
+ * shared {@link counterRate}, so it matches the InfluxDB store. Writes go through DuckDB's
+ * appender in one batch per call.
+ *
+ * A file written with schema 1 (`points(ts, measurement, tags, field, value)`) is migrated on open,
+ * in one transaction.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -19,7 +33,6 @@ import type { LogEvent, LogLevel, MetricPoint } from '../../core/points.ts';
 import {
   LEVEL_RANK,
   counterRate,
-  sortSeries,
   sumByWindow,
   tagKey,
   toNumeric,
@@ -63,6 +76,19 @@ export function defaultEmbeddedPath(env: NodeJS.ProcessEnv = process.env): strin
   return `${env.STREAMTUNE_DATA_DIR || './data'}/metrics.duckdb`;
 }
 
+/** The schema this code writes (see the module comment). 1 = the single `points` table with JSON tags. */
+export const EMBEDDED_SCHEMA_VERSION = 2;
+
+/**
+ * Tags with their own column `tag_<name>` in table `series` (Flink's scope variables and the Kafka
+ * lag tags, docs/METRICS.md). Filters and groupBy on any other tag read the series' JSON tags.
+ */
+export const PROMOTED_TAGS = [
+  'job_id', 'job_name', 'task_id', 'task_name', 'subtask_index', 'tm_id', 'host',
+  'operator_id', 'operator_name', 'group', 'topic', 'partition', 'inputs', 'key_group',
+] as const;
+const PROMOTED = new Set<string>(PROMOTED_TAGS);
+
 const DAY_MS = 86_400_000;
 
 /** A JSON path selecting one key of the tags object, quoted so any key works. */
@@ -70,9 +96,92 @@ function tagPath(key: string): string {
   return `$."${key.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+/** SQL string literal. */
+function lit(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+const SERIES_DDL = `CREATE TABLE IF NOT EXISTS series (id INTEGER NOT NULL, measurement VARCHAR NOT NULL, field VARCHAR NOT NULL, tags VARCHAR NOT NULL, ${PROMOTED_TAGS.map((t) => `tag_${t} VARCHAR NOT NULL`).join(', ')})`;
+const POINTS_DDL = (table: string) => `CREATE TABLE IF NOT EXISTS ${table} (series_id INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE NOT NULL)`;
+
+/** One numeric series of the catalog. */
+interface SeriesInfo {
+  id: number;
+  measurement: string;
+  field: string;
+  /** sorted JSON of the tags (the `tags` column) */
+  key: string;
+  /** the parsed tags, shared by every series with the same tag set */
+  tags: Record<string, string>;
+  /** `${measurement}\u0000${field}`, shared by the series of one measurement and field */
+  mf: string;
+}
+
 /**
- * Opens (creating when needed) the embedded DuckDB store and runs retention once.
- * @throws StreamtuneError STORE_UNAVAILABLE when the file cannot be opened (e.g. locked by another process).
+ * In-memory copy of table `series`: measurement → tag key → field → series, and id → series.
+ * Tag objects and keys are interned, so series of one tag set share them.
+ */
+class SeriesCatalog {
+  readonly byId = new Map<number, SeriesInfo>();
+  private readonly index = new Map<string, Map<string, Map<string, SeriesInfo>>>();
+  private readonly interned = new Map<string, Record<string, string>>();
+  /** series count per `${measurement}\\u0000${field}` */
+  private readonly fields = new Map<string, number>();
+  private readonly mfs = new Map<string, string>();
+  nextId = 1;
+
+  /** The interned tags object of a tag key. */
+  tagsOf(key: string, tags?: Record<string, string>): Record<string, string> {
+    let t = this.interned.get(key);
+    if (!t) this.interned.set(key, (t = tags ? { ...tags } : (JSON.parse(key) as Record<string, string>)));
+    return t;
+  }
+
+  /** Whether any series of this measurement and field exists. */
+  has(measurement: string, field: string): boolean {
+    return (this.fields.get(`${measurement}\u0000${field}`) ?? 0) > 0;
+  }
+
+  /** The interned `${measurement}\u0000${field}` key. */
+  mfOf(measurement: string, field: string): string {
+    const k = `${measurement}\u0000${field}`;
+    let m = this.mfs.get(k);
+    if (m === undefined) this.mfs.set(k, (m = k));
+    return m;
+  }
+
+  get(measurement: string, key: string, field: string): SeriesInfo | undefined {
+    return this.index.get(measurement)?.get(key)?.get(field);
+  }
+
+  add(s: SeriesInfo): void {
+    let m = this.index.get(s.measurement);
+    if (!m) this.index.set(s.measurement, (m = new Map()));
+    let k = m.get(s.key);
+    if (!k) m.set(s.key, (k = new Map()));
+    if (!k.has(s.field)) this.fields.set(s.mf, (this.fields.get(s.mf) ?? 0) + 1);
+    k.set(s.field, s);
+    this.byId.set(s.id, s);
+    if (s.id >= this.nextId) this.nextId = s.id + 1;
+  }
+
+  remove(id: number): void {
+    const s = this.byId.get(id);
+    if (!s) return;
+    this.byId.delete(id);
+    const m = this.index.get(s.measurement);
+    const k = m?.get(s.key);
+    if (k?.delete(s.field)) this.fields.set(s.mf, (this.fields.get(s.mf) ?? 1) - 1);
+    if (k && k.size === 0) m!.delete(s.key);
+    if (m && m.size === 0) this.index.delete(s.measurement);
+  }
+}
+
+/**
+ * Opens (creating when needed) the embedded DuckDB store, migrates a file of an older schema, and
+ * runs retention once.
+ * @throws StreamtuneError STORE_UNAVAILABLE when the file cannot be opened (e.g. locked by another
+ * process), was written by a newer streamtune, or cannot be migrated (the message names the file).
  */
 export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
   const path = options.path ?? defaultEmbeddedPath();
@@ -88,19 +197,25 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     instance = await DuckDBInstance.create(path);
     conn = await instance.connect();
-    await conn.run(
-      'CREATE TABLE IF NOT EXISTS points (ts BIGINT NOT NULL, measurement VARCHAR NOT NULL, tags VARCHAR NOT NULL, field VARCHAR NOT NULL, value DOUBLE NOT NULL)',
-    );
-    await conn.run(
-      'CREATE TABLE IF NOT EXISTS text_points (ts BIGINT NOT NULL, measurement VARCHAR NOT NULL, tags VARCHAR NOT NULL, field VARCHAR NOT NULL, text VARCHAR NOT NULL)',
-    );
-    await conn.run(
-      'CREATE TABLE IF NOT EXISTS logs (ts BIGINT NOT NULL, level VARCHAR NOT NULL, level_rank INTEGER NOT NULL, job_id VARCHAR NOT NULL, job_name VARCHAR, vertex VARCHAR, subtask_index INTEGER, attempt INTEGER, message VARCHAR NOT NULL, exception_class VARCHAR, stack VARCHAR)',
-    );
   } catch (err) {
     throw new StreamtuneError('STORE_UNAVAILABLE', `cannot open the embedded store ${path}: ${errorMessage(err)}`, { cause: err, details: { path } });
   }
-  const store = new DuckStore(path, instance, conn, retentionDays, now, log);
+  const catalog = new SeriesCatalog();
+  try {
+    await prepareSchema(conn, path, log);
+    const rows = (await conn.runAndReadAll('SELECT id, measurement, field, tags FROM series')).getColumns();
+    const [ids, ms, fs, ks] = rows as [number[], string[], string[], string[]];
+    for (let i = 0; i < (ids?.length ?? 0); i++) {
+      const key = ks[i]!;
+      catalog.add({ id: ids[i]!, measurement: ms[i]!, field: fs[i]!, key, tags: catalog.tagsOf(key), mf: catalog.mfOf(ms[i]!, fs[i]!) });
+    }
+  } catch (err) {
+    conn.closeSync();
+    instance.closeSync();
+    if (err instanceof StreamtuneError) throw err;
+    throw new StreamtuneError('STORE_UNAVAILABLE', `cannot open the embedded store ${path}: ${errorMessage(err)}`, { cause: err, details: { path } });
+  }
+  const store = new DuckStore(path, instance, conn, catalog, retentionDays, now, log);
   await store.enforceRetention();
   const every = options.retentionIntervalMs ?? 3_600_000;
   if (retentionDays > 0 && every > 0) {
@@ -109,19 +224,95 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
     }, every);
     store.timer.unref();
   }
-  log.info('embedded store open', { path, retentionDays });
+  log.info('embedded store open', { path, retentionDays, series: catalog.byId.size });
   return store;
+}
+
+/**
+ * Creates the tables of schema 2, or migrates a schema-1 file (points with JSON tags) in one
+ * transaction: distinct (measurement, field, tags) become `series`, points keep ts and value.
+ * @throws StreamtuneError STORE_UNAVAILABLE for a file of a newer schema or a failed migration.
+ */
+async function prepareSchema(conn: DuckDBConnection, path: string, log: Logger): Promise<void> {
+  await conn.run('CREATE TABLE IF NOT EXISTS streamtune_meta (key VARCHAR NOT NULL, value VARCHAR NOT NULL)');
+  const meta = (await conn.runAndReadAll("SELECT value FROM streamtune_meta WHERE key = 'schema_version'")).getColumns()[0] ?? [];
+  const version = meta.length ? Number(meta[0]) : undefined;
+  if (version !== undefined && !(version <= EMBEDDED_SCHEMA_VERSION)) {
+    throw new StreamtuneError(
+      'STORE_UNAVAILABLE',
+      `the embedded store ${path} has schema ${String(meta[0])}, written by a newer streamtune (this one reads schema ${EMBEDDED_SCHEMA_VERSION}): upgrade streamtune, or point STREAMTUNE_DATA_DIR (or the store path) at another folder`,
+      { details: { path, schema: String(meta[0]) } },
+    );
+  }
+  const cols = (await conn.runAndReadAll("SELECT column_name FROM duckdb_columns() WHERE table_name = 'points' AND schema_name = 'main' AND database_name = current_database()")).getColumns()[0] ?? [];
+  const v1 = cols.includes('tags') && !cols.includes('series_id');
+  if (v1) {
+    const t = Date.now();
+    log.info('migrating the embedded store to schema 2 (series table, points by series id)', { path });
+    try {
+      await conn.run('BEGIN TRANSACTION');
+      await conn.run(SERIES_DDL);
+      await conn.run(
+        `INSERT INTO series SELECT (row_number() OVER (ORDER BY measurement, field, tags))::INTEGER, measurement, field, tags, ${PROMOTED_TAGS.map((k) => `coalesce(json_extract_string(tags, ${lit(tagPath(k))}), '')`).join(', ')} FROM (SELECT DISTINCT measurement, field, tags FROM points)`,
+      );
+      await conn.run(POINTS_DDL('points_v2'));
+      await conn.run('INSERT INTO points_v2 SELECT s.id, p.ts, p.value FROM points p JOIN series s ON p.measurement = s.measurement AND p.field = s.field AND p.tags = s.tags ORDER BY p.ts');
+      await conn.run('DROP TABLE points');
+      await conn.run('ALTER TABLE points_v2 RENAME TO points');
+      await conn.run("DELETE FROM streamtune_meta WHERE key = 'schema_version'");
+      await conn.run(`INSERT INTO streamtune_meta VALUES ('schema_version', '${EMBEDDED_SCHEMA_VERSION}')`);
+      await conn.run('COMMIT');
+    } catch (err) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw new StreamtuneError(
+        'STORE_UNAVAILABLE',
+        `cannot migrate the embedded store ${path} from schema 1 to ${EMBEDDED_SCHEMA_VERSION}: ${errorMessage(err)}. The file is unchanged; free disk space and retry, or move the file aside to start an empty store`,
+        { cause: err, details: { path } },
+      );
+    }
+    log.info('embedded store migrated', { path, ms: Date.now() - t });
+  } else {
+    await conn.run(SERIES_DDL);
+    await conn.run(POINTS_DDL('points'));
+    if (version === undefined) await conn.run(`INSERT INTO streamtune_meta VALUES ('schema_version', '${EMBEDDED_SCHEMA_VERSION}')`);
+  }
+  await conn.run(
+    'CREATE TABLE IF NOT EXISTS text_points (ts BIGINT NOT NULL, measurement VARCHAR NOT NULL, tags VARCHAR NOT NULL, field VARCHAR NOT NULL, text VARCHAR NOT NULL)',
+  );
+  await conn.run(
+    'CREATE TABLE IF NOT EXISTS logs (ts BIGINT NOT NULL, level VARCHAR NOT NULL, level_rank INTEGER NOT NULL, job_id VARCHAR NOT NULL, job_name VARCHAR, vertex VARCHAR, subtask_index INTEGER, attempt INTEGER, message VARCHAR NOT NULL, exception_class VARCHAR, stack VARCHAR)',
+  );
+}
+
+/** `JSON.stringify(s)`, without the call for the usual strings that need no escaping. */
+function jsonString(s: string): string {
+  return /["\\\u0000-\u001f\u007f-\uffff]/.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** The time bounds of a query as integer ms: ts >= lo AND ts <= hi selects [start, end]. */
+function bounds(start: number, end: number): [bigint, bigint] {
+  return [BigInt(Math.ceil(start)), BigInt(Math.floor(end))];
+}
+
+/** A query waiting to run, with its promise's callbacks. */
+interface PendingQuery {
+  q: SeriesQuery;
+  resolve: (s: Series[]) => void;
+  reject: (err: unknown) => void;
 }
 
 class DuckStore implements EmbeddedStore {
   timer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** queries waiting for the next {@link runPending} */
+  private pending: PendingQuery[] = [];
 
   constructor(
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
+    private readonly catalog: SeriesCatalog,
     private readonly retentionDays: number,
     private readonly now: () => number,
     private readonly log: Logger,
@@ -143,6 +334,30 @@ class DuckStore implements EmbeddedStore {
     return p;
   }
 
+  /**
+   * Runs a query whose columns are (series id INTEGER, t DOUBLE, v DOUBLE) and hands each row to
+   * `row`, chunk by chunk, straight from DuckDB's vectors (no row objects, no column arrays).
+   */
+  private async eachRow(sql: string, params: DuckDBValue[], row: (id: number, t: number, v: number) => void): Promise<void> {
+    const result = await this.conn.run(sql, params);
+    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      const n = chunk.rowCount;
+      const ids = chunk.getColumnVector(0);
+      const ts = chunk.getColumnVector(1);
+      const vs = chunk.getColumnVector(2);
+      for (let i = 0; i < n; i++) row(ids.getItem(i) as number, ts.getItem(i) as number, vs.getItem(i) as number);
+    }
+  }
+
+  /** Runs a query and returns its columns (numbers for INTEGER/DOUBLE columns). */
+  private async columns(sql: string, params: DuckDBValue[]): Promise<DuckDBValue[][]> {
+    const reader = await this.conn.runAndReadAll(sql, params);
+    const cols = reader.getColumns();
+    // an empty result has no chunks, hence no columns: one empty array per column
+    while (cols.length < reader.columnCount) cols.push([]);
+    return cols;
+  }
+
   async write(points: readonly MetricPoint[]): Promise<void> {
     for (let i = 0; i < points.length; i++) {
       const why = invalidPointReason(points[i]);
@@ -150,35 +365,69 @@ class DuckStore implements EmbeddedStore {
     }
     if (!points.length) return;
     await this.exclusive('write', async () => {
-      const app = await this.conn.createAppender('points');
+      const cat = this.catalog;
+      const fresh: SeriesInfo[] = [];
+      const freshIndex = new Map<string, SeriesInfo>();
       let texts: Array<{ ts: bigint; measurement: string; tags: string; field: string; text: string }> | undefined;
-      try {
-        const tagCache = new Map<Record<string, string>, string>();
-        for (const p of points) {
-          let tags = tagCache.get(p.tags);
-          if (tags === undefined) {
-            tags = tagKey(p.tags ?? {});
-            tagCache.set(p.tags, tags);
+      const rows: Array<{ id: number; ts: bigint; v: number }> = [];
+      const tagCache = new Map<Record<string, string>, string>();
+      for (const p of points) {
+        let key = tagCache.get(p.tags);
+        if (key === undefined) {
+          key = tagKey(p.tags ?? {});
+          tagCache.set(p.tags, key);
+        }
+        const ts = BigInt(p.timestamp);
+        for (const field in p.fields) {
+          const raw = p.fields[field];
+          const v = toNumeric(raw);
+          if (v === null) {
+            if (typeof raw === 'string') (texts ??= []).push({ ts, measurement: p.measurement, tags: key, field, text: raw });
+            continue;
           }
-          const ts = BigInt(p.timestamp);
-          for (const field in p.fields) {
-            const raw = p.fields[field];
-            const v = toNumeric(raw);
-            if (v === null) {
-              if (typeof raw === 'string') (texts ??= []).push({ ts, measurement: p.measurement, tags, field, text: raw });
-              continue;
+          let s = cat.get(p.measurement, key, field);
+          if (!s) {
+            const fk = `${p.measurement}\u0000${field}\u0000${key}`;
+            s = freshIndex.get(fk);
+            if (!s) {
+              s = { id: cat.nextId++, measurement: p.measurement, field, key, tags: cat.tagsOf(key, p.tags ?? {}), mf: cat.mfOf(p.measurement, field) };
+              freshIndex.set(fk, s);
+              fresh.push(s);
             }
-            app.appendBigInt(ts);
-            app.appendVarchar(p.measurement);
-            app.appendVarchar(tags);
-            app.appendVarchar(field);
-            app.appendDouble(v);
+          }
+          rows.push({ id: s.id, ts, v });
+        }
+      }
+      if (fresh.length) {
+        const sapp = await this.conn.createAppender('series');
+        try {
+          for (const s of fresh) {
+            sapp.appendInteger(s.id);
+            sapp.appendVarchar(s.measurement);
+            sapp.appendVarchar(s.field);
+            sapp.appendVarchar(s.key);
+            for (const t of PROMOTED_TAGS) sapp.appendVarchar(s.tags[t] ?? '');
+            sapp.endRow();
+          }
+          sapp.flushSync();
+        } finally {
+          sapp.closeSync();
+        }
+        for (const s of fresh) cat.add(s);
+      }
+      if (rows.length) {
+        const app = await this.conn.createAppender('points');
+        try {
+          for (const r of rows) {
+            app.appendInteger(r.id);
+            app.appendBigInt(r.ts);
+            app.appendDouble(r.v);
             app.endRow();
           }
+          app.flushSync();
+        } finally {
+          app.closeSync();
         }
-        app.flushSync();
-      } finally {
-        app.closeSync();
       }
       if (!texts) return;
       const tapp = await this.conn.createAppender('text_points');
@@ -200,10 +449,14 @@ class DuckStore implements EmbeddedStore {
 
   async queryText(measurement: string, field: string, start: number, end: number, where?: SeriesQuery['where']): Promise<Array<{ t: number; tags: Record<string, string>; value: string }>> {
     if (whereMatchesNothing(where)) return [];
-    const { sql: whereSql, params } = this.filters({ measurement, field, start, end, where });
-    const sql = `SELECT ts::DOUBLE AS t, tags, text FROM text_points WHERE ${whereSql} ORDER BY ts`;
-    const rows = await this.exclusive('queryText', async () => (await this.conn.runAndReadAll(sql, params)).getRowObjectsJS());
-    return rows.map((r) => ({ t: r.t as number, tags: JSON.parse(r.tags as string) as Record<string, string>, value: r.text as string }));
+    const params: DuckDBValue[] = [measurement, ...bounds(start, end), field];
+    const conds = ['measurement = $1', 'ts >= $2', 'ts <= $3', 'field = $4'];
+    for (const [key, val] of Object.entries(where ?? {})) conds.push(`${this.jsonTag(key, params)} IN (${this.placeholders(val, params)})`);
+    const sql = `SELECT ts::DOUBLE AS t, tags, text FROM text_points WHERE ${conds.join(' AND ')} ORDER BY ts`;
+    const [ts, tags, text] = await this.exclusive('queryText', () => this.columns(sql, params)) as [number[], string[], string[]];
+    const out: Array<{ t: number; tags: Record<string, string>; value: string }> = [];
+    for (let i = 0; i < (ts?.length ?? 0); i++) out.push({ t: ts[i]!, tags: JSON.parse(tags[i]!) as Record<string, string>, value: text[i]! });
+    return out;
   }
 
   async writeLogs(events: readonly LogEvent[]): Promise<void> {
@@ -238,97 +491,222 @@ class DuckStore implements EmbeddedStore {
     });
   }
 
-  /** WHERE clause and parameters for measurement/field/time/tag filters. */
-  private filters(q: { measurement: string; field?: string; start: number; end: number; where?: SeriesQuery['where'] }): { sql: string; params: DuckDBValue[] } {
-    const params: DuckDBValue[] = [q.measurement, q.start, q.end];
-    const conds = ['measurement = $1', 'ts >= $2', 'ts <= $3'];
-    if (q.field !== undefined) {
-      params.push(q.field);
-      conds.push(`field = $${params.length}`);
-    }
-    for (const [key, val] of Object.entries(q.where ?? {})) {
-      params.push(tagPath(key));
-      const col = `coalesce(json_extract_string(tags, $${params.length}), '')`;
-      const vals = typeof val === 'string' ? [val] : [...val];
-      const ph = vals.map((v) => {
-        params.push(v);
-        return `$${params.length}`;
-      });
-      conds.push(`${col} IN (${ph.join(', ')})`);
-    }
-    return { sql: conds.join(' AND '), params };
+  /** Adds the values as parameters; returns their placeholders, comma-separated. */
+  private placeholders(val: string | readonly string[], params: DuckDBValue[]): string {
+    const vals = typeof val === 'string' ? [val] : val;
+    return vals.map((v) => {
+      params.push(v);
+      return `$${params.length}`;
+    }).join(', ');
+  }
+
+  /** A tag of the JSON `tags` column ('' when absent). */
+  private jsonTag(key: string, params: DuckDBValue[]): string {
+    params.push(tagPath(key));
+    return `coalesce(json_extract_string(tags, $${params.length}), '')`;
+  }
+
+  /** A tag of a `series` row: its own column when promoted, else from the JSON ('' when absent). */
+  private seriesTag(key: string, params: DuckDBValue[]): string {
+    return PROMOTED.has(key) ? `tag_${key}` : this.jsonTag(key, params);
+  }
+
+  /**
+   * `SELECT id[, extra] FROM series WHERE …`: the series of the given measurements (and fields,
+   * when given) whose tags match `where`. Parameters are added to `params`.
+   */
+  private seriesSql(of: ReadonlyArray<{ measurement: string; field?: string }>, where: SeriesQuery['where'], params: DuckDBValue[], extra: string[] = []): string {
+    const any = of.map(({ measurement, field }) => {
+      params.push(measurement);
+      if (field === undefined) return `measurement = $${params.length}`;
+      params.push(field);
+      return `(measurement = $${params.length - 1} AND field = $${params.length})`;
+    });
+    const conds = [any.length === 1 ? any[0]! : `(${any.join(' OR ')})`];
+    for (const [key, val] of Object.entries(where ?? {})) conds.push(`${this.seriesTag(key, params)} IN (${this.placeholders(val, params)})`);
+    return `SELECT ${['id', ...extra].join(', ')} FROM series WHERE ${conds.join(' AND ')}`;
   }
 
   async query(q: SeriesQuery): Promise<Series[]> {
     validateQuery(q);
+    if (this.closed) throw new StreamtuneError('STORE_UNAVAILABLE', 'embedded store is closed (query)');
     if (whereMatchesNothing(q.where)) return [];
-    const groupBy = q.groupBy ?? [];
-    const { sql: whereSql, params } = this.filters(q);
-    const gcols = groupBy.map((k, i) => {
-      params.push(tagPath(k));
-      return `coalesce(json_extract_string(tags, $${params.length}), '') AS g${i}`;
+    // no series of this measurement and field at all: nothing to ask DuckDB
+    if (!this.catalog.has(q.measurement, q.field)) return [];
+    return new Promise<Series[]>((resolve, reject) => {
+      this.pending.push({ q, resolve, reject });
+      if (this.pending.length > 1) return;
+      this.exclusive('query', () => this.runPending()).catch((err: unknown) => {
+        const waiting = this.pending;
+        this.pending = [];
+        for (const p of waiting) p.reject(err);
+      });
     });
-    const gnames = groupBy.map((_, i) => `g${i}`);
-    const toTags = (row: Record<string, unknown>): Record<string, string> => {
-      const tags: Record<string, string> = {};
-      groupBy.forEach((k, i) => (tags[k] = String(row[`g${i}`])));
-      return tags;
-    };
-    const out = new Map<string, Series>();
-    const seriesFor = (tags: Record<string, string>): Series => {
-      const key = tagKey(tags);
-      let s = out.get(key);
-      if (!s) out.set(key, (s = { tags, points: [] }));
+  }
+
+  /**
+   * Runs the queries queued since the last run: those of one shape (range, window, aggregate,
+   * groupBy, where; they differ in measurement or field) share one statement, so one scan of
+   * `points` answers them all (loadJobWindows issues ~30 queries at once, most of one shape).
+   */
+  private async runPending(): Promise<void> {
+    const list = this.pending;
+    this.pending = [];
+    const byShape = new Map<string, PendingQuery[]>();
+    for (const p of list) {
+      const q = p.q;
+      const where = Object.keys(q.where ?? {}).sort().map((k) => [k, q.where![k]]);
+      const shape = JSON.stringify([q.start, q.end, q.window ?? null, q.aggregate ?? null, q.groupBy ?? [], where]);
+      let l = byShape.get(shape);
+      if (!l) byShape.set(shape, (l = []));
+      l.push(p);
+    }
+    for (const group of byShape.values()) {
+      try {
+        const answers = await this.runShape(group.map((p) => p.q));
+        group.forEach((p, i) => p.resolve(answers[i]!));
+      } catch (err) {
+        const e = err instanceof StreamtuneError ? err : new StreamtuneError('STORE_REJECTED', `embedded store query failed: ${errorMessage(err)}`, { cause: err });
+        for (const p of group) p.reject(e);
+      }
+    }
+  }
+
+  /** Answers queries of one shape (see {@link runPending}) with one statement; answers in the order of `qs`. */
+  private async runShape(qs: readonly SeriesQuery[]): Promise<Series[][]> {
+    const q0 = qs[0]!;
+    const groupBy = q0.groupBy ?? [];
+    const cat = this.catalog;
+    // distinct measurement/field pairs; a repeated pair gets a copy of the first one's answer
+    const slot = new Map<string, number>();
+    const slotOf: number[] = [];
+    const uniq: SeriesQuery[] = [];
+    for (const q of qs) {
+      const k = cat.mfOf(q.measurement, q.field);
+      let i = slot.get(k);
+      if (i === undefined) {
+        slot.set(k, (i = uniq.length));
+        uniq.push(q);
+      }
+      slotOf.push(i);
+    }
+    const [lo, hi] = bounds(q0.start, q0.end);
+    const params: DuckDBValue[] = [lo, hi];
+    // per slot: one Series per distinct groupBy projection, found once per series id; each group
+    // gets its sort key (the order of sortSeries) when it is made
+    const sortKeys = [...new Set(groupBy)].sort();
+    const outs = uniq.map(() => new Map<string, Series>());
+    const keyOf = new Map<Series, string>();
+    const groupOfId = new Map<number, Series>();
+    // the group key of a tag set, once per (interned, shared) tags object
+    const keyOfTags = new Map<Record<string, string>, string>();
+    const groupOf = (id: number): Series => {
+      let s = groupOfId.get(id);
+      if (s) return s;
+      const info = cat.byId.get(id);
+      const out = outs[(info && slot.get(info.mf)) ?? 0]!;
+      const all = info?.tags ?? {};
+      let key = keyOfTags.get(all);
+      if (key === undefined) {
+        key = '';
+        for (const k of sortKeys) key += `${jsonString(all[k] ?? '')},`;
+        keyOfTags.set(all, key);
+      }
+      s = out.get(key);
+      if (!s) {
+        const tags: Record<string, string> = {};
+        for (const k of groupBy) tags[k] = all[k] ?? '';
+        out.set(key, (s = { tags, points: [] }));
+        keyOf.set(s, key);
+      }
+      groupOfId.set(id, s);
       return s;
     };
+    /** The series of each slot in the order of sortSeries (all groups of a slot have the groupBy keys). */
+    const sorted = (list: Series[]): Series[] => {
+      const keyed = list.map((x) => ({ k: keyOf.get(x)!, x }));
+      keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+      return keyed.map((e) => e.x);
+    };
+    // rows come ordered by series (or group), so the group is looked up once per run of rows
+    let lastId = -1;
+    let lastPoints: Sample[] = [];
+    const push = (id: number, t: number, v: number): void => {
+      if (id !== lastId) {
+        lastId = id;
+        lastPoints = groupOf(id).points;
+      }
+      lastPoints.push({ t, v });
+    };
+    const given = new Set<number>();
+    const answer = (perSlot: Series[][]): Series[][] =>
+      slotOf.map((i) => {
+        if (!given.has(i)) {
+          given.add(i);
+          return perSlot[i]!;
+        }
+        return perSlot[i]!.map((x) => ({ tags: { ...x.tags }, points: x.points.map((p) => ({ t: p.t, v: p.v })) }));
+      });
 
-    if (q.aggregate && q.aggregate !== 'rate') {
-      const w = q.window!;
-      const agg = { mean: 'avg(value)', max: 'max(value)', min: 'min(value)', sum: 'sum(value)', last: 'arg_max(value, ts)' }[q.aggregate];
-      const sel = [...gcols, `((ts // ${w}) * ${w})::DOUBLE AS t`, `${agg}::DOUBLE AS v`].join(', ');
-      const sql = `SELECT ${sel} FROM points WHERE ${whereSql} GROUP BY ${[...gnames, 't'].join(', ')} ORDER BY t`;
-      const rows = await this.exclusive('query', async () => (await this.conn.runAndReadAll(sql, params)).getRowObjectsJS());
-      for (const r of rows) seriesFor(toTags(r)).points.push({ t: r.t as number, v: r.v as number });
-      return sortSeries([...out.values()]);
+    if (q0.aggregate && q0.aggregate !== 'rate') {
+      const w = q0.window!;
+      // gid numbers the groups of the matching series (few rows), so points are grouped by one integer
+      const gexprs = groupBy.map((k) => this.seriesTag(k, params));
+      const s = this.seriesSql(uniq, q0.where, params, [`dense_rank() OVER (ORDER BY ${['measurement', 'field', ...gexprs].join(', ')}) AS gid`]);
+      const agg = { mean: 'avg(p.value)', max: 'max(p.value)', min: 'min(p.value)', sum: 'sum(p.value)', last: 'arg_max(p.value, p.ts)' }[q0.aggregate];
+      // min(s.id): a series of the group, through which the catalog gives the group's tags
+      // ordered by group (its sid is its own), then window: a group's windows arrive together, in time order
+      const sql = `WITH s AS (${s}) SELECT min(s.id) AS sid, ((p.ts // ${w}) * ${w})::DOUBLE AS t, ${agg}::DOUBLE AS v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 GROUP BY s.gid, t ORDER BY sid, t`;
+      await this.eachRow(sql, params, push);
+      return answer(outs.map((o) => sorted([...o.values()])));
     }
 
-    const sel = [...gcols, 'tags', 'ts::DOUBLE AS t', 'value AS v'].join(', ');
-    const sql = `SELECT ${sel} FROM points WHERE ${whereSql} ORDER BY ts`;
-    const rows = await this.exclusive('query', async () => (await this.conn.runAndReadAll(sql, params)).getRowObjectsJS());
-    if (!q.aggregate) {
-      for (const r of rows) seriesFor(toTags(r)).points.push({ t: r.t as number, v: r.v as number });
-      return sortSeries([...out.values()]);
+    const s = this.seriesSql(uniq, q0.where, params);
+    if (!q0.aggregate) {
+      // raw points of a group in time order (the points of its series interleaved, as before)
+      const sql = `WITH s AS (${s}) SELECT p.series_id AS sid, p.ts::DOUBLE AS t, p.value AS v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 ORDER BY p.ts`;
+      await this.eachRow(sql, params, push);
+      return answer(outs.map((o) => sorted([...o.values()])));
     }
-    // rate: per full tag set, then summed per group
-    const perSeries = new Map<string, { group: Record<string, string>; samples: Sample[] }>();
-    for (const r of rows) {
-      const key = r.tags as string;
-      let e = perSeries.get(key);
-      if (!e) perSeries.set(key, (e = { group: toTags(r), samples: [] }));
-      e.samples.push({ t: r.t as number, v: r.v as number });
-    }
-    const groups = new Map<string, { tags: Record<string, string>; parts: Sample[][] }>();
-    for (const { group, samples } of perSeries.values()) {
-      const k = tagKey(group);
-      let g = groups.get(k);
-      if (!g) groups.set(k, (g = { tags: group, parts: [] }));
-      g.parts.push(counterRate(samples, q.window!));
-    }
-    const series: Series[] = [];
-    for (const g of groups.values()) {
-      const points = sumByWindow(g.parts);
-      if (points.length) series.push({ tags: g.tags, points });
-    }
-    return sortSeries(series);
+    // rate: per series (rows ordered by series, then time), then summed per group
+    const sql = `WITH s AS (${s}) SELECT p.series_id AS sid, p.ts::DOUBLE AS t, p.value AS v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 ORDER BY p.series_id, p.ts`;
+    const parts = new Map<Series, Sample[][]>();
+    let samples: Sample[] = [];
+    let current = -1;
+    const flush = (): void => {
+      if (current < 0) return;
+      const g = groupOf(current);
+      let l = parts.get(g);
+      if (!l) parts.set(g, (l = []));
+      l.push(counterRate(samples, q0.window!));
+    };
+    await this.eachRow(sql, params, (id, t, v) => {
+      if (id !== current) {
+        flush();
+        current = id;
+        samples = [];
+      }
+      samples.push({ t, v });
+    });
+    flush();
+    return answer(outs.map((o) => {
+      const series: Series[] = [];
+      for (const g of o.values()) {
+        const p = parts.get(g);
+        const points = p ? sumByWindow(p) : [];
+        if (points.length) series.push({ tags: g.tags, points });
+      }
+      return sorted(series);
+    }));
   }
 
   async tagValues(measurement: string, tag: string, start: number, end: number, where?: SeriesQuery['where']): Promise<string[]> {
     if (whereMatchesNothing(where)) return [];
-    const { sql: whereSql, params } = this.filters({ measurement, start, end, where });
-    params.push(tagPath(tag));
-    const sql = `SELECT DISTINCT json_extract_string(tags, $${params.length}) AS v FROM points WHERE ${whereSql} ORDER BY v`;
-    const rows = await this.exclusive('tagValues', async () => (await this.conn.runAndReadAll(sql, params)).getRowObjectsJS());
-    return rows.map((r) => r.v).filter((v): v is string => typeof v === 'string' && v !== '');
+    const params: DuckDBValue[] = [...bounds(start, end)];
+    const s = this.seriesSql([{ measurement }], where, params, [`${this.seriesTag(tag, params)} AS v`]);
+    const sql = `WITH s AS (${s}) SELECT DISTINCT s.v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 AND s.v <> '' ORDER BY s.v`;
+    const [vs] = await this.exclusive('tagValues', () => this.columns(sql, params)) as [string[]];
+    return (vs ?? []).filter((v): v is string => typeof v === 'string' && v !== '');
   }
 
   async queryLogs(q: LogQuery): Promise<LogEvent[]> {
@@ -369,6 +747,11 @@ class DuckStore implements EmbeddedStore {
       const p = await this.conn.run('DELETE FROM points WHERE ts < $1', [cutoff]);
       const t = await this.conn.run('DELETE FROM text_points WHERE ts < $1', [cutoff]);
       const l = await this.conn.run('DELETE FROM logs WHERE ts < $1', [cutoff]);
+      if (Number(p.rowsChanged) > 0) {
+        // series left without points (e.g. jobs gone for retentionDays) leave the catalog too
+        const gone = (await this.columns('DELETE FROM series WHERE id NOT IN (SELECT DISTINCT series_id FROM points) RETURNING id', []))[0] ?? [];
+        for (const id of gone) this.catalog.remove(id as number);
+      }
       return { points: Number(p.rowsChanged) + Number(t.rowsChanged), logs: Number(l.rowsChanged) };
     });
     if (res.points || res.logs) this.log.info('retention deleted old rows', { ...res, cutoff });
