@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamtuneError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { LogEvent, MetricPoint } from '../core/points.ts';
-import { DEFAULT_MAX_PARALLELISM, checkParallelism, keyGroupRange } from './keygroups.ts';
+import { DEFAULT_MAX_PARALLELISM, checkParallelism, keyGroupOf, keyGroupRange } from './keygroups.ts';
 import { isSourceSpec, parseDuration, type JobSpec, type VertexSpec } from './spec.ts';
 import { Channel, InputGate } from './stream.ts';
 import { Subtask, type OutputEdge } from './task.ts';
@@ -256,7 +256,26 @@ export class LocalJob {
       for (const x of st.list) list.push(x);
       for (const [kg, s] of st.keyed) if (kg >= range.start && kg <= range.end) keyed.set(kg, s);
     }
-    return { list, keyed, oldParallelism: v.parallelism };
+    // records in flight at an unaligned checkpoint: by key group over a hash edge, else dealt round-robin
+    const inflight = { values: [] as Rec[], ts: [] as number[] };
+    let dealt = 0;
+    for (const b of v.inflight ?? []) {
+      const e = this.spec.edges[b.edge];
+      const key = e?.partitioning === 'hash' ? e.key : undefined;
+      for (let j = 0; j < b.values.length; j++) {
+        const r = b.values[j]!;
+        let mine: boolean;
+        if (key !== undefined) {
+          const kg = keyGroupOf(r[key] ?? null, this.maxParallelism);
+          mine = kg >= range.start && kg <= range.end;
+        } else mine = dealt++ % parallelism === subtask;
+        if (mine) {
+          inflight.values.push(r);
+          inflight.ts.push(b.ts[j]!);
+        }
+      }
+    }
+    return { list, keyed, oldParallelism: v.parallelism, ...(inflight.values.length > 0 ? { inflight } : {}) };
   }
 
   private buildOperator(v: VertexSpec): Operator {
@@ -330,7 +349,7 @@ export class LocalJob {
     const vertexPar: Record<string, number> = {};
     const coordinator = new CheckpointCoordinator(
       { name: this.name, id: this.id, maxParallelism: this.maxParallelism },
-      { ...this.settings, dir: this.settings.dir },
+      { ...this.settings, dir: this.settings.dir, unaligned: this.unaligned },
       subtasks,
       vertexPar,
       this.stats,
@@ -349,12 +368,19 @@ export class LocalJob {
           .map((ec) => ({
             partitioning: ec.partitioning,
             key: ec.edge.key,
+            target: ec.edge.to,
+            edgeIndex: spec.edges.indexOf(ec.edge),
             maxParallelism: this.maxParallelism,
             channels: ec.partitioning === 'forward' ? [ec.grid[i]![i]!] : ec.grid[i]!,
           }));
         const inputs: Channel[] = [];
+        const inputEdges: number[] = [];
         for (const ec of edgeChannels.filter((x) => x.edge.to === v.name)) {
-          for (let u = 0; u < ec.grid.length; u++) if (ec.grid[u]![i]) inputs.push(ec.grid[u]![i]!);
+          for (let u = 0; u < ec.grid.length; u++) {
+            if (!ec.grid[u]![i]) continue;
+            inputs.push(ec.grid[u]![i]!);
+            inputEdges.push(spec.edges.indexOf(ec.edge));
+          }
         }
         const source = isSourceSpec(v);
         subtasks.push(
@@ -366,7 +392,7 @@ export class LocalJob {
             source ? 'source' : 'operator',
             source ? this.buildReader(v) : undefined,
             source ? undefined : this.buildOperator(v),
-            source ? undefined : new InputGate(inputs),
+            source ? undefined : new InputGate(inputs, inputEdges),
             outputs,
             new Faults(v.faults, v.name, attempt),
             coordinator,

@@ -218,7 +218,11 @@ export interface CheckpointSpec {
   retained?: number;
   /** checkpoint directory. Default `${STREAMTUNE_DATA_DIR ?? './data'}/checkpoints/<job name>`. */
   dir?: string;
-  /** unaligned checkpoints: accepted as a setting (the bundled runtime still aligns; documented). */
+  /**
+   * Unaligned checkpoints (Flink's FLIP-76): barriers overtake queued records and those records are
+   * stored in the checkpoint as in-flight data, so backpressure does not delay checkpoints.
+   * Savepoints stay aligned. Default false.
+   */
   unaligned?: boolean;
 }
 

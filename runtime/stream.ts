@@ -24,6 +24,12 @@ export interface BarrierElement {
   savepoint: boolean;
   /** ms, when the coordinator triggered it */
   triggeredAt: number;
+  /**
+   * Unaligned checkpoint (Flink's FLIP-76): the barrier overtakes the data queued ahead of it, the
+   * overtaken and the still-arriving pre-barrier records are stored in the checkpoint as in-flight
+   * data, and no input is blocked. Savepoints are always aligned.
+   */
+  unaligned?: boolean;
 }
 /** The upstream subtask has no more input. */
 export interface EndElement {
@@ -83,6 +89,22 @@ export class Channel {
     this.queue.push(el);
     if (el.k === 0) this.dataBuffers++;
     this.listener?.notify(performance.now());
+  }
+
+  /**
+   * Puts `barrier` ahead of every element not yet polled (an unaligned barrier overtaking the queue)
+   * and returns the data buffers it overtook, in order: they are still delivered, behind it.
+   */
+  pushBarrierOvertaking(barrier: BarrierElement): DataElement[] {
+    if (this.cancelled) throw new CancelledError();
+    const overtaken: DataElement[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const el = this.queue[i]!;
+      if (el.k === 0) overtaken.push(el);
+    }
+    this.queue.splice(this.head, 0, barrier);
+    this.listener?.notify(performance.now());
+    return overtaken;
   }
 
   /** Resolves with the time (performance.now ms) space became free. Rejects with CancelledError. */
@@ -146,7 +168,11 @@ export class InputGate implements Listener {
   readonly blocked: boolean[];
   readonly finished: boolean[];
 
-  constructor(readonly channels: Channel[]) {
+  /**
+   * @param channels input channels
+   * @param edgeOf index in the job spec's edges of each channel's edge (unaligned checkpoints' channel state)
+   */
+  constructor(readonly channels: Channel[], readonly edgeOf?: number[]) {
     this.blocked = channels.map(() => false);
     this.finished = channels.map(() => false);
     for (const c of channels) c.attach(this);

@@ -8,9 +8,9 @@
 import type { Logger } from '../core/logger.ts';
 import { keyGroupRange, subtaskForKeyGroup, KeyGroupCache } from './keygroups.ts';
 import type { Partitioning } from './spec.ts';
-import { CancelledError, type Channel, type InputGate, type StreamElement } from './stream.ts';
+import { CancelledError, type BarrierElement, type Channel, type InputGate, type StreamElement } from './stream.ts';
 import { TaskMetrics } from './metrics/task-metrics.ts';
-import type { Operator, OperatorContext, OperatorSnapshot, Output, Rec, RestoredState } from './operators/types.ts';
+import type { InflightBatch, Operator, OperatorContext, OperatorSnapshot, Output, Rec, RestoredState } from './operators/types.ts';
 import type { SourceReader } from './sources/types.ts';
 import type { Faults } from './faults.ts';
 
@@ -44,6 +44,9 @@ export interface OutputEdge {
   key?: string;
   channels: Channel[];
   maxParallelism: number;
+  /** downstream vertex name and the edge's index in the job spec (unaligned checkpoints' channel state) */
+  target?: string;
+  edgeIndex?: number;
 }
 
 /** What a subtask reports to the checkpoint coordinator. */
@@ -59,6 +62,8 @@ export interface SourceTrigger {
   /** stop-with-savepoint: after the barrier, the source emits nothing more until resumed or cancelled */
   stop: boolean;
   triggeredAt: number;
+  /** an unaligned checkpoint (see BarrierElement.unaligned) */
+  unaligned?: boolean;
 }
 
 class Partitioner {
@@ -282,6 +287,40 @@ export class Subtask {
     for (const p of this.partitioners) for (const ch of p.edge.channels) ch.push(el);
   }
 
+  /** Moves pending output into the channels without waiting for space (an unaligned barrier must not wait). */
+  private flushNoWait(): void {
+    for (const p of this.partitioners) {
+      const chans = p.edge.channels;
+      for (let c = 0; c < chans.length; c++) {
+        const vals = p.pendingValues[c]!;
+        if (vals.length === 0) continue;
+        chans[c]!.push({ k: 0, values: vals, ts: p.pendingTs[c]! });
+        p.pendingValues[c] = [];
+        p.pendingTs[c] = [];
+      }
+    }
+    if (this.outCount > 0) {
+      this.metrics.numRecordsOut += this.outCount;
+      this.outCount = 0;
+    }
+  }
+
+  /**
+   * Sends an unaligned barrier ahead of everything queued in the output channels; returns the
+   * overtaken records (copied: downstream operators may change records in place) as channel state.
+   */
+  private broadcastOvertaking(el: BarrierElement): InflightBatch[] {
+    const out: InflightBatch[] = [];
+    for (const p of this.partitioners) {
+      for (const ch of p.edge.channels) {
+        for (const d of ch.pushBarrierOvertaking(el)) {
+          out.push({ vertex: p.edge.target!, edge: p.edge.edgeIndex!, values: d.values.map((r) => ({ ...r })), ts: d.ts.slice() });
+        }
+      }
+    }
+    return out;
+  }
+
   private async emitWatermark(wm: number): Promise<void> {
     if (wm <= this.lastOutWm) return;
     this.lastOutWm = wm;
@@ -305,6 +344,14 @@ export class Subtask {
       if (this.cancelled) return;
       if (this.triggers.length > 0) {
         const t = this.triggers.shift()!;
+        if (t.unaligned) {
+          this.flushNoWait();
+          const snap = reader.snapshot(t.checkpointId);
+          this.metrics.lastStartDelayNanos = Math.round((Date.now() - t.triggeredAt) * 1e6);
+          const inflight = this.broadcastOvertaking({ k: 2, checkpointId: t.checkpointId, savepoint: false, triggeredAt: t.triggeredAt, unaligned: true });
+          this.acker.ack(t.checkpointId, this, { ...snap, inflight });
+          continue;
+        }
         await this.flush();
         const snap = reader.snapshot(t.checkpointId);
         this.metrics.lastStartDelayNanos = Math.round((Date.now() - t.triggeredAt) * 1e6);
@@ -388,6 +435,17 @@ export class Subtask {
     const op = this.operator!;
     const gate = this.gate!;
     await op.open?.(this.ctx, this.restored);
+    // records in flight at the unaligned checkpoint restored from: processed before any input
+    const inflight = this.restored?.inflight;
+    if (inflight && inflight.values.length > 0) {
+      const b = this.opts.batchSize;
+      for (let off = 0; off < inflight.values.length; off += b) {
+        const values = inflight.values.slice(off, off + b);
+        this.metrics.numRecordsIn += values.length;
+        await op.processBatch(values, inflight.ts.slice(off, off + b), this.out);
+        await this.flush();
+      }
+    }
     const n = gate.channels.length;
     const channelWm = new Array<number>(n).fill(Number.NEGATIVE_INFINITY);
     /** Flink's StatusWatermarkValve: idle inputs do not take part in the combined watermark */
@@ -395,6 +453,15 @@ export class Subtask {
     let outIdle = false;
     let inputWm = Number.NEGATIVE_INFINITY;
     let aligning: { id: number; savepoint: boolean; triggeredAt: number; received: Set<number>; startedAt: number } | undefined;
+    /** an unaligned checkpoint whose barrier came on some inputs: state taken, recording the others' records */
+    let ua: { id: number; received: Set<number>; snap: OperatorSnapshot; inflight: InflightBatch[] } | undefined;
+    const maybeCompleteUnaligned = () => {
+      if (!ua) return;
+      for (let i = 0; i < n; i++) if (!gate.finished[i] && !ua.received.has(i)) return;
+      const u = ua;
+      ua = undefined;
+      this.acker.ack(u.id, this, { ...u.snap, inflight: u.inflight });
+    };
 
     const combinedWm = () => {
       let m = Number.POSITIVE_INFINITY;
@@ -454,6 +521,10 @@ export class Subtask {
       const { el, channel } = item;
       switch (el.k) {
         case 0: {
+          if (ua && !ua.received.has(channel)) {
+            // before this input's barrier: in flight for the checkpoint (copied before processing)
+            ua.inflight.push({ vertex: this.vertex, edge: gate.edgeOf?.[channel] ?? -1, values: el.values.map((r) => ({ ...r })), ts: el.ts.slice() });
+          }
           this.metrics.numRecordsIn += el.values.length;
           if (this.faults.active) this.faults.before(el.values);
           await op.processBatch(el.values, el.ts, this.out);
@@ -467,7 +538,23 @@ export class Subtask {
           break;
         }
         case 2: {
+          if (el.unaligned) {
+            if (ua && el.checkpointId < ua.id) break; // stale barrier of an aborted checkpoint
+            if (!ua || el.checkpointId > ua.id) {
+              // the first barrier: state now, barrier on ahead of the queued output, inputs never blocked
+              this.flushNoWait();
+              const snap = (await op.snapshot?.(el.checkpointId)) ?? {};
+              this.metrics.lastAlignmentNanos = 0;
+              this.metrics.lastStartDelayNanos = Math.round(Math.max(0, Date.now() - el.triggeredAt) * 1e6);
+              const out = this.broadcastOvertaking({ k: 2, checkpointId: el.checkpointId, savepoint: false, triggeredAt: el.triggeredAt, unaligned: true });
+              ua = { id: el.checkpointId, received: new Set(), snap, inflight: out };
+            }
+            ua.received.add(channel);
+            maybeCompleteUnaligned();
+            break;
+          }
           if (aligning && el.checkpointId < aligning.id) break; // stale barrier of an aborted checkpoint
+          ua = undefined; // an unaligned checkpoint still recording was aborted
           if (!aligning || el.checkpointId > aligning.id) {
             if (aligning) for (let i = 0; i < n; i++) gate.blocked[i] = false;
             aligning = { id: el.checkpointId, savepoint: el.savepoint, triggeredAt: el.triggeredAt, received: new Set(), startedAt: performance.now() };
@@ -487,6 +574,7 @@ export class Subtask {
           gate.finished[channel] = true;
           gate.blocked[channel] = false;
           await maybeCompleteAlignment();
+          maybeCompleteUnaligned();
           await updateStatus();
           if (gate.finished.every(Boolean)) {
             await op.endInput?.(this.out);

@@ -49,6 +49,8 @@ export interface CoordinatorSettings {
   minPause: number;
   retained: number;
   dir: string;
+  /** periodic checkpoints unaligned (savepoints stay aligned, as in Flink). Default false. */
+  unaligned?: boolean;
 }
 
 interface Pending {
@@ -138,7 +140,7 @@ export class CheckpointCoordinator implements CheckpointAcker {
       this.pending = p;
       this.stats.numberOfInProgressCheckpoints = 1;
       for (const s of this.subtasks) {
-        if (s.kind === 'source') s.trigger({ checkpointId: id, savepoint: req.savepoint, stop: req.stop, triggeredAt });
+        if (s.kind === 'source') s.trigger({ checkpointId: id, savepoint: req.savepoint, stop: req.stop, triggeredAt, unaligned: !req.savepoint && (this.settings.unaligned ?? false) });
       }
     });
   }
@@ -193,6 +195,11 @@ export class CheckpointCoordinator implements CheckpointAcker {
     for (const [v, par] of Object.entries(this.vertexParallelism)) vertices[v] = { parallelism: par, subtasks: new Array<SubtaskState>(par) };
     for (const [s, snap] of p.acks) {
       vertices[s.vertex]!.subtasks[s.index] = { list: snap.list ?? [], keyed: snap.keyed ? [...snap.keyed.entries()] : [] };
+      for (const b of snap.inflight ?? []) {
+        if (b.values.length === 0) continue;
+        const v = vertices[b.vertex]!;
+        (v.inflight ??= []).push({ edge: b.edge, values: b.values, ts: b.ts });
+      }
     }
     const meta: CheckpointMetadata = {
       jobName: this.job.name,

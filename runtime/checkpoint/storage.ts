@@ -37,8 +37,11 @@ export interface CheckpointMetadata {
   timestamp: number;
   savepoint: boolean;
   maxParallelism: number;
-  /** vertex name → per-subtask states (index = old subtask index) */
-  vertices: Record<string, { parallelism: number; subtasks: SubtaskState[] }>;
+  /**
+   * vertex name → per-subtask states (index = old subtask index) and, for unaligned checkpoints, the
+   * records in flight to the vertex (channel state: `InflightBatch` of operators/types.ts)
+   */
+  vertices: Record<string, { parallelism: number; subtasks: SubtaskState[]; inflight?: Array<{ edge: number; values: Record<string, unknown>[]; ts: number[] }> }>;
 }
 
 /** Serialises metadata in format `version` (default {@link CHECKPOINT_FORMAT_VERSION}; tests write 1); returns the bytes. */

@@ -15,12 +15,27 @@ export interface Output {
   emit(value: Rec, ts: number): void;
 }
 
+/**
+ * Records in flight at an unaligned checkpoint: not yet processed by `vertex` (its input), arriving
+ * over edge `edge` (index in the job spec's edges). Restored into whichever subtask of `vertex` owns
+ * them then (by key group over a hash edge, else dealt round-robin).
+ */
+export interface InflightBatch {
+  vertex: string;
+  edge: number;
+  values: Rec[];
+  /** event timestamps, ms */
+  ts: number[];
+}
+
 /** State of one subtask as written into a checkpoint. */
 export interface OperatorSnapshot {
   /** Redistributable list state (Flink's union list state): source splits, pending files, ... */
   list?: unknown[];
   /** Keyed state by key group. */
   keyed?: Map<number, unknown>;
+  /** unaligned checkpoints: channel state (overtaken output buffers, pre-barrier input) */
+  inflight?: InflightBatch[];
 }
 
 /** State handed to a subtask when the job restores: the union of every old subtask's list state and
@@ -30,6 +45,8 @@ export interface RestoredState {
   keyed: Map<number, unknown>;
   /** parallelism the state was written with */
   oldParallelism: number;
+  /** in-flight records of an unaligned checkpoint this subtask owns: processed before any input */
+  inflight?: { values: Rec[]; ts: number[] };
 }
 
 /** What an operator knows about where it runs. */
