@@ -15,42 +15,18 @@
  * Run: `node --import tsx bench/collector.ts`, or through bench/index.ts via `run()`.
  * No assertions on speed; throws when a child run fails.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CollectorChildResult } from './_collector-child.ts';
 import type { BenchRow } from './types.ts';
+import { median, runBenchChild } from './_child.ts';
 
 const CHILD = fileURLToPath(new URL('./_collector-child.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUTAGE_ROUNDS = 2000;
 const OUTAGE_BOUND = 1000;
 
-/** Runs one measured child (`node --expose-gc --import tsx`); resolves with its result line. */
-function child(args: string[]): Promise<CollectorChildResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', CHILD, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        if (code !== 0) throw new Error(`exit code ${code}`);
-        resolve((JSON.parse(line) as { result: CollectorChildResult }).result);
-      } catch (e) {
-        reject(new Error(`bench child '${args.join(' ')}' failed (${(e as Error).message}): ${err.trim().split('\n').slice(-5).join(' | ')}`));
-      }
-    });
-  });
-}
+/** Runs one measured child in its own process; resolves with its result. */
+const child = (args: string[]): Promise<CollectorChildResult> => runBenchChild<CollectorChildResult>(CHILD, args, { nodeArgs: ['--expose-gc'] });
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const rate = (r: CollectorChildResult): number => (r.records ?? 0) / ((r.wallMs ?? Number.NaN) / 1000);
 

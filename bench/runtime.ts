@@ -18,41 +18,17 @@
  * `STREAMTUNE_BENCH_REPEAT` (default 3) sets how many times each run is repeated.
  * Throws when a child run fails or the plain pipeline's output differs from the runtime's.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChildResult } from './_runtime-child.ts';
 import type { BenchRow } from './types.ts';
+import { median, runBenchChild } from './_child.ts';
 
 const CHILD = fileURLToPath(new URL('./_runtime-child.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAVEPOINT_KEYS = 1_000_000;
 
-/** Runs one measured job in a fresh `node --import tsx` process; resolves with its result line. */
-function child(args: string[]): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        if (code !== 0) throw new Error(`exit code ${code}`);
-        resolve((JSON.parse(line) as { result: ChildResult }).result);
-      } catch (e) {
-        reject(new Error(`bench child '${args.join(' ')}' failed (${(e as Error).message}): ${err.trim().split('\n').slice(-5).join(' | ')}`));
-      }
-    });
-  });
-}
+/** Runs one measured child in its own process; resolves with its result. */
+const child = (args: string[]): Promise<ChildResult> => runBenchChild<ChildResult>(CHILD, args);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const rate = (r: ChildResult) => (r.records ?? 0) / ((r.wallMs ?? Number.NaN) / 1000);
 

@@ -15,42 +15,20 @@
  * Run: `node --import tsx bench/tuner.ts` (prints the table), or through bench/index.ts via `run()`.
  * Takes about 8 minutes on 2 shared cores. Throws when a child run fails.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TunerChildResult } from './_tuner-child.ts';
 import type { BenchRow } from './types.ts';
+import { runBenchChild } from './_child.ts';
 
 const CHILD = fileURLToPath(new URL('./_tuner-child.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** ms per record in `enrich` for the three bottleneck sizes (≈ 2, 4, 7 subtasks at 1,000 records/s). */
 export const LATENCIES_MS = [1.6, 3.0, 5.6] as const;
 /** planner settings the loop runs with; see the module comment. */
 export const PLANNERS = ['shipped', 'flink-defaults'] as const;
 
-/** Runs one child; resolves with its result line. */
-function child(args: string[]): Promise<TunerChildResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      process.stderr.write(d);
-    });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        if (code !== 0) throw new Error(`exit code ${code}`);
-        resolve((JSON.parse(line) as { result: TunerChildResult }).result);
-      } catch (e) {
-        reject(new Error(`tuner bench child '${args.join(' ')}' failed (${(e as Error).message}): ${err.trim().split('\n').slice(-5).join(' | ')}`));
-      }
-    });
-  });
-}
+/** Runs one measured child in its own process; resolves with its result. */
+const child = (args: string[]): Promise<TunerChildResult> => runBenchChild<TunerChildResult>(CHILD, args, { echoStderr: true });
 
 /** Runs the tuner benchmark; see the module comment. */
 export async function run(): Promise<BenchRow[]> {
