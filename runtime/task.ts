@@ -455,6 +455,9 @@ export class Subtask {
     let aligning: { id: number; savepoint: boolean; triggeredAt: number; received: Set<number>; startedAt: number } | undefined;
     /** an unaligned checkpoint whose barrier came on some inputs: state taken, recording the others' records */
     let ua: { id: number; received: Set<number>; snap: OperatorSnapshot; inflight: InflightBatch[] } | undefined;
+    /** newest unaligned checkpoint this subtask took part in (a barrier of an older, aborted one can
+     * still be queued behind a newer one that overtook it: it is ignored) */
+    let uaLatest = 0;
     const maybeCompleteUnaligned = () => {
       if (!ua) return;
       for (let i = 0; i < n; i++) if (!gate.finished[i] && !ua.received.has(i)) return;
@@ -539,8 +542,9 @@ export class Subtask {
         }
         case 2: {
           if (el.unaligned) {
-            if (ua && el.checkpointId < ua.id) break; // stale barrier of an aborted checkpoint
+            if (el.checkpointId < uaLatest || (!ua && el.checkpointId === uaLatest)) break; // stale barrier
             if (!ua || el.checkpointId > ua.id) {
+              uaLatest = el.checkpointId;
               // the first barrier: state now, barrier on ahead of the queued output, inputs never blocked
               this.flushNoWait();
               const snap = (await op.snapshot?.(el.checkpointId)) ?? {};
