@@ -333,6 +333,7 @@ export class Subtask {
   private async runSource(): Promise<void> {
     const reader = this.reader!;
     await reader.open(this.ctx, this.restored);
+    this.metrics.lastSourceRecordAt = Date.now();
     this.metrics.pendingRecords = reader.pending();
     const batch = this.opts.batchSize;
     const idleAfter = this.opts.idleTimeoutMs ?? 0;
@@ -410,6 +411,7 @@ export class Subtask {
         continue;
       }
       lastRecordAt = performance.now();
+      this.metrics.lastSourceRecordAt = Date.now();
       if (idle) {
         // active again: announced before the records, so downstream counts this input's watermark again
         idle = false;

@@ -7,7 +7,7 @@
  *   holding its reader's watermark (split idleness);
  * - with source parallelism 1, the quiet partitions 1..3 of the one reader are idle splits;
  * and an idle input that reads again counts again: its record is not dropped as late, and it goes
- * idle once more afterwards.
+ * idle once more afterwards (Flink's `sourceIdleTime` metric shows it).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,6 +86,8 @@ for (const sourceParallelism of [2, 1]) {
       if (sourceParallelism === 2) {
         const idleSubtask = job.currentSubtasks().find((s) => s.vertex === 'src' && s.index === 1)!;
         await waitFor(() => idleSubtask.metrics.sourceIdle, { what: 'source subtask 1 idle', timeoutMs: 30_000 });
+        const idleTime = job.metricPoints().find((pt) => pt.measurement === 'taskmanager_job_task_operator_sourceIdleTime' && pt.tags.task_name === 'src' && pt.tags.subtask_index === '1');
+        assert.ok(Number(idleTime?.fields.value) >= 300, `sourceIdleTime of the idle subtask: ${String(idleTime?.fields.value)}`);
       }
     } finally {
       await job.cancel();

@@ -135,6 +135,7 @@ export function jobMetricPoints(job: LocalJob, now: number, id: ReporterIdentity
     }
     const op = { ...tags, operator_id: taskId, operator_name: st.vertex };
     if (m.pendingRecords !== undefined) out.push(p('taskmanager_job_task_operator_pendingRecords', op, { value: m.pendingRecords }, now, INT));
+    if (m.lastSourceRecordAt !== undefined) out.push(p('taskmanager_job_task_operator_sourceIdleTime', op, { value: Math.max(0, now - m.lastSourceRecordAt) }, now, INT));
     if (m.lateRecordsDropped > 0) out.push(p('taskmanager_job_task_operator_numLateRecordsDropped', op, { count: m.lateRecordsDropped }, now, COUNT));
     if (m.kafkaOffsets) {
       for (const k of m.kafkaOffsets.values()) {

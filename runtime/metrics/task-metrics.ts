@@ -60,6 +60,8 @@ export class TaskMetrics {
   pendingRecords: number | undefined;
   /** sources: marked idle downstream (Flink's WatermarkStatus.IDLE after `idleTimeout`) */
   sourceIdle = false;
+  /** sources: ms epoch of the last record read (start of the subtask before any); Flink's `sourceIdleTime` = now − this */
+  lastSourceRecordAt: number | undefined;
   /** Kafka per-partition offsets: `${topic}\u0000${partition}` → offsets */
   kafkaOffsets: Map<string, { topic: string; partition: number; current: number; committed: number }> | undefined;
   /** numLateRecordsDropped (window operators) */
