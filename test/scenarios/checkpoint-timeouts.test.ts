@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/wait.ts';
 import type { TuningAction } from '../../diagnoser/types.ts';
 
 test('checkpoint timeouts → checkpoint-pressure with a set-checkpointing action raising the timeout', { timeout: 60_000 }, async () => {
-  const TIMEOUT = 30;
+  const TIMEOUT = 5;
   const { diagnosis: d } = await runScenario({
     name: 'sc-checkpoint',
     checkpoints: { interval: 300, timeout: TIMEOUT, dir: tempDir() },
