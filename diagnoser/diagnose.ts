@@ -187,7 +187,7 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   // Lag-shaped causes.
   const st = on('consumer.stalled') ? detectStalled(w, stats, lagNow, rule(rules, 'consumer.stalled')) : { findings: [], stalledPartitions: [], notProcessing: false };
   findings.push(...st.findings);
-  const tr = on('lag.transient-spike') && !ins.insufficient ? detectTransientSpike(trend, rules.planner.catchUpMs, allowedLag, rule(rules, 'lag.transient-spike')) : [];
+  const tr = on('lag.transient-spike') && !ins.insufficient ? detectTransientSpike(trend, rules.planner.catchUpMs, allowedLag, rule(rules, 'lag.transient-spike'), stats.filter((s) => s.vertex.isSource).reduce((a, s) => a + processedRate(s), 0)) : [];
   findings.push(...tr);
   const sb = on('source.bound') && lagging ? detectSourceBound(stats, bn.anyBackpressure, trend.growthRate, rule(rules, 'source.bound')) : { findings: [] };
   findings.push(...sb.findings);

@@ -68,12 +68,16 @@ export function lagTrend(lag: Points, start: number, end: number): LagTrend {
 
 /**
  * Transient spike: lag falling fast enough to drain within `catchUpMs`. Pure.
+ * @param inputRate records/s the sources read (summed), when known: a peak worth less than
+ *   `minPeakSeconds` of it is the saw-tooth of a few buffered records under back-pressure, no spike
  * @returns a finding (severity graded on the projected drain time, ms) or none
  */
-export function detectTransientSpike(trend: LagTrend, catchUpMs: number, allowedLag: number, rule: DetectorRule): Finding[] {
+export function detectTransientSpike(trend: LagTrend, catchUpMs: number, allowedLag: number, rule: DetectorRule, inputRate?: number): Finding[] {
   const minDrain = param(rule, 'minDrainRate', 1);
   const minDrop = param(rule, 'minDropRatio', 0.5);
+  const minPeakS = param(rule, 'minPeakSeconds', 2);
   if (trend.lag === undefined || trend.recentRate === undefined || trend.lag <= allowedLag) return [];
+  if (inputRate !== undefined && inputRate > 0 && (trend.peak ?? trend.lag) < inputRate * minPeakS) return [];
   const drainRate = -trend.recentRate;
   if (drainRate < minDrain) return [];
   // still near its peak: not (yet) a spike that is draining, maybe noise on a growing backlog
