@@ -18,7 +18,7 @@ export const BUILTIN_RULES_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 /** Planner defaults (Flink autoscaler defaults; see rules/types.ts). */
 export const DEFAULT_PLANNER: PlannerSettings = {
-  targetUtilization: 0.8,
+  targetUtilization: 0.85,
   utilizationLow: 0.4,
   utilizationHigh: 1.0,
   catchUpMs: 30 * 60_000,
