@@ -6,9 +6,9 @@
  * and see its lag chart with data, open its diagnosis, click Apply and confirm, see the operation's
  * steps until SUCCEEDED, and see the lag fall. Screenshots of every step under test-artifacts/.
  */
+import { writeLagAlertRules } from './helpers/rules.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
 import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
@@ -28,26 +28,8 @@ let loginPath = '';
 
 before(async () => {
   const dataDir = tempDir('browser-demo-');
-  const rulesDir = join(dataDir, 'rules');
-  mkdirSync(rulesDir);
   // the demo's lag alert, firing after 4 s instead of 15 s
-  writeFileSync(
-    join(rulesDir, 'alerts.yaml'),
-    [
-      'alerts:',
-      '  - id: lag.consumer-group',
-      '    metric: streamtune_kafka_partition_lag',
-      '    field: value',
-      '    groupBy: [group]',
-      '    aggregate: sum',
-      '    window: 1m',
-      '    condition: "> 5000"',
-      '    for: 4s',
-      '    severity: severe',
-      '    help: The consumer group lags by more than 5,000 records; a diagnosis is started.',
-      '',
-    ].join('\n'),
-  );
+  const rulesDir = writeLagAlertRules(dataDir, '4s');
   const config = loadConfig({
     env: {},
     defaults: {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
 import { createCollector } from '../collector/index.ts';
 import { createEmbeddedStore } from '../collector/store/embedded.ts';
-import { produce, startKafkaMock } from './helpers/kafka.ts';
+import { consumeAndCommit, produce, startKafkaMock } from './helpers/kafka.ts';
 import { uniqueName, waitFor } from './helpers/wait.ts';
 
 const FAR = { start: 0, end: Date.now() + 3_600_000 };
@@ -28,21 +28,9 @@ test('watchGroup: the collector writes N − M lag per partition and per group i
     const take = [2, 5, 0, 3];
     const M = take.reduce((a, b) => a + b, 0);
 
-    const c = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+    const c = await consumeAndCommit(kafka, topic, group, take);
     consumer = c;
-    await c.connect();
     connected = true;
-    const seen = new Map<number, number>();
-    await c.subscribe({ topics: [topic], fromBeginning: true });
-    await c.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        const off = Number(message.offset);
-        if (off < take[partition]!) seen.set(partition, Math.max(seen.get(partition) ?? 0, off + 1));
-      },
-    });
-    await waitFor(() => take.every((n, p) => n === 0 || seen.get(p) === n), { timeoutMs: 90_000, what: 'the consumer to read M records' });
-    await c.commitOffsets(take.map((n, partition) => ({ topic, partition, offset: String(n) })).filter((o) => o.offset !== '0'));
     await c.disconnect();
     connected = false;
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
-import { startKafkaMock, produce } from './helpers/kafka.ts';
+import { consumeAndCommit, startKafkaMock, produce } from './helpers/kafka.ts';
 import { uniqueName, waitFor } from './helpers/wait.ts';
 import { KafkaLagCollector, KAFKA_LAG_MEASUREMENTS as M } from '../collector/kafka/index.ts';
 import type { MetricPoint } from '../core/points.ts';
@@ -22,21 +22,9 @@ test('collector reports N − M lag per partition and in total against the real 
     const take = [3, 10, 0, 7];
     const consumed = take.reduce((a, b) => a + b, 0);
     const group = uniqueName('group');
-    const c = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+    const c = await consumeAndCommit(kafka, topic, group, take);
     consumer = c;
-    await c.connect();
     consumerConnected = true;
-    const seen = new Map<number, number>();
-    await c.subscribe({ topics: [topic], fromBeginning: true });
-    await c.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        const off = Number(message.offset);
-        if (off < take[partition]!) seen.set(partition, Math.max(seen.get(partition) ?? 0, off + 1));
-      },
-    });
-    await waitFor(() => take.every((n, p) => n === 0 || seen.get(p) === n), { timeoutMs: 90_000, what: 'consumer to read M records' });
-    await c.commitOffsets(take.map((n, partition) => ({ topic, partition, offset: String(n) })).filter((o) => o.offset !== '0'));
 
     const batches: MetricPoint[][] = [];
     collector = new KafkaLagCollector({ brokers: mock.bootstrap, sink: (p) => batches.push(p), groups: [{ groupId: group, topics: [topic] }] });

@@ -22,9 +22,10 @@
  * and its output equals DuckDB's per-origin count and sum of delay with no duplicate window: the
  * savepoint restart lost and repeated nothing.
  */
+import { writeLagAlertRules } from './helpers/rules.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -109,26 +110,8 @@ before(async () => {
   con.closeSync();
   inst.closeSync();
 
-  const rulesDir = join(dir, 'rules');
-  mkdirSync(rulesDir);
   // the demo's lag alert, firing after 3 s; the catch-up target of the planner
-  writeFileSync(
-    join(rulesDir, 'alerts.yaml'),
-    [
-      'alerts:',
-      '  - id: lag.consumer-group',
-      '    metric: streamtune_kafka_partition_lag',
-      '    field: value',
-      '    groupBy: [group]',
-      '    aggregate: sum',
-      '    window: 1m',
-      '    condition: "> 5000"',
-      '    for: 3s',
-      '    severity: severe',
-      '    help: The consumer group lags by more than 5,000 records; a diagnosis is started.',
-      '',
-    ].join('\n'),
-  );
+  const rulesDir = writeLagAlertRules(dir, '3s');
   writeFileSync(join(rulesDir, 'planner.yaml'), `planner:\n  catchUpDuration: ${CATCH_UP_MS / 1000}s\n`);
   const config = loadConfig({
     env: {},

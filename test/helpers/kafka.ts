@@ -33,8 +33,9 @@
  * This file is imported by non-test code too (demo, bench): it depends only on kafkajs and core/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Kafka, logLevel, Partitioners, type RecordMetadata } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type RecordMetadata } from 'kafkajs';
 import { StreamtuneError, errorMessage } from '../../core/errors.ts';
+import { waitFor } from './wait.ts';
 
 /** Options of {@link startKafkaMock}. */
 export interface KafkaMockOptions {
@@ -224,5 +225,33 @@ export async function produce(bootstrap: string[], topic: string, messages: Prod
     });
   } finally {
     await producer.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Consumes exactly the first `take[p]` records of each partition p of `topic` with consumer group
+ * `group` (no auto-commit) and commits those offsets; partitions with 0 get no commit. Resolves
+ * with the consumer, still connected and a member of the group: the caller disconnects it. On
+ * failure the consumer is disconnected and the error rethrown.
+ */
+export async function consumeAndCommit(kafka: Kafka, topic: string, group: string, take: readonly number[]): Promise<Consumer> {
+  const c = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  await c.connect();
+  try {
+    const seen = new Map<number, number>();
+    await c.subscribe({ topics: [topic], fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        const off = Number(message.offset);
+        if (off < take[partition]!) seen.set(partition, Math.max(seen.get(partition) ?? 0, off + 1));
+      },
+    });
+    await waitFor(() => take.every((n, p) => n === 0 || seen.get(p) === n), { timeoutMs: 90_000, what: `the consumer to read ${take.join('/')} records of ${topic}` });
+    await c.commitOffsets(take.map((n, partition) => ({ topic, partition, offset: String(n) })).filter((o) => o.offset !== '0'));
+    return c;
+  } catch (err) {
+    await c.disconnect().catch(() => {});
+    throw err;
   }
 }
