@@ -4,6 +4,8 @@
  * - reports the dataset-replay splits of those jobs as consumer-group lag (collector/dataset-lag.ts,
  *   tag `source=dataset`);
  * - polls the lag of the watched Kafka consumer groups from the broker ({@link KafkaLagCollector});
+ * - pulls every {@link RemoteSource} (the jobs of a Flink cluster over its REST API,
+ *   `dashboards/server/assemble-flink.ts`);
  * - adds its own health points (`streamtune_collector_*`, collector/health.ts);
  * and hands everything to one {@link BufferedWriter} over the store (bounded buffer, retry, malformed
  * points rejected and counted). Log events of watched jobs at `warn` and above go to the same writer
@@ -24,6 +26,17 @@ import type { CollectorHealth } from './health.ts';
 import { KafkaLagCollector, type LagAdmin } from './kafka/lag-sampler.ts';
 import type { MetricStore } from './store/types.ts';
 import type { CollectableJob, Collector } from './types.ts';
+
+/**
+ * Points and log events pulled from outside the process once per round, e.g. a Flink cluster's jobs
+ * over its REST API. `collect` may throw: the round logs it and goes on.
+ */
+export interface RemoteSource {
+  /** for logs, e.g. 'flink' */
+  name: string;
+  /** points stamped `now` (ms) and log events new since the last call */
+  collect(now: number): Promise<{ points: MetricPoint[]; logs: LogEvent[] }>;
+}
 
 /** Options of {@link createCollector}. Every field but `store` is optional. */
 export interface CollectorOptions {
@@ -47,6 +60,8 @@ export interface CollectorOptions {
   flushIntervalMs?: number;
   /** Retry/backoff of failed writes (see BufferedWriter). Default: core/retry.ts defaults, retried until the store is back. */
   retry?: BufferedWriterOptions['retry'];
+  /** Pulled every round after the watched jobs. Default none. */
+  remoteSources?: RemoteSource[];
   /** Lowest level of job log events kept. Default 'warn' (warnings, errors, exceptions). */
   minLogLevel?: LogLevel;
   /** Tags on the collector's health points. Default `{ host: os.hostname() }`. */
@@ -71,6 +86,7 @@ interface CompiledOptions {
   intervalMs: number;
   kafka: CollectorOptions['kafka'];
   kafkaAdmin: LagAdmin | undefined;
+  remoteSources: RemoteSource[];
   writer: BufferedWriterOptions;
   minLogRank: number;
   healthTags: Record<string, string>;
@@ -113,6 +129,7 @@ function compileOptions(o: CollectorOptions): CompiledOptions {
     intervalMs,
     kafka: o.kafka,
     kafkaAdmin: o.kafkaAdmin,
+    remoteSources: [...(o.remoteSources ?? [])],
     writer,
     minLogRank: LEVEL_RANK[minLogLevel],
     healthTags: o.healthTags ?? { host: hostname() },
@@ -223,6 +240,15 @@ class RunningCollector implements Collector {
         } catch (err) {
           this.o.log.warn('sourceOffsets failed', { job_id: job.id, error: errorMessage(err) });
         }
+      }
+    }
+    for (const src of this.o.remoteSources) {
+      try {
+        const r = await src.collect(now);
+        this.add(r.points);
+        for (const e of r.logs) this.onJobLog(e);
+      } catch (err) {
+        this.o.log.warn(`remote source ${src.name} failed`, { error: errorMessage(err) });
       }
     }
     if (this.lag && this.lag.watched().length > 0) {

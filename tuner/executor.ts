@@ -120,6 +120,11 @@ export interface JobExecutor {
    */
   rescaleInPlace?(jobId: string, overrides: Record<string, number>): Promise<void>;
   /**
+   * True when {@link rescaleInPlace} can be used with this executor as configured (Flink: `scheduler:
+   * 'adaptive'`). The tuner then changes parallelism-only operations in place, without a savepoint.
+   */
+  readonly rescalesInPlace?: boolean;
+  /**
    * Downtime of the latest stop/start of the job, ms: last record processed before the stop → first
    * record processed after the start. Waits up to `timeoutMs` ms for that first record; undefined
    * when unknown. Optional: where missing, the tuner measures stop completed → running.

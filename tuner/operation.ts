@@ -6,6 +6,13 @@
  *   checkpointing, wait until running) → VERIFYING (wait `verifyAfterMs`, then `verifyOperation`)
  *   → SUCCEEDED | INEFFECTIVE (kept; or with `onIneffective: 'rollback'` → ROLLING_BACK → ROLLED_BACK)
  *
+ * In place: when the job's executor rescales in place ({@link JobExecutor.rescalesInPlace}, Flink's
+ * adaptive scheduler) and every action is a set-parallelism, there is no savepoint and no restart:
+ *   PENDING → STARTING (step 'rescale': new parallelism requested, wait until the job runs with it)
+ *   → VERIFYING → … as above; rollbacks rescale in place back to the previous parallelism.
+ *   rescale refused → FAILED (the job keeps running unchanged); the job does not reach the new
+ *   parallelism within `runningMs` → ROLLING_BACK (in place) → ROLLED_BACK, or FAILED when that fails.
+ *
  *   savepoint fails or times out → FAILED (the job keeps running unchanged);
  *   start fails → ROLLING_BACK (start again from the same savepoint with the previous settings)
  *   → ROLLED_BACK, or FAILED when even that fails (the job needs a human; `error` says so).
@@ -44,7 +51,8 @@ export const DEFAULT_RUNNER_TIMEOUTS: RunnerTimeouts = { savepointMs: 120_000, r
 
 /** What the runner works with. Everything is injected; `now` is the only clock. */
 export interface RunnerContext {
-  executor: JobExecutor;
+  /** the executor of the job's kind (bundled runtime or Flink) */
+  executorFor(jobId: string): JobExecutor;
   journal: OperationsJournal;
   store: MetricStore;
   /** the job as the catalog knows it now (verification reads its topology and consumer group) */
@@ -117,6 +125,7 @@ export class OperationRunner {
    * recorded in the operation), only when the journal cannot be written. */
   async run(op: Operation): Promise<Operation> {
     if (op.state !== 'PENDING') throw new StreamtuneError('INVALID_ARGUMENT', `operation ${op.id} is ${op.state}, not PENDING`);
+    if (this.inPlace(op)) return this.rescale(op);
     return this.fromSavepoint(op);
   }
 
@@ -134,10 +143,9 @@ export class OperationRunner {
    */
   async recover(op: Operation): Promise<Operation> {
     if (isTerminal(op.state)) return op;
-    const { executor } = this.ctx;
     let topo: JobTopology | undefined;
     try {
-      topo = await executor.describe(op.job_id);
+      topo = await this.executor(op.job_id).describe(op.job_id);
     } catch (err) {
       await this.repair(op, `job ${op.job_id} not found after a restart: ${errorMessage(err)}`);
       return this.finish(op, 'FAILED', `interrupted in ${op.state} and the job is gone: ${errorMessage(err)}`);
@@ -164,8 +172,12 @@ export class OperationRunner {
       case 'STARTING':
         if (running && runsWith(topo, target.parallelism)) {
           await this.repair(op, `interrupted while starting; the job is ${topo.state} with the new settings: verifying`);
-          await this.executor().waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs).catch(() => undefined);
+          await this.executor(op.job_id).waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs).catch(() => undefined);
           return this.verify(op);
+        }
+        if (running && this.wasInPlace(op) && this.inPlace(op)) {
+          await this.repair(op, `interrupted while rescaling in place; the job is ${topo.state} with its previous parallelism: rescaling again`);
+          return this.rescale(op);
         }
         if (running) {
           await this.repair(op, `interrupted while starting; the job is ${topo.state} with its previous settings: taking a savepoint again to apply the new ones`);
@@ -200,8 +212,80 @@ export class OperationRunner {
 
   // ---- steps ------------------------------------------------------------------------------
 
-  private executor(): JobExecutor {
-    return this.ctx.executor;
+  private executor(jobId: string): JobExecutor {
+    return this.ctx.executorFor(jobId);
+  }
+
+  /** The operation can be applied in place: the executor rescales in place and only parallelism changes. */
+  private inPlace(op: Operation): boolean {
+    const ex = this.executor(op.job_id);
+    return ex.rescalesInPlace === true && typeof ex.rescaleInPlace === 'function' && op.actions.every((a) => a.type === 'set-parallelism');
+  }
+
+  /** The operation changed the job in place (it has a 'rescale' step). */
+  private wasInPlace(op: Operation): boolean {
+    return op.steps.some((s) => s.name === 'rescale');
+  }
+
+  /** STARTING (step 'rescale'): new parallelism in place, wait until the job runs with it, then verify. */
+  private async rescale(op: Operation): Promise<Operation> {
+    const ex = this.executor(op.job_id);
+    let target: TargetSettings;
+    try {
+      target = targetSettings(op.actions, await ex.describe(op.job_id));
+    } catch (err) {
+      return this.finish(op, 'FAILED', `cannot rescale: ${errorMessage(err)}; nothing was changed`);
+    }
+    const step = await this.begin(op, 'rescale', 'STARTING', `in place to ${JSON.stringify(target.parallelism)} (no savepoint, no restart from it)`);
+    const requestedAt = this.ctx.now();
+    try {
+      await ex.rescaleInPlace!(op.job_id, target.parallelism);
+    } catch (err) {
+      await this.end(op, step, 'failed', errorMessage(err));
+      return this.finish(op, 'FAILED', `rescale in place refused, the job keeps running with its previous parallelism: ${errorMessage(err)}`);
+    }
+    try {
+      await this.untilRunningWith(op.job_id, target.parallelism);
+    } catch (err) {
+      await this.end(op, step, 'failed', errorMessage(err));
+      return this.rollbackInPlace(op, `rescale in place did not take: ${errorMessage(err)}`);
+    }
+    await this.end(op, step, 'succeeded', `running with ${JSON.stringify(target.parallelism)}`);
+    // the adaptive scheduler restarts the tasks from the latest checkpoint: request → running with the new parallelism
+    op.downtimeMs = Math.max(0, this.ctx.now() - requestedAt);
+    return this.verify(op);
+  }
+
+  /** Polls the job until it is RUNNING with `parallelism` (vertex id → parallelism); throws OPERATION_FAILED after `runningMs`. */
+  private async untilRunningWith(jobId: string, parallelism: Record<string, number>): Promise<void> {
+    const deadline = this.ctx.now() + this.ctx.timeouts.runningMs;
+    let last = 'unknown';
+    for (;;) {
+      const topo = await this.executor(jobId).describe(jobId);
+      if (topo.state === 'RUNNING' && runsWith(topo, parallelism)) return;
+      last = `${topo.state}, parallelism ${JSON.stringify(Object.fromEntries(topo.vertices.map((v) => [v.id, v.parallelism])))}`;
+      if (this.ctx.now() >= deadline) break;
+      if (!(await this.ctx.sleep(Math.min(500, Math.max(1, deadline - this.ctx.now()))))) break;
+    }
+    throw new StreamtuneError('OPERATION_FAILED', `job ${jobId} not running with ${JSON.stringify(parallelism)} after ${this.ctx.timeouts.runningMs} ms (now ${last})`, {
+      retriable: true,
+      details: { reason: 'timeout', jobId },
+    });
+  }
+
+  /** ROLLING_BACK in place: back to the previous parallelism without a savepoint. */
+  private async rollbackInPlace(op: Operation, why: string): Promise<Operation> {
+    const step = await this.begin(op, 'rollback', 'ROLLING_BACK', `${why}; rescaling in place back to the previous parallelism`);
+    op.error = why;
+    try {
+      await this.executor(op.job_id).rescaleInPlace!(op.job_id, op.previous.parallelism);
+      await this.untilRunningWith(op.job_id, op.previous.parallelism);
+    } catch (err) {
+      await this.end(op, step, 'failed', errorMessage(err));
+      return this.finish(op, 'FAILED', `${why}; rollback failed too: ${errorMessage(err)} — check the job's resource requirements (GET /jobs/${op.job_id}/resource-requirements)`);
+    }
+    await this.end(op, step, 'succeeded', 'running with the previous parallelism');
+    return this.finish(op, 'ROLLED_BACK', why);
   }
 
   /** SAVEPOINTING → (STARTING ...). */
@@ -209,7 +293,7 @@ export class OperationRunner {
     const step = await this.begin(op, 'savepoint', 'SAVEPOINTING');
     let savepointPath: string;
     try {
-      ({ savepointPath } = await this.executor().stopWithSavepoint(op.job_id, { timeoutMs: this.ctx.timeouts.savepointMs }));
+      ({ savepointPath } = await this.executor(op.job_id).stopWithSavepoint(op.job_id, { timeoutMs: this.ctx.timeouts.savepointMs }));
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.finish(op, 'FAILED', `stop with savepoint failed, the job keeps running unchanged: ${errorMessage(err)}`);
@@ -223,7 +307,7 @@ export class OperationRunner {
 
   /** STARTING: start from `savepointPath` with the new settings; on failure roll back. */
   private async startNew(op: Operation, savepointPath: string, stoppedAt: number | undefined): Promise<Operation> {
-    const topo = await this.executor().describe(op.job_id).catch(() => undefined);
+    const topo = await this.executor(op.job_id).describe(op.job_id).catch(() => undefined);
     let target: TargetSettings;
     try {
       target = topo ? targetSettings(op.actions, topo) : { parallelism: {} };
@@ -232,15 +316,15 @@ export class OperationRunner {
     }
     const step = await this.begin(op, 'start', 'STARTING', `from ${savepointPath} with ${JSON.stringify(target)}`);
     try {
-      await this.executor().start({ jobId: op.job_id, savepointPath, parallelism: target.parallelism, checkpointing: target.checkpointing });
-      await this.executor().waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
+      await this.executor(op.job_id).start({ jobId: op.job_id, savepointPath, parallelism: target.parallelism, checkpointing: target.checkpointing });
+      await this.executor(op.job_id).waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.rollbackFrom(op, savepointPath, `start with the new settings failed: ${errorMessage(err)}`);
     }
     const runningAt = this.ctx.now();
     await this.end(op, step, 'succeeded', `running, from ${savepointPath} with ${JSON.stringify(target)}`);
-    const measured = await this.executor().downtimeMs?.(op.job_id, this.ctx.timeouts.firstRecordMs).catch(() => undefined);
+    const measured = await this.executor(op.job_id).downtimeMs?.(op.job_id, this.ctx.timeouts.firstRecordMs).catch(() => undefined);
     op.downtimeMs = measured ?? (stoppedAt !== undefined ? Math.max(0, runningAt - stoppedAt) : undefined);
     return this.verify(op);
   }
@@ -303,8 +387,9 @@ export class OperationRunner {
 
   /** ROLLING_BACK a running job (ineffective): stop with a new savepoint, start with the previous settings. */
   private async rollbackRunning(op: Operation, why: string): Promise<Operation> {
+    if (this.wasInPlace(op) && this.inPlace(op)) return this.rollbackInPlace(op, why);
     const step = await this.begin(op, 'rollback', 'ROLLING_BACK', why);
-    const sp = await this.executor()
+    const sp = await this.executor(op.job_id)
       .stopWithSavepoint(op.job_id, { timeoutMs: this.ctx.timeouts.savepointMs })
       .catch((err: unknown) => err as Error);
     if (sp instanceof Error) {
@@ -322,10 +407,10 @@ export class OperationRunner {
     const step = await this.begin(op, 'rollback', 'ROLLING_BACK', `${why}; starting from ${savepointPath} with the previous settings`);
     op.error = why;
     try {
-      const topo = await this.executor().describe(op.job_id);
-      if (topo.state === 'RUNNING' || topo.state === 'INITIALIZING' || topo.state === 'RESTARTING') await this.executor().cancel(op.job_id);
-      await this.executor().start({ jobId: op.job_id, savepointPath, parallelism: op.previous.parallelism, checkpointing: op.previous.checkpointing as CheckpointingSettings | undefined });
-      await this.executor().waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
+      const topo = await this.executor(op.job_id).describe(op.job_id);
+      if (topo.state === 'RUNNING' || topo.state === 'INITIALIZING' || topo.state === 'RESTARTING') await this.executor(op.job_id).cancel(op.job_id);
+      await this.executor(op.job_id).start({ jobId: op.job_id, savepointPath, parallelism: op.previous.parallelism, checkpointing: op.previous.checkpointing as CheckpointingSettings | undefined });
+      await this.executor(op.job_id).waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.finish(op, 'FAILED', `${why}; rollback failed too: ${errorMessage(err)} — the job is stopped; its savepoint is ${savepointPath}`);

@@ -17,7 +17,7 @@ import { silentLogger, type Logger } from '../core/logger.ts';
 import type { MetricStore } from '../collector/store/types.ts';
 import type { DiagnosisStore } from '../diagnoser/store-types.ts';
 import type { Diagnosis, Recommendation } from '../diagnoser/types.ts';
-import type { JobCatalog } from './catalog.ts';
+import type { JobCatalog, ManagedJob } from './catalog.ts';
 import type { JobExecutor, JobTopology } from './executor.ts';
 import { openJournal, type OperationsJournal } from './journal.ts';
 import { DEFAULT_RUNNER_TIMEOUTS, OperationRunner, targetSettings, type RunnerTimeouts } from './operation.ts';
@@ -26,7 +26,13 @@ import type { ApplyRequest, Operation, SnapshotRecord, TunerService, TuningPolic
 
 /** Options of {@link createTunerService}. */
 export interface TunerServiceOptions {
+  /** The executor of every job whose kind has none in `executors` (the bundled runtime's, usually). */
   executor: JobExecutor;
+  /**
+   * Executors by job kind ({@link ManagedJob.executor}: 'bundled' | 'flink'); each operation runs on
+   * the executor of its job's kind, falling back to `executor`.
+   */
+  executors?: Partial<Record<ManagedJob['executor'], JobExecutor>>;
   jobs: JobCatalog;
   store: MetricStore;
   diagnoses: DiagnosisStore;
@@ -93,7 +99,7 @@ class Service implements TunerServiceImpl {
     }
     const timeouts = { ...DEFAULT_RUNNER_TIMEOUTS, ...(opts.timeouts ?? {}) };
     this.runner = new OperationRunner({
-      executor: opts.executor,
+      executorFor: (id) => this.executorFor(id),
       journal,
       store: opts.store,
       job: (id) => opts.jobs.get(id),
@@ -141,7 +147,7 @@ class Service implements TunerServiceImpl {
     if (!Array.isArray(req.actions) || req.actions.length === 0) throw new StreamtuneError('INVALID_ARGUMENT', 'actions: at least one action is needed', { details: { field: 'actions' } });
     let topo: JobTopology;
     try {
-      topo = await this.opts.executor.describe(req.job_id);
+      topo = await this.executorFor(req.job_id).describe(req.job_id);
     } catch (err) {
       if (isErrorCode(err, 'NOT_FOUND')) throw err;
       throw new StreamtuneError('JOB_STATE', `job ${job.name}: cannot read its topology: ${errorMessage(err)}`, { cause: err });
@@ -315,7 +321,7 @@ class Service implements TunerServiceImpl {
     if (candidates.length === 0) return skip(d.recommendations.length === 0 ? 'no recommendation' : 'no recommendation with machine-applicable actions');
     let topo: JobTopology;
     try {
-      topo = await this.opts.executor.describe(d.job_id);
+      topo = await this.executorFor(d.job_id).describe(d.job_id);
     } catch (err) {
       return skip(`cannot read the job's topology: ${errorMessage(err)}`);
     }
@@ -360,6 +366,12 @@ class Service implements TunerServiceImpl {
   }
 
   // ---- internals --------------------------------------------------------------------------
+
+  /** The executor of the job's kind; `opts.executor` for a kind without one (or a job not in the catalog). */
+  private executorFor(jobId: string): JobExecutor {
+    const kind = this.opts.jobs.get(jobId)?.executor;
+    return (kind ? this.opts.executors?.[kind] : undefined) ?? this.opts.executor;
+  }
 
   private history(jobId: string): Operation[] {
     return this.journal.operations().filter((o) => o.job_id === jobId);

@@ -1,6 +1,7 @@
 /**
  * Wires one `streamtune serve` process from a validated {@link ServerConfig}: metric store, event bus,
- * rule set, diagnosis store, bundled job catalog, collector (watching every job execution as it
+ * rule set, diagnosis store, bundled job catalog (with a Flink cluster's jobs beside it when the
+ * config has a `flink` section, `assemble-flink.ts`), collector (watching every job execution as it
  * starts), diagnoser service and alerter, tuner (recovering its journal), notifications (subscribed
  * to 'diagnoses', with periodic reminder checks and the digest's data), then the startup jobs.
  * `close()` stops everything in reverse order; running jobs are stopped with a savepoint and resume
@@ -20,12 +21,14 @@ import { createDiagnosisService } from '../../diagnoser/service.ts';
 import { BUILTIN_RULES_DIR } from '../../rules/loader.ts';
 import { RuleSetManager } from '../../rules/manager.ts';
 import { createBundledCatalog, type BundledCatalog, type BundledCatalogOptions } from '../../tuner/bundled/catalog.ts';
-import type { ManagedJob } from '../../tuner/catalog.ts';
+import type { JobCatalog, ManagedJob } from '../../tuner/catalog.ts';
+import { CompositeCatalog } from '../../tuner/composite-catalog.ts';
 import { createTunerService, type TunerServiceImpl } from '../../tuner/service.ts';
 import type { Operation } from '../../tuner/types.ts';
 import { createNotificationService, type NotificationService } from '../notify/service.ts';
 import type { DigestData, OperationStatus, OperationSummary } from '../notify/types.ts';
 import { jobsOverview } from './api.ts';
+import { createFlinkParts, type FlinkParts } from './assemble-flink.ts';
 import type { ServerConfig } from './config.ts';
 import type { ControlPlane } from './control-plane.ts';
 
@@ -44,6 +47,8 @@ export interface AssembleOptions {
 /** The control plane with the parts beyond the {@link ControlPlane} contract that `serve` and tests use. */
 export interface AssembledControlPlane extends ControlPlane {
   catalog: BundledCatalog;
+  /** the Flink cluster's executor and catalog; undefined without a `flink` config section */
+  flink: FlinkParts | undefined;
   tuner: TunerServiceImpl;
   alerter: Alerter;
   /** undefined when the config has no `notify` section */
@@ -115,8 +120,10 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     const diagnoses = await createDiagnosisStore({ dir: join(config.dataDir, 'diagnoses'), logger });
     closers.push({ name: 'diagnoses', close: () => diagnoses.close() });
 
+    const flink = config.flink ? createFlinkParts(config.flink, { logger }) : undefined;
     const collector = createCollector({
       store, intervalMs: config.collector.intervalMs, logger, now,
+      ...(flink?.remoteSource ? { remoteSources: [flink.remoteSource] } : {}),
       ...(config.kafka ? { kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId ?? 'streamtune-lag' } } : {}),
       ...(config.collector.maxBufferedPoints !== undefined ? { maxBufferedPoints: config.collector.maxBufferedPoints } : {}),
     });
@@ -143,10 +150,17 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     closers.push({ name: 'job listeners', close: () => { offStarted(); offChange(); } });
     // jobs the catalog resumed while it opened started before the listener existed
     for (const j of catalog.list()) if (j.state === 'RUNNING') watch(j);
+    if (flink) {
+      const offFlink = flink.catalog.onChange((j) => j.state === 'RUNNING' && watch(j)); // consumer groups of Flink jobs
+      closers.push({ name: 'flink', close: async () => { offFlink(); await flink.close(); } });
+      await flink.start();
+      for (const j of flink.catalog.list()) if (j.state === 'RUNNING') watch(j);
+    }
+    const jobs: JobCatalog = flink ? new CompositeCatalog([catalog, flink.catalog]) : catalog;
     collector.start();
 
     const diagnoser = createDiagnosisService({
-      store, rules, bus, jobs: catalog, diagnoses, logger, now,
+      store, rules, bus, jobs, diagnoses, logger, now,
       ...(config.diagnoser.windowMs !== undefined ? { windowMs: config.diagnoser.windowMs } : {}),
       ...(config.diagnoser.stepMs !== undefined ? { stepMs: config.diagnoser.stepMs } : {}),
       ...(config.diagnoser.sweepCron !== undefined ? { sweepCron: config.diagnoser.sweepCron } : {}),
@@ -156,22 +170,23 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     closers.push({ name: 'diagnoser', close: () => diagnoser.stop() });
 
     const tuner = await createTunerService({
-      executor: catalog.executor, jobs: catalog, store, diagnoses, bus, dataDir: config.dataDir,
-      policies: config.tuner.policies, logger, now,
+      executor: catalog.executor, jobs, store, diagnoses, bus, dataDir: config.dataDir,
+      policies: config.tuner.policies, logger, now, ...(flink ? { executors: { flink: flink.executor } } : {}),
     });
+    flink?.setLastDowntime((id) => tuner.operations({ job_id: id }).find((o) => o.downtimeMs !== undefined)?.downtimeMs);
     closers.push({ name: 'tuner', close: () => tuner.close() });
     const recovered = await tuner.recover();
     if (recovered.length > 0) log.info('tuner operations recovered', { operations: recovered.map((o) => `${o.id} ${o.state}`) });
 
     const alerter = createAlerter({
-      store, rules, bus, jobs: catalog, logger, now,
+      store, rules, bus, jobs, logger, now,
       ...(config.diagnoser.alertIntervalMs !== undefined ? { intervalMs: config.diagnoser.alertIntervalMs } : {}),
     });
     alerter.start();
     closers.push({ name: 'alerter', close: () => alerter.stop() });
 
     let notifications: NotificationService | undefined;
-    const cpPartial = { store, collector, bus, rules, jobs: catalog, diagnoses, diagnoser, tuner, logger, now };
+    const cpPartial = { store, collector, bus, rules, jobs, diagnoses, diagnoser, tuner, logger, now };
     if (config.notify) {
       const { reminderCheckMs, ...notifyConfig } = config.notify;
       const digestProvider = async (): Promise<DigestData> => {
@@ -237,7 +252,7 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     let closed: Promise<void> | undefined;
     return {
       ...cpPartial,
-      catalog, tuner, alerter, notifications, startupJobs, config, startJobs,
+      catalog, flink, tuner, alerter, notifications, startupJobs, config, startJobs,
       close() {
         closed ??= closeAll();
         return closed;

@@ -24,6 +24,37 @@ export interface StartupJob {
 }
 
 /**
+ * The Flink cluster whose jobs streamtune watches and tunes over its REST API (section `flink`,
+ * `STREAMTUNE_FLINK_*`). Durations in ms.
+ */
+export interface FlinkConfig {
+  /** JobManager REST URL, e.g. 'http://flink-jobmanager:8081'. `STREAMTUNE_FLINK_URL`. */
+  url: string;
+  /** Sent as the `Authorization` header (e.g. 'Bearer …' behind a proxy). A secret: never logged or
+   * rendered. `STREAMTUNE_FLINK_AUTHORIZATION`. */
+  authorization?: string;
+  /** Id of the uploaded jar (`POST /jars/upload`) that restarts a job from its savepoint with new
+   * parallelism. Without it only in-place rescales (`scheduler: adaptive`) work. `STREAMTUNE_FLINK_JAR_ID`. */
+  jarId?: string;
+  /** Entry class of the jar; default its manifest's. `STREAMTUNE_FLINK_ENTRY_CLASS`. */
+  entryClass?: string;
+  /** Program arguments of the jar. */
+  programArgs?: string[];
+  /** 'adaptive' (`jobmanager.scheduler: adaptive`, Flink ≥ 1.18): parallelism changes in place,
+   * no savepoint restart. Default 'default'. `STREAMTUNE_FLINK_SCHEDULER`. */
+  scheduler: 'default' | 'adaptive';
+  /** ms between polls of the job list and of savepoint status. Default 5,000. `STREAMTUNE_FLINK_POLL_INTERVAL`. */
+  pollIntervalMs: number;
+  /** The cluster writes its metrics to the store itself (Flink's InfluxDB reporter): the REST
+   * collector stays off. Default false. `STREAMTUNE_FLINK_INFLUX_REPORTER` (true/false). */
+  influxReporter: boolean;
+  /** ms a restart is planned with until one was measured. Default 5 min (Flink autoscaler's `job.autoscaler.restart.time`). */
+  restartTimeMs?: number;
+  /** Consumer group and topics by job name or JobID (the REST API does not expose them). */
+  jobs: Record<string, { consumerGroup?: string; topics?: string[] }>;
+}
+
+/**
  * The server configuration after defaults and validation. Durations in ms.
  */
 export interface ServerConfig {
@@ -83,6 +114,8 @@ export interface ServerConfig {
   };
   /** Job specs submitted at start, unless a job of the same name is already running (restored). */
   jobs: StartupJob[];
+  /** A Flink cluster to watch and tune as well. Absent: bundled jobs only. */
+  flink?: FlinkConfig;
   /** The file the config came from, when one did. */
   source?: string;
 }
@@ -210,6 +243,30 @@ export const configSchema = {
         reminderCheckMs: duration,
       },
     },
+    flink: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: {
+        url: { type: 'string', pattern: '^https?://[^\\s]+$' },
+        authorization: { type: 'string', minLength: 1 },
+        jarId: { type: 'string', minLength: 1 },
+        entryClass: { type: 'string', minLength: 1 },
+        programArgs: { type: 'array', items: { type: 'string' } },
+        scheduler: { enum: ['default', 'adaptive'] },
+        pollIntervalMs: duration,
+        influxReporter: { type: 'boolean' },
+        restartTimeMs: duration,
+        jobs: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { consumerGroup: { type: 'string', minLength: 1 }, topics: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } },
+          },
+        },
+      },
+    },
     jobs: {
       type: 'array',
       items: {
@@ -318,6 +375,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
   fromEnv('STREAMTUNE_INFLUXDB_WRITE_API', ['store', 'influxWriteApi']);
   fromEnv('STREAMTUNE_KAFKA_BROKERS', ['kafka', 'brokers'], (v) => v.split(',').map((s) => s.trim()).filter(Boolean));
   fromEnv('STREAMTUNE_BUS', ['bus']);
+  fromEnv('STREAMTUNE_FLINK_URL', ['flink', 'url']);
+  fromEnv('STREAMTUNE_FLINK_AUTHORIZATION', ['flink', 'authorization']);
+  fromEnv('STREAMTUNE_FLINK_JAR_ID', ['flink', 'jarId']);
+  fromEnv('STREAMTUNE_FLINK_ENTRY_CLASS', ['flink', 'entryClass']);
+  fromEnv('STREAMTUNE_FLINK_SCHEDULER', ['flink', 'scheduler']);
+  fromEnv('STREAMTUNE_FLINK_POLL_INTERVAL', ['flink', 'pollIntervalMs'], num);
+  fromEnv('STREAMTUNE_FLINK_INFLUX_REPORTER', ['flink', 'influxReporter'], (v) => (v === 'true' ? true : v === 'false' ? false : v));
   if (pick('STREAMTUNE_SMTP_URL') !== undefined && raw.notify && typeof raw.notify === 'object' && (raw.notify as Record<string, unknown>).email) {
     fromEnv('STREAMTUNE_SMTP_URL', ['notify', 'email', 'smtpUrl']);
   }
@@ -419,6 +483,23 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
     const rc = ms(n.reminderCheckMs);
     if (rc !== undefined) nc.reminderCheckMs = rc;
     out.notify = nc;
+  }
+  if (r.flink) {
+    const f = r.flink;
+    const fc: FlinkConfig = {
+      url: (f.url as string).replace(/\/+$/, ''),
+      scheduler: (f.scheduler as FlinkConfig['scheduler'] | undefined) ?? 'default',
+      pollIntervalMs: ms(f.pollIntervalMs) ?? 5000,
+      influxReporter: (f.influxReporter as boolean | undefined) ?? false,
+      jobs: (f.jobs as FlinkConfig['jobs'] | undefined) ?? {},
+    };
+    for (const k of ['authorization', 'jarId', 'entryClass'] as const) if (f[k] !== undefined) fc[k] = f[k] as string;
+    if (f.programArgs !== undefined) fc.programArgs = f.programArgs as string[];
+    const rt = ms(f.restartTimeMs);
+    if (rt !== undefined) fc.restartTimeMs = rt;
+    if (fc.pollIntervalMs <= 0) fail([{ path: ['flink', 'pollIntervalMs'], message: 'must be more than 0 ms' }]);
+    if (fc.influxReporter && !store.influxUrl) fail([{ path: ['flink', 'influxReporter'], message: "true needs the InfluxDB the reporter writes to (store.influxUrl or STREAMTUNE_INFLUXDB_URL)" }]);
+    out.flink = fc;
   }
   if (file) out.source = file;
   return out;

@@ -136,6 +136,12 @@ export class FakeFlink {
   /** Bodies of accepted POST /jars/:jarid/run requests, in order. */
   readonly runRequests: Array<Record<string, unknown>> = [];
   savepointBehaviour: SavepointBehaviour = { mode: 'complete', polls: 1 };
+  /**
+   * Whether PUT resource-requirements changes the running parallelism (adaptive scheduler with free
+   * slots). false: the requirements are stored but the job keeps its parallelism, as when the
+   * cluster has no slots for the new one. Default true.
+   */
+  rescaleApplies = true;
   private readonly operations = new Map<string, Operation>();
   private readonly injected: Array<{ method: string; path: RegExp; status: number; remaining: number }> = [];
   private server?: Server;
@@ -460,7 +466,7 @@ export class FakeFlink {
           const lo = r.parallelism?.lowerBound ?? -1;
           const up = r.parallelism?.upperBound ?? -1;
           j.resourceRequirements[vid] = { lowerBound: lo, upperBound: up };
-          v.parallelism = up === -1 ? v.maxParallelism : up;
+          if (this.rescaleApplies) v.parallelism = up === -1 ? v.maxParallelism : up;
         }
         j.jobMetrics.numRescales = String(Number(j.jobMetrics.numRescales ?? '0') + 1);
         return [200, undefined];

@@ -39,6 +39,14 @@ export interface FlinkExecutorOptions {
   flinkConfiguration?: Record<string, string>;
   /** 'adaptive' enables {@link FlinkExecutor.rescaleInPlace} (needs `jobmanager.scheduler: adaptive`, Flink 1.18+). Default 'default'. */
   scheduler?: 'default' | 'adaptive';
+  /**
+   * Start the new execution under the JobID of the one it replaces (`jobId` of `POST /jars/:jarid/run`)
+   * instead of a fresh one, so that metrics, diagnoses, operations and policies stay attached to one
+   * id across tuner restarts, as on the bundled runtime. Flink accepts a JobID again once the
+   * previous execution's entry left its JobResultStore (`job-result-store.delete-on-commit: true`,
+   * Flink's default). Default false (a new JobID per start).
+   */
+  keepJobId?: boolean;
   /** ms between savepoint/status polls. Default 500. */
   pollIntervalMs?: number;
   /** ms to wait for a plain savepoint ({@link SavepointOptions.timeoutMs} wins). Default 600 000. */
@@ -54,6 +62,11 @@ export class FlinkExecutor implements JobExecutor {
   readonly client: FlinkRestClient;
   private readonly log: Logger;
   private readonly pollMs: number;
+
+  /** True with `scheduler: 'adaptive'`: {@link rescaleInPlace} is available. */
+  get rescalesInPlace(): boolean {
+    return this.opts.scheduler === 'adaptive';
+  }
 
   constructor(private readonly opts: FlinkExecutorOptions) {
     this.client = new FlinkRestClient({ ...opts.rest, logger: opts.rest.logger ?? opts.logger });
@@ -133,6 +146,7 @@ export class FlinkExecutor implements JobExecutor {
     if (cp?.minPause !== undefined) conf['execution.checkpointing.min-pause'] = `${cp.minPause} ms`;
     if (cp?.unaligned !== undefined) conf['execution.checkpointing.unaligned.enabled'] = String(cp.unaligned);
     const body: JarRunRequest = {};
+    if (this.opts.keepJobId) body.jobId = req.jobId;
     if (this.opts.entryClass !== undefined) body.entryClass = this.opts.entryClass;
     if (this.opts.programArgs !== undefined) body.programArgsList = this.opts.programArgs;
     if (req.savepointPath !== undefined) body.savepointPath = req.savepointPath;
