@@ -1,7 +1,9 @@
 /**
  * {@link JobCatalog} over a Flink cluster's REST API: the jobs the cluster runs, polled every
  * `pollIntervalMs` (`GET /jobs/overview`, then for each job `GET /jobs/:jid`, `/plan` and
- * `/checkpoints/config`). Savepoints and stops go through the {@link FlinkExecutor}.
+ * `/checkpoints/config`). Savepoints and stops go through the {@link FlinkExecutor}. The latest
+ * completed checkpoint and savepoint of each running job (`/checkpoints`) are announced through
+ * `onSnapshot`, so the tuner's journal records them as it does the bundled runtime's.
  *
  * What the REST API cannot tell: which Kafka consumer group and topics a job reads (a KafkaSource's
  * `group.id` lives in the job's code or its properties, not in the plan). The user says it per job
@@ -19,7 +21,8 @@ import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { JobCatalog, ManagedJob } from '../catalog.ts';
 import type { JobState } from '../executor.ts';
 import type { FlinkExecutor } from './executor.ts';
-import type { JobOverview } from './rest-client.ts';
+import type { CheckpointStats, JobOverview } from './rest-client.ts';
+import type { SnapshotRecord } from '../types.ts';
 
 /**
  * ms a savepoint restart of a Flink job is planned with when none was measured yet: the Flink
@@ -61,6 +64,9 @@ const DISABLED_INTERVAL = 2 ** 53;
 export class FlinkCatalog implements JobCatalog {
   private readonly jobs = new Map<string, ManagedJob>();
   private readonly listeners = new Set<(job: ManagedJob) => void>();
+  private readonly snapshotListeners = new Set<(s: SnapshotRecord) => void>();
+  /** per job: external paths of the latest completed checkpoint and savepoint already announced */
+  private readonly seenSnapshots = new Map<string, Set<string>>();
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
@@ -106,6 +112,17 @@ export class FlinkCatalog implements JobCatalog {
   onChange(listener: (job: ManagedJob) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Called with the latest completed checkpoint and savepoint of every running job as polls find
+   * them (`GET /jobs/:jid/checkpoints`, `latest.completed` / `latest.savepoint` with an
+   * `external_path`), each once. Checkpoints completed between two polls are not seen: Flink keeps
+   * only the retained ones anyway, and a start uses the latest. Returns an unsubscribe function.
+   */
+  onSnapshot(listener: (s: SnapshotRecord) => void): () => void {
+    this.snapshotListeners.add(listener);
+    return () => this.snapshotListeners.delete(listener);
   }
 
   /**
@@ -182,6 +199,32 @@ export class FlinkCatalog implements JobCatalog {
       } else this.jobs.set(jid, next);
     }
     for (const jid of [...this.jobs.keys()]) if (!byId.has(jid)) this.jobs.delete(jid);
+    for (const id of [...this.seenSnapshots.keys()]) if (!this.jobs.has(id)) this.seenSnapshots.delete(id);
+    if (this.snapshotListeners.size > 0) {
+      await Promise.all([...this.jobs.values()].filter((j) => j.state === 'RUNNING').map((j) => this.pollSnapshots(j.job_id)));
+    }
+  }
+
+  /** Announces the job's latest completed checkpoint and savepoint when not announced before; a failure is logged. */
+  private async pollSnapshots(jid: string): Promise<void> {
+    let stats: CheckpointStats;
+    try {
+      stats = await this.opts.executor.client.checkpoints(jid);
+    } catch (err) {
+      this.log.warn('reading checkpoint statistics failed', { job_id: jid, error: errorMessage(err) });
+      return;
+    }
+    const seen = this.seenSnapshots.get(jid) ?? new Set<string>();
+    this.seenSnapshots.set(jid, seen);
+    const found: Array<[SnapshotRecord['kind'], NonNullable<CheckpointStats['latest']>['completed']]> = [['checkpoint', stats.latest?.completed], ['savepoint', stats.latest?.savepoint]];
+    for (const [kind, c] of found) {
+      if (!c?.external_path || seen.has(c.external_path)) continue;
+      seen.add(c.external_path);
+      const rec: SnapshotRecord = { job_id: jid, kind, path: c.external_path, completedAt: c.latest_ack_timestamp ?? (c.trigger_timestamp ?? 0) + c.end_to_end_duration };
+      const size = c.checkpointed_size ?? c.state_size;
+      if (size !== undefined) rec.sizeBytes = size;
+      for (const l of this.snapshotListeners) l(rec);
+    }
   }
 
   private async describe(jid: string): Promise<ManagedJob> {

@@ -134,6 +134,8 @@ export interface CheckpointStats {
   counts: { restored: number; total: number; in_progress: number; completed: number; failed: number };
   latest?: {
     completed?: { id: number; end_to_end_duration: number; checkpointed_size?: number; state_size?: number; trigger_timestamp?: number; latest_ack_timestamp?: number; external_path?: string };
+    /** the latest completed savepoint (same shape as `completed`) */
+    savepoint?: { id: number; end_to_end_duration: number; checkpointed_size?: number; state_size?: number; trigger_timestamp?: number; latest_ack_timestamp?: number; external_path?: string };
     failed?: { id: number; failure_timestamp?: number; failure_message?: string };
   };
 }
