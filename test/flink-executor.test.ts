@@ -208,3 +208,30 @@ test('aggregated subtask metrics: agg list, operator metric naming and a bare-ar
   assert.equal(res.find((m) => m.id === 'Source__orders.pendingRecords')!.sum, 40);
   assert.equal(formatParallelismOverrides({ b: 8, a: 4 }), 'a:4,b:8');
 });
+
+test('keepJobId: a submit refused as a duplicate JobID (previous execution still cleaning up) is retried and starts under the same JobID', async () => {
+  const job = fake.addJob(template());
+  fake.addJar('f1e2d3c4_orders.jar', 'com.example.OrdersJob', template());
+  fake.savepointBehaviour = { mode: 'complete', polls: 0 };
+  const ex = executor(fake, { keepJobId: true });
+  const { savepointPath } = await ex.stopWithSavepoint(job.jid, { timeoutMs: 60_000 });
+  const runsBefore = fake.requestsOf('submitJobFromJar').length;
+  fake.failNext('POST', /\/jars\/[^/]+\/run$/, 500, 2, 'org.apache.flink.runtime.client.DuplicateJobSubmissionException: Job has already been submitted.');
+  const { jobId } = await ex.start({ jobId: job.jid, savepointPath, parallelism: { [WIN]: 3 } });
+  assert.equal(jobId, job.jid);
+  assert.equal(fake.requestsOf('submitJobFromJar').length - runsBefore, 3, 'two refusals, then accepted');
+  assert.equal(fake.runRequests.at(-1)!.jobId, job.jid);
+});
+
+test('keepJobId: any other submit failure, or a duplicate past duplicateJobRetryMs, is thrown as FLINK_API', async () => {
+  const job = fake.addJob(template());
+  fake.addJar('f1e2d3c4_orders.jar', 'com.example.OrdersJob', template());
+  fake.savepointBehaviour = { mode: 'complete', polls: 0 };
+  const ex = executor(fake, { keepJobId: true, duplicateJobRetryMs: 100 });
+  const { savepointPath } = await ex.stopWithSavepoint(job.jid, { timeoutMs: 60_000 });
+  fake.failNext('POST', /\/jars\/[^/]+\/run$/, 400, 1, 'org.apache.flink.client.program.ProgramInvocationException: The main method caused an error');
+  await assert.rejects(ex.start({ jobId: job.jid, savepointPath }), (e: unknown) => e instanceof StreamtuneError && e.code === 'FLINK_API' && /main method/.test(e.message));
+  fake.failNext('POST', /\/jars\/[^/]+\/run$/, 500, 1000, 'DuplicateJobSubmissionException: Job has already been submitted.');
+  await assert.rejects(ex.start({ jobId: job.jid, savepointPath }), (e: unknown) => e instanceof StreamtuneError && e.code === 'FLINK_API' && /already been submitted/.test(e.message));
+  fake.clearFailures();
+});

@@ -143,7 +143,7 @@ export class FakeFlink {
    */
   rescaleApplies = true;
   private readonly operations = new Map<string, Operation>();
-  private readonly injected: Array<{ method: string; path: RegExp; status: number; remaining: number }> = [];
+  private readonly injected: Array<{ method: string; path: RegExp; status: number; remaining: number; message?: string }> = [];
   private server?: Server;
 
   constructor(private readonly contract: FlinkContract, private readonly opts: FakeFlinkOptions = {}) {}
@@ -173,9 +173,17 @@ export class FakeFlink {
     this.jars.set(jarId, { entryClass, template });
   }
 
-  /** Makes the next `count` requests matching `method` and `path` answer `status` (Flink error body). */
-  failNext(method: string, path: RegExp, status: number, count = 1): void {
-    this.injected.push({ method, path, status, remaining: count });
+  /**
+   * Makes the next `count` requests matching `method` and `path` answer `status` with a Flink error
+   * body (`{"errors":[message]}`; default message "injected failure STATUS").
+   */
+  failNext(method: string, path: RegExp, status: number, count = 1, message?: string): void {
+    this.injected.push({ method, path, status, remaining: count, ...(message !== undefined ? { message } : {}) });
+  }
+
+  /** Drops the failures injected by {@link failNext} that have not been used up. */
+  clearFailures(): void {
+    this.injected.length = 0;
   }
 
   /** Requests with this operationId, in order. */
@@ -249,7 +257,7 @@ export class FakeFlink {
     const inj = this.injected.find((i) => i.remaining > 0 && i.method === method && i.path.test(u.pathname));
     if (inj) {
       inj.remaining -= 1;
-      this.send(res, inj.status, { errors: [`injected failure ${inj.status}`] });
+      this.send(res, inj.status, { errors: [inj.message ?? `injected failure ${inj.status}`] });
       return;
     }
     let status: number;

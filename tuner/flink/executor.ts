@@ -10,7 +10,7 @@
  * - rescale in place: `PUT /jobs/:jid/resource-requirements` listing every vertex, upperBound = target,
  *   lowerBound lowered only when it would exceed the target (the Flink Kubernetes operator's rule).
  */
-import { StreamtuneError } from '../../core/errors.ts';
+import { StreamtuneError, errorMessage } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { JobExecutor, JobState, JobTopology, SavepointOptions, StartRequest, StopOptions } from '../executor.ts';
 import {
@@ -44,9 +44,13 @@ export interface FlinkExecutorOptions {
    * instead of a fresh one, so that metrics, diagnoses, operations and policies stay attached to one
    * id across tuner restarts, as on the bundled runtime. Flink accepts a JobID again once the
    * previous execution's entry left its JobResultStore (`job-result-store.delete-on-commit: true`,
-   * Flink's default). Default false (a new JobID per start).
+   * Flink's default); until the stopped execution's cleanup finishes, a submit under its JobID is
+   * refused with DuplicateJobSubmissionException ("Job has already been submitted"), which `start`
+   * retries for up to `duplicateJobRetryMs`. Default false (a new JobID per start).
    */
   keepJobId?: boolean;
+  /** ms `start` keeps retrying a submit refused as a duplicate JobID (see `keepJobId`). Default 30 000. */
+  duplicateJobRetryMs?: number;
   /** ms between savepoint/status polls. Default 500. */
   pollIntervalMs?: number;
   /** ms to wait for a plain savepoint ({@link SavepointOptions.timeoutMs} wins). Default 600 000. */
@@ -153,9 +157,28 @@ export class FlinkExecutor implements JobExecutor {
     if (req.allowNonRestoredState !== undefined) body.allowNonRestoredState = req.allowNonRestoredState;
     if (this.opts.claimMode !== undefined && req.savepointPath !== undefined) body.claimMode = this.opts.claimMode;
     if (Object.keys(conf).length > 0) body.flinkConfiguration = conf;
-    const jobId = await this.client.runJar(this.opts.jarId, body);
+    const jobId = await this.runJarRetryingDuplicate(this.opts.jarId, body);
     this.log.info('job submitted', { previous_job_id: req.jobId, job_id: jobId, savepointPath: req.savepointPath, overrides });
     return { jobId };
+  }
+
+  /**
+   * `runJar`, retried every poll interval for up to `duplicateJobRetryMs` while Flink refuses the
+   * fixed JobID as a duplicate (the stopped execution is not cleaned up yet). Other errors, and the
+   * duplicate refusal after the deadline, are thrown as they are (FLINK_API).
+   */
+  private async runJarRetryingDuplicate(jarId: string, body: JarRunRequest): Promise<string> {
+    const deadline = Date.now() + (this.opts.duplicateJobRetryMs ?? 30_000);
+    for (;;) {
+      try {
+        return await this.client.runJar(jarId, body);
+      } catch (err) {
+        const duplicate = body.jobId !== undefined && /DuplicateJobSubmission|already been submitted/i.test(errorMessage(err));
+        if (!duplicate || Date.now() >= deadline) throw err;
+        this.log.info('JobID not free yet (previous execution still cleaning up); submitting again', { job_id: body.jobId });
+        await new Promise((r) => setTimeout(r, this.pollMs));
+      }
+    }
   }
 
   /** Polls `GET /jobs/:jid` until RUNNING; a terminal state first → OPERATION_FAILED 'job-failed'. */
