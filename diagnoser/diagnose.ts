@@ -213,6 +213,11 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   const cpSev = severityRank(worst(cp.findings.map((f) => f.severity)));
   const skewOfBottleneck = sk.skewed.find((s) => s.vertexId === bottleneckId) ?? (lagging ? sk.skewed[0] : undefined);
   const bottleneckPlan = planOf(bottleneckId);
+  // A lagging job whose bottleneck has measured spare capacity (it needs less than its subtasks
+  // process at full busy time) is not under-provisioned: the lag comes from something else
+  // (checkpoint pauses, GC, a stalled consumer), so the causes below it are tried instead.
+  const capacityShort = (p: typeof bottleneckPlan): boolean | undefined =>
+    p?.requiredCapacity && p.trueRatePerSubtask ? p.requiredCapacity > p.trueRatePerSubtask * p.from : undefined;
 
   if (restarts.restarts >= param(rr, 'crashLoopRestarts', 1) && restarts.findings.length > 0) {
     kind = 'crash-loop';
@@ -267,7 +272,7 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
       expected: { lagGrowthRecordsPerSecond: round(trend.growthRate ?? 0, 1) },
       actions: [],
     });
-  } else if (bottleneckId && (lagging || bottleneckPlan?.decision === 'scale-up')) {
+  } else if (bottleneckId && (bottleneckPlan?.decision === 'scale-up' || (lagging && capacityShort(bottleneckPlan) !== false))) {
     kind = 'under-provisioned';
     vertex = nameOf(bottleneckId);
     const p = bottleneckPlan;

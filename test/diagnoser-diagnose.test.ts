@@ -112,6 +112,13 @@ test('checkpoint pressure: duration near timeout and failures → set-checkpoint
   assert.ok((act.timeout ?? 0) > 60_000);
 });
 
+test('checkpoint pressure with slowly growing lag and spare capacity → checkpoint-pressure, not under-provisioned', () => {
+  const d = diagnose(rules, F.checkpointPressureWithLag());
+  assert.equal(d.rootCause.kind, 'checkpoint-pressure', d.rootCause.explanation);
+  assert.equal(setParallelism(d).length, 0);
+  assert.ok(d.recommendations.flatMap((r) => r.actions).some((a) => a.type === 'set-checkpointing'));
+});
+
 test('memory pressure: GC on the bottleneck → set-memory, not scale-up', () => {
   const d = diagnose(rules, F.memoryPressure());
   assert.equal(d.rootCause.kind, 'memory-pressure');
