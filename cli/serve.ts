@@ -1,6 +1,7 @@
 /**
- * `streamtune serve [--config FILE] [--port N] [--host H]`: one process running the collector,
- * alerting, diagnoser, tuner and the dashboard/API server; and `streamtune demo` (`npm start`), the
+ * `streamtune serve [--config FILE] [--port N] [--host H] [--roles LIST]`: one process running the
+ * collector, alerting, diagnoser, tuner and the dashboard/API server, or the roles of LIST only
+ * (alerting and diagnosis in processes of their own, over the Kafka bus: {@link runRoles}); and `streamtune demo` (`npm start`), the
  * same with the demo configuration (dashboards/server/demo.ts). Prints the dashboard URL, a one-time
  * login URL and where the API token is kept; SIGINT/SIGTERM close everything gracefully (jobs stop
  * with a savepoint and resume from it at the next start). The API token itself is never printed
@@ -12,7 +13,8 @@ import { StreamtuneError, errorMessage } from '../core/errors.ts';
 import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
 import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
 import { createAuth, ensureApiToken } from '../dashboards/server/auth.ts';
-import { loadConfig, type ServerConfig } from '../dashboards/server/config.ts';
+import { loadConfig, ROLES, type ServerConfig } from '../dashboards/server/config.ts';
+import { createWorker } from '../dashboards/server/worker.ts';
 import { demoConfig, demoDataDir, resetDemoData } from '../dashboards/server/demo.ts';
 
 /** A running server. */
@@ -79,12 +81,39 @@ export async function runServer(config: ServerConfig, opts: RunServerOptions = {
   return { cp, http, url, loginUrl, close };
 }
 
+/**
+ * Starts what `config.roles` says this process runs: with `server`, {@link runServer}; with `jobs`
+ * but no `server`, the control plane and its startup jobs without HTTP; without `jobs`, the alerter
+ * and/or diagnoser worker (dashboards/server/worker.ts). Resolves with a close function.
+ * @throws StreamtuneError as runServer, createControlPlane and createWorker do.
+ */
+export async function runRoles(config: ServerConfig, opts: RunServerOptions = {}): Promise<{ close(): Promise<void> }> {
+  const logger = opts.logger ?? createLogger();
+  const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
+  if (config.roles.includes('server')) return runServer(config, { ...opts, logger, out });
+  if (config.roles.includes('jobs')) {
+    const cp = await createControlPlane(config, { logger, startJobs: false });
+    try {
+      const jobs = await cp.startJobs();
+      out(`streamtune: roles ${config.roles.join(', ')} (no dashboard/API server in this process)`);
+      for (const j of jobs) out(`streamtune: job ${j.name} ${j.state}`);
+    } catch (err) {
+      await cp.close();
+      throw err;
+    }
+    return cp;
+  }
+  const worker = await createWorker(config, { logger });
+  out(`streamtune: roles ${config.roles.join(', ')} (no jobs, collector, tuner or server in this process; jobs from the bus topic 'jobs')`);
+  return worker;
+}
+
 /** Runs until SIGINT/SIGTERM, then closes gracefully; a second signal exits at once. */
 async function serveUntilSignal(config: ServerConfig, exit: (code: number) => void): Promise<void> {
   const logger = createLogger();
-  let running: RunningServer;
+  let running: { close(): Promise<void> };
   try {
-    running = await runServer(config, { logger });
+    running = await runRoles(config, { logger });
   } catch (err) {
     process.stderr.write(`streamtune serve: ${errorMessage(err)}\n`);
     exit(1);
@@ -119,6 +148,13 @@ function portArg(v: string): number {
   return Number(v);
 }
 
+function rolesArg(v: string): string[] {
+  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+  const bad = list.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`${bad.length ? `unknown role ${bad.join(', ')}` : 'empty list'}; roles are ${ROLES.join(', ')}`);
+  return list;
+}
+
 /** `streamtune serve`. */
 export function serveCommand(exit: (code: number) => void): Command {
   return new Command('serve')
@@ -126,13 +162,17 @@ export function serveCommand(exit: (code: number) => void): Command {
     .option('-c, --config <file>', 'YAML config file (STREAMTUNE_* environment variables override it)')
     .option('-p, --port <n>', 'TCP port (default 8080, STREAMTUNE_PORT)', portArg)
     .option('--host <host>', 'interface to listen on (default 127.0.0.1, STREAMTUNE_HOST)')
-    .action(async (o: { config?: string; port?: number; host?: string }) => {
+    .option('--roles <list>', `comma-separated parts this process runs, of ${ROLES.join(', ')} (default all; STREAMTUNE_ROLES). ` +
+      "Split over processes they need bus 'kafka' and store.influxUrl; server and notify run beside jobs", rolesArg)
+    .action(async (o: { config?: string; port?: number; host?: string; roles?: string[] }) => {
       let config: ServerConfig;
       try {
         const server: Record<string, unknown> = {};
         if (o.port !== undefined) server.port = o.port;
         if (o.host !== undefined) server.host = o.host;
-        config = loadConfig({ ...(o.config ? { file: o.config } : {}), overrides: Object.keys(server).length ? { server } : {} });
+        const overrides: Record<string, unknown> = Object.keys(server).length ? { server } : {};
+        if (o.roles) overrides.roles = o.roles;
+        config = loadConfig({ ...(o.config ? { file: o.config } : {}), overrides });
       } catch (err) {
         process.stderr.write(`streamtune serve: ${errorMessage(err)}\n`);
         exit(2);

@@ -7,6 +7,7 @@
  * process; handlers must be idempotent (a diagnosis id or an operation id is a natural key).
  */
 import type { Diagnosis } from '../diagnoser/types.ts';
+import type { ManagedJob } from '../tuner/catalog.ts';
 import type { Operation } from '../tuner/types.ts';
 
 /** A job fell behind (or stopped falling behind): raised by the alerter from an alert rule. */
@@ -28,11 +29,26 @@ export interface AnomalyEvent {
   labels: Record<string, string>;
 }
 
+/**
+ * The job catalog of the process that runs the jobs (role `jobs`), announced on every change and
+ * periodically, so that processes without the jobs (an alerter or diagnoser of their own) know
+ * them: `tuner/mirror-catalog.ts` keeps the read-only copy.
+ */
+export interface JobsAnnouncement {
+  /** the announcing process, e.g. 'host-1234': a mirror keeps one list per origin */
+  origin: string;
+  /** ms since epoch of the announcement */
+  at: number;
+  /** every job the announcing process knows, as its catalog lists them */
+  jobs: ManagedJob[];
+}
+
 /** Topic name → event shape. Kafka topic names are `<prefix>.<topic>` (prefix default `streamtune`). */
 export interface BusEvents {
   anomalies: AnomalyEvent;
   diagnoses: Diagnosis;
   operations: Operation;
+  jobs: JobsAnnouncement;
 }
 
 /** The topics of {@link BusEvents}. */

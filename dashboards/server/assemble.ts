@@ -6,8 +6,15 @@
  * to 'diagnoses', with periodic reminder checks and the digest's data), then the startup jobs.
  * `close()` stops everything in reverse order; running jobs are stopped with a savepoint and resume
  * from it at the next start.
+ *
+ * Roles (`config.roles`, see `ROLES` in config.ts): this is the process with the `jobs` role. Without
+ * `alerter` it evaluates no alert rules; without `diagnoser` its diagnoser service diagnoses only on
+ * request (the dashboard's Diagnose) and the diagnoses published by the diagnoser process are put
+ * into this process's diagnosis store; without `notify` it sends nothing. When any role runs
+ * elsewhere, the job catalog is announced on the bus topic 'jobs' (`announceCatalog`).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { createCollector } from '../../collector/collector.ts';
@@ -23,13 +30,14 @@ import { RuleSetManager } from '../../rules/manager.ts';
 import { createBundledCatalog, type BundledCatalog, type BundledCatalogOptions } from '../../tuner/bundled/catalog.ts';
 import type { JobCatalog, ManagedJob } from '../../tuner/catalog.ts';
 import { CompositeCatalog } from '../../tuner/composite-catalog.ts';
+import { announceCatalog } from '../../tuner/mirror-catalog.ts';
 import { createTunerService, type TunerServiceImpl } from '../../tuner/service.ts';
 import type { Operation } from '../../tuner/types.ts';
 import { createNotificationService, type NotificationService } from '../notify/service.ts';
 import type { DigestData, OperationStatus, OperationSummary } from '../notify/types.ts';
 import { jobsOverview } from './api.ts';
 import { createFlinkParts, type FlinkParts } from './assemble-flink.ts';
-import type { ServerConfig } from './config.ts';
+import { ROLES, type ServerConfig } from './config.ts';
 import type { ControlPlane } from './control-plane.ts';
 
 /** Options of {@link createControlPlane}. */
@@ -51,7 +59,9 @@ export interface AssembledControlPlane extends ControlPlane {
   flink: FlinkParts | undefined;
   tuner: TunerServiceImpl;
   alerter: Alerter;
-  /** undefined when the config has no `notify` section */
+  /** created always; runs (evaluates rules) only with the `alerter` role */
+  alerterRunning: boolean;
+  /** undefined when the config has no `notify` section or the process has no `notify` role */
   notifications: NotificationService | undefined;
   /** jobs of `config.jobs`: submitted, or already running (resumed from their snapshot); filled by `startJobs()` */
   startupJobs: ManagedJob[];
@@ -106,6 +116,9 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
       }
     }
   };
+  const roles = new Set(config.roles);
+  if (!roles.has('jobs')) throw new StreamtuneError('INVALID_CONFIG', `createControlPlane runs the 'jobs' role; roles ${config.roles.join(', ')} run with createWorker (dashboards/server/worker.ts)`, { details: { field: 'roles' } });
+  log.info('starting', { roles: config.roles });
   try {
     mkdirSync(config.dataDir, { recursive: true });
     const store = await createStoreFromEnv({}, { ...config.store, dataDir: config.dataDir, logger: logger.namespace('store') });
@@ -166,8 +179,14 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
       ...(config.diagnoser.sweepCron !== undefined ? { sweepCron: config.diagnoser.sweepCron } : {}),
       ...(config.diagnoser.rediagnoseMs !== undefined ? { rediagnoseMs: config.diagnoser.rediagnoseMs } : {}),
     });
-    await diagnoser.start();
-    closers.push({ name: 'diagnoser', close: () => diagnoser.stop() });
+    if (roles.has('diagnoser')) {
+      await diagnoser.start();
+      closers.push({ name: 'diagnoser', close: () => diagnoser.stop() });
+    } else {
+      // the diagnoser runs in another process: keep its diagnoses here, for the dashboard and Apply
+      const off = await bus.subscribe('diagnoses', (d) => diagnoses.put(d));
+      closers.push({ name: 'diagnoses subscription', close: off });
+    }
 
     const tuner = await createTunerService({
       executor: catalog.executor, jobs, store, diagnoses, bus, dataDir: config.dataDir,
@@ -182,12 +201,18 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
       store, rules, bus, jobs, logger, now,
       ...(config.diagnoser.alertIntervalMs !== undefined ? { intervalMs: config.diagnoser.alertIntervalMs } : {}),
     });
-    alerter.start();
-    closers.push({ name: 'alerter', close: () => alerter.stop() });
+    if (roles.has('alerter')) {
+      alerter.start();
+      closers.push({ name: 'alerter', close: () => alerter.stop() });
+    }
+    if (!ROLES.every((r) => roles.has(r))) {
+      const stop = announceCatalog(bus, jobs, `${hostname()}-${process.pid}`, { logger, now });
+      closers.push({ name: 'jobs announcements', close: stop });
+    }
 
     let notifications: NotificationService | undefined;
     const cpPartial = { store, collector, bus, rules, jobs, diagnoses, diagnoser, tuner, logger, now };
-    if (config.notify) {
+    if (config.notify && roles.has('notify')) {
       const { reminderCheckMs, ...notifyConfig } = config.notify;
       const digestProvider = async (): Promise<DigestData> => {
         const end = now();
@@ -252,7 +277,7 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     let closed: Promise<void> | undefined;
     return {
       ...cpPartial,
-      catalog, flink, tuner, alerter, notifications, startupJobs, config, startJobs,
+      catalog, flink, tuner, alerter, alerterRunning: roles.has('alerter'), notifications, startupJobs, config, startJobs,
       close() {
         closed ??= closeAll();
         return closed;

@@ -78,6 +78,11 @@ export interface ServerConfig {
   kafka?: { brokers: string[]; clientId?: string; topicPrefix?: string };
   /** Event bus: 'memory' (default, in process) or 'kafka' (needs `kafka.brokers`). */
   bus: 'memory' | 'kafka';
+  /**
+   * What this process runs ({@link ROLES}); default all of them. `--roles`, `STREAMTUNE_ROLES`
+   * (comma-separated). Checked by {@link checkRoles}.
+   */
+  roles: Role[];
   collector: {
     /** ms between collection rounds. Default 5,000. */
     intervalMs: number;
@@ -118,6 +123,36 @@ export interface ServerConfig {
   flink?: FlinkConfig;
   /** The file the config came from, when one did. */
   source?: string;
+}
+
+/**
+ * The parts of the control plane a process can run (`serve --roles`):
+ * - `jobs`: the job catalog (bundled jobs, the Flink cluster's), the collector writing their metrics
+ *   and consumer-group lag, the tuner applying recommendations to them, and the startup jobs;
+ *   announces the catalog on the bus topic 'jobs' when other processes need it;
+ * - `server`: the dashboard and REST API (needs `jobs`: it submits jobs and applies recommendations);
+ * - `notify`: diagnosis reports, reminders and the digest (needs `jobs`: the digest lists operations);
+ * - `alerter`: evaluates the alert rules, publishes 'anomalies';
+ * - `diagnoser`: diagnoses anomalies and runs the sweeps, publishes 'diagnoses'.
+ */
+export const ROLES = ['jobs', 'server', 'notify', 'alerter', 'diagnoser'] as const;
+/** One of {@link ROLES}. */
+export type Role = (typeof ROLES)[number];
+
+/**
+ * The rules a set of roles split over processes must follow, or undefined when `roles` is all of
+ * them (one process, any bus and store). Returned as `{ field, message }` for the config error.
+ * A split needs the Kafka bus (the in-process bus does not cross processes) and InfluxDB (the
+ * embedded DuckDB file is opened by one process only); `server` and `notify` run beside `jobs`.
+ */
+export function checkRoles(roles: readonly Role[], bus: 'memory' | 'kafka', influxUrl: string | undefined): { field: string; message: string } | undefined {
+  if (ROLES.every((r) => roles.includes(r))) return undefined;
+  const need = (r: Role, dep: Role): string | undefined => (roles.includes(r) && !roles.includes(dep) ? `'${r}' runs in the process with '${dep}' (add '${dep}' or drop '${r}')` : undefined);
+  const dep = need('server', 'jobs') ?? need('notify', 'jobs');
+  if (dep) return { field: 'roles', message: dep };
+  if (bus !== 'kafka') return { field: 'bus', message: `must be 'kafka' (with kafka.brokers) when roles are split over processes (roles: ${roles.join(', ')}): the in-process bus does not reach the other processes` };
+  if (!influxUrl) return { field: 'store.influxUrl', message: `is needed when roles are split over processes (roles: ${roles.join(', ')}): the embedded store is a DuckDB file only one process can open; set store.influxUrl or STREAMTUNE_INFLUXDB_URL` };
+  return undefined;
 }
 
 /** The file's shape (every field optional; durations as ms numbers or strings like '15s', '10m'). */
@@ -178,6 +213,7 @@ export const configSchema = {
       },
     },
     bus: { enum: ['memory', 'kafka'] },
+    roles: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...ROLES] } },
     collector: {
       type: 'object',
       additionalProperties: false,
@@ -375,6 +411,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
   fromEnv('STREAMTUNE_INFLUXDB_WRITE_API', ['store', 'influxWriteApi']);
   fromEnv('STREAMTUNE_KAFKA_BROKERS', ['kafka', 'brokers'], (v) => v.split(',').map((s) => s.trim()).filter(Boolean));
   fromEnv('STREAMTUNE_BUS', ['bus']);
+  fromEnv('STREAMTUNE_ROLES', ['roles'], (v) => v.split(',').map((x) => x.trim()).filter(Boolean));
   fromEnv('STREAMTUNE_FLINK_URL', ['flink', 'url']);
   fromEnv('STREAMTUNE_FLINK_AUTHORIZATION', ['flink', 'authorization']);
   fromEnv('STREAMTUNE_FLINK_JAR_ID', ['flink', 'jarId']);
@@ -434,12 +471,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
   const kafka = r.kafka as unknown as ServerConfig['kafka'] | undefined;
   const bus = (raw.bus as ServerConfig['bus'] | undefined) ?? 'memory';
   if (bus === 'kafka' && !kafka) fail([{ path: ['bus'], message: "'kafka' needs kafka.brokers (or STREAMTUNE_KAFKA_BROKERS)" }]);
+  const roles = (raw.roles as Role[] | undefined) ?? [...ROLES];
+  const split = checkRoles(roles, bus, store.influxUrl);
+  if (split) fail([{ path: split.field === 'roles' ? ['roles'] : split.field.split('.'), message: split.message }]);
 
   const out: ServerConfig = {
     server: { port, host, baseUrl: ((server.baseUrl as string | undefined) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, '') },
     dataDir,
     store,
     bus,
+    roles,
     collector: { intervalMs: ms(r.collector?.intervalMs) ?? 5000 },
     rules: { watch: (r.rules?.watch as boolean | undefined) ?? true },
     diagnoser: {},

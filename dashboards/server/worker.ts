@@ -1,0 +1,112 @@
+/**
+ * Wires a `streamtune serve` process that does not run the jobs: roles `alerter` and/or `diagnoser`
+ * only (config.ts `ROLES`). It opens the shared metric store (InfluxDB), the Kafka bus, the rule set,
+ * its own diagnosis store, and a read-only mirror of the job catalog fed by the process with the
+ * `jobs` role (tuner/mirror-catalog.ts). It runs no collector, no tuner, no job and no HTTP server:
+ * the alerter publishes 'anomalies', the diagnoser publishes 'diagnoses', which the `jobs` process
+ * stores and serves.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createStoreFromEnv } from '../../collector/store/index.ts';
+import type { EventBus } from '../../core/bus.ts';
+import { createBus } from '../../core/bus-factory.ts';
+import { StreamtuneError, errorMessage } from '../../core/errors.ts';
+import { silentLogger, type Logger } from '../../core/logger.ts';
+import { createAlerter, type Alerter } from '../../diagnoser/alerter.ts';
+import { createDiagnosisStore } from '../../diagnoser/diagnosis-store.ts';
+import type { DiagnosisService, DiagnosisStore } from '../../diagnoser/store-types.ts';
+import { createDiagnosisService } from '../../diagnoser/service.ts';
+import { BUILTIN_RULES_DIR } from '../../rules/loader.ts';
+import { RuleSetManager } from '../../rules/manager.ts';
+import { subscribeMirrorCatalog, type MirrorCatalog } from '../../tuner/mirror-catalog.ts';
+import type { ServerConfig } from './config.ts';
+
+/** A running worker process's parts. */
+export interface Worker {
+  bus: EventBus;
+  /** the mirror of the jobs process's catalog */
+  jobs: MirrorCatalog;
+  diagnoses: DiagnosisStore;
+  /** present with the `diagnoser` role */
+  diagnoser?: DiagnosisService;
+  /** present with the `alerter` role */
+  alerter?: Alerter;
+  /** Stops everything in reverse order. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the alerter and/or diagnoser of `config.roles` (which must not contain `jobs`, `server` or
+ * `notify`: those run in `createControlPlane`).
+ * @throws StreamtuneError INVALID_CONFIG (roles, store), INVALID_RULES, STORE_UNAVAILABLE,
+ *   BUS_UNAVAILABLE (the Kafka bus cannot subscribe). Whatever started is closed first.
+ */
+export async function createWorker(config: ServerConfig, opts: { logger?: Logger; now?: () => number } = {}): Promise<Worker> {
+  const logger = opts.logger ?? silentLogger;
+  const now = opts.now ?? Date.now;
+  const log = logger.namespace('serve');
+  const other = config.roles.filter((r) => r !== 'alerter' && r !== 'diagnoser');
+  if (other.length > 0) throw new StreamtuneError('INVALID_CONFIG', `roles: ${other.join(', ')} run in the process with 'jobs' (createControlPlane), not in a worker`, { details: { field: 'roles' } });
+  if (config.bus !== 'kafka' || !config.kafka) throw new StreamtuneError('INVALID_CONFIG', "bus: a process without the 'jobs' role needs bus 'kafka' with kafka.brokers", { details: { field: 'bus' } });
+  log.info('starting', { roles: config.roles, runs: 'no jobs, no collector, no tuner, no HTTP server' });
+  const closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
+  const closeAll = async (): Promise<void> => {
+    while (closers.length > 0) {
+      const c = closers.pop()!;
+      try {
+        await c.close();
+      } catch (err) {
+        log.warn(`closing ${c.name} failed`, { error: errorMessage(err) });
+      }
+    }
+  };
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    const store = await createStoreFromEnv({}, { ...config.store, dataDir: config.dataDir, logger: logger.namespace('store') });
+    closers.push({ name: 'store', close: () => store.close() });
+    const bus = await createBus({ kafka: { ...config.kafka, clientId: config.kafka.clientId ?? 'streamtune' } }, logger.namespace('bus'));
+    closers.push({ name: 'bus', close: () => bus.close() });
+    const rules = new RuleSetManager(config.rules.dir ?? BUILTIN_RULES_DIR, { logger, watch: config.rules.watch });
+    closers.push({ name: 'rules', close: () => rules.close() });
+    const diagnoses = await createDiagnosisStore({ dir: join(config.dataDir, 'diagnoses'), logger });
+    closers.push({ name: 'diagnoses', close: () => diagnoses.close() });
+    const jobs = await subscribeMirrorCatalog(bus, { logger, now });
+    closers.push({ name: 'jobs mirror', close: () => jobs.close() });
+
+    let diagnoser: DiagnosisService | undefined;
+    if (config.roles.includes('diagnoser')) {
+      const d = createDiagnosisService({
+        store, rules, bus, jobs, diagnoses, logger, now,
+        ...(config.diagnoser.windowMs !== undefined ? { windowMs: config.diagnoser.windowMs } : {}),
+        ...(config.diagnoser.stepMs !== undefined ? { stepMs: config.diagnoser.stepMs } : {}),
+        ...(config.diagnoser.sweepCron !== undefined ? { sweepCron: config.diagnoser.sweepCron } : {}),
+        ...(config.diagnoser.rediagnoseMs !== undefined ? { rediagnoseMs: config.diagnoser.rediagnoseMs } : {}),
+      });
+      await d.start();
+      closers.push({ name: 'diagnoser', close: () => d.stop() });
+      diagnoser = d;
+    }
+    let alerter: Alerter | undefined;
+    if (config.roles.includes('alerter')) {
+      const a = createAlerter({
+        store, rules, bus, jobs, logger, now,
+        ...(config.diagnoser.alertIntervalMs !== undefined ? { intervalMs: config.diagnoser.alertIntervalMs } : {}),
+      });
+      a.start();
+      closers.push({ name: 'alerter', close: () => a.stop() });
+      alerter = a;
+    }
+    log.info('started', { roles: config.roles });
+    let closed: Promise<void> | undefined;
+    return {
+      bus, jobs, diagnoses,
+      ...(diagnoser ? { diagnoser } : {}),
+      ...(alerter ? { alerter } : {}),
+      close: () => (closed ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
