@@ -38,6 +38,7 @@ import type { DigestData, OperationStatus, OperationSummary } from '../notify/ty
 import { jobsOverview } from './api.ts';
 import { createFlinkParts, type FlinkParts } from './assemble-flink.ts';
 import { ROLES, type ServerConfig } from './config.ts';
+import { alerterSettings, closerStack, diagnoserSettings } from './parts.ts';
 import type { ControlPlane } from './control-plane.ts';
 
 /** Options of {@link createControlPlane}. */
@@ -105,17 +106,8 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
   const logger = opts.logger ?? silentLogger;
   const now = opts.now ?? Date.now;
   const log = logger.namespace('serve');
-  const closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
-  const closeAll = async (): Promise<void> => {
-    while (closers.length > 0) {
-      const c = closers.pop()!;
-      try {
-        await c.close();
-      } catch (err) {
-        log.warn(`closing ${c.name} failed`, { error: errorMessage(err) });
-      }
-    }
-  };
+  const closers = closerStack(log);
+  const closeAll = (): Promise<void> => closers.closeAll();
   const roles = new Set(config.roles);
   if (!roles.has('jobs')) throw new StreamtuneError('INVALID_CONFIG', `createControlPlane runs the 'jobs' role; roles ${config.roles.join(', ')} run with createWorker (dashboards/server/worker.ts)`, { details: { field: 'roles' } });
   log.info('starting', { roles: config.roles });
@@ -174,10 +166,7 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
 
     const diagnoser = createDiagnosisService({
       store, rules, bus, jobs, diagnoses, logger, now,
-      ...(config.diagnoser.windowMs !== undefined ? { windowMs: config.diagnoser.windowMs } : {}),
-      ...(config.diagnoser.stepMs !== undefined ? { stepMs: config.diagnoser.stepMs } : {}),
-      ...(config.diagnoser.sweepCron !== undefined ? { sweepCron: config.diagnoser.sweepCron } : {}),
-      ...(config.diagnoser.rediagnoseMs !== undefined ? { rediagnoseMs: config.diagnoser.rediagnoseMs } : {}),
+      ...diagnoserSettings(config),
     });
     if (roles.has('diagnoser')) {
       await diagnoser.start();
@@ -199,7 +188,7 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
 
     const alerter = createAlerter({
       store, rules, bus, jobs, logger, now,
-      ...(config.diagnoser.alertIntervalMs !== undefined ? { intervalMs: config.diagnoser.alertIntervalMs } : {}),
+      ...alerterSettings(config),
     });
     if (roles.has('alerter')) {
       alerter.start();

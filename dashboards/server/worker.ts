@@ -21,6 +21,7 @@ import { BUILTIN_RULES_DIR } from '../../rules/loader.ts';
 import { RuleSetManager } from '../../rules/manager.ts';
 import { subscribeMirrorCatalog, type MirrorCatalog } from '../../tuner/mirror-catalog.ts';
 import type { ServerConfig } from './config.ts';
+import { alerterSettings, closerStack, diagnoserSettings } from './parts.ts';
 
 /** A running worker process's parts. */
 export interface Worker {
@@ -50,17 +51,8 @@ export async function createWorker(config: ServerConfig, opts: { logger?: Logger
   if (other.length > 0) throw new StreamtuneError('INVALID_CONFIG', `roles: ${other.join(', ')} run in the process with 'jobs' (createControlPlane), not in a worker`, { details: { field: 'roles' } });
   if (config.bus !== 'kafka' || !config.kafka) throw new StreamtuneError('INVALID_CONFIG', "bus: a process without the 'jobs' role needs bus 'kafka' with kafka.brokers", { details: { field: 'bus' } });
   log.info('starting', { roles: config.roles, runs: 'no jobs, no collector, no tuner, no HTTP server' });
-  const closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
-  const closeAll = async (): Promise<void> => {
-    while (closers.length > 0) {
-      const c = closers.pop()!;
-      try {
-        await c.close();
-      } catch (err) {
-        log.warn(`closing ${c.name} failed`, { error: errorMessage(err) });
-      }
-    }
-  };
+  const closers = closerStack(log);
+  const closeAll = (): Promise<void> => closers.closeAll();
   try {
     mkdirSync(config.dataDir, { recursive: true });
     const store = await createStoreFromEnv({}, { ...config.store, dataDir: config.dataDir, logger: logger.namespace('store') });
@@ -78,10 +70,7 @@ export async function createWorker(config: ServerConfig, opts: { logger?: Logger
     if (config.roles.includes('diagnoser')) {
       const d = createDiagnosisService({
         store, rules, bus, jobs, diagnoses, logger, now,
-        ...(config.diagnoser.windowMs !== undefined ? { windowMs: config.diagnoser.windowMs } : {}),
-        ...(config.diagnoser.stepMs !== undefined ? { stepMs: config.diagnoser.stepMs } : {}),
-        ...(config.diagnoser.sweepCron !== undefined ? { sweepCron: config.diagnoser.sweepCron } : {}),
-        ...(config.diagnoser.rediagnoseMs !== undefined ? { rediagnoseMs: config.diagnoser.rediagnoseMs } : {}),
+        ...diagnoserSettings(config),
       });
       await d.start();
       closers.push({ name: 'diagnoser', close: () => d.stop() });
@@ -91,7 +80,7 @@ export async function createWorker(config: ServerConfig, opts: { logger?: Logger
     if (config.roles.includes('alerter')) {
       const a = createAlerter({
         store, rules, bus, jobs, logger, now,
-        ...(config.diagnoser.alertIntervalMs !== undefined ? { intervalMs: config.diagnoser.alertIntervalMs } : {}),
+        ...alerterSettings(config),
       });
       a.start();
       closers.push({ name: 'alerter', close: () => a.stop() });
