@@ -19,6 +19,7 @@ import type { ManagedJob } from '../../tuner/catalog.ts';
 import type { Operation } from '../../tuner/types.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { HttpError } from './http-error.ts';
+import { prepareJson, sendPrepared, type PreparedJson } from './prepared.ts';
 
 /** Lag of a job now, from the store (the collector's latest sample). */
 export interface LagNow {
@@ -385,11 +386,10 @@ export async function healthReport(cp: ControlPlane): Promise<HealthReport> {
  */
 export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router {
   const r = express.Router();
-  const cache = new TtlCache<string>(opts.cacheTtlMs ?? 1000);
-  /** Answers the JSON of `load()`, serialised once per cache entry (series are large, clients many). */
-  const sendCached = async (res: express.Response, key: string, load: () => Promise<unknown>): Promise<void> => {
-    const text = await cache.get(key, async () => JSON.stringify(await load()));
-    res.type('application/json').send(text);
+  const cache = new TtlCache<PreparedJson>(opts.cacheTtlMs ?? 1000);
+  /** Answers the JSON of `load()`, serialised, hashed and compressed once per cache entry (series are large, clients many). */
+  const sendCached = async (req: Request, res: express.Response, key: string, load: () => Promise<unknown>): Promise<void> => {
+    sendPrepared(req, res, await cache.get(key, async () => prepareJson(await load())));
   };
   const jobOr404 = (id: string): ManagedJob => {
     const j = cp.jobs.get(id);
@@ -417,9 +417,9 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
   });
 
   // --- jobs
-  r.get('/jobs', async (_req, res) => {
+  r.get('/jobs', async (req, res) => {
     const now = tick();
-    await sendCached(res, `jobs:${now}`, async () => ({ jobs: await jobsOverview(cp, now) }));
+    await sendCached(req, res, `jobs:${now}`, async () => ({ jobs: await jobsOverview(cp, now) }));
   });
 
   r.get('/jobs/:id', async (req, res) => {
@@ -465,7 +465,7 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
     const job = jobOr404(req.params.id);
     const now = tick();
     const { from, to, step } = parseRange(req.query, now, 15 * 60_000, 1000);
-    await sendCached(res, `lag:${job.job_id}:${from}:${to}:${step}`, () => lagSeries(cp, job, from, to, step));
+    await sendCached(req, res, `lag:${job.job_id}:${from}:${to}:${step}`, () => lagSeries(cp, job, from, to, step));
   });
 
   r.get('/jobs/:id/metrics', async (req, res) => {
@@ -476,7 +476,7 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
     if (groupBy !== 'vertex' && groupBy !== 'subtask' && groupBy !== 'job') throw HttpError.badRequest('groupBy', `groupBy must be vertex, subtask or job, got "${groupBy}"`);
     const now = tick();
     const { from, to, step } = parseRange(req.query, now);
-    await sendCached(res, `m:${job.job_id}:${metric}:${groupBy}:${from}:${to}:${step}`, () => metricSeries(cp, job, metric, groupBy, from, to, step));
+    await sendCached(req, res, `m:${job.job_id}:${metric}:${groupBy}:${from}:${to}:${step}`, () => metricSeries(cp, job, metric, groupBy, from, to, step));
   });
 
   r.get('/jobs/:id/checkpoints', async (req, res) => {
