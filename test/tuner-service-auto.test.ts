@@ -23,10 +23,10 @@ function diagnosis(id: string, jobId: string, actions: TuningAction[]): Diagnosi
 
 test('a scale-up of a vertex that is not the bottleneck is INEFFECTIVE; the same action is then FORBIDDEN', { timeout: 180_000 }, async () => {
   const dataDir = tempDir();
-  const s = await createTunerStack({ dataDir, collectorIntervalMs: 1000, policies: { '*': { cooldownMs: 0, verifyAfterMs: 25_000, blockIneffectiveMs: 3_600_000 } } });
+  const s = await createTunerStack({ dataDir, collectorIntervalMs: 1000, batchSize: 32, policies: { '*': { cooldownMs: 0, verifyAfterMs: 25_000, blockIneffectiveMs: 3_600_000 } } });
   try {
-    // 300 records/s arrive; agg (5 ms per record) is the bottleneck and the lag grows; the user scales the sink
-    const m = await s.catalog.submitSpec(datasetSpec('ineffective', writeDataset(dataDir, 100_000), { rate: 300, checkpointMs: 1000, aggLatencyMs: 5 }));
+    // 300 records/s arrive; agg (10 ms per record: at most 100 records/s, a third of the input) is the bottleneck and the lag grows (batches of 32 records, so its backlog shows within seconds); the user scales the sink
+    const m = await s.catalog.submitSpec(datasetSpec('ineffective', writeDataset(dataDir, 100_000), { rate: 300, checkpointMs: 1000, aggLatencyMs: 10 }));
     const t0 = Date.now();
     await waitFor(() => Date.now() - t0 > 15_000, { timeoutMs: 20_000, intervalMs: 500, what: 'a before window' });
     const op = await s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'out', from: 1, to: 2 }], origin: 'user' });
@@ -34,6 +34,7 @@ test('a scale-up of a vertex that is not the bottleneck is INEFFECTIVE; the same
     assert.equal(done.state, 'INEFFECTIVE', `${done.error ?? ''} ${JSON.stringify(done.verification)}`);
     assert.equal(done.verification?.effective, false);
     assert.match(done.verification?.reason ?? '', /ineffective scale-up/);
+    assert.ok((done.verification?.lagTrendBefore ?? 0) > 0 && (done.verification?.lagTrendAfter ?? 0) > 0, `agg stays the bottleneck: lag grows before and after (${done.verification?.reason})`);
     assert.ok(done.downtimeMs !== undefined && done.downtimeMs >= 0);
     assert.deepEqual(done.steps.map((x) => x.name), ['savepoint', 'start', 'verify']);
     assert.equal(s.catalog.get(m.job_id)!.topology.find((v) => v.name === 'out')!.parallelism, 2, 'kept (onIneffective: mark)');

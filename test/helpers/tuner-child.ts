@@ -39,10 +39,15 @@ export interface TunerStack {
   close(): Promise<void>;
 }
 
-/** Builds the stack; with `collectorIntervalMs` a collector watches every execution into the store. */
-export async function createTunerStack(o: { dataDir: string; policies?: Record<string, Partial<TuningPolicy>>; faults?: BundledExecutorFaults; collectorIntervalMs?: number; savepointTimeoutMs?: number }): Promise<TunerStack> {
+/**
+ * Builds the stack; with `collectorIntervalMs` a collector watches every execution into the store.
+ * `batchSize` (records per batch, runtime default 512) bounds what the channels hold in flight
+ * (8 batches each): a small one makes a bottleneck's backlog show as lag within seconds instead of
+ * hiding thousands of records in the channels, and keeps savepoint barriers from queueing behind them.
+ */
+export async function createTunerStack(o: { dataDir: string; policies?: Record<string, Partial<TuningPolicy>>; faults?: BundledExecutorFaults; collectorIntervalMs?: number; savepointTimeoutMs?: number; batchSize?: number }): Promise<TunerStack> {
   const store = await createEmbeddedStore({ path: ':memory:' });
-  const catalog = await createBundledCatalog({ dataDir: o.dataDir, faults: o.faults, snapshotPollMs: 50, jobOptions: { metricsWindowMs: 2000 } });
+  const catalog = await createBundledCatalog({ dataDir: o.dataDir, faults: o.faults, snapshotPollMs: 50, jobOptions: { metricsWindowMs: 2000, ...(o.batchSize ? { batchSize: o.batchSize } : {}) } });
   let collector: Collector | undefined;
   if (o.collectorIntervalMs) {
     const c = createCollector({ store, intervalMs: o.collectorIntervalMs, flushIntervalMs: 200 });
