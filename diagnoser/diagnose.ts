@@ -55,10 +55,26 @@ export function vertexKey(w: JobWindow, v: { id: string; name: string }): string
 }
 
 /**
- * Planner inputs from the window: processed rates, busy MAX, and for sources the backlog and lag
- * growth (the source's pendingRecords, or the group's total lag split over sources by rate share).
+ * Arrival rate of the consumer group's partitions over the window, records/s: the sum over
+ * partitions of the least-squares slope of the log-end offset. undefined when no partition has two
+ * log-end offset observations at distinct times.
  */
-export function planInputs(w: JobWindow, stats: readonly VertexStats[], totalLag: number | undefined, lagGrowth: number | undefined, skewed: ReadonlySet<string> = new Set()): VertexPlanInput[] {
+export function arrivalRate(w: JobWindow): number | undefined {
+  let sum: number | undefined;
+  for (const p of w.consumerLag?.partitions ?? []) {
+    const g = slopePerSecond(p.logEndOffset);
+    if (g !== undefined) sum = (sum ?? 0) + Math.max(0, g);
+  }
+  return sum;
+}
+
+/**
+ * Planner inputs from the window: processed rates, busy MAX, and for sources the backlog, lag
+ * growth (the source's pendingRecords, or the group's total lag split over sources by rate share)
+ * and, when the group's log-end offsets are known, the arrival rate (`arrival`, records/s, split
+ * the same way).
+ */
+export function planInputs(w: JobWindow, stats: readonly VertexStats[], totalLag: number | undefined, lagGrowth: number | undefined, skewed: ReadonlySet<string> = new Set(), arrival?: number): VertexPlanInput[] {
   const sources = stats.filter((s) => s.vertex.isSource);
   const srcRate = sources.reduce((a, s) => a + processedRate(s), 0);
   return stats.map((s) => {
@@ -75,6 +91,7 @@ export function planInputs(w: JobWindow, stats: readonly VertexStats[], totalLag
       const pend = lastOf(v.pendingRecords);
       if (totalLag !== undefined) inp.backlog = totalLag * share;
       else if (pend !== undefined) inp.backlog = pend;
+      if (arrival !== undefined) inp.arrivalRate = arrival * share;
       if (lagGrowth !== undefined) inp.lagGrowthRate = lagGrowth * share;
       else {
         const g = slopePerSecond(v.pendingRecords);
@@ -197,7 +214,7 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
 
   // The plan for every vertex (skewed vertices held).
   const skewedIds = new Set(sk.skewed.map((s) => s.vertexId));
-  const plans = planParallelism(planInputs(w, stats, burrow ? burrow.totalLag : trend.lag, trend.growthRate, skewedIds), opts.restartMs !== undefined ? { ...rules.planner, restartMs: opts.restartMs } : rules.planner, { lagging });
+  const plans = planParallelism(planInputs(w, stats, burrow ? burrow.totalLag : trend.lag, trend.growthRate, skewedIds, arrivalRate(w)), opts.restartMs !== undefined ? { ...rules.planner, restartMs: opts.restartMs } : rules.planner, { lagging });
   const planOf = (vid: string | undefined) => plans.find((p) => p.id === vid);
   const nameOf = (vid: string | undefined) => w.vertices.find((v) => v.id === vid)?.name;
 

@@ -2,9 +2,13 @@
  * Parallelism planning for every vertex in one topological pass — DS2 (OSDI 2018) with the Flink
  * autoscaler's headroom terms (FLIP-271, `JobVertexScaler`):
  *   true rate per subtask  = processed records/s / (busy ms/s, MAX over subtasks / 1000) / parallelism
- *   source target rate     = arrival rate = processed rate + lag growth (records/s, ≥ 0; growth is
- *                            negative while the backlog drains, so a catching-up source's read rate
- *                            is not mistaken for its input rate)
+ *   source target rate     = arrival rate: the growth of the log-end offsets of what it reads when
+ *                            known (records/s produced to its partitions), else processed rate +
+ *                            lag growth (records/s, ≥ 0; growth is negative while the backlog
+ *                            drains, so a catching-up source's read rate is not mistaken for its
+ *                            input rate). The two agree in a steady state; the log-end offsets are
+ *                            preferred because a window-long lag slope understates the arrival rate
+ *                            while records still fill the channels (the lag curve bends upward)
  *   source catch-up rate   = backlog / catch-up duration
  *   downstream targets     = Σ upstream target × upstream output/input ratio (same for catch-up)
  *   required capacity      = catch-up + target·(restart / catch-up duration) + target / target utilisation
@@ -30,6 +34,9 @@ export interface VertexPlanInput extends Pick<VertexWindow, 'id' | 'name' | 'par
   backlog?: number;
   /** sources: lag growth, records/s (negative = draining) */
   lagGrowthRate?: number;
+  /** sources: arrival rate, records/s — the slope of the log-end offsets of the partitions it
+   * reads; when set it is the target rate and `lagGrowthRate` is not used for it */
+  arrivalRate?: number;
   /** hold parallelism (skew): more parallelism will not help */
   hold?: 'skew';
 }
@@ -84,7 +91,7 @@ export function planParallelism(vertices: readonly VertexPlanInput[], settings: 
     let target = 0;
     let catchUp = 0;
     if (v.isSource || v.inputs.length === 0) {
-      target = Math.max(0, v.processedRate + (v.lagGrowthRate ?? 0));
+      target = Math.max(0, v.arrivalRate ?? v.processedRate + (v.lagGrowthRate ?? 0));
       catchUp = catchUpS > 0 ? (v.backlog ?? 0) / catchUpS : 0;
     } else {
       for (const id of v.inputs) {

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planParallelism, type VertexPlanInput } from '../diagnoser/plan.ts';
 import { DEFAULT_PLANNER } from '../rules/index.ts';
+import { arrivalRate } from '../diagnoser/diagnose.ts';
+import { emptyCheckpoints, type JobWindow } from '../diagnoser/window.ts';
 
 const src = (o: Partial<VertexPlanInput> = {}): VertexPlanInput => ({
   id: 'src', name: 'src', parallelism: 1, maxParallelism: 128, inputs: [], isSource: true, keyedInput: false,
@@ -70,4 +72,30 @@ test('a draining source is sized for its arrival rate (read rate + negative lag 
   // Growing lag still adds to the target.
   const [g] = planParallelism([src({ processedRate: 1000, lagGrowthRate: 500, backlog: 0 })], { ...DEFAULT_PLANNER, targetUtilization: 1, restartMs: 0 }, { lagging: true });
   assert.equal(g!.targetRate, 1500);
+});
+
+test('a source given its arrival rate (log-end offset growth) is sized for it, whatever the lag slope says', () => {
+  // Reads 1500 rec/s at 100% busy; 5000 rec/s are produced; the window-long lag slope says only +2300
+  // (the channels were still filling early in the window), which would give a target of 3800.
+  const opts = { ...DEFAULT_PLANNER, targetUtilization: 1, restartMs: 0 };
+  const [a] = planParallelism([src({ processedRate: 1500, busyMaxMsPerSecond: 1000, backlog: 0, lagGrowthRate: 2300, arrivalRate: 5000 })], opts, { lagging: true });
+  assert.equal(a!.targetRate, 5000);
+  assert.equal(a!.to, 4, '5000 / 1500 per subtask → 4');
+  const [b] = planParallelism([src({ processedRate: 1500, busyMaxMsPerSecond: 1000, backlog: 0, lagGrowthRate: 2300 })], opts, { lagging: true });
+  assert.equal(b!.targetRate, 3800, 'without it: read rate + lag growth');
+});
+
+test('arrivalRate sums the log-end offset slopes of the partitions; planInputs splits it over the sources', () => {
+  const pts = (rate: number) => [0, 1, 2, 3].map((i) => ({ t: 1000 * i, v: 100 + rate * i }));
+  const w: JobWindow = {
+    jobId: 'j', start: 0, end: 3000, now: 3000, topologyInferred: false, vertices: [], checkpoints: emptyCheckpoints(), numRestarts: [], jvm: [], logs: [],
+    consumerLag: { group: 'g', partitions: [
+      { topic: 't', partition: 0, committedOffset: [], logEndOffset: pts(1000), lag: [] },
+      { topic: 't', partition: 1, committedOffset: [], logEndOffset: pts(1500), lag: [] },
+      { topic: 't', partition: 2, committedOffset: [], logEndOffset: [{ t: 0, v: 5 }], lag: [] },
+    ] },
+  };
+  assert.equal(arrivalRate(w), 2500);
+  assert.equal(arrivalRate({ ...w, consumerLag: undefined }), undefined);
+  assert.equal(arrivalRate({ ...w, consumerLag: { group: 'g', partitions: [{ topic: 't', partition: 0, committedOffset: [], logEndOffset: [{ t: 0, v: 5 }], lag: [] }] } }), undefined);
 });
