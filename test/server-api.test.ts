@@ -262,6 +262,18 @@ describe('control-plane API', { timeout: 240_000 }, () => {
     assert.equal((await req('POST', '/api/v1/diagnoses', { headers: bearer, json: { job_id: 'nope' } })).status, 404);
   });
 
+  test('an unknown page gets the HTML 404 page in a browser; JSON clients and API paths get the JSON 404', async () => {
+    const html = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    const page = await req('GET', '/no-such-page', { headers: html });
+    assert.equal(page.status, 404);
+    assert.match(page.text, /id="not-found"[^<]*no-such-page/);
+    for (const [path, headers] of [['/no-such-page', { accept: 'application/json' }], ['/api/v1/no-such-route', html]] as const) {
+      const r = await req('GET', path, { headers });
+      assert.equal(r.status, 404, path);
+      assert.equal(r.json?.error?.code, 'NOT_FOUND', `${path}: ${r.text.slice(0, 200)}`);
+    }
+  });
+
   test('reads: overview with lag and throughput, job, lag and metric series, checkpoints, exceptions, rules', async () => {
     const overview = await waitFor(
       async () => {

@@ -521,7 +521,7 @@ function loadTemplates(dir: string): Templates {
 
 /**
  * The pages router, to mount at `/` after the session middleware (which sets `res.locals.csrfToken`
- * and `res.locals.loggedIn`). Unknown job, diagnosis and operation ids render the 404 page.
+ * and `res.locals.loggedIn`). Unknown job, diagnosis and operation ids, and any other path a browser GETs (it accepts HTML, not under /api/), render the HTML 404 page.
  * Errors from the control plane other than unknown ids go to express' error handler.
  */
 export function createPagesRouter(cp: ControlPlane, opts: PagesOptions): Router {
@@ -694,6 +694,13 @@ export function createPagesRouter(cp: ControlPlane, opts: PagesOptions): Router 
 
   router.get('/grafana/streamtune-lag.json', (_req, res) => {
     res.attachment('streamtune-lag.json').type('application/json').send(JSON.stringify(grafanaDashboard(), null, 2));
+  });
+
+  // Any other GET a browser makes (it accepts HTML) gets the HTML 404 page; API paths and clients
+  // asking for JSON fall through to the app's JSON 404.
+  router.get('/*path', (req, res, next) => {
+    if (req.path.startsWith('/api/') || req.accepts(['json', 'html']) !== 'html') return next();
+    notFound(res, `page ${req.path}`);
   });
 
   return router;
