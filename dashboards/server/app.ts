@@ -18,6 +18,7 @@ import { createApiRouter, healthReport, type ApiOptions } from './api.ts';
 import type { Auth } from './auth.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { errorHandler, notFoundHandler } from './http-error.ts';
+import { loginRateLimit, type LoginRateLimitOptions } from './login-limit.ts';
 import { createServerMetrics } from './metrics.ts';
 import { createPagesRouter } from './pages.ts';
 
@@ -33,6 +34,8 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Result reuse of overview/series reads, ms (see {@link ApiOptions.cacheTtlMs}). Default 1,000. */
   cacheTtlMs?: number;
+  /** Failed-login limit per client address (see {@link loginRateLimit}). Default 10 per 15 min. */
+  loginRateLimit?: LoginRateLimitOptions;
   logger?: Logger;
 }
 
@@ -78,8 +81,9 @@ export function createApp(cp: ControlPlane, opts: AppOptions): Express {
   app.use(opts.auth.session);
 
   // before the guard: login needs only the pre-session CSRF token; the one-time link is a GET
-  app.post('/login', opts.auth.routes.login);
-  app.get('/login/once/:nonce', opts.auth.routes.once);
+  const limiter = loginRateLimit(opts.loginRateLimit);
+  app.post('/login', limiter, opts.auth.routes.login);
+  app.get('/login/once/:nonce', limiter, opts.auth.routes.once);
   app.use(opts.auth.requireMutationAuth);
   app.post('/logout', opts.auth.routes.logout);
 

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../../core/logger.ts';
 import { HttpError } from './http-error.ts';
+import { markLoginFailed } from './login-limit.ts';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'streamtune_sid';
@@ -199,6 +200,7 @@ export function createAuth(opts: AuthOptions): Auth {
     const html = wantsHtml(req);
     if (!checkToken(typeof body.token === 'string' ? body.token.trim() : undefined)) {
       log?.warn('login refused: wrong API token');
+      markLoginFailed(res);
       if (html) return void res.redirect(303, `/login?error=1&next=${encodeURIComponent(safeNext(body.next))}`);
       return next(new HttpError(401, 'UNAUTHORIZED', 'wrong API token', { field: 'token' }));
     }

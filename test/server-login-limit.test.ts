@@ -1,0 +1,76 @@
+/**
+ * Failed-login rate limit (dashboards/server/login-limit.ts) on the real app over a real control
+ * plane with no jobs (embedded store, temp data dir): after `limit` failed logins from one address — wrong API token by form or JSON,
+ * used one-time links — the next attempt gets 429 RATE_LIMITED with retryAfterMs and Retry-After,
+ * even with the right token; successful logins do not count.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLogger } from '../core/logger.ts';
+import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
+import { createAuth, SESSION_COOKIE } from '../dashboards/server/auth.ts';
+import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
+import { loadConfig } from '../dashboards/server/config.ts';
+import { tempDir } from './helpers/wait.ts';
+
+const TOKEN = 'login-limit-token-0123456789abcdef';
+const open: Array<{ http: Listening; cp: AssembledControlPlane }> = [];
+after(async () => {
+  for (const o of open) {
+    await o.http.close(1000);
+    await o.cp.close();
+  }
+});
+
+async function server(limit: number) {
+  const config = loadConfig({ env: {}, defaults: { diagnoser: { sweepCron: 'off' } }, overrides: { dataDir: tempDir('login-limit-'), server: { port: 0, apiToken: TOKEN } } });
+  const cp = await createControlPlane(config, { logger: silentLogger });
+  const auth = createAuth({ token: TOKEN });
+  const http = await listen(createApp(cp, { auth, baseUrl: 'http://127.0.0.1', logger: silentLogger, loginRateLimit: { limit, windowMs: 60_000 } }), 0, '127.0.0.1');
+  open.push({ http, cp });
+  const base = http.url;
+  /** A pre-session from the login page: its cookie and CSRF token. */
+  const preSession = async () => {
+    const r = await fetch(`${base}/login`);
+    const cookie = r.headers.getSetCookie().find((c) => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await r.text())![1]!;
+    return { cookie, csrf };
+  };
+  const login = async (token: string, as: 'form' | 'json' = 'form') => {
+    const { cookie, csrf } = await preSession();
+    const body = as === 'form' ? new URLSearchParams({ token, _csrf: csrf }).toString() : JSON.stringify({ token, _csrf: csrf });
+    const r = await fetch(`${base}/login`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': as === 'form' ? 'application/x-www-form-urlencoded' : 'application/json', accept: as === 'form' ? 'text/html' : 'application/json' }, body });
+    return { status: r.status, location: r.headers.get('location'), retryAfter: r.headers.get('retry-after'), text: await r.text() };
+  };
+  return { base, auth, login };
+}
+
+test('after the limit of failed logins the next one is refused with 429, even with the right token', async () => {
+  const s = await server(3);
+  const wrongForm = await s.login('wrong');
+  assert.equal(wrongForm.status, 303, 'a wrong token by form redirects back to the login page');
+  assert.match(wrongForm.location ?? '', /^\/login\?error=1/);
+  assert.equal((await s.login('wrong', 'json')).status, 401);
+  // a one-time link used twice: the second use fails and counts
+  const link = s.auth.createLoginLink();
+  assert.equal((await fetch(`${s.base}${link}`, { redirect: 'manual' })).status, 303);
+  assert.equal((await fetch(`${s.base}${link}`, { redirect: 'manual' })).status, 401);
+
+  const limited = await s.login(TOKEN, 'json');
+  assert.equal(limited.status, 429, limited.text);
+  const body = JSON.parse(limited.text) as { error: { code: string; message: string; retryAfterMs: number } };
+  assert.equal(body.error.code, 'RATE_LIMITED');
+  assert.ok(body.error.retryAfterMs > 0 && body.error.retryAfterMs <= 60_000, `retryAfterMs ${body.error.retryAfterMs}`);
+  assert.match(body.error.message, /too many failed logins/);
+  assert.ok(Number(limited.retryAfter) > 0, `Retry-After ${limited.retryAfter}`);
+  assert.equal((await fetch(`${s.base}${s.auth.createLoginLink()}`, { redirect: 'manual' })).status, 429, 'one-time links are limited too');
+});
+
+test('successful logins do not count toward the limit', async () => {
+  const s = await server(2);
+  for (let i = 0; i < 5; i++) assert.equal((await s.login(TOKEN)).location, '/', `login ${i + 1}`);
+  assert.equal((await s.login('wrong')).status, 303, 'first failure: still answered');
+  assert.equal((await s.login(TOKEN)).status, 303, 'a success between failures');
+  assert.equal((await s.login('wrong', 'json')).status, 401, 'second failure: still answered');
+  assert.equal((await s.login(TOKEN)).status, 429, 'limit of 2 failures reached');
+});
