@@ -38,6 +38,9 @@ export interface DiagnoseOptions {
   restartMs?: number;
 }
 
+/** Confidence factor of a memory-pressure root cause whose task manager also runs other jobs. */
+const SHARED_TM_CONFIDENCE = 0.6;
+
 const OFF: DetectorRule = { id: 'off', enabled: false, help: '', params: {}, origin: { file: '', line: 0 } };
 
 function rule(rules: RuleSet, id: string): DetectorRule {
@@ -314,6 +317,13 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
       explanation = ins.findings[0]?.summary ?? 'not enough data';
       findings.push(...ins.findings);
     }
+  }
+
+  // A TaskManager shared with other jobs has one heap and one GC for all of them: its memory
+  // numbers do not single this job out, so the cause is less certain and the explanation says so.
+  if (kind === 'memory-pressure' && mem.stats.sharedWith?.length) {
+    confidence = round(confidence * SHARED_TM_CONFIDENCE, 2);
+    explanation += ` The task manager also runs ${mem.stats.sharedWith.slice(0, 5).join(', ')}${mem.stats.sharedWith.length > 5 ? ', ...' : ''}: the heap and GC time may be theirs; diagnose those jobs too before changing this one.`;
   }
 
   // Recommendations by cause.

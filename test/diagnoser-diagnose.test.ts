@@ -128,6 +128,24 @@ test('memory pressure: GC on the bottleneck → set-memory, not scale-up', () =>
   assert.ok(d.findings.some((f) => f.ruleId === 'memory.heap'));
 });
 
+test('memory pressure on a task manager shared with other jobs: the findings say so, confidence is lower', () => {
+  const alone = diagnose(rules, F.memoryPressure());
+  const w = F.memoryPressure();
+  w.jvm = w.jvm.map((j) => ({ ...j, otherJobs: [{ jobId: 'j-2', jobName: 'billing' }, { jobId: 'j-3' }] }));
+  const d = diagnose(rules, w);
+  assert.equal(d.rootCause.kind, 'memory-pressure');
+  const mem = d.findings.filter((f) => f.ruleId.startsWith('memory.'));
+  assert.ok(mem.length >= 2, 'GC and heap findings');
+  for (const f of mem) {
+    assert.equal(f.evidence.sharedTaskManager, true, f.ruleId);
+    assert.deepEqual(f.evidence.otherJobs, [{ jobId: 'j-2', jobName: 'billing' }, { jobId: 'j-3' }]);
+    assert.match(f.summary, /shared with 2 other job\(s\): billing, j-3/);
+  }
+  for (const f of alone.findings.filter((x) => x.ruleId.startsWith('memory.'))) assert.equal(f.evidence.sharedTaskManager, false);
+  assert.ok(d.rootCause.confidence < alone.rootCause.confidence, `${d.rootCause.confidence} < ${alone.rootCause.confidence}`);
+  assert.match(d.rootCause.explanation, /also runs billing, j-3/);
+});
+
 test('source-bound: source at one subtask per partition → add partitions, no set-parallelism', () => {
   const d = diagnose(rules, F.sourceBound());
   assert.equal(d.rootCause.kind, 'source-bound');

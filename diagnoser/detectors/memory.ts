@@ -20,6 +20,8 @@ import { gradeRule, makeFinding, param, severityRank } from './common.ts';
 /** Numbers of the worst TaskManager. */
 export interface MemoryStats {
   tmId?: string;
+  /** other jobs on a TaskManager a finding is about (see `JvmWindow.otherJobs`): ids, or names when known */
+  sharedWith?: string[];
   /** ms/s */
   gcTimeMsPerSecond?: number;
   /** bytes */
@@ -85,6 +87,21 @@ export function heapFloorTrend(heapUsed: Points, start: number, end: number, p: 
   return { floors, fitted, reset: from > 0, slopeBytesPerSecond: slope, riseBytes };
 }
 
+/** Other jobs on the TaskManager, as names (ids when no name is known); [] when not shared. */
+function othersOf(j: JvmWindow): string[] {
+  return (j.otherJobs ?? []).map((o) => o.jobName ?? o.jobId);
+}
+
+/** Evidence and summary suffix telling whether the TaskManager is shared with other jobs. */
+function sharing(j: JvmWindow): { evidence: Record<string, unknown>; suffix: string } {
+  const others = othersOf(j);
+  if (others.length === 0) return { evidence: { sharedTaskManager: false }, suffix: '' };
+  return {
+    evidence: { sharedTaskManager: true, otherJobs: (j.otherJobs ?? []).map((o) => ({ ...o })) },
+    suffix: ` (task manager shared with ${others.length} other job(s): ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''}; the memory may be theirs)`,
+  };
+}
+
 /**
  * Runs the memory detectors over every TaskManager of the window. Pure.
  * @param start window start, ms
@@ -102,10 +119,13 @@ export function detectMemory(jvm: readonly JvmWindow[], start: number, end: numb
     if (hm !== undefined) stats.heapMax = hm;
     if (rg?.enabled) {
       const sev = gradeRule(rg, worstGc.gc);
-      if (severityRank(sev) > 0)
-        findings.push(makeFinding(rg, sev, `task manager ${worstGc.j.tmId} spends ${Math.round(worstGc.gc!)} ms/s (${Math.round(worstGc.gc! / 10)}%) in garbage collection`, {
-          tmId: worstGc.j.tmId, gcTimeMsPerSecond: round(worstGc.gc!, 1), heapMaxBytes: hm ?? null,
+      if (severityRank(sev) > 0) {
+        const sh = sharing(worstGc.j);
+        if (sh.suffix) stats.sharedWith = othersOf(worstGc.j);
+        findings.push(makeFinding(rg, sev, `task manager ${worstGc.j.tmId} spends ${Math.round(worstGc.gc!)} ms/s (${Math.round(worstGc.gc! / 10)}%) in garbage collection${sh.suffix}`, {
+          tmId: worstGc.j.tmId, gcTimeMsPerSecond: round(worstGc.gc!, 1), heapMaxBytes: hm ?? null, ...sh.evidence,
         }));
+      }
     }
   }
   const rh = rules['memory.heap'];
@@ -134,8 +154,10 @@ export function detectMemory(jvm: readonly JvmWindow[], start: number, end: numb
       if (rh.enabled) {
         const sev = gradeRule(rh, worst.projected);
         const mib = (b: number) => Math.round(b / 1048576);
-        if (severityRank(sev) > 0)
-          findings.push(makeFinding(rh, sev, `heap after GC on ${worst.j.tmId} rises ${mib(worst.slope * 60)} MiB/min (least squares over ${worst.tr.fitted.length} bucket floors), now ${mib(worst.floorLast)} MiB = ${Math.round(worst.ratio * 100)}% of max heap, ${Math.round(worst.projected * 100)}% in ${Math.round(horizonMs / 60_000)} min at this rate`, {
+        if (severityRank(sev) > 0) {
+          const sh = sharing(worst.j);
+          if (sh.suffix) stats.sharedWith = [...new Set([...(stats.sharedWith ?? []), ...othersOf(worst.j)])];
+          findings.push(makeFinding(rh, sev, `heap after GC on ${worst.j.tmId} rises ${mib(worst.slope * 60)} MiB/min (least squares over ${worst.tr.fitted.length} bucket floors), now ${mib(worst.floorLast)} MiB = ${Math.round(worst.ratio * 100)}% of max heap, ${Math.round(worst.projected * 100)}% in ${Math.round(horizonMs / 60_000)} min at this rate${sh.suffix}`, {
             tmId: worst.j.tmId,
             heapFloorBytes: Math.round(worst.floorLast),
             heapMaxBytes: worst.max,
@@ -146,7 +168,9 @@ export function detectMemory(jvm: readonly JvmWindow[], start: number, end: numb
             riseBytes: Math.round(worst.tr.riseBytes),
             floors: worst.tr.fitted.length,
             resetInWindow: worst.tr.reset,
+            ...sh.evidence,
           }));
+        }
       }
     }
   }
