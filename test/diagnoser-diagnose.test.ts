@@ -74,6 +74,21 @@ test('crash loop: the exception is named with count, first and last seen', () =>
   assert.equal(groups[0]!.count, 3);
   assert.ok(groups[0]!.lastSeen > groups[0]!.firstSeen);
   assert.equal(setParallelism(d).length, 0);
+  // the lag is what the restarts cause: marked as their consequence, not a second cause
+  const lag = d.findings.find((x) => x.ruleId === 'lag.burrow');
+  assert.equal(lag?.consequenceOf, 'restarts.crash-loop', d.findings.map((x) => x.summary).join('\n'));
+  assert.match(lag.summary, /symptom of the crash loop/);
+  assert.equal(f.consequenceOf, undefined);
+});
+
+test('crash loop on an idle, not lagging job: idle subtasks are no over-provisioning', () => {
+  const idle = F.overProvisioned();
+  assert.ok(diagnose(rules, idle).findings.some((f) => f.ruleId === 'capacity.over-provisioned'), 'the window alone reads as over-provisioned');
+  const crash = F.crashLoop();
+  const d = diagnose(rules, { ...idle, numRestarts: crash.numRestarts, logs: crash.logs });
+  assert.equal(d.rootCause.kind, 'crash-loop');
+  assert.deepEqual(d.findings.filter((f) => f.ruleId === 'capacity.over-provisioned'), []);
+  assert.deepEqual(d.recommendations.flatMap((r) => r.actions), []);
 });
 
 test('over-provisioned: scale down enrich', () => {
