@@ -38,6 +38,12 @@ export interface DiagnoseOptions {
   restartMs?: number;
 }
 
+/** Lag-shaped findings a crash loop causes by itself (the job reads nothing between restarts). */
+const CRASH_LOOP_SYMPTOMS = new Set(['consumer.stalled', 'lag.burrow', 'lag.transient-spike']);
+
+/** Confidence factor of a memory-pressure root cause whose task manager also runs other jobs. */
+const SHARED_TM_CONFIDENCE = 0.6;
+
 const OFF: DetectorRule = { id: 'off', enabled: false, help: '', params: {}, origin: { file: '', line: 0 } };
 
 function rule(rules: RuleSet, id: string): DetectorRule {
@@ -174,6 +180,10 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   const rr = rule(rules, 'restarts.crash-loop');
   const restarts = rr.enabled ? detectRestarts(w.numRestarts, w.logs, rr) : { findings: [], restarts: 0, exceptions: [] };
   findings.push(...restarts.findings);
+  // A crash-looping job reads nothing between restarts: lag grows and the sources look idle. Those
+  // are its symptoms (marked below), and the detectors whose claim contradicts a restarting job
+  // (source-bound: "reading is limited outside the job"; over-provisioned: idle subtasks) do not run.
+  const crashLoop = restarts.restarts >= param(rr, 'crashLoopRestarts', 1) && restarts.findings.length > 0;
 
   const ins = on('data.insufficient') ? detectInsufficientData(stats, rule(rules, 'data.insufficient')) : { insufficient: false, coverage: 1, findings: [] };
   const base = {
@@ -206,10 +216,10 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   findings.push(...st.findings);
   const tr = on('lag.transient-spike') && !ins.insufficient ? detectTransientSpike(trend, rules.planner.catchUpMs, allowedLag, rule(rules, 'lag.transient-spike'), stats.filter((s) => s.vertex.isSource).reduce((a, s) => a + processedRate(s), 0)) : [];
   findings.push(...tr);
-  const sb = on('source.bound') && lagging ? detectSourceBound(stats, bn.anyBackpressure, trend.growthRate, rule(rules, 'source.bound')) : { findings: [] };
+  const sb = on('source.bound') && lagging && !crashLoop ? detectSourceBound(stats, bn.anyBackpressure, trend.growthRate, rule(rules, 'source.bound')) : { findings: [] };
   findings.push(...sb.findings);
   const lagOk = !lagging && (lagNow ?? 0) <= allowedLag;
-  const op = on('capacity.over-provisioned') ? detectOverProvisioned(stats, !lagOk, rule(rules, 'capacity.over-provisioned')) : { findings: [], vertices: [] };
+  const op = on('capacity.over-provisioned') && !crashLoop ? detectOverProvisioned(stats, !lagOk, rule(rules, 'capacity.over-provisioned')) : { findings: [], vertices: [] };
   findings.push(...op.findings);
 
   // The plan for every vertex (skewed vertices held).
@@ -236,7 +246,7 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   const capacityShort = (p: typeof bottleneckPlan): boolean | undefined =>
     p?.requiredCapacity && p.trueRatePerSubtask ? p.requiredCapacity > p.trueRatePerSubtask * p.from : undefined;
 
-  if (restarts.restarts >= param(rr, 'crashLoopRestarts', 1) && restarts.findings.length > 0) {
+  if (crashLoop) {
     kind = 'crash-loop';
     const top = restarts.exceptions[0];
     vertex = top?.vertices[0];
@@ -331,6 +341,21 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
       explanation = ins.findings[0]?.summary ?? 'not enough data';
       findings.push(...ins.findings);
     }
+  }
+
+  if (kind === 'crash-loop') {
+    for (const f of findings) {
+      if (!CRASH_LOOP_SYMPTOMS.has(f.ruleId)) continue;
+      f.consequenceOf = rr.id;
+      f.summary += ' — a symptom of the crash loop (the job restarts and replays from its last checkpoint), not a cause of its own';
+    }
+  }
+
+  // A TaskManager shared with other jobs has one heap and one GC for all of them: its memory
+  // numbers do not single this job out, so the cause is less certain and the explanation says so.
+  if (kind === 'memory-pressure' && mem.stats.sharedWith?.length) {
+    confidence = round(confidence * SHARED_TM_CONFIDENCE, 2);
+    explanation += ` The task manager also runs ${mem.stats.sharedWith.slice(0, 5).join(', ')}${mem.stats.sharedWith.length > 5 ? ', ...' : ''}: the heap and GC time may be theirs; diagnose those jobs too before changing this one.`;
   }
 
   // Recommendations by cause.

@@ -228,7 +228,10 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
   const ql = async (measurement: string): Promise<Map<string, Series[]>> =>
     splitBy(await q(measurement, 'value', singleGroup ? lagBy : [...lagBy, 'group'], 'last', { group: singleGroup ?? groups }), 'group', singleGroup);
   const tmWhere = { tm_id: allTms };
-  const [jvmSeries, lagSeries] = await Promise.all([
+  const [tmJobSeries, jvmSeries, lagSeries] = await Promise.all([
+    // every job that ran subtasks on those TaskManagers: a TM shared by several jobs (a session
+    // cluster, or one bundled-runtime process running several jobs) has one heap and one GC for all
+    allTms.length === 0 ? undefined : q(`${TASK}busyTimeMsPerSecond`, 'value', ['tm_id', 'job_id', 'job_name'], 'last', tmWhere, whole),
     allTms.length === 0 ? undefined : Promise.all([
       // heap floor detection needs minima: heap used is read with min per step
       q('taskmanager_Status_JVM_Memory_Heap_Used', 'value', ['tm_id'], 'min', tmWhere),
@@ -244,6 +247,16 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
     ]),
   ]);
 
+  const jobsOnTm = new Map<string, Map<string, string | undefined>>();
+  for (const s of tmJobSeries ?? []) {
+    const tm = s.tags.tm_id;
+    const jid = s.tags.job_id;
+    if (!tm || !jid) continue;
+    let m = jobsOnTm.get(tm);
+    if (!m) jobsOnTm.set(tm, (m = new Map()));
+    if (!m.has(jid) || m.get(jid) === undefined) m.set(jid, s.tags.job_name || undefined);
+  }
+
   const none: Series[] = [];
   for (const j of jobs) {
     if (result.has(j.jobId)) continue;
@@ -252,7 +265,7 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
       vertexMeta: vertexMeta.map(get), vertexInputs: get(vertexInputs), recIn: get(recIn), recOut: get(recOut), busy: get(busy), bp: get(bp), idle: get(idle),
       inPool: get(inPool), outPool: get(outPool), align: get(align), pending: get(pending), kg: get(kg),
       cpDur: get(cpDur), cpFail: get(cpFail), cpDone: get(cpDone), cpSize: get(cpSize), cpCfg: cpCfg.map(get), restarts: get(restarts),
-      logs: logs.get(j.jobId) ?? [], tmIds: tmIdsOf.get(j.jobId) ?? [], jvm: jvmSeries,
+      logs: logs.get(j.jobId) ?? [], tmIds: tmIdsOf.get(j.jobId) ?? [], jobsOnTm, jvm: jvmSeries,
       lag: lagSeries && j.consumerGroup ? lagSeries.map((m) => m.get(j.consumerGroup!) ?? none) : undefined,
     });
     result.set(j.jobId, w);
@@ -264,7 +277,7 @@ interface JobSeries {
   vertexMeta: Series[][]; vertexInputs: Series[]; recIn: Series[]; recOut: Series[]; busy: Series[]; bp: Series[]; idle: Series[];
   inPool: Series[]; outPool: Series[]; align: Series[]; pending: Series[]; kg: Series[];
   cpDur: Series[]; cpFail: Series[]; cpDone: Series[]; cpSize: Series[]; cpCfg: Series[][]; restarts: Series[];
-  logs: LogEvent[]; tmIds: string[]; jvm: Series[][] | undefined; lag: Series[][] | undefined;
+  logs: LogEvent[]; tmIds: string[]; jobsOnTm: Map<string, Map<string, string | undefined>>; jvm: Series[][] | undefined; lag: Series[][] | undefined;
 }
 
 /** Builds one job's window from its series (already split per job). */
@@ -351,7 +364,10 @@ function assemble(job: JobToLoad, start: number, end: number, now: number, x: Jo
     const [usedMin, committed, max, gc] = x.jvm as [Series[], Series[], Series[], Series[]];
     for (const tm of x.tmIds) {
       const f = (l: Series[]) => toPoints(l.find((s) => s.tags.tm_id === tm));
-      jvm.push({ tmId: tm, heapUsed: f(usedMin), heapCommitted: f(committed), heapMax: f(max), gcTimeMsPerSecond: f(gc) });
+      const jw: JvmWindow = { tmId: tm, heapUsed: f(usedMin), heapCommitted: f(committed), heapMax: f(max), gcTimeMsPerSecond: f(gc) };
+      const others = [...(x.jobsOnTm.get(tm) ?? new Map<string, string | undefined>()).entries()].filter(([id]) => id !== jobId).sort((a, b) => a[0].localeCompare(b[0]));
+      if (others.length > 0) jw.otherJobs = others.map(([id, name]) => (name !== undefined ? { jobId: id, jobName: name } : { jobId: id }));
+      jvm.push(jw);
     }
   }
 

@@ -78,6 +78,11 @@ export interface Finding {
   vertex?: string;
   /** the numbers behind it */
   evidence: Record<string, unknown>;
+  /**
+   * Rule id of the root-cause finding this one follows from (e.g. 'restarts.crash-loop' on the
+   * stalled consumer of a crash-looping job): a symptom of that cause, not a cause of its own.
+   */
+  consequenceOf?: string;
 }
 
 /** A diagnosis of one job over one window. */

@@ -90,6 +90,12 @@ export interface JvmWindow {
   heapMax: Points;
   /** GarbageCollector_All_TimeMsPerSecond (rate), ms/s */
   gcTimeMsPerSecond: Points;
+  /**
+   * Other jobs whose subtasks ran on this TaskManager in the window (task metrics with this
+   * `tm_id` and another `job_id`): its heap and GC time are then not this job's alone. Absent or
+   * empty when the TaskManager ran only this job (or the loader did not look).
+   */
+  otherJobs?: Array<{ jobId: string; jobName?: string }>;
 }
 
 /** Lag observations of one partition of the consumer group (`streamtune_kafka_partition_*`). */

@@ -6,12 +6,12 @@ import { detectBottleneck } from '../diagnoser/detectors/backpressure.ts';
 import { detectSkew, subtaskForKeyGroup } from '../diagnoser/detectors/skew.ts';
 import { detectCheckpoints } from '../diagnoser/detectors/checkpoint.ts';
 import { detectRestarts, groupExceptions } from '../diagnoser/detectors/restarts.ts';
-import { detectMemory } from '../diagnoser/detectors/memory.ts';
+import { detectMemory, heapFloorTrend } from '../diagnoser/detectors/memory.ts';
 import { detectInsufficientData, detectOverProvisioned, detectSourceBound } from '../diagnoser/detectors/capacity.ts';
 import { detectStalled, detectTransientSpike, lagTrend } from '../diagnoser/detectors/lagtrend.ts';
 import { evaluateGroupLag, lagInputsFromWindow } from '../diagnoser/detectors/lag.ts';
 import { increaseOf } from '../diagnoser/series.ts';
-import { emptyCheckpoints } from '../diagnoser/window.ts';
+import { emptyCheckpoints, type Points } from '../diagnoser/window.ts';
 import { buildWindow } from './fixtures/diagnoser/build.ts';
 
 const R = loadRules().detectors;
@@ -112,6 +112,65 @@ test('memory: GC time per second and a rising heap floor; a flat floor is not re
   assert.ok(r.findings.some((f) => f.ruleId === 'memory.heap'));
   const flat = detectMemory(mk([500, 900, 500, 900, 500, 900, 500, 900, 500, 900], 10), 0, 90_000, { 'memory.gc': R['memory.gc'], 'memory.heap': R['memory.heap'] });
   assert.equal(flat.findings.length, 0);
+});
+
+test('memory.heap: least-squares slope over bucket floors, graded on the floor projected horizonMinutes ahead', () => {
+  const MiB = 1048576;
+  const max = 1000 * MiB;
+  const jvm = (heap: Points, heapMax: Points = heap.map((p) => ({ t: p.t, v: max }))) => [{ tmId: 'tm-1', gcTimeMsPerSecond: [], heapUsed: heap, heapCommitted: heap.map((p) => ({ t: p.t, v: max })), heapMax }];
+  const heapOnly = { 'memory.heap': R['memory.heap'] };
+  // a leak of 1 MiB/s over a 60 s window (one point per 6 s, sawtooth of 50 MiB garbage above the floor)
+  const leak = pts(Array.from({ length: 10 }, (_, i) => (100 + 6 * i + (i % 2) * 50) * MiB), 0, 6000);
+  const r = detectMemory(jvm(leak), 0, 60_000, heapOnly);
+  const f = r.findings.find((x) => x.ruleId === 'memory.heap');
+  assert.ok(f, 'a rising floor is reported');
+  const e = f.evidence as Record<string, number | boolean>;
+  assert.ok(Math.abs((e.slopeBytesPerMinute as number) / MiB - 60) < 6, `slope ${String(e.slopeBytesPerMinute)} ≈ 60 MiB/min`);
+  assert.ok((e.floorToMax as number) < 0.2, 'the floor itself is low');
+  // 30 min at 60 MiB/min = 1.8 GiB more: past the 1000 MiB heap, critical although 15% used now
+  assert.ok((e.projectedFloorToMax as number) > 1);
+  assert.equal(f.severity, 'critical');
+  assert.equal(r.stats.heapFloorSlope !== undefined && Math.round(r.stats.heapFloorSlope / MiB), Math.round((e.slopeBytesPerMinute as number) / MiB));
+  // the same slope with a 1 min horizon: 15% + 6% → below the low threshold (0.6), nothing reported
+  const shortHorizon = { ...R['memory.heap']!, params: { ...R['memory.heap']!.params, horizonMinutes: 1 } };
+  assert.equal(detectMemory(jvm(leak), 0, 60_000, { 'memory.heap': shortHorizon }).findings.length, 0);
+
+  // flat floor (sawtooth without growth), single point, no points: nothing
+  const flat = pts(Array.from({ length: 10 }, (_, i) => (100 + (i % 2) * 50) * MiB), 0, 6000);
+  assert.equal(detectMemory(jvm(flat), 0, 60_000, heapOnly).findings.length, 0, 'flat');
+  assert.equal(detectMemory(jvm(pts([900 * MiB], 30_000)), 0, 60_000, heapOnly).findings.length, 0, 'single point');
+  assert.equal(detectMemory(jvm([], []), 0, 60_000, heapOnly).findings.length, 0, 'no points');
+  // growth of a few MiB (promoted garbage in a short window) stays under minRise (2% of max heap)
+  const tiny = pts(Array.from({ length: 10 }, (_, i) => (100 + 2 * i) * MiB), 0, 6000);
+  assert.equal(detectMemory(jvm(tiny), 0, 60_000, heapOnly).findings.length, 0, 'below minRise');
+
+  // missing points: two buckets empty, the three left still give the slope
+  const gappy = leak.filter((p) => p.t < 12_000 || p.t >= 36_000);
+  const tg = heapFloorTrend(gappy, 0, 60_000, { buckets: 5, minPoints: 3, resetDrop: 0.5 });
+  assert.equal(tg.floors.length, 3);
+  assert.ok(detectMemory(jvm(gappy), 0, 60_000, heapOnly).findings.some((x) => x.ruleId === 'memory.heap'), 'gaps');
+  // only two floors: below minPoints, no slope
+  const two = leak.filter((p) => p.t < 12_000 || p.t >= 48_000);
+  assert.equal(heapFloorTrend(two, 0, 60_000, { buckets: 5, minPoints: 3, resetDrop: 0.5 }).slopeBytesPerSecond, undefined);
+  assert.equal(detectMemory(jvm(two), 0, 60_000, heapOnly).findings.length, 0, 'two floors');
+
+  // restart: the heap empties mid-window; the floors before are not fitted
+  const restart = pts([600, 700, 800, 900, 50, 52, 54, 56, 58, 60].map((v) => v * MiB), 0, 6000);
+  const tr = heapFloorTrend(restart, 0, 60_000, { buckets: 5, minPoints: 3, resetDrop: 0.5 });
+  assert.equal(tr.reset, true);
+  assert.ok(tr.fitted.every((p) => p.v < 100 * MiB));
+  // over the whole window the least-squares slope would be negative anyway; here the growth after the
+  // restart is 10 MiB: too little to report
+  assert.equal(detectMemory(jvm(restart), 0, 60_000, heapOnly).findings.length, 0, 'restart resets the fit');
+  // a leak that restarts and leaks again is reported on the segment after the restart
+  const releak = pts([600, 700, 800, 900, 50, 150, 250, 350, 450, 550].map((v) => v * MiB), 0, 6000);
+  const rr = detectMemory(jvm(releak), 0, 60_000, heapOnly).findings[0];
+  assert.equal((rr?.evidence as Record<string, unknown>).resetInWindow, true);
+  assert.ok(((rr?.evidence as Record<string, number>).slopeBytesPerMinute) / MiB > 900);
+
+  // Heap.Max -1 (JVM without a limit): the committed heap is the max
+  const noMax = detectMemory(jvm(leak, leak.map((p) => ({ t: p.t, v: -1 }))), 0, 60_000, heapOnly).findings[0];
+  assert.equal((noMax?.evidence as Record<string, number>).heapMaxBytes, max);
 });
 
 test('over-provisioned needs every subtask idle and no lag; single subtask never', () => {

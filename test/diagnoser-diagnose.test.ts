@@ -74,6 +74,21 @@ test('crash loop: the exception is named with count, first and last seen', () =>
   assert.equal(groups[0]!.count, 3);
   assert.ok(groups[0]!.lastSeen > groups[0]!.firstSeen);
   assert.equal(setParallelism(d).length, 0);
+  // the lag is what the restarts cause: marked as their consequence, not a second cause
+  const lag = d.findings.find((x) => x.ruleId === 'lag.burrow');
+  assert.equal(lag?.consequenceOf, 'restarts.crash-loop', d.findings.map((x) => x.summary).join('\n'));
+  assert.match(lag.summary, /symptom of the crash loop/);
+  assert.equal(f.consequenceOf, undefined);
+});
+
+test('crash loop on an idle, not lagging job: idle subtasks are no over-provisioning', () => {
+  const idle = F.overProvisioned();
+  assert.ok(diagnose(rules, idle).findings.some((f) => f.ruleId === 'capacity.over-provisioned'), 'the window alone reads as over-provisioned');
+  const crash = F.crashLoop();
+  const d = diagnose(rules, { ...idle, numRestarts: crash.numRestarts, logs: crash.logs });
+  assert.equal(d.rootCause.kind, 'crash-loop');
+  assert.deepEqual(d.findings.filter((f) => f.ruleId === 'capacity.over-provisioned'), []);
+  assert.deepEqual(d.recommendations.flatMap((r) => r.actions), []);
 });
 
 test('over-provisioned: scale down enrich', () => {
@@ -126,6 +141,24 @@ test('memory pressure: GC on the bottleneck → set-memory, not scale-up', () =>
   const act = d.recommendations.flatMap((r) => r.actions).find((a) => a.type === 'set-memory');
   assert.ok(act && act.type === 'set-memory' && act.heapBytes > 1024 * 1048576);
   assert.ok(d.findings.some((f) => f.ruleId === 'memory.heap'));
+});
+
+test('memory pressure on a task manager shared with other jobs: the findings say so, confidence is lower', () => {
+  const alone = diagnose(rules, F.memoryPressure());
+  const w = F.memoryPressure();
+  w.jvm = w.jvm.map((j) => ({ ...j, otherJobs: [{ jobId: 'j-2', jobName: 'billing' }, { jobId: 'j-3' }] }));
+  const d = diagnose(rules, w);
+  assert.equal(d.rootCause.kind, 'memory-pressure');
+  const mem = d.findings.filter((f) => f.ruleId.startsWith('memory.'));
+  assert.ok(mem.length >= 2, 'GC and heap findings');
+  for (const f of mem) {
+    assert.equal(f.evidence.sharedTaskManager, true, f.ruleId);
+    assert.deepEqual(f.evidence.otherJobs, [{ jobId: 'j-2', jobName: 'billing' }, { jobId: 'j-3' }]);
+    assert.match(f.summary, /shared with 2 other job\(s\): billing, j-3/);
+  }
+  for (const f of alone.findings.filter((x) => x.ruleId.startsWith('memory.'))) assert.equal(f.evidence.sharedTaskManager, false);
+  assert.ok(d.rootCause.confidence < alone.rootCause.confidence, `${d.rootCause.confidence} < ${alone.rootCause.confidence}`);
+  assert.match(d.rootCause.explanation, /also runs billing, j-3/);
 });
 
 test('source-bound: source at one subtask per partition → add partitions, no set-parallelism', () => {

@@ -75,6 +75,7 @@ test('loadJobWindow reads the runtime topology, task series, lag, checkpoints an
     assert.equal(w.consumerLag!.partitions[0]!.committedOffset.length, 20);
     assert.equal(w.jvm.length, 1);
     assert.equal(w.jvm[0]!.gcTimeMsPerSecond[0]!.v, 12);
+    assert.equal(w.jvm[0]!.otherJobs, undefined, 'tm-1 runs only this job');
     assert.equal(w.logs.length, 1);
     assert.equal(w.topologyInferred, false);
     const d = diagnose(loadRules(), w);
@@ -184,6 +185,9 @@ test('loadJobWindows reads many jobs with one query per measurement and gives wh
     assert.equal(many.get('job-10')!.vertices[1]!.subtasks[0]!.busyTimeMsPerSecond[0]!.v, 2000);
     assert.equal(many.get('job-10')!.logs.length, 1);
     assert.equal(many.get('no-data')!.vertices.length, 0);
+    // job-9 and job-10 ran on the same TaskManager: each window names the other job there
+    assert.deepEqual(many.get(JOB)!.jvm.map((j) => [j.tmId, j.otherJobs]), [['tm-1', [{ jobId: 'job-10', jobName: 'orders' }]]]);
+    assert.deepEqual(many.get('job-10')!.jvm[0]!.otherJobs, [{ jobId: JOB, jobName: 'orders' }]);
     assert.ok(batchQueries <= 35, `one query per measurement and field, not per job (${batchQueries})`);
   } finally {
     await store.close();
