@@ -33,8 +33,6 @@ let cp: AssembledControlPlane | undefined;
 let smtp: SmtpTestServer | undefined;
 /** every diagnosis the control plane published on 'diagnoses', with when the test saw it (ms) */
 const published: Array<{ d: Diagnosis; at: number }> = [];
-/** arrival time (ms) of each message, by index in smtp.messages */
-const arrivedAt: number[] = [];
 let reportMail: ReceivedMail | undefined;
 let reportAt = 0;
 
@@ -77,12 +75,6 @@ before(async () => {
   await cp.bus.subscribe('diagnoses', (d) => {
     published.push({ d, at: Date.now() });
   });
-  // note each message's arrival time (the helper keeps only the parsed mail)
-  const poll = setInterval(() => {
-    while (arrivedAt.length < smtp!.messages.length) arrivedAt.push(Date.now());
-  }, 20);
-  poll.unref();
-  after(() => clearInterval(poll));
   await cp.startJobs();
 });
 
@@ -172,18 +164,14 @@ test('the digest is sent on its cron schedule (every 5 s) and lists the lagging 
   const all = digests();
   for (const m of all) assert.deepEqual(m.to, [DIGEST_TO], 'digests go to the digest recipients');
   // on the schedule: each digest built in a second that is a multiple of 5 (Date header, 1 s
-  // resolution; up to 2 s late on a loaded machine), and arrivals ~5 s apart, never two in one firing
-  for (const m of all) {
+  // resolution; up to 3 s late on a loaded machine), and never two for one firing
+  const slots = all.map((m) => {
     assert.ok(m.parsed.date, 'a Date header');
     const late = m.parsed.date.getUTCSeconds() % DIGEST_EVERY_S;
-    assert.ok(late <= 2, `digest built at ${m.parsed.date.toISOString()}, ${late} s after a 5 s mark`);
-  }
-  const idx = smtp!.messages.map((m, i) => (isDigest(m) ? i : -1)).filter((i) => i >= 0);
-  const times = idx.map((i) => arrivedAt[i]).filter((t): t is number => t !== undefined);
-  for (let i = 1; i < times.length; i++) {
-    const gap = times[i]! - times[i - 1]!;
-    assert.ok(gap >= 2_500, `digests ${gap} ms apart (one per 5 s firing)`);
-  }
+    assert.ok(late <= 3, `digest built at ${m.parsed.date.toISOString()}, ${late} s after a 5 s mark`);
+    return Math.floor(m.parsed.date.getTime() / (DIGEST_EVERY_S * 1000));
+  });
+  assert.equal(new Set(slots).size, slots.length, `one digest per firing: ${all.map((m) => m.parsed.date?.toISOString()).join(', ')}`);
 
   const m = digests().filter(listing).at(-1)!;
   assert.match(m.subject, /^\[streamtune\] Digest .*: [1-9]\d* lagging, [1-9]\d* diagnoses, \d+ operations$/);
