@@ -261,7 +261,7 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
   for (const j of jobs) {
     if (result.has(j.jobId)) continue;
     const get = (m: Map<string, Series[]>) => m.get(j.jobId) ?? none;
-    const w = assemble(j, start, end, now, {
+    const w = assemble(j, start, end, now, step, {
       vertexMeta: vertexMeta.map(get), vertexInputs: get(vertexInputs), recIn: get(recIn), recOut: get(recOut), busy: get(busy), bp: get(bp), idle: get(idle),
       inPool: get(inPool), outPool: get(outPool), align: get(align), pending: get(pending), kg: get(kg),
       cpDur: get(cpDur), cpFail: get(cpFail), cpDone: get(cpDone), cpSize: get(cpSize), cpCfg: cpCfg.map(get), restarts: get(restarts),
@@ -281,7 +281,7 @@ interface JobSeries {
 }
 
 /** Builds one job's window from its series (already split per job). */
-function assemble(job: JobToLoad, start: number, end: number, now: number, x: JobSeries): JobWindow {
+function assemble(job: JobToLoad, start: number, end: number, now: number, step: number, x: JobSeries): JobWindow {
   const { vertexMeta, recIn, recOut, busy, bp, idle, inPool, outPool, align, pending, kg, cpCfg } = x;
   const jobId = job.jobId;
   // Vertices: from the metadata measurement, else from the task series' tags.
@@ -392,7 +392,7 @@ function assemble(job: JobToLoad, start: number, end: number, now: number, x: Jo
   }
 
   const jobName = [...busy, ...vertexMeta[0]!].find((s) => s.tags.job_name)?.tags.job_name;
-  const w: JobWindow = { jobId, start, end, now, topologyInferred, vertices: ordered, checkpoints: cp, numRestarts: toPoints(x.restarts[0]), jvm, logs: x.logs };
+  const w: JobWindow = { jobId, start, end, now, stepMs: step, topologyInferred, vertices: ordered, checkpoints: cp, numRestarts: toPoints(x.restarts[0]), jvm, logs: x.logs };
   if (jobName) w.jobName = jobName;
   if (consumerLag) w.consumerLag = consumerLag;
   return w;

@@ -128,6 +128,9 @@ export interface JobWindow {
   end: number;
   /** evaluation time, ms since the epoch (≥ end) */
   now: number;
+  /** read resolution, ms, when the window was read from a store: each point stands for the step
+   * window starting at its timestamp (epoch-aligned), so the last one may cover less than a step */
+  stepMs?: number;
   /**
    * True when the topology was inferred from task metrics (Flink InfluxDB data has no plan):
    * see `inferTopology` in diagnoser/load.ts for the heuristic.

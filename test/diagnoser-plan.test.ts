@@ -99,3 +99,13 @@ test('arrivalRate sums the log-end offset slopes of the partitions; planInputs s
   assert.equal(arrivalRate({ ...w, consumerLag: undefined }), undefined);
   assert.equal(arrivalRate({ ...w, consumerLag: { group: 'g', partitions: [{ topic: 't', partition: 0, committedOffset: [], logEndOffset: [{ t: 0, v: 5 }], lag: [] }] } }), undefined);
 });
+
+test('arrivalRate leaves out a last point whose step runs past the window end', () => {
+  // 1000 records/s, read with a 2 s step and `last` per step: full steps hold the offset at their end,
+  // the partial last step (window ends 0.5 s into it) the offset 0.5 s in, under its start time.
+  const leo = [{ t: 0, v: 2000 }, { t: 2000, v: 4000 }, { t: 4000, v: 6000 }, { t: 6000, v: 6500 }];
+  const base = { jobId: 'j', start: 0, end: 6500, now: 6500, topologyInferred: false, vertices: [], checkpoints: emptyCheckpoints(), numRestarts: [], jvm: [], logs: [] };
+  const w = (stepMs?: number): JobWindow => ({ ...base, ...(stepMs ? { stepMs } : {}), consumerLag: { group: 'g', partitions: [{ topic: 't', partition: 0, committedOffset: [], logEndOffset: leo, lag: [] }] } });
+  assert.equal(arrivalRate(w(2000)), 1000);
+  assert.ok(arrivalRate(w())! < 900, 'with every point the slope bends down');
+});
