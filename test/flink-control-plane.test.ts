@@ -159,7 +159,7 @@ test('default scheduler: applying the recommendation stops the Flink job with a 
   assert.equal(applied.status, 202);
   const done: Operation = await s.cp.tuner.waitFor(applied.json.id, 60_000);
   assert.equal(done.state, 'SUCCEEDED', `operation ended ${done.state}: ${done.error ?? ''}`);
-  assert.deepEqual(done.steps.map((x) => [x.name, x.status]), [['savepoint', 'succeeded'], ['start', 'succeeded'], ['verify', 'skipped']]);
+  assert.deepEqual(done.steps.map((x) => [x.name, x.status]), [['savepoint', 'succeeded'], ['start', 'succeeded'], ['wait-running', 'succeeded'], ['verify', 'skipped']]);
   assert.match(done.savepointPath ?? '', /^file:\/tmp\/savepoints\/savepoint-/);
 
   const stops = s.fake.requestsOf('triggerStopWithSavepoint');

@@ -14,8 +14,8 @@
  * The story: the job lags; the lag alert fires (short `for`) and the diagnoser recommends raising
  * `enrich`'s parallelism; `POST /api/v1/recommendations/:id/apply` with the bearer token starts an
  * operation; it reaches SUCCEEDED with its steps, downtime and savepoint in the journal
- * (`GET /api/v1/operations/:id`: 'savepoint' = stop with savepoint, 'start' = start from it and wait
- * until RUNNING — the runner journals no separate 'wait-running' step —, 'verify'); the group's
+ * (`GET /api/v1/operations/:id`: 'savepoint' = stop with savepoint, 'start' = start from it,
+ * 'wait-running' = until RUNNING, 'verify'); the group's
  * lag (`GET /api/v1/jobs/:id/lag`) comes back to zero within the rules' catch-up target
  * ({@link CATCH_UP_MS}, set as `planner.catchUpDuration` in the test's rules folder, so the planner
  * sizes the step for it); the job runs to the end of its input
@@ -180,14 +180,16 @@ test('flights job: lags → diagnosed → Apply through the API → SUCCEEDED, l
   assert.equal(op.state, 'SUCCEEDED', JSON.stringify(op, null, 2));
 
   // the journal: savepoint (stop with savepoint), start (from it, until RUNNING), verify — each ended
-  assert.deepEqual(op.steps.map((s) => [s.name, s.status]), [['savepoint', 'succeeded'], ['start', 'succeeded'], ['verify', 'succeeded']]);
+  assert.deepEqual(op.steps.map((s) => [s.name, s.status]), [['savepoint', 'succeeded'], ['start', 'succeeded'], ['wait-running', 'succeeded'], ['verify', 'succeeded']]);
   for (const s of op.steps) assert.ok(s.finishedAt !== undefined && s.finishedAt >= s.startedAt, `step ${s.name} has its times`);
   for (let i = 1; i < op.steps.length; i++) assert.ok(op.steps[i]!.startedAt >= op.steps[i - 1]!.finishedAt!, 'steps in order');
-  const [spStep, startStep, verifyStep] = op.steps as [Operation['steps'][number], Operation['steps'][number], Operation['steps'][number]];
+  const [spStep, startStep, waitStep, verifyStep] = op.steps as [Operation['steps'][number], Operation['steps'][number], Operation['steps'][number], Operation['steps'][number]];
   assert.equal(typeof op.savepointPath, 'string');
   assert.equal(spStep.message, op.savepointPath, 'the savepoint step names the savepoint');
   assert.ok(typeof op.downtimeMs === 'number' && op.downtimeMs >= 0, `downtimeMs ${op.downtimeMs}`);
   assert.ok(op.verification?.effective, op.verification?.reason);
+  assert.match(startStep.message ?? '', /^started from /);
+  assert.match(waitStep.message ?? '', /^running, from /);
   assert.match(verifyStep.message ?? '', /^effective scale-up/);
   const snaps = (await api('GET', `/api/v1/jobs/${jobId}/checkpoints`)).json.snapshots as Array<{ kind: string; path: string; operationId?: string }>;
   assert.ok(snaps.some((s) => s.kind === 'savepoint' && s.path === op.savepointPath && s.operationId === opId), 'the savepoint is recorded with the job');
@@ -199,7 +201,7 @@ test('flights job: lags → diagnosed → Apply through the API → SUCCEEDED, l
   // the backlog survived the restart (the arrival clock is in the savepoint, as on Kafka) and drains:
   // the lag comes back to zero within the catch-up target after the restart. Zero: at most
   // ZERO_LAG_RECORDS (100 records, 25 ms of input: what arrived since the source's last poll).
-  const restartedAt = startStep.finishedAt!;
+  const restartedAt = waitStep.finishedAt!;
   const lagSince = async (from: number) =>
     ((await api('GET', `/api/v1/jobs/${jobId}/lag?from=${from}&step=1s`)).json.total.records as Array<{ t: number; v: number }>).filter((p) => p.t >= from);
   const caughtUp = await waitFor(async () => (await lagSince(restartedAt)).find((p) => p.v <= ZERO_LAG_RECORDS), {

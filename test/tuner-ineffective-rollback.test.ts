@@ -24,15 +24,15 @@ test('an ineffective scale-up with onIneffective rollback is rolled back from a 
     assert.equal(done.state, 'ROLLED_BACK', `${done.error ?? ''} ${JSON.stringify(done.verification)}`);
     assert.equal(done.verification?.effective, false);
     assert.match(done.error ?? '', /^ineffective: .*ineffective scale-up/);
-    assert.deepEqual(done.steps.map((x) => [x.name, x.status]), [['savepoint', 'succeeded'], ['start', 'succeeded'], ['verify', 'succeeded'], ['rollback', 'succeeded'], ['rollback', 'succeeded']]);
+    assert.deepEqual(done.steps.map((x) => [x.name, x.status]), [['savepoint', 'succeeded'], ['start', 'succeeded'], ['wait-running', 'succeeded'], ['verify', 'succeeded'], ['rollback', 'succeeded'], ['rollback', 'succeeded']]);
 
     // two savepoints recorded for the operation: before the change, and the fresh one the rollback started from
     const sps = s.tuner.snapshots(m.job_id).filter((x) => x.kind === 'savepoint' && x.operationId === op.id);
     assert.equal(sps.length, 2);
     const fresh = sps.find((x) => x.path !== done.savepointPath);
     assert.ok(fresh, 'the rollback took a new savepoint');
-    assert.equal(done.steps[3]!.message, `savepoint ${fresh.path}`, 'the first rollback step stopped the job with the fresh savepoint');
-    assert.equal(done.steps[4]!.message, 'running with the previous settings');
+    assert.equal(done.steps[4]!.message, `savepoint ${fresh.path}`, 'the first rollback step stopped the job with the fresh savepoint');
+    assert.equal(done.steps[5]!.message, 'running with the previous settings');
 
     const job = s.catalog.get(m.job_id)!;
     assert.equal(job.state, 'RUNNING');

@@ -36,7 +36,7 @@ test('a scale-up of a vertex that is not the bottleneck is INEFFECTIVE; the same
     assert.match(done.verification?.reason ?? '', /ineffective scale-up/);
     assert.ok((done.verification?.lagTrendBefore ?? 0) > 0 && (done.verification?.lagTrendAfter ?? 0) > 0, `agg stays the bottleneck: lag grows before and after (${done.verification?.reason})`);
     assert.ok(done.downtimeMs !== undefined && done.downtimeMs >= 0);
-    assert.deepEqual(done.steps.map((x) => x.name), ['savepoint', 'start', 'verify']);
+    assert.deepEqual(done.steps.map((x) => x.name), ['savepoint', 'start', 'wait-running', 'verify']);
     assert.equal(s.catalog.get(m.job_id)!.topology.find((v) => v.name === 'out')!.parallelism, 2, 'kept (onIneffective: mark)');
     await assert.rejects(s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'out', from: 2, to: 3 }], origin: 'user' }), code('FORBIDDEN'));
     // auto mode does not pick it either, and says why

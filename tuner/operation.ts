@@ -2,8 +2,9 @@
  * The operation runner: applies one decided {@link Operation} through a {@link JobExecutor}, the
  * realizer half of the Flink autoscaler's executor/realizer split (`../shared/reference/style.md`).
  *
- *   PENDING → SAVEPOINTING (stop with savepoint) → STARTING (start from it with the new parallelism /
- *   checkpointing, wait until running) → VERIFYING (wait `verifyAfterMs`, then `verifyOperation`)
+ *   PENDING → SAVEPOINTING (step 'savepoint': stop with savepoint) → STARTING (step 'start': start
+ *   from it with the new parallelism / checkpointing; step 'wait-running': until RUNNING, at most
+ *   `runningMs`) → VERIFYING (step 'verify': wait `verifyAfterMs`, then `verifyOperation`)
  *   → SUCCEEDED | INEFFECTIVE (kept; or with `onIneffective: 'rollback'` → ROLLING_BACK → ROLLED_BACK)
  *
  * In place: when the job's executor rescales in place ({@link JobExecutor.rescalesInPlace}, Flink's
@@ -14,7 +15,8 @@
  *   parallelism within `runningMs` → ROLLING_BACK (in place) → ROLLED_BACK, or FAILED when that fails.
  *
  *   savepoint fails or times out → FAILED (the job keeps running unchanged);
- *   start fails → ROLLING_BACK (start again from the same savepoint with the previous settings)
+ *   start fails, or the job is not RUNNING within `runningMs` → ROLLING_BACK (start again from the
+ *   same savepoint with the previous settings)
  *   → ROLLED_BACK, or FAILED when even that fails (the job needs a human; `error` says so).
  *
  * Every transition and step is journaled (fsync) BEFORE the step is taken and published on the bus
@@ -317,13 +319,20 @@ export class OperationRunner {
     const step = await this.begin(op, 'start', 'STARTING', `from ${savepointPath} with ${JSON.stringify(target)}`);
     try {
       await this.executor(op.job_id).start({ jobId: op.job_id, savepointPath, parallelism: target.parallelism, checkpointing: target.checkpointing });
-      await this.executor(op.job_id).waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.rollbackFrom(op, savepointPath, `start with the new settings failed: ${errorMessage(err)}`);
     }
+    await this.end(op, step, 'succeeded', `started from ${savepointPath} with ${JSON.stringify(target)}`);
+    const wait = await this.begin(op, 'wait-running', 'STARTING', `until RUNNING, at most ${this.ctx.timeouts.runningMs} ms`);
+    try {
+      await this.executor(op.job_id).waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
+    } catch (err) {
+      await this.end(op, wait, 'failed', errorMessage(err));
+      return this.rollbackFrom(op, savepointPath, `the job did not run with the new settings: ${errorMessage(err)}`);
+    }
     const runningAt = this.ctx.now();
-    await this.end(op, step, 'succeeded', `running, from ${savepointPath} with ${JSON.stringify(target)}`);
+    await this.end(op, wait, 'succeeded', `running, from ${savepointPath} with ${JSON.stringify(target)}`);
     const measured = await this.executor(op.job_id).downtimeMs?.(op.job_id, this.ctx.timeouts.firstRecordMs).catch(() => undefined);
     op.downtimeMs = measured ?? (stoppedAt !== undefined ? Math.max(0, runningAt - stoppedAt) : undefined);
     return this.verify(op);
