@@ -10,7 +10,8 @@
  *                            preferred because a window-long lag slope understates the arrival rate
  *                            while records still fill the channels (the lag curve bends upward)
  *   source catch-up rate   = backlog / catch-up duration
- *   downstream targets     = Σ upstream target × upstream output/input ratio (same for catch-up)
+ *   downstream targets     = Σ upstream target × upstream output/input ratio (same for catch-up);
+ *                            a source's ratio is 1: it forwards what it reads
  *   required capacity      = catch-up + target·(restart / catch-up duration) + target / target utilisation
  *   parallelism            = ceil(required / true rate per subtask)
  * then: no change while utilisation (target + catch-up) / current capacity ∈ [low, high] and not
@@ -102,7 +103,12 @@ export function planParallelism(vertices: readonly VertexPlanInput[], settings: 
         }
       }
     }
-    const ratio = v.processedRate > 0 ? v.outRate / v.processedRate : 1;
+    // A source forwards what it reads: Flink sources report no numRecordsIn (processed = out), and
+    // the bundled runtime chains nothing onto a source, so its in/out meters differ only by the
+    // records between read and emit — which in a short window under backpressure bent the
+    // downstream target ~10% below the arrival rate.
+    const source = v.isSource || v.inputs.length === 0;
+    const ratio = source ? 1 : v.processedRate > 0 ? v.outRate / v.processedRate : 1;
     flows.set(v.id, { target: target * ratio, catchUp: catchUp * ratio });
     const base = { id: v.id, name: v.name, from: v.parallelism, targetRate: target, catchUpRate: catchUp };
     const busy = v.busyMaxMsPerSecond;
