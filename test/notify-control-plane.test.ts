@@ -35,6 +35,8 @@ let smtp: SmtpTestServer | undefined;
 const published: Array<{ d: Diagnosis; at: number }> = [];
 let reportMail: ReceivedMail | undefined;
 let reportAt = 0;
+/** ms: just before the control plane was created */
+let startedAt = 0;
 
 const isDigest = (m: ReceivedMail): boolean => /\bDigest\b/.test(m.subject);
 /** mails about one job's incident (report, reminder, resolved), i.e. everything but digests naming the job */
@@ -47,6 +49,7 @@ function enrichScaleTo(s: string): number | undefined {
 
 before(async () => {
   smtp = await startSmtp();
+  startedAt = Date.now();
   const dataDir = tempDir('notify-cp-');
   const rulesDir = writeLagAlertRules(dataDir, '4s');
   const config = loadConfig({
@@ -176,9 +179,13 @@ test('the digest is sent on its cron schedule (every 5 s) and lists the lagging 
   const m = digests().filter(listing).at(-1)!;
   assert.match(m.subject, /^\[streamtune\] Digest .*: [1-9]\d* lagging, [1-9]\d* diagnoses, \d+ operations$/);
   assert.ok(m.html.length > 0 && m.text.length > 0, 'both an HTML and a text part');
-  const lag = /Lagging jobs:\n- flight-delays-demo \(consumer group flight-delays-demo\): (?:WARN|ERR), max lag [^,]+, total lag ([\d,]+)/.exec(m.text);
-  assert.ok(lag, `the job is listed as lagging:\n${m.text}`);
-  assert.ok(Number(lag[1]!.replace(/,/g, '')) > 5000, `total lag ${lag[1]} above the alert's 5,000 records`);
+  const lag = /Lagging jobs:\n- flight-delays-demo \(consumer group flight-delays-demo\): (?:WARN|ERR), max lag ([\d,]+), total lag ([\d,]+), since (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC/.exec(m.text);
+  assert.ok(lag, `the job is listed as lagging with its worst partition's lag and since when (the open incident):\n${m.text}`);
+  const [maxLag, totalLag] = [Number(lag[1]!.replace(/,/g, '')), Number(lag[2]!.replace(/,/g, ''))];
+  assert.ok(totalLag > 5000, `total lag ${lag[2]} above the alert's 5,000 records`);
+  assert.ok(maxLag > 0 && maxLag <= totalLag, `max lag ${lag[1]} is one partition's share of ${lag[2]}`);
+  const since = Date.parse(`${lag[3]!.replace(' ', 'T')}Z`);
+  assert.ok(since >= startedAt - 1000 && since <= m.parsed.date!.getTime() + 1000, `since ${lag[3]} lies between the start and the digest`);
   assert.match(m.text, /Diagnoses:\n(- .*\n  .*\n)*- .* flight-delays-demo: \[(MODERATE|SEVERE|CRITICAL)\] lag (WARN|ERR), root cause under-provisioned at enrich;/);
   assert.ok(m.text.includes(`${BASE}/jobs/${job.job_id}`), 'links the job');
   assert.ok(m.html.includes(JOB_NAME) && m.html.includes(`${BASE}/jobs/${job.job_id}`), 'the HTML lists the job too');

@@ -207,16 +207,26 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
         const end = now();
         const start = end - 86_400_000;
         const overview = await jobsOverview({ ...cpPartial, close: async () => {} }, end);
+        const open = new Map((notifications?.tracker.openIncidents() ?? []).map((i) => [i.job_id, i.startedAt]));
+        const lagging = overview.filter((j) => j.lag.status === 'WARN' || j.lag.status === 'ERR');
+        // the worst partition's lag now: the group's streamtune_kafka_group_maxLag, latest point of the last 2 min
+        const maxLag = await Promise.all(
+          lagging.map(async (j) => {
+            if (!j.consumerGroup) return undefined;
+            const s = await store.query({ measurement: 'streamtune_kafka_group_maxLag', field: 'value', start: end - 120_000, end, where: { group: j.consumerGroup } }).catch(() => []);
+            return s.flatMap((x) => x.points).sort((a, b) => a.t - b.t).at(-1)?.v;
+          }),
+        );
         return {
           periodStart: start,
           periodEnd: end,
-          laggingJobs: overview
-            .filter((j) => j.lag.status === 'WARN' || j.lag.status === 'ERR')
-            .map((j) => ({
-              job_id: j.job_id, job_name: j.name, lagStatus: j.lag.status,
-              ...(j.consumerGroup ? { consumerGroup: j.consumerGroup } : {}),
-              ...(j.lag.records !== null ? { totalLag: j.lag.records } : {}),
-            })),
+          laggingJobs: lagging.map((j, i) => ({
+            job_id: j.job_id, job_name: j.name, lagStatus: j.lag.status,
+            ...(j.consumerGroup ? { consumerGroup: j.consumerGroup } : {}),
+            ...(j.lag.records !== null ? { totalLag: j.lag.records } : {}),
+            ...(maxLag[i] !== undefined ? { maxLag: maxLag[i] } : {}),
+            ...(open.has(j.job_id) ? { since: open.get(j.job_id)! } : {}),
+          })),
           diagnoses: diagnoses.list({ from: start, to: end }),
           operations: tuner.operations({ limit: 1000 }).filter((o) => o.updatedAt >= start).map(operationSummary),
         };
