@@ -9,7 +9,8 @@
  * 304 with no body, which is what a browser's live refresh of an unchanged range sends.
  */
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip, gzipSync } from 'node:zlib';
 import type { Request, Response } from 'express';
 
 /** A JSON body ready to send: `body` UTF-8 bytes, `etag` quoted strong validator, `gzip` computed lazily. */
@@ -23,6 +24,19 @@ export interface PreparedJson {
 export function prepareJson(value: unknown): PreparedJson {
   const body = Buffer.from(JSON.stringify(value), 'utf8');
   return { body, etag: `"${body.length.toString(16)}-${createHash('sha1').update(body).digest('base64url')}"` };
+}
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * {@link prepareJson} plus the gzip body, compressed on libuv's thread pool (not the event loop)
+ * when the body is at least {@link GZIP_MIN_BYTES}: for cache fills, so that no request waits for
+ * the compression of a 100 KB series. Rejects only if zlib fails.
+ */
+export async function prepareJsonCompressed(value: unknown): Promise<PreparedJson> {
+  const p = prepareJson(value);
+  if (p.body.length >= GZIP_MIN_BYTES) p.gzip = await gzipAsync(p.body, { level: 6 });
+  return p;
 }
 
 /** Bodies below this size are sent uncompressed (gzip would not pay for its header and CPU), bytes. */
