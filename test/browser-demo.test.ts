@@ -6,7 +6,7 @@
  * and see its lag chart with data, open its diagnosis, click Apply and confirm, see the operation's
  * steps until SUCCEEDED, and see the lag fall. Screenshots of every step under test-artifacts/.
  */
-import { writeLagAlertRules } from './helpers/rules.ts';
+import { fastDemoDefaults } from './helpers/rules.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -14,7 +14,6 @@ import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
 import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
 import { createAuth } from '../dashboards/server/auth.ts';
 import { loadConfig } from '../dashboards/server/config.ts';
-import { DEMO_JOB } from '../dashboards/server/demo.ts';
 import type { Diagnosis } from '../diagnoser/types.ts';
 import { launchBrowser, type TestBrowser } from './helpers/browser.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
@@ -29,16 +28,9 @@ let loginPath = '';
 before(async () => {
   const dataDir = tempDir('browser-demo-');
   // the demo's lag alert, firing after 4 s instead of 15 s
-  const rulesDir = writeLagAlertRules(dataDir, '4s');
   const config = loadConfig({
     env: {},
-    defaults: {
-      rules: { dir: rulesDir, watch: false },
-      jobs: [DEMO_JOB],
-      collector: { intervalMs: '2s' },
-      diagnoser: { windowMs: '2m', stepMs: '2s', rediagnoseMs: '10s', alertIntervalMs: '2s', sweepCron: '0 0 1 1 *' },
-      tuner: { policies: { '*': { mode: 'recommend', verifyAfterMs: '15s', cooldownMs: '1s' } } },
-    },
+    defaults: fastDemoDefaults(dataDir, '10s', { tuner: { policies: { '*': { mode: 'recommend', verifyAfterMs: '15s', cooldownMs: '1s' } } } }),
     overrides: { dataDir, server: { port: 0, host: '127.0.0.1', apiToken: TOKEN } },
   });
   cp = await createControlPlane(config, { startJobs: false });

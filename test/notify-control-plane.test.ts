@@ -14,9 +14,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
 import { loadConfig } from '../dashboards/server/config.ts';
-import { DEMO_JOB } from '../dashboards/server/demo.ts';
 import type { Diagnosis } from '../diagnoser/types.ts';
-import { writeLagAlertRules } from './helpers/rules.ts';
+import { fastDemoDefaults } from './helpers/rules.ts';
 import { startSmtp, type ReceivedMail, type SmtpTestServer } from './helpers/smtp.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 
@@ -51,14 +50,9 @@ before(async () => {
   smtp = await startSmtp();
   startedAt = Date.now();
   const dataDir = tempDir('notify-cp-');
-  const rulesDir = writeLagAlertRules(dataDir, '4s');
   const config = loadConfig({
     env: {},
-    defaults: {
-      rules: { dir: rulesDir, watch: false },
-      jobs: [DEMO_JOB],
-      collector: { intervalMs: '2s' },
-      diagnoser: { windowMs: '2m', stepMs: '2s', rediagnoseMs: `${REDIAGNOSE_MS}ms`, alertIntervalMs: '2s', sweepCron: '0 0 1 1 *' },
+    defaults: fastDemoDefaults(dataDir, `${REDIAGNOSE_MS}ms`, {
       tuner: { policies: { '*': { mode: 'recommend' } } },
       notify: {
         baseUrl: BASE,
@@ -68,7 +62,7 @@ before(async () => {
         retry: { retries: 20, initialMs: 100, maxMs: 1000 },
         reminderCheckMs: '1s',
       },
-    },
+    }),
     overrides: { dataDir, server: { port: 0, host: '127.0.0.1' } },
   });
   assert.equal(config.notify?.email?.smtpUrl, smtp.url, 'the config carries the test SMTP server');

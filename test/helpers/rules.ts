@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEMO_JOB } from '../../dashboards/server/demo.ts';
 
 /**
  * Creates `<parent>/rules/alerts.yaml` holding `lag.consumer-group`: summed partition lag of a
@@ -31,4 +32,21 @@ export function writeLagAlertRules(parent: string, forDuration: string): string 
     ].join('\n'),
   );
   return rulesDir;
+}
+
+/**
+ * Config defaults (for `loadConfig({ defaults })`) of a control plane that runs the demo job and
+ * diagnoses it within seconds: the lag alert of {@link writeLagAlertRules} under `parent` firing
+ * after 4 s, collection and alert checks every 2 s, a 2 min diagnosis window at 2 s steps,
+ * re-diagnosis every `rediagnose` (a duration, e.g. '10s'), the sweep only on 1 January.
+ * `rest` adds further top-level sections (tuner, notify, ...).
+ */
+export function fastDemoDefaults(parent: string, rediagnose: string, rest: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    rules: { dir: writeLagAlertRules(parent, '4s'), watch: false },
+    jobs: [DEMO_JOB],
+    collector: { intervalMs: '2s' },
+    diagnoser: { windowMs: '2m', stepMs: '2s', rediagnoseMs: rediagnose, alertIntervalMs: '2s', sweepCron: '0 0 1 1 *' },
+    ...rest,
+  };
 }
