@@ -127,6 +127,14 @@ function relative(q: Request['query']): boolean {
   return rel(q.from) && rel(q.to);
 }
 
+/** One entry of {@link TtlCache}: `at` ms when loaded, `settled` once the load resolved. */
+interface CacheEntry<T> {
+  at: number;
+  value: Promise<T>;
+  settled?: { v: T };
+  refreshing?: boolean;
+}
+
 /**
  * A short-lived memo of async results (one in-flight promise shared by concurrent callers), with
  * stale-while-revalidate (RFC 5861's idea, in process): a value older than `ttlMs` but younger than
@@ -136,7 +144,7 @@ function relative(q: Request['query']): boolean {
  * which is what its p99 was made of. A failed refresh keeps the old value until it is too stale.
  */
 export class TtlCache<T> {
-  private readonly entries = new Map<string, { at: number; value: Promise<T>; settled?: { v: T }; refreshing?: boolean }>();
+  private readonly entries = new Map<string, CacheEntry<T>>();
   /**
    * @param ttlMs ms a value is fresh; 0 = no caching
    * @param max entries kept (older ones are dropped first when over)
@@ -162,7 +170,7 @@ export class TtlCache<T> {
       return Promise.resolve(e.settled.v);
     }
     const value = load();
-    const entry: { at: number; value: Promise<T>; settled?: { v: T }; refreshing?: boolean } = { at: t, value };
+    const entry: CacheEntry<T> = { at: t, value };
     this.entries.set(key, entry);
     value.then(
       (v) => {
@@ -179,7 +187,8 @@ export class TtlCache<T> {
   }
 }
 
-function lastPoint(series: Series[]): { t: number; v: number } | undefined {
+/** The newest point over all `series`, or undefined when they hold none. */
+export function lastPoint(series: Series[]): { t: number; v: number } | undefined {
   let best: { t: number; v: number } | undefined;
   for (const s of series) {
     const p = s.points[s.points.length - 1];
@@ -430,6 +439,18 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
   const sendCached = async (req: Request, res: express.Response, key: string, load: () => Promise<unknown>): Promise<void> => {
     sendPrepared(req, res, await cache.get(key, async () => prepareJsonCompressed(await load())));
   };
+  type Range = { from: number; to: number; step: number };
+  /**
+   * {@link sendCached} for a series over the query's range (`parse(now)` validates it, throwing
+   * 400s): a range relative to now is keyed by its span and step and re-read at every refresh, so
+   * a stale entry can be served while it is refreshed; an absolute range is keyed by its bounds.
+   */
+  const sendRange = async (req: Request, res: express.Response, prefix: string, parse: (now: number) => Range, load: (r: Range) => Promise<unknown>): Promise<void> => {
+    const r = parse(tick());
+    const rel = relative(req.query);
+    const key = `${prefix}:${rel ? `recent:${r.to - r.from}` : `${r.from}:${r.to}`}:${r.step}`;
+    await sendCached(req, res, key, () => load(rel ? parse(tick()) : r));
+  };
   const jobOr404 = (id: string): ManagedJob => {
     const j = cp.jobs.get(id);
     if (!j) throw HttpError.notFound('job', id);
@@ -504,13 +525,7 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
 
   r.get('/jobs/:id/lag', async (req, res) => {
     const job = jobOr404(req.params.id);
-    const range = (now: number) => parseRange(req.query, now, 15 * 60_000, 1000);
-    const { from, to, step } = range(tick());
-    const key = relative(req.query) ? `lag:${job.job_id}:recent:${to - from}:${step}` : `lag:${job.job_id}:${from}:${to}:${step}`;
-    await sendCached(req, res, key, () => {
-      const r2 = relative(req.query) ? range(tick()) : { from, to, step };
-      return lagSeries(cp, job, r2.from, r2.to, r2.step);
-    });
+    await sendRange(req, res, `lag:${job.job_id}`, (now) => parseRange(req.query, now, 15 * 60_000, 1000), (r) => lagSeries(cp, job, r.from, r.to, r.step));
   });
 
   r.get('/jobs/:id/metrics', async (req, res) => {
@@ -519,12 +534,7 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
     if (!JOB_METRICS[metric]) throw HttpError.badRequest('metric', `metric must be one of ${Object.keys(JOB_METRICS).join(', ')}, got "${metric}"`);
     const groupBy = one('groupBy', req.query.groupBy) ?? 'vertex';
     if (groupBy !== 'vertex' && groupBy !== 'subtask' && groupBy !== 'job') throw HttpError.badRequest('groupBy', `groupBy must be vertex, subtask or job, got "${groupBy}"`);
-    const { from, to, step } = parseRange(req.query, tick());
-    const key = `m:${job.job_id}:${metric}:${groupBy}:${relative(req.query) ? `recent:${to - from}` : `${from}:${to}`}:${step}`;
-    await sendCached(req, res, key, () => {
-      const r2 = relative(req.query) ? parseRange(req.query, tick()) : { from, to, step };
-      return metricSeries(cp, job, metric, groupBy, r2.from, r2.to, r2.step);
-    });
+    await sendRange(req, res, `m:${job.job_id}:${metric}:${groupBy}`, (now) => parseRange(req.query, now), (r) => metricSeries(cp, job, metric, groupBy, r.from, r.to, r.step));
   });
 
   r.get('/jobs/:id/checkpoints', async (req, res) => {

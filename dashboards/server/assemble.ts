@@ -35,7 +35,7 @@ import { createTunerService, type TunerServiceImpl } from '../../tuner/service.t
 import type { Operation } from '../../tuner/types.ts';
 import { createNotificationService, type NotificationService } from '../notify/service.ts';
 import type { DigestData, OperationStatus, OperationSummary } from '../notify/types.ts';
-import { jobsOverview } from './api.ts';
+import { jobsOverview, lastPoint } from './api.ts';
 import { createFlinkParts, type FlinkParts } from './assemble-flink.ts';
 import { ROLES, type ServerConfig } from './config.ts';
 import { alerterSettings, closerStack, diagnoserSettings } from './parts.ts';
@@ -214,7 +214,7 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
           lagging.map(async (j) => {
             if (!j.consumerGroup) return undefined;
             const s = await store.query({ measurement: 'streamtune_kafka_group_maxLag', field: 'value', start: end - 120_000, end, where: { group: j.consumerGroup } }).catch(() => []);
-            return s.flatMap((x) => x.points).sort((a, b) => a.t - b.t).at(-1)?.v;
+            return lastPoint(s)?.v;
           }),
         );
         return {

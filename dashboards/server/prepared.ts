@@ -1,7 +1,8 @@
 /**
  * Prepared JSON responses for the API's hot read routes (the overview and the lag and metric
- * series that dashboards poll): the body is serialised, hashed for its ETag and, on the first
- * client that accepts it, gzip-compressed ONCE per cache entry instead of once per request. With
+ * series that dashboards poll): the body is serialised, hashed for its ETag and gzip-compressed
+ * ONCE per cache entry (off the event loop at cache fill, {@link prepareJsonCompressed}; else on the
+ * first client that accepts it) instead of once per request. With
  * 100 clients polling a 15-minute lag series (~100 KB of JSON) Express's per-request
  * string → Buffer copy and SHA-1 ETag of the same body dominated the p99 latency (BENCHMARKS.md).
  *
@@ -13,7 +14,7 @@ import { promisify } from 'node:util';
 import { gzip, gzipSync } from 'node:zlib';
 import type { Request, Response } from 'express';
 
-/** A JSON body ready to send: `body` UTF-8 bytes, `etag` quoted strong validator, `gzip` computed lazily. */
+/** A JSON body ready to send: `body` UTF-8 bytes, `etag` quoted strong validator, `gzip` the compressed body (at fill, or lazily by {@link sendPrepared}). */
 export interface PreparedJson {
   body: Buffer;
   etag: string;
