@@ -6,6 +6,9 @@ import { LocalJob } from '../runtime/job.ts';
 import type { JobSpec } from '../runtime/spec.ts';
 import type { MetricPoint } from '../core/points.ts';
 import { readCheckpoint } from '../runtime/checkpoint/storage.ts';
+import { CheckpointCoordinator, type CheckpointStats } from '../runtime/checkpoint/coordinator.ts';
+import type { Subtask } from '../runtime/task.ts';
+import { silentLogger } from '../core/logger.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 
 const spec = (dir: string, sinkLatencyMs: number, timeout: number): JobSpec => ({
@@ -50,4 +53,42 @@ test('only the last N completed checkpoints are retained; a savepoint holds keye
   assert.ok(pushed.at(-1)!.some((p) => p.measurement === 'taskmanager_job_task_busyTimeMsPerSecond' && p.tags.task_name === 'agg'));
   assert.ok(pushed.at(-1)!.some((p) => p.measurement === 'taskmanager_job_task_streamtune_keyGroupRecords'));
   await job.cancel();
+});
+
+test('a checkpoint whose acks arrive after its timeout, while the event loop was too busy to run the timer, fails as expired', async () => {
+  const dir = tempDir();
+  const stats: CheckpointStats = { numberOfCompletedCheckpoints: 0, numberOfFailedCheckpoints: 0, numberOfInProgressCheckpoints: 0, lastCheckpointDuration: 0, lastCheckpointSize: 0, lastCompleted: undefined, history: [] };
+  let id = 0;
+  let blockMs = 40;
+  const coordinator: CheckpointCoordinator = new CheckpointCoordinator(
+    { name: 'cp-busy', id: 'cafe', maxParallelism: 128 },
+    { interval: 0, timeout: 10, minPause: 0, retained: 2, dir },
+    [],
+    { src: 1 },
+    stats,
+    () => ++id,
+    silentLogger,
+    () => true,
+  );
+  // one source subtask whose snapshot runs synchronously for blockMs (as a large keyed state does)
+  const source = {
+    kind: 'source', vertex: 'src', index: 0,
+    trigger: (t: { checkpointId: number }) => {
+      const until = Date.now() + blockMs;
+      while (Date.now() < until) { /* the snapshot holds the event loop */ }
+      coordinator.ack(t.checkpointId, source as unknown as Subtask, { list: [] });
+    },
+    resume: () => {},
+    notifyComplete: async () => {},
+  };
+  (coordinator as unknown as { subtasks: unknown[] }).subtasks.push(source);
+  await assert.rejects(coordinator.trigger({ savepoint: false, stop: false }), (err: Error & { code?: string }) => err.code === 'CHECKPOINT_TIMEOUT');
+  assert.equal(stats.numberOfFailedCheckpoints, 1);
+  assert.equal(stats.numberOfCompletedCheckpoints, 0);
+  assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('chk-')), [], 'an expired checkpoint leaves no chk- directory');
+  // the same subtask within its timeout completes
+  blockMs = 0;
+  const done = await coordinator.trigger({ savepoint: false, stop: false });
+  assert.ok(done.duration <= 10);
+  assert.equal(stats.numberOfCompletedCheckpoints, 1);
 });

@@ -3,7 +3,15 @@
  * checkpoint at a time): triggers periodic checkpoints (interval, min pause), savepoints on request,
  * collects every subtask's acknowledgement, writes the checkpoint file, notifies completion, and
  * fails a checkpoint that exceeds its timeout (counted in numberOfFailedCheckpoints).
+ *
+ * The timeout is enforced twice: by a timer, and when the last acknowledgement arrives and again
+ * after the checkpoint file is written. The timer alone is not enough in one process: while the
+ * event loop is busy (the snapshots themselves run on it) the acks can all arrive before the timer
+ * callback runs, and a checkpoint that took several times its timeout would complete. A checkpoint
+ * whose duration exceeds its timeout therefore never completes (Flink's CheckpointCanceller
+ * semantics: expired = not completed within `execution.checkpointing.timeout`).
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StreamtuneError } from '../../core/errors.ts';
@@ -158,6 +166,7 @@ export class CheckpointCoordinator implements CheckpointAcker {
     if (!p || p.id !== checkpointId) return; // late ack of a failed checkpoint
     p.acks.set(subtask, snapshot);
     if (p.acks.size === this.subtasks.length) {
+      if (this.expired(p)) return;
       this.complete(p).then(p.resolve, (err) => {
         p.reject(err as Error);
       });
@@ -182,6 +191,13 @@ export class CheckpointCoordinator implements CheckpointAcker {
     if (p.stop) for (const s of this.subtasks) if (s.kind === 'source') s.resume();
     p.reject(new StreamtuneError(reason.includes('expired') ? 'CHECKPOINT_TIMEOUT' : 'CHECKPOINT_FAILED', reason, { retriable: true }));
     this.next();
+  }
+
+  /** Fails the pending checkpoint `p` as expired when it has run longer than the timeout; true if it did. */
+  private expired(p: Pending): boolean {
+    if (Date.now() - p.triggeredAt <= this.settings.timeout) return false;
+    this.fail(p, `checkpoint ${p.id} expired before completing (timeout ${this.settings.timeout} ms)`, true);
+    return true;
   }
 
   private next(): void {
@@ -220,6 +236,10 @@ export class CheckpointCoordinator implements CheckpointAcker {
       const reason = `writing ${path} failed: ${(err as Error).message}`;
       if (this.pending === p) this.fail(this.pending, reason, true);
       throw new StreamtuneError('CHECKPOINT_FAILED', reason, { cause: err, retriable: true });
+    }
+    if (this.pending === p && this.expired(this.pending)) {
+      rmSync(path, { recursive: true, force: true });
+      throw new StreamtuneError('CHECKPOINT_TIMEOUT', `checkpoint ${p.id} expired before completing (timeout ${this.settings.timeout} ms)`, { retriable: true });
     }
     const done: CompletedCheckpoint = { id: p.id, path, savepoint: p.savepoint, timestamp: p.triggeredAt, duration: Date.now() - p.triggeredAt, size };
     if (!p.savepoint) pruneCheckpoints(this.settings.dir, this.settings.retained);

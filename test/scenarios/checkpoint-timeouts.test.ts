@@ -1,6 +1,6 @@
 /**
  * Scenario: checkpoint timeouts. A keyed window aggregation holds up to 100,000 keys, so
- * writing a checkpoint takes far longer than the configured 30 ms timeout: checkpoints expire and
+ * writing a checkpoint takes far longer than the configured 5 ms timeout: checkpoints expire and
  * fail while the job itself keeps up.
  */
 import { test } from 'node:test';
