@@ -21,7 +21,7 @@ import { detectInsufficientData, detectOverProvisioned, detectSourceBound } from
 import { detectStalled, detectTransientSpike, lagTrend, totalLagSeries } from './detectors/lagtrend.ts';
 import { evaluateGroupLag, lagFinding, lagInputsFromWindow, type GroupLagResult } from './detectors/lag.ts';
 import { planParallelism, type VertexPlan, type VertexPlanInput } from './plan.ts';
-import { lastOf, round, slopePerSecond } from './series.ts';
+import { lastOf, round, slopePerSecond, wholeSteps } from './series.ts';
 
 /** What started the diagnosis. */
 export type DiagnoseTrigger = Diagnosis['trigger'];
@@ -62,19 +62,14 @@ export function vertexKey(w: JobWindow, v: { id: string; name: string }): string
 
 /**
  * Arrival rate of the consumer group's partitions over the window, records/s: the sum over
- * partitions of the least-squares slope of the log-end offset. When the window was read with a
- * step (`w.stepMs`), a last point whose step window runs past `w.end` is left out while two others
- * remain: it holds the last offset of a partial step under the timestamp of a whole one, which
- * bends the slope down (by ~10% with four points). undefined when no partition has two log-end
- * offset observations at distinct times.
+ * partitions of the least-squares slope of the log-end offset, a partial last step left out
+ * ({@link wholeSteps}). undefined when no partition has two log-end offset observations at
+ * distinct times.
  */
 export function arrivalRate(w: JobWindow): number | undefined {
   let sum: number | undefined;
   for (const p of w.consumerLag?.partitions ?? []) {
-    let leo = p.logEndOffset;
-    const last = leo[leo.length - 1];
-    if (w.stepMs && last && last.t + w.stepMs > w.end && leo.length >= 3) leo = leo.slice(0, -1);
-    const g = slopePerSecond(leo);
+    const g = slopePerSecond(wholeSteps(p.logEndOffset, w.end, w.stepMs));
     if (g !== undefined) sum = (sum ?? 0) + Math.max(0, g);
   }
   return sum;
@@ -168,7 +163,7 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   const burrow: GroupLagResult | undefined = lagInputs.length > 0 ? evaluateGroupLag(lagInputs, { now: w.now, allowedLag, windowSize }) : undefined;
   const lagStatus = { status: burrow ? burrow.status : ('UNKNOWN' as const), totalLag: burrow?.totalLag ?? 0 };
   const lagSeries = totalLagSeries(w);
-  const trend = lagTrend(lagSeries, w.start, w.end);
+  const trend = lagTrend(lagSeries, w.start, w.end, w.stepMs);
   const hasLagData = lagSeries.length > 0 || !!burrow;
   const lagNow = burrow ? burrow.totalLag : trend.lag;
   const growing = (trend.growthRate ?? 0) > 0 && (lagNow ?? 0) > allowedLag;

@@ -195,6 +195,15 @@ test('transient spike: falling lag that drains within catch-up; rising lag is no
   assert.equal(detectTransientSpike(rising, 1_800_000, 0, R['lag.transient-spike']!).length, 0);
 });
 
+test('lag trend: with the step given, a partial last step is left out of the slopes, not out of the current lag', () => {
+  // lag grows 100 records/s, read per 10 s step; the window ends 2 s into the last step, whose mean covers only 1 s
+  const lag = [...pts([500, 1500, 2500, 3500]), { t: 40_000, v: 4100 }];
+  const withStep = lagTrend(lag, 0, 42_000, 10_000);
+  assert.equal(Math.round(withStep.growthRate!), 100);
+  assert.equal(withStep.lag, 4100, 'the current lag is the newest point');
+  assert.ok(lagTrend(lag, 0, 42_000).growthRate! < 95, 'with every point the slope bends down');
+});
+
 test('consumer stalled: frozen committed offsets; a partition with no committed offset is listed, not stalled', () => {
   const w = buildWindow({ vertices: [{ id: 's', source: true, p: 1, in: 50, busy: 100 }], lag: (i) => 1000 + i, lagPartitions: 2, committed: (i, p) => (p === 0 ? 77 : undefined) });
   const r = detectStalled(w, summarise(w), 1029, R['consumer.stalled']!);

@@ -15,7 +15,7 @@
 import type { DetectorRule } from '../../rules/types.ts';
 import type { Finding } from '../types.ts';
 import type { JobWindow, Points } from '../window.ts';
-import { lastOf, round, slopePerSecond, sumSeries } from '../series.ts';
+import { lastOf, round, slopePerSecond, sumSeries, wholeSteps } from '../series.ts';
 import { gradeRule, makeFinding, param, processedRate, severityRank, type VertexStats } from './common.ts';
 
 /**
@@ -51,16 +51,22 @@ export interface LagTrend {
   peak?: number;
 }
 
-/** Current lag and its slopes. Pure. */
-export function lagTrend(lag: Points, start: number, end: number): LagTrend {
+/**
+ * Current lag and its slopes. Pure.
+ * @param lag total lag, records, per step; `start`/`end` ms epoch of the window
+ * @param stepMs the step the window was read with: the slopes leave out a partial last step
+ *   ({@link wholeSteps}); the current lag and the peak keep it
+ */
+export function lagTrend(lag: Points, start: number, end: number, stepMs?: number): LagTrend {
   const mid = start + (end - start) / 2;
-  const recent = lag.filter((x) => x.t >= mid);
   const t: LagTrend = {};
   const l = lastOf(lag);
   if (l !== undefined) t.lag = l;
-  const g = slopePerSecond(lag);
+  const whole = wholeSteps(lag, end, stepMs);
+  const recent = whole.filter((x) => x.t >= mid);
+  const g = slopePerSecond(whole);
   if (g !== undefined) t.growthRate = g;
-  const r = slopePerSecond(recent.length >= 3 ? recent : lag.slice(-3));
+  const r = slopePerSecond(recent.length >= 3 ? recent : whole.slice(-3));
   if (r !== undefined) t.recentRate = r;
   if (lag.length > 0) t.peak = Math.max(...lag.map((x) => x.v));
   return t;
