@@ -184,6 +184,26 @@ test('default scheduler: applying the recommendation stops the Flink job with a 
   assert.doesNotMatch(JSON.stringify((await api(s, 'GET', `/api/v1/jobs/${JID}`)).json), /flink-secret/);
 });
 
+test('default scheduler: a job run with the new parallelism that reaches FAILED instead of RUNNING is rolled back from the same savepoint with the previous parallelism', { timeout: 120_000 }, async () => {
+  const s = await setup('default');
+  const { recId } = await diagnoseBottleneck(s);
+  s.fake.runStates = ['FAILED'];
+  const applied = await api(s, 'POST', `/api/v1/recommendations/${recId}/apply`, {});
+  assert.equal(applied.status, 202);
+  const done: Operation = await s.cp.tuner.waitFor(applied.json.id, 60_000);
+  assert.equal(done.state, 'ROLLED_BACK', `operation ended ${done.state}: ${done.error ?? ''}`);
+  assert.deepEqual(done.steps.map((x) => [x.name, x.status]), [['savepoint', 'succeeded'], ['start', 'succeeded'], ['wait-running', 'failed'], ['rollback', 'succeeded']]);
+  assert.match(done.steps.find((x) => x.name === 'wait-running')!.message ?? '', /reached FAILED instead of RUNNING/);
+  assert.match(done.error ?? '', /the job did not run with the new settings/);
+  const runs = s.fake.requestsOf('submitJobFromJar').map((r) => r.body as { savepointPath: string; flinkConfiguration?: Record<string, string> });
+  assert.equal(runs.length, 2, 'one run with the new settings, one rollback run');
+  assert.equal(runs[1]!.savepointPath, done.savepointPath, 'the rollback starts from the same savepoint');
+  const job = s.fake.jobs.get(JID)!;
+  assert.equal(job.state, 'RUNNING');
+  assert.equal(job.vertices.find((v) => v.id === WIN)!.parallelism, 2, 'the window runs with its previous parallelism');
+  assert.deepEqual(s.fake.violations, [], 'every request and response matched Flink’s OpenAPI spec');
+});
+
 test('adaptive scheduler: applying the recommendation rescales in place through PUT resource-requirements, with no savepoint', { timeout: 120_000 }, async () => {
   const s = await setup('adaptive');
   const { recId, to } = await diagnoseBottleneck(s);

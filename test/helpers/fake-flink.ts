@@ -142,6 +142,11 @@ export class FakeFlink {
    * cluster has no slots for the new one. Default true.
    */
   rescaleApplies = true;
+  /**
+   * States of the jobs that the next POST /jars/:jarid/run requests start, consumed one per run
+   * (a job that fails on start: `['FAILED']`); once empty, runs start RUNNING.
+   */
+  runStates: Array<'RUNNING' | 'FAILED'> = [];
   private readonly operations = new Map<string, Operation>();
   private readonly injected: Array<{ method: string; path: RegExp; status: number; remaining: number; message?: string }> = [];
   private server?: Server;
@@ -310,7 +315,7 @@ export class FakeFlink {
           timestamps: { RUNNING: j.startTime, CREATED: j.startTime },
           vertices: j.vertices.map((v) => ({
             id: v.id, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism,
-            status: j.state === 'RUNNING' ? 'RUNNING' : j.state === 'FINISHED' ? 'FINISHED' : 'CANCELED',
+            status: j.state === 'RUNNING' ? 'RUNNING' : j.state === 'FINISHED' ? 'FINISHED' : j.state === 'FAILED' ? 'FAILED' : 'CANCELED',
             'start-time': j.startTime, 'end-time': -1, duration: now - j.startTime,
             tasks: { RUNNING: v.parallelism },
             metrics: { 'read-records': 0, 'read-records-complete': true, 'write-records': 0, 'write-records-complete': true },
@@ -445,6 +450,8 @@ export class FakeFlink {
           startTime: Date.now(),
           vertices: t.vertices.map((v) => ({ ...v, parallelism: overrides[v.id] ?? (b.parallelism as number | undefined) ?? v.parallelism })),
         });
+        const runState = this.runStates.shift();
+        if (runState === 'FAILED') Object.assign(this.jobs.get(jid)!, { state: 'FAILED', endTime: Date.now() });
         this.runRequests.push(b);
         return [200, { jobid: jid }];
       }
