@@ -49,8 +49,9 @@ export interface LoadJobWindowOptions {
 const TASK = 'taskmanager_job_task_';
 const TASK_TAGS = ['task_id', 'task_name', 'subtask_index'] as const;
 
+/** The points of a store series, shared, not copied: the diagnosis reads them and never mutates them. */
 function toPoints(s: Series | undefined): Points {
-  return s ? s.points.map((p) => ({ t: p.t, v: p.v })) : [];
+  return s ? s.points : [];
 }
 
 /** Flink's default max parallelism for a parallelism p: roundUpToPowerOfTwo(1.5·p) within [128, 32768]. */
