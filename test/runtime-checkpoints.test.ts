@@ -60,16 +60,6 @@ test('a checkpoint whose acks arrive after its timeout, while the event loop was
   const stats: CheckpointStats = { numberOfCompletedCheckpoints: 0, numberOfFailedCheckpoints: 0, numberOfInProgressCheckpoints: 0, lastCheckpointDuration: 0, lastCheckpointSize: 0, lastCompleted: undefined, history: [] };
   let id = 0;
   let blockMs = 40;
-  const coordinator: CheckpointCoordinator = new CheckpointCoordinator(
-    { name: 'cp-busy', id: 'cafe', maxParallelism: 128 },
-    { interval: 0, timeout: 10, minPause: 0, retained: 2, dir },
-    [],
-    { src: 1 },
-    stats,
-    () => ++id,
-    silentLogger,
-    () => true,
-  );
   // one source subtask whose snapshot runs synchronously for blockMs (as a large keyed state does)
   const source = {
     kind: 'source', vertex: 'src', index: 0,
@@ -81,7 +71,16 @@ test('a checkpoint whose acks arrive after its timeout, while the event loop was
     resume: () => {},
     notifyComplete: async () => {},
   };
-  (coordinator as unknown as { subtasks: unknown[] }).subtasks.push(source);
+  const coordinator: CheckpointCoordinator = new CheckpointCoordinator(
+    { name: 'cp-busy', id: 'cafe', maxParallelism: 128 },
+    { interval: 0, timeout: 10, minPause: 0, retained: 2, dir },
+    [source as unknown as Subtask],
+    { src: 1 },
+    stats,
+    () => ++id,
+    silentLogger,
+    () => true,
+  );
   await assert.rejects(coordinator.trigger({ savepoint: false, stop: false }), (err: Error & { code?: string }) => err.code === 'CHECKPOINT_TIMEOUT');
   assert.equal(stats.numberOfFailedCheckpoints, 1);
   assert.equal(stats.numberOfCompletedCheckpoints, 0);

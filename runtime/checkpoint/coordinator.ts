@@ -142,7 +142,7 @@ export class CheckpointCoordinator implements CheckpointAcker {
         acks: new Map(),
         resolve,
         reject,
-        timer: setTimeout(() => this.fail(p, `checkpoint ${id} expired before completing (timeout ${this.settings.timeout} ms)`, true), this.settings.timeout),
+        timer: setTimeout(() => this.fail(p, this.expiryReason(id), true), this.settings.timeout),
       };
       p.timer.unref();
       this.pending = p;
@@ -196,8 +196,12 @@ export class CheckpointCoordinator implements CheckpointAcker {
   /** Fails the pending checkpoint `p` as expired when it has run longer than the timeout; true if it did. */
   private expired(p: Pending): boolean {
     if (Date.now() - p.triggeredAt <= this.settings.timeout) return false;
-    this.fail(p, `checkpoint ${p.id} expired before completing (timeout ${this.settings.timeout} ms)`, true);
+    this.fail(p, this.expiryReason(p.id), true);
     return true;
+  }
+
+  private expiryReason(id: number): string {
+    return `checkpoint ${id} expired before completing (timeout ${this.settings.timeout} ms)`;
   }
 
   private next(): void {
@@ -239,7 +243,7 @@ export class CheckpointCoordinator implements CheckpointAcker {
     }
     if (this.pending === p && this.expired(this.pending)) {
       rmSync(path, { recursive: true, force: true });
-      throw new StreamtuneError('CHECKPOINT_TIMEOUT', `checkpoint ${p.id} expired before completing (timeout ${this.settings.timeout} ms)`, { retriable: true });
+      throw new StreamtuneError('CHECKPOINT_TIMEOUT', this.expiryReason(p.id), { retriable: true });
     }
     const done: CompletedCheckpoint = { id: p.id, path, savepoint: p.savepoint, timestamp: p.triggeredAt, duration: Date.now() - p.triggeredAt, size };
     if (!p.savepoint) pruneCheckpoints(this.settings.dir, this.settings.retained);
