@@ -26,7 +26,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBResult, type DuckDBValue } from '@duckdb/node-api';
 import { StreamtuneError, errorMessage } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { LogEvent, LogLevel, MetricPoint } from '../../core/points.ts';
@@ -294,6 +294,16 @@ function bounds(start: number, end: number): [bigint, bigint] {
   return [BigInt(Math.ceil(start)), BigInt(Math.floor(end))];
 }
 
+/** One statement answering the queries of one shape: see `planShape`. */
+interface ShapePlan {
+  sql: string;
+  params: DuckDBValue[];
+  /** called for each result row, in result order */
+  row: (id: number, t: number, v: number) => void;
+  /** after the last row: the answers, in the order of the queries */
+  finish: () => Series[][];
+}
+
 /** A query waiting to run, with its promise's callbacks. */
 interface PendingQuery {
   q: SeriesQuery;
@@ -335,11 +345,10 @@ class DuckStore implements EmbeddedStore {
   }
 
   /**
-   * Runs a query whose columns are (series id INTEGER, t DOUBLE, v DOUBLE) and hands each row to
-   * `row`, chunk by chunk, straight from DuckDB's vectors (no row objects, no column arrays).
+   * Hands each row of a result whose columns are (series id INTEGER, t DOUBLE, v DOUBLE) to `row`,
+   * chunk by chunk, straight from DuckDB's vectors (no row objects, no column arrays).
    */
-  private async eachRow(sql: string, params: DuckDBValue[], row: (id: number, t: number, v: number) => void): Promise<void> {
-    const result = await this.conn.run(sql, params);
+  private async eachRow(result: DuckDBResult, row: (id: number, t: number, v: number) => void): Promise<void> {
     for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
       const n = chunk.rowCount;
       const ids = chunk.getColumnVector(0);
@@ -561,19 +570,49 @@ class DuckStore implements EmbeddedStore {
       if (!l) byShape.set(shape, (l = []));
       l.push(p);
     }
-    for (const group of byShape.values()) {
+    const groups = [...byShape.values()];
+    const plans = groups.map((g): ShapePlan | StreamtuneError => {
       try {
-        const answers = await this.runShape(group.map((p) => p.q));
-        group.forEach((p, i) => p.resolve(answers[i]!));
+        return this.planShape(g.map((p) => p.q));
+      } catch (err) {
+        return err instanceof StreamtuneError ? err : new StreamtuneError('STORE_REJECTED', `embedded store query failed: ${errorMessage(err)}`, { cause: err });
+      }
+    });
+    // Pipelined: DuckDB runs the statement of shape i + 1 (on its own threads, the result is
+    // materialised) while the rows of shape i become series here, on the event loop.
+    const start = (i: number): Promise<DuckDBResult> | undefined => {
+      const plan = plans[i];
+      if (!plan || plan instanceof StreamtuneError) return undefined;
+      const r = this.conn.run(plan.sql, plan.params);
+      r.catch(() => undefined); // rejections are handled when shape i is read
+      return r;
+    };
+    let next = start(0);
+    for (let i = 0; i < groups.length; i++) {
+      const running = next;
+      next = undefined;
+      try {
+        const plan = plans[i]!;
+        if (plan instanceof StreamtuneError) throw plan;
+        const result = await running!;
+        next = start(i + 1);
+        await this.eachRow(result, plan.row);
+        const answers = plan.finish();
+        groups[i]!.forEach((p, k) => p.resolve(answers[k]!));
       } catch (err) {
         const e = err instanceof StreamtuneError ? err : new StreamtuneError('STORE_REJECTED', `embedded store query failed: ${errorMessage(err)}`, { cause: err });
-        for (const p of group) p.reject(e);
+        for (const p of groups[i]!) p.reject(e);
+      } finally {
+        next ??= start(i + 1);
       }
     }
   }
 
-  /** Answers queries of one shape (see {@link runPending}) with one statement; answers in the order of `qs`. */
-  private async runShape(qs: readonly SeriesQuery[]): Promise<Series[][]> {
+  /**
+   * The one statement that answers queries of one shape (see {@link runPending}): its SQL, a
+   * handler for each (series id, t, v) row, and `finish`, which gives the answers in the order of `qs`.
+   */
+  private planShape(qs: readonly SeriesQuery[]): ShapePlan {
     const q0 = qs[0]!;
     const groupBy = q0.groupBy ?? [];
     const cat = this.catalog;
@@ -657,16 +696,14 @@ class DuckStore implements EmbeddedStore {
       // min(s.id): a series of the group, through which the catalog gives the group's tags
       // ordered by group (its sid is its own), then window: a group's windows arrive together, in time order
       const sql = `WITH s AS (${s}) SELECT min(s.id) AS sid, ((p.ts // ${w}) * ${w})::DOUBLE AS t, ${agg}::DOUBLE AS v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 GROUP BY s.gid, t ORDER BY sid, t`;
-      await this.eachRow(sql, params, push);
-      return answer(outs.map((o) => sorted([...o.values()])));
+      return { sql, params, row: push, finish: () => answer(outs.map((o) => sorted([...o.values()]))) };
     }
 
     const s = this.seriesSql(uniq, q0.where, params);
     if (!q0.aggregate) {
       // raw points of a group in time order (the points of its series interleaved, as before)
       const sql = `WITH s AS (${s}) SELECT p.series_id AS sid, p.ts::DOUBLE AS t, p.value AS v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 ORDER BY p.ts`;
-      await this.eachRow(sql, params, push);
-      return answer(outs.map((o) => sorted([...o.values()])));
+      return { sql, params, row: push, finish: () => answer(outs.map((o) => sorted([...o.values()]))) };
     }
     // rate: per series (rows ordered by series, then time), then summed per group
     const sql = `WITH s AS (${s}) SELECT p.series_id AS sid, p.ts::DOUBLE AS t, p.value AS v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 ORDER BY p.series_id, p.ts`;
@@ -680,24 +717,27 @@ class DuckStore implements EmbeddedStore {
       if (!l) parts.set(g, (l = []));
       l.push(counterRate(samples, q0.window!));
     };
-    await this.eachRow(sql, params, (id, t, v) => {
+    const row = (id: number, t: number, v: number): void => {
       if (id !== current) {
         flush();
         current = id;
         samples = [];
       }
       samples.push({ t, v });
-    });
-    flush();
-    return answer(outs.map((o) => {
-      const series: Series[] = [];
-      for (const g of o.values()) {
-        const p = parts.get(g);
-        const points = p ? sumByWindow(p) : [];
-        if (points.length) series.push({ tags: g.tags, points });
-      }
-      return sorted(series);
-    }));
+    };
+    const finish = (): Series[][] => {
+      flush();
+      return answer(outs.map((o) => {
+        const series: Series[] = [];
+        for (const g of o.values()) {
+          const p = parts.get(g);
+          const points = p ? sumByWindow(p) : [];
+          if (points.length) series.push({ tags: g.tags, points });
+        }
+        return sorted(series);
+      }));
+    };
+    return { sql, params, row, finish };
   }
 
   async tagValues(measurement: string, tag: string, start: number, end: number, where?: SeriesQuery['where']): Promise<string[]> {
