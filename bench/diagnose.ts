@@ -4,7 +4,7 @@
  *   store queries it takes;
  * - a sweep over 1,000 jobs × 10 vertices × 8 subtasks (target < 5 s), twice: on in-memory
  *   JobWindows (90 points of 10 s per series: the diagnoser alone), and from the embedded store
- *   (`loadJobWindows` in batches of 100 jobs, as the service sweeps; 4 points of 10 s per series,
+ *   (`windowBatches` in batches of 100 jobs, as the service sweeps; 4 points of 10 s per series,
  *   ~1.6M rows, because writing 15 minutes of 1,000 jobs would take minutes here), with the store
  *   read time shown apart;
  * - lag detection delay: a store fed every collection interval (10 s) with lag that starts at t0,
@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import type { MetricStore } from '../collector/store/types.ts';
 import { createMemoryBus } from '../core/bus-memory.ts';
 import { createAlerter } from '../diagnoser/alerter.ts';
-import { loadJobWindow, loadJobWindows } from '../diagnoser/load.ts';
+import { loadJobWindow, windowBatches } from '../diagnoser/load.ts';
 import { loadRules } from '../rules/loader.ts';
 import { RuleSetManager } from '../rules/manager.ts';
 import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
@@ -109,8 +109,8 @@ export async function run(): Promise<BenchRow[]> {
   return rows;
 }
 
-/** The sweep from the embedded store: 1,000 jobs read in batches of 100 with loadJobWindows, then diagnosed. */
-async function storeSweep(rules: ReturnType<typeof loadRules>): Promise<BenchRow[]> {
+/** The sweep from the embedded store: 1,000 jobs read in batches of 100 with windowBatches (as the service), each diagnosed while the next is read. */
+export async function storeSweep(rules: ReturnType<typeof loadRules>): Promise<BenchRow[]> {
   const JOBS = 1000;
   const steps = 4;
   const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
@@ -122,20 +122,21 @@ async function storeSweep(rules: ReturnType<typeof loadRules>): Promise<BenchRow
       await store.write(pts);
     }
     const end = T0 + (steps - 1) * 10_000;
+    const jobs = Array.from({ length: JOBS }, (_, j) => ({ jobId: `job-${j}`, consumerGroup: `g-${j}` }));
     const t0 = performance.now();
-    let loadMs = 0;
+    let diagnoseMs = 0;
     let findings = 0;
-    for (let b = 0; b < JOBS; b += 100) {
-      const batch = Array.from({ length: 100 }, (_, k) => ({ jobId: `job-${b + k}`, consumerGroup: `g-${b + k}` }));
-      const tl = performance.now();
-      const windows = await loadJobWindows(store, batch, T0, end, end, { stepMs: 10_000 });
-      loadMs += performance.now() - tl;
+    // the service's reader: batches of 100, the next read while this batch is diagnosed
+    for await (const { windows, error } of windowBatches(store, jobs, 100, () => ({ start: T0, end, now: end }), { stepMs: 10_000 })) {
+      if (!windows) throw error;
+      const td = performance.now();
       for (const w of windows.values()) findings += diagnose(rules, w, { type: 'sweep' }).findings.length;
+      diagnoseMs += performance.now() - td;
     }
     const total = performance.now() - t0;
     return [
       { suite: 'diagnose', name: `sweep of 1,000 jobs × 10 vertices × 8 subtasks from the embedded store (${steps} points per series, ${written} points, ${findings} findings)`, value: Math.round(total), unit: 'ms', target: '< 5000 ms' },
-      { suite: 'diagnose', name: 'of which reading the windows from the embedded store (10 batches of 100 jobs)', value: Math.round(loadMs), unit: 'ms' },
+      { suite: 'diagnose', name: 'of which diagnosing (the rest is reading the windows, 10 batches of 100 jobs, not hidden behind the diagnosis)', value: Math.round(diagnoseMs), unit: 'ms' },
     ];
   } finally {
     await store.close();

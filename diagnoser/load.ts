@@ -257,6 +257,11 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
     if (!m) jobsOnTm.set(tm, (m = new Map()));
     if (!m.has(jid) || m.get(jid) === undefined) m.set(jid, s.tags.job_name || undefined);
   }
+  // each TM's jobs, sorted once per read (a TM shared by 1,000 jobs is not sorted 1,000 times)
+  const jobsOnTmSorted = new Map<string, OtherJob[]>();
+  for (const [tm, m] of jobsOnTm) {
+    jobsOnTmSorted.set(tm, [...m.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([id, name]) => (name !== undefined ? { jobId: id, jobName: name } : { jobId: id })));
+  }
 
   const none: Series[] = [];
   for (const j of jobs) {
@@ -266,7 +271,7 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
       vertexMeta: vertexMeta.map(get), vertexInputs: get(vertexInputs), recIn: get(recIn), recOut: get(recOut), busy: get(busy), bp: get(bp), idle: get(idle),
       inPool: get(inPool), outPool: get(outPool), align: get(align), pending: get(pending), kg: get(kg),
       cpDur: get(cpDur), cpFail: get(cpFail), cpDone: get(cpDone), cpSize: get(cpSize), cpCfg: cpCfg.map(get), restarts: get(restarts),
-      logs: logs.get(j.jobId) ?? [], tmIds: tmIdsOf.get(j.jobId) ?? [], jobsOnTm, jvm: jvmSeries,
+      logs: logs.get(j.jobId) ?? [], tmIds: tmIdsOf.get(j.jobId) ?? [], jobsOnTm: jobsOnTmSorted, jvm: jvmSeries,
       lag: lagSeries && j.consumerGroup ? lagSeries.map((m) => m.get(j.consumerGroup!) ?? none) : undefined,
     });
     result.set(j.jobId, w);
@@ -274,11 +279,59 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
   return result;
 }
 
+/** A job sharing a TaskManager (an entry of `JvmWindow.otherJobs`); shared by the windows of one read, never mutated. */
+type OtherJob = NonNullable<JvmWindow['otherJobs']>[number];
+
+/** One batch of {@link windowBatches}: its jobs (a slice of the input, from `offset`), and their windows or the read's error. */
+export interface WindowBatch {
+  /** index in the input of the batch's first job */
+  offset: number;
+  jobs: JobToLoad[];
+  /** job id → window (as {@link loadJobWindows}), when the read succeeded */
+  windows?: Map<string, JobWindow>;
+  /** the store's error, when the read failed (the next batches are still read) */
+  error?: unknown;
+}
+
+/**
+ * The sweep's reader: the windows of many jobs, `batchSize` jobs per {@link loadJobWindows} call,
+ * in input order. The next batch is read while the caller handles the one yielded (the store's
+ * work overlaps the diagnosis), so at most two batches of windows are held at once.
+ * @param range called when a batch's read starts: the window [start, end] and the evaluation time, ms
+ * @param batchSize jobs per read, >= 1 (the service's default is 100: ~30 queries per 100 jobs)
+ * @param opts `stepMs` and `logLimit` as in {@link LoadJobWindowOptions}
+ * A failed read is yielded with its `error`, never thrown.
+ */
+export async function* windowBatches(
+  store: MetricStore,
+  jobs: readonly JobToLoad[],
+  batchSize: number,
+  range: () => { start: number; end: number; now: number },
+  opts: Pick<LoadJobWindowOptions, 'stepMs' | 'logLimit'> = {},
+): AsyncGenerator<WindowBatch> {
+  const size = Math.max(1, Math.floor(batchSize));
+  const read = (offset: number): Promise<WindowBatch> => {
+    const batch = jobs.slice(offset, offset + size);
+    const r = range();
+    return loadJobWindows(store, batch, r.start, r.end, r.now, opts).then(
+      (windows) => ({ offset, jobs: batch, windows }),
+      (error: unknown) => ({ offset, jobs: batch, error }),
+    );
+  };
+  let next = jobs.length > 0 ? read(0) : undefined;
+  while (next) {
+    const current = await next;
+    const after = current.offset + size;
+    next = after < jobs.length ? read(after) : undefined;
+    yield current;
+  }
+}
+
 interface JobSeries {
   vertexMeta: Series[][]; vertexInputs: Series[]; recIn: Series[]; recOut: Series[]; busy: Series[]; bp: Series[]; idle: Series[];
   inPool: Series[]; outPool: Series[]; align: Series[]; pending: Series[]; kg: Series[];
   cpDur: Series[]; cpFail: Series[]; cpDone: Series[]; cpSize: Series[]; cpCfg: Series[][]; restarts: Series[];
-  logs: LogEvent[]; tmIds: string[]; jobsOnTm: Map<string, Map<string, string | undefined>>; jvm: Series[][] | undefined; lag: Series[][] | undefined;
+  logs: LogEvent[]; tmIds: string[]; jobsOnTm: Map<string, OtherJob[]>; jvm: Series[][] | undefined; lag: Series[][] | undefined;
 }
 
 /** Builds one job's window from its series (already split per job). */
@@ -366,8 +419,8 @@ function assemble(job: JobToLoad, start: number, end: number, now: number, step:
     for (const tm of x.tmIds) {
       const f = (l: Series[]) => toPoints(l.find((s) => s.tags.tm_id === tm));
       const jw: JvmWindow = { tmId: tm, heapUsed: f(usedMin), heapCommitted: f(committed), heapMax: f(max), gcTimeMsPerSecond: f(gc) };
-      const others = [...(x.jobsOnTm.get(tm) ?? new Map<string, string | undefined>()).entries()].filter(([id]) => id !== jobId).sort((a, b) => a[0].localeCompare(b[0]));
-      if (others.length > 0) jw.otherJobs = others.map(([id, name]) => (name !== undefined ? { jobId: id, jobName: name } : { jobId: id }));
+      const others = (x.jobsOnTm.get(tm) ?? []).filter((o) => o.jobId !== jobId);
+      if (others.length > 0) jw.otherJobs = others;
       jvm.push(jw);
     }
   }

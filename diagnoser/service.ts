@@ -22,8 +22,7 @@ import { silentLogger, type Logger } from '../core/logger.ts';
 import type { RuleSetManager } from '../rules/manager.ts';
 import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
 import { diagnose } from './diagnose.ts';
-import { loadJobWindows, type JobToLoad } from './load.ts';
-import type { JobWindow } from './window.ts';
+import { loadJobWindows, windowBatches, type JobToLoad } from './load.ts';
 import type { DiagnosisService, DiagnosisStore } from './store-types.ts';
 import type { Diagnosis } from './types.ts';
 
@@ -181,16 +180,17 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
     const jobs = opts.jobs.list().filter((j) => SWEPT_STATES.has(j.state));
     const made: Diagnosis[] = [];
     let failed = 0;
-    // the windows of a batch are read together: ~30 store queries per batch, not per job
-    for (let i = 0; i < jobs.length; i += batchSize) {
-      const batch = jobs.slice(i, i + batchSize);
+    // the windows of a batch are read together (~30 store queries per batch, not per job), the
+    // next batch while this one is diagnosed
+    const range = () => {
       const now = clock();
-      let windows: Map<string, JobWindow>;
-      try {
-        windows = await loadJobWindows(opts.store, batch.map(toLoad), now - windowMs, now, now, { stepMs });
-      } catch (err) {
+      return { start: now - windowMs, end: now, now };
+    };
+    for await (const { offset, jobs: read, windows, error } of windowBatches(opts.store, jobs.map(toLoad), batchSize, range, { stepMs })) {
+      const batch = jobs.slice(offset, offset + read.length);
+      if (!windows) {
         failed += batch.length;
-        log.warn('sweep: reading a batch of windows failed', { jobs: batch.length, error: errorMessage(err) });
+        log.warn('sweep: reading a batch of windows failed', { jobs: batch.length, error: errorMessage(error) });
         continue;
       }
       const rules = opts.rules.current();

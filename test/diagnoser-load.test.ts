@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEmbeddedStore } from '../collector/store/embedded.ts';
 import type { MetricPoint } from '../core/points.ts';
-import { loadJobWindow, loadJobWindows, inferTopology } from '../diagnoser/load.ts';
+import { loadJobWindow, loadJobWindows, inferTopology, windowBatches } from '../diagnoser/load.ts';
 import { diagnose } from '../diagnoser/diagnose.ts';
 import { loadRules } from '../rules/index.ts';
 import { buildWindow } from './fixtures/diagnoser/build.ts';
@@ -189,6 +189,47 @@ test('loadJobWindows reads many jobs with one query per measurement and gives wh
     assert.deepEqual(many.get(JOB)!.jvm.map((j) => [j.tmId, j.otherJobs]), [['tm-1', [{ jobId: 'job-10', jobName: 'orders' }]]]);
     assert.deepEqual(many.get('job-10')!.jvm[0]!.otherJobs, [{ jobId: JOB, jobName: 'orders' }]);
     assert.ok(batchQueries <= 35, `one query per measurement and field, not per job (${batchQueries})`);
+  } finally {
+    await store.close();
+  }
+});
+
+test('windowBatches reads batch by batch in input order, the next batch while the caller handles this one, and yields a failed read instead of throwing', async () => {
+  const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+  try {
+    await store.write([...points(true), ...diamond('j-tag', true)]);
+    const jobs = [{ jobId: JOB, consumerGroup: 'orders-g' }, { jobId: 'j-tag' }, { jobId: 'no-data' }, { jobId: 'fails' }, { jobId: 'after' }];
+    // the store sees which jobs each query asks for; queries for the job 'fails' are refused
+    const asked: string[][] = [];
+    const watching = new Proxy(store, {
+      get: (target, key) => (key === 'query'
+        ? (q: Parameters<typeof store.query>[0]) => {
+          const w = q.where?.job_id;
+          const ids = w === undefined ? [] : typeof w === 'string' ? [w] : [...w];
+          if (ids.length) asked.push(ids);
+          return ids.includes('fails') ? Promise.reject(new Error('store down')) : target.query(q);
+        }
+        : Reflect.get(target, key, target)),
+    });
+    const range = () => ({ start: T0, end: T0 + 190_000, now: T0 + 191_000 });
+    const seen: Array<{ offset: number; ids: string[]; ok: boolean; readAhead: boolean }> = [];
+    for await (const b of windowBatches(watching, jobs, 2, range, { stepMs: 10_000 })) {
+      await new Promise((r) => setImmediate(r));
+      // while this batch is handled, the store has already been asked for the next one
+      const next = jobs.slice(b.offset + 2, b.offset + 4).map((j) => j.jobId);
+      const readAhead = next.length === 0 || asked.some((ids) => next.every((id) => ids.includes(id)));
+      seen.push({ offset: b.offset, ids: b.jobs.map((j) => j.jobId), ok: b.windows !== undefined, readAhead });
+      if (b.windows) {
+        for (const j of b.jobs) assert.deepEqual(b.windows.get(j.jobId), (await loadJobWindows(store, [j], T0, T0 + 190_000, T0 + 191_000, { stepMs: 10_000 })).get(j.jobId), j.jobId);
+      } else {
+        assert.match(String(b.error), /store down/);
+      }
+    }
+    assert.deepEqual(seen, [
+      { offset: 0, ids: [JOB, 'j-tag'], ok: true, readAhead: true },
+      { offset: 2, ids: ['no-data', 'fails'], ok: false, readAhead: true },
+      { offset: 4, ids: ['after'], ok: true, readAhead: true },
+    ]);
   } finally {
     await store.close();
   }
