@@ -222,3 +222,40 @@ test('insufficient data: coverage below the minimum', () => {
   assert.equal(r.findings[0]!.severity, 'none');
   assert.equal(detectInsufficientData(summarise(buildWindow({ vertices: [{ id: 's', source: true, p: 2, in: 1, busy: 1 }] })), R['data.insufficient']!).insufficient, false);
 });
+
+test('memory.heap over a 60 min window: a floor that rose in warm-up and levelled off is no leak; a steady leak, and a leak after warm-up, are', () => {
+  const MiB = 1048576;
+  const max = 1000 * MiB;
+  const W = 60 * 60_000;
+  // heap used sampled every 10 s: the floor plus garbage that builds up 0 → 200 MiB over 30 s, then a GC
+  const heap = (floorMiB: (min: number) => number): Points =>
+    Array.from({ length: W / 10_000 }, (_, i) => {
+      const t = i * 10_000;
+      const noise = ((i * 7919) % 11) - 5; // ±5 MiB, deterministic
+      return { t, v: (floorMiB(t / 60_000) + noise + ((i % 3) * 100)) * MiB };
+    });
+  const jvm = (h: Points) => [{ tmId: 'tm-1', gcTimeMsPerSecond: [], heapUsed: h, heapCommitted: h.map((p) => ({ t: p.t, v: max })), heapMax: h.map((p) => ({ t: p.t, v: max })) }];
+  const heapOnly = { 'memory.heap': R['memory.heap'] };
+  const warmUp = (m: number) => (m < 10 ? 100 + 50 * m : 600); // caches and state fill in 10 min, then flat
+  const leak = (m: number) => 100 + 10 * m; // 10 MiB/min all along
+  const warmThenLeak = (m: number) => (m < 10 ? 100 + 30 * m : 400 + 10 * (m - 10));
+
+  const flat = detectMemory(jvm(heap(warmUp)), 0, W, heapOnly);
+  assert.equal(flat.findings.length, 0, 'warm-up plateau');
+  // the gate is what keeps it out: without it the least-squares slope over the window reads as a leak
+  const noGate = { ...R['memory.heap']!, params: { ...R['memory.heap']!.params, minRecentShare: 0 } };
+  assert.ok(detectMemory(jvm(heap(warmUp)), 0, W, { 'memory.heap': noGate }).findings.some((f) => f.ruleId === 'memory.heap'), 'reported without the still-rising check');
+  const tr = heapFloorTrend(heap(warmUp), 0, W, { buckets: 5, minPoints: 3, resetDrop: 0.5 });
+  assert.ok(tr.slopeBytesPerSecond! > 0 && Math.abs(tr.recentSlopeBytesPerSecond!) < 0.1 * tr.slopeBytesPerSecond!, 'levelled off');
+
+  for (const [name, f] of [['steady leak', leak], ['leak after warm-up', warmThenLeak]] as const) {
+    const r = detectMemory(jvm(heap(f)), 0, W, heapOnly);
+    const finding = r.findings.find((x) => x.ruleId === 'memory.heap');
+    assert.ok(finding, name);
+    const e = finding.evidence as Record<string, number>;
+    // the fit spans the window: after a warm-up it also carries some of the warm-up's rise
+    const slope = e.slopeBytesPerMinute! / MiB;
+    assert.ok(name === 'steady leak' ? Math.abs(slope - 10) < 3 : slope >= 9 && slope < 16, `${name}: slope ${slope} MiB/min`);
+    assert.ok(e.projectedFloorToMax! > 0.85, `${name}: projected ${e.projectedFloorToMax}`);
+  }
+});

@@ -6,7 +6,10 @@
  *   the last reset is > 0, fitted over at least `minPoints` floors, the last floor is above the
  *   first, and the fitted rise over the window is at least `minRise` × max heap (in windows of
  *   seconds, garbage promoted to the old generation and not yet collected by a major GC also
- *   lifts the floor by a few MB; a leak lifts it by a share of the heap). The finding is graded on
+ *   lifts the floor by a few MB; a leak lifts it by a share of the heap), and the floor is still
+ *   rising: the slope over the later half of those floors is at least `minRecentShare` × the whole
+ *   slope (in a long window a floor that rose while caches and state warmed up and then levelled
+ *   off has a positive slope over the window, but no leak). The finding is graded on
  *   the floor projected `horizonMinutes` ahead at that slope / max heap — "where will the live heap
  *   be": a leak at 10% of the heap filling it within the horizon is already severe — and its
  *   evidence carries the slope (bytes/min), the current and projected floor / max ratios.
@@ -54,6 +57,9 @@ export interface HeapTrend {
   slopeBytesPerSecond: number | undefined;
   /** fitted rise over the fitted span (slope × span), bytes */
   riseBytes: number;
+  /** least-squares slope over the later half of `fitted` (from index ⌊n/2⌋, at least two floors), bytes/s;
+   * undefined when `slopeBytesPerSecond` is */
+  recentSlopeBytesPerSecond: number | undefined;
 }
 
 /**
@@ -84,7 +90,9 @@ export function heapFloorTrend(heapUsed: Points, start: number, end: number, p: 
   const fitted = floors.slice(from);
   const slope = fitted.length >= Math.max(2, p.minPoints) ? slopePerSecond(fitted) : undefined;
   const riseBytes = slope !== undefined && fitted.length >= 2 ? (slope * (fitted[fitted.length - 1]!.t - fitted[0]!.t)) / 1000 : 0;
-  return { floors, fitted, reset: from > 0, slopeBytesPerSecond: slope, riseBytes };
+  const recent = fitted.slice(Math.min(Math.floor(fitted.length / 2), fitted.length - 2));
+  const recentSlope = slope !== undefined ? slopePerSecond(recent) : undefined;
+  return { floors, fitted, reset: from > 0, slopeBytesPerSecond: slope, riseBytes, recentSlopeBytesPerSecond: recentSlope };
 }
 
 /** Other jobs on the TaskManager, as names (ids when no name is known); [] when not shared. */
@@ -132,6 +140,7 @@ export function detectMemory(jvm: readonly JvmWindow[], start: number, end: numb
   if (rh) {
     const tp: HeapTrendParams = { buckets: param(rh, 'buckets', 5), minPoints: param(rh, 'minPoints', 3), resetDrop: param(rh, 'resetDrop', 0.5) };
     const minRise = param(rh, 'minRise', 0.02);
+    const minRecentShare = param(rh, 'minRecentShare', 0.5);
     const horizonMs = param(rh, 'horizonMinutes', 30) * 60_000;
     let worst: { j: JvmWindow; tr: HeapTrend; floorLast: number; slope: number; ratio: number; projected: number; max: number } | undefined;
     for (const j of jvm) {
@@ -143,6 +152,8 @@ export function detectMemory(jvm: readonly JvmWindow[], start: number, end: numb
       if (!max || max <= 0 || slope === undefined || slope <= 0) continue;
       const floorLast = tr.fitted[tr.fitted.length - 1]!.v;
       if (floorLast <= tr.fitted[0]!.v || tr.riseBytes < minRise * max) continue;
+      // levelled off (warm-up, a cache that filled): not rising any more
+      if (tr.recentSlopeBytesPerSecond === undefined || tr.recentSlopeBytesPerSecond < minRecentShare * slope) continue;
       const ratio = floorLast / max;
       const projected = (floorLast + (slope * horizonMs) / 1000) / max;
       if (!worst || projected > worst.projected) worst = { j, tr, floorLast, slope, ratio, projected, max };
