@@ -1,12 +1,15 @@
 /**
- * The tuner service on the real bundled runtime: savepoint failure (job untouched), start failure
- * (rolled back, output exact), validation and conflicts, recommendation marked applied.
+ * The tuner service on the real bundled runtime: savepoint failure (job untouched), start failure and
+ * a start that ends FAILED instead of RUNNING (both rolled back, output exact), validation and
+ * conflicts, recommendation marked applied.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MemoryLogger } from '../core/logger.ts';
 import type { Diagnosis } from '../diagnoser/types.ts';
+import type { LocalJob } from '../runtime/job.ts';
 import type { Operation } from '../tuner/types.ts';
 import { createTunerStack, datasetSpec, writeDataset } from './helpers/tuner-child.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
@@ -80,13 +83,60 @@ test('start failure: ROLLED_BACK from the same savepoint with the previous paral
     assert.notEqual(job, job0, 'a new execution');
     const r = await job.done();
     assert.equal(r.state, 'FINISHED');
-    const seen = readdirSync(outDir)
-      .filter((f) => !f.startsWith('.'))
-      .flatMap((f) => readFileSync(join(outDir, f), 'utf8').split('\n').filter(Boolean))
-      .map((l) => (JSON.parse(l) as { v: number }).v);
-    assert.equal(seen.length, rows);
-    assert.equal(new Set(seen).size, rows);
+    assertEveryRecordOnce(outDir, rows);
   } finally {
     await s.close();
   }
 });
+
+test('wait-running failure: the job starts with the new parallelism and ends FAILED; ROLLED_BACK from the same savepoint with the previous parallelism; the output stays exact', { timeout: 120_000 }, async () => {
+  const dataDir = tempDir();
+  const outDir = join(dataDir, 'out');
+  const rows = 3000;
+  const faults: { failNextRun?: boolean } = {};
+  const logger = new MemoryLogger();
+  const s = await createTunerStack({ dataDir, faults, logger, policies: { '*': { cooldownMs: 0, verifyAfterMs: 0 } } });
+  try {
+    const m = await s.catalog.submitSpec(datasetSpec('run-fail', writeDataset(dataDir, rows), { rate: 400, sink: { jsonl: outDir } }));
+    const job0 = s.catalog.localJob(m.job_id)!;
+    await waitFor(() => job0.stats.numberOfCompletedCheckpoints > 0, { what: 'a checkpoint' });
+    const executions: Array<{ job: LocalJob; parallelism: number }> = [];
+    s.catalog.onJobStarted((j) => executions.push({ job: j, parallelism: j.vertices.find((v) => v.name === 'agg')!.parallelism }));
+    faults.failNextRun = true;
+    const op = await s.tuner.apply({ job_id: m.job_id, actions: scaleAgg(1, 2), origin: 'user' });
+    const done = await s.tuner.waitFor(op.id, 60_000);
+    assert.equal(done.state, 'ROLLED_BACK', JSON.stringify(done.steps));
+    assert.deepEqual(done.steps.map((x) => [x.name, x.status]), [['savepoint', 'succeeded'], ['start', 'succeeded'], ['wait-running', 'failed'], ['rollback', 'succeeded']]);
+    assert.match(done.steps.find((x) => x.name === 'wait-running')!.message ?? '', /is FAILED, not RUNNING/);
+    assert.match(done.error ?? '', /the job did not run with the new settings/);
+    assert.ok(done.savepointPath);
+    assert.ok(s.tuner.snapshots(m.job_id).some((x) => x.kind === 'savepoint' && x.path === done.savepointPath && x.operationId === op.id));
+
+    // two executions after the stop: the one with the new parallelism, which failed, and the rollback
+    assert.equal(executions.length, 2);
+    assert.equal(executions[0]!.parallelism, 2);
+    assert.equal((await executions[0]!.job.done()).state, 'FAILED');
+    assert.equal(executions[1]!.parallelism, 1, 'the rollback runs with the previous parallelism');
+    assert.equal(executions[1]!.job, s.catalog.localJob(m.job_id));
+    assert.equal(s.catalog.get(m.job_id)!.topology.find((v) => v.name === 'agg')!.parallelism, 1);
+    // both were restored from the operation's savepoint (the runtime logs where each one restored from)
+    const restoredFrom = logger.lines.filter((l) => l.msg === 'job run-fail running').map((l) => l.meta.restored_from);
+    assert.deepEqual(restoredFrom.slice(-2), [done.savepointPath, done.savepointPath]);
+
+    // the bounded job runs to its end: every record exactly once
+    assert.equal((await executions[1]!.job.done()).state, 'FINISHED');
+    assertEveryRecordOnce(outDir, rows);
+  } finally {
+    await s.close();
+  }
+});
+
+/** The committed JSONL output under `outDir` holds each of the dataset's `rows` records (`v` = 0..rows-1) exactly once. */
+function assertEveryRecordOnce(outDir: string, rows: number): void {
+  const seen = readdirSync(outDir)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((f) => readFileSync(join(outDir, f), 'utf8').split('\n').filter(Boolean))
+    .map((l) => (JSON.parse(l) as { v: number }).v);
+  assert.equal(seen.length, rows, 'records in the output');
+  assert.equal(new Set(seen).size, rows, 'distinct records in the output');
+}

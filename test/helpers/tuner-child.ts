@@ -19,6 +19,7 @@ import { createCollector } from '../../collector/collector.ts';
 import { createEmbeddedStore, type EmbeddedStore } from '../../collector/store/embedded.ts';
 import type { Collector } from '../../collector/types.ts';
 import type { EventBus } from '../../core/bus.ts';
+import type { Logger } from '../../core/logger.ts';
 import { createDiagnosisStore } from '../../diagnoser/diagnosis-store.ts';
 import type { DiagnosisStore } from '../../diagnoser/store-types.ts';
 import type { JobSpec } from '../../runtime/spec.ts';
@@ -44,10 +45,12 @@ export interface TunerStack {
  * `batchSize` (records per batch, runtime default 512) bounds what the channels hold in flight
  * (8 batches each): a small one makes a bottleneck's backlog show as lag within seconds instead of
  * hiding thousands of records in the channels, and keeps savepoint barriers from queueing behind them.
+ * `logger` is the catalog's (and so every execution's: a test can read which snapshot each one
+ * restored from in the runtime's 'running' lines).
  */
-export async function createTunerStack(o: { dataDir: string; policies?: Record<string, Partial<TuningPolicy>>; faults?: BundledExecutorFaults; collectorIntervalMs?: number; savepointTimeoutMs?: number; batchSize?: number }): Promise<TunerStack> {
+export async function createTunerStack(o: { dataDir: string; policies?: Record<string, Partial<TuningPolicy>>; faults?: BundledExecutorFaults; collectorIntervalMs?: number; savepointTimeoutMs?: number; batchSize?: number; logger?: Logger }): Promise<TunerStack> {
   const store = await createEmbeddedStore({ path: ':memory:' });
-  const catalog = await createBundledCatalog({ dataDir: o.dataDir, faults: o.faults, snapshotPollMs: 50, jobOptions: { metricsWindowMs: 2000, ...(o.batchSize ? { batchSize: o.batchSize } : {}) } });
+  const catalog = await createBundledCatalog({ dataDir: o.dataDir, faults: o.faults, snapshotPollMs: 50, ...(o.logger ? { logger: o.logger } : {}), jobOptions: { metricsWindowMs: 2000, ...(o.batchSize ? { batchSize: o.batchSize } : {}) } });
   let collector: Collector | undefined;
   if (o.collectorIntervalMs) {
     const c = createCollector({ store, intervalMs: o.collectorIntervalMs, flushIntervalMs: 200 });
