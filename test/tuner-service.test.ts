@@ -1,7 +1,7 @@
 /**
  * The tuner service on the real bundled runtime: savepoint failure (job untouched), start failure and
  * a start that ends FAILED instead of RUNNING (both rolled back, output exact), validation and
- * conflicts, recommendation marked applied.
+ * conflicts, recommendation marked applied, checkpoint settings applied by a restart.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,6 +126,30 @@ test('wait-running failure: the job starts with the new parallelism and ends FAI
     // the bounded job runs to its end: every record exactly once
     assert.equal((await executions[1]!.job.done()).state, 'FINISHED');
     assertEveryRecordOnce(outDir, rows);
+  } finally {
+    await s.close();
+  }
+});
+
+test('checkpoint settings: set-checkpointing restarts the job from a savepoint with the new interval and unaligned checkpoints, kept in job.json', { timeout: 90_000 }, async () => {
+  const dataDir = tempDir();
+  const s = await createTunerStack({ dataDir, policies: { '*': { cooldownMs: 0, verifyAfterMs: 0 } } });
+  try {
+    const m = await s.catalog.submitSpec(datasetSpec('ckpt-set', writeDataset(dataDir, 50_000), { rate: 300 }));
+    assert.equal(m.checkpointing?.interval, 300);
+    const job0 = s.catalog.localJob(m.job_id)!;
+    const op = await s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-checkpointing', interval: 1234, unaligned: true }], origin: 'user' });
+    const done = await s.tuner.waitFor(op.id, 60_000);
+    assert.equal(done.state, 'SUCCEEDED', `${done.error ?? ''} ${JSON.stringify(done.steps)}`);
+    assert.deepEqual(done.steps.map((x) => [x.name, x.status]), [['savepoint', 'succeeded'], ['start', 'succeeded'], ['wait-running', 'succeeded'], ['verify', 'skipped']]);
+    assert.ok(done.savepointPath);
+    const job = s.catalog.localJob(m.job_id)!;
+    assert.notEqual(job, job0, 'a new execution');
+    assert.equal(job.checkpointSettings().interval, 1234);
+    assert.equal(job.checkpointSettings().unaligned, true);
+    assert.equal(s.catalog.get(m.job_id)!.checkpointing?.interval, 1234);
+    const record = JSON.parse(readFileSync(join(s.catalog.jobDir(m.job_id), 'job.json'), 'utf8')) as { checkpointing: Record<string, unknown> };
+    assert.deepEqual(record.checkpointing, { interval: 1234, unaligned: true }, 'the next start of the job keeps them');
   } finally {
     await s.close();
   }
