@@ -3,9 +3,10 @@
  * store, tuner service on one data dir), a small JSONL dataset writer and job spec, and — when run as
  * a program — a streamtune stand-in for the crash test:
  *
- *   node --import tsx test/helpers/tuner-child.ts <dataDir> apply <datasetFile> <killAt: SAVEPOINTING|STARTING>
+ *   node --import tsx test/helpers/tuner-child.ts <dataDir> apply <datasetFile> <killAt: SAVEPOINTING|STARTING|VERIFYING|ROLLING_BACK>
  *     submits the job, waits for a completed checkpoint, applies agg 1 → 2 and SIGKILLs itself just
  *     after the operation's journal record for `killAt` is durable (the step is then under way).
+ *     For ROLLING_BACK the start with the new parallelism is made to fail (`failNextStart`) first.
  *   node --import tsx test/helpers/tuner-child.ts <dataDir> recover
  *     opens the same data dir (the catalog starts the job again), runs recover(), waits for every
  *     recovered operation to end, prints one JSON line {"event":"recovered",...} and exits 0.
@@ -125,8 +126,11 @@ async function waitUntil(check: () => boolean, timeoutMs: number, what: string):
 async function main(argv: string[]): Promise<void> {
   const [dataDir, mode, datasetPath, killAt] = argv;
   if (!dataDir || (mode !== 'apply' && mode !== 'recover')) throw new Error('usage: tuner-child.ts <dataDir> apply <dataset> <killAt> | recover');
-  const stack = await createTunerStack({ dataDir, policies: { '*': { verifyAfterMs: 0, cooldownMs: 0 } } });
+  const faults: BundledExecutorFaults = {};
+  const stack = await createTunerStack({ dataDir, faults, policies: { '*': { verifyAfterMs: 0, cooldownMs: 0 } } });
   if (mode === 'apply') {
+    // to be killed while rolling back, the start with the new settings has to fail first
+    if (killAt === 'ROLLING_BACK') faults.failNextStart = true;
     const m = await stack.catalog.submitSpec(datasetSpec('crash-job', datasetPath!, { rate: 300 }));
     const job = stack.catalog.localJob(m.job_id)!;
     await waitUntil(() => job.stats.numberOfCompletedCheckpoints > 0, 30_000, 'a checkpoint');
