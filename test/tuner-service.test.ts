@@ -1,5 +1,6 @@
 /**
- * The tuner service on the real bundled runtime: savepoint failure (job untouched), start failure and
+ * The tuner service on the real bundled runtime: savepoint failure (job untouched), a real stop
+ * with savepoint that outlasts its timeout (the job comes back unchanged), start failure and
  * a start that ends FAILED instead of RUNNING (both rolled back, output exact), validation and
  * conflicts, recommendation marked applied, checkpoint settings applied by a restart.
  */
@@ -44,6 +45,38 @@ test('savepoint failure: FAILED, the job keeps running with its old parallelism;
     assert.equal(job.topology.find((v) => v.name === 'agg')!.parallelism, 1);
     await waitFor(() => published.some((o) => o.id === op.id && o.state === 'FAILED'), { what: 'FAILED published' });
     assert.deepEqual([...new Set(published.filter((o) => o.id === op.id).map((o) => o.state))], ['PENDING', 'SAVEPOINTING', 'FAILED']);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a real stop with savepoint that outlasts its timeout: FAILED; when the stop completes later the job is started again from that savepoint with its old parallelism', { timeout: 90_000 }, async () => {
+  const dataDir = tempDir();
+  const logger = new MemoryLogger();
+  // agg takes 10 ms per record (at most 100 records/s) while 300 records/s arrive: the channels in
+  // front of it fill (batches of 32), and the savepoint barrier waits behind seconds of records
+  const s = await createTunerStack({ dataDir, logger, batchSize: 32, savepointTimeoutMs: 300, policies: { '*': { cooldownMs: 0, verifyAfterMs: 0 } } });
+  try {
+    const m = await s.catalog.submitSpec(datasetSpec('sp-late', writeDataset(dataDir, 50_000), { rate: 300, aggLatencyMs: 10 }));
+    const job0 = s.catalog.localJob(m.job_id)!;
+    await waitFor(() => job0.currentSubtasks().some((t) => t.vertex === 'agg' && t.inputUsage() >= 0.9), { what: 'the channels in front of agg full' });
+    const op = await s.tuner.apply({ job_id: m.job_id, actions: scaleAgg(1, 2), origin: 'user' });
+    const done = await s.tuner.waitFor(op.id, 30_000);
+    assert.equal(done.state, 'FAILED', JSON.stringify(done.steps));
+    assert.deepEqual(done.steps.map((x) => [x.name, x.status]), [['savepoint', 'failed']]);
+    assert.match(done.error ?? '', /not completed within 300 ms/);
+    // the stop goes on and completes; the executor starts the job again from it, unchanged
+    const late = await waitFor(() => logger.lines.find((l) => /completed after its timeout; starting it again unchanged/.test(l.msg)), { timeoutMs: 60_000, what: 'the late stop' });
+    const savepoint = late.meta.savepoint as string;
+    const job1 = await waitFor(() => {
+      const j = s.catalog.localJob(m.job_id);
+      return j && j !== job0 && j.state === 'RUNNING' ? j : undefined;
+    }, { timeoutMs: 30_000, what: 'a new execution running' });
+    assert.equal((await job0.done()).state, 'FINISHED');
+    assert.equal(job1.vertices.find((v) => v.name === 'agg')!.parallelism, 1, 'its old parallelism');
+    const restoredFrom = logger.lines.filter((l) => l.msg === 'job sp-late running').map((l) => l.meta.restored_from);
+    assert.equal(restoredFrom.at(-1), savepoint, 'restored from the late savepoint');
+    assert.equal(s.catalog.get(m.job_id)!.state, 'RUNNING');
   } finally {
     await s.close();
   }
