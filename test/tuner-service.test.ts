@@ -12,6 +12,7 @@ import { MemoryLogger } from '../core/logger.ts';
 import type { Diagnosis } from '../diagnoser/types.ts';
 import type { LocalJob } from '../runtime/job.ts';
 import type { Operation } from '../tuner/types.ts';
+import { createTunerService } from '../tuner/service.ts';
 import { createTunerStack, datasetSpec, writeDataset } from './helpers/tuner-child.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 
@@ -183,6 +184,34 @@ test('checkpoint settings: set-checkpointing restarts the job from a savepoint w
     assert.equal(s.catalog.get(m.job_id)!.checkpointing?.interval, 1234);
     const record = JSON.parse(readFileSync(join(s.catalog.jobDir(m.job_id), 'job.json'), 'utf8')) as { checkpointing: Record<string, unknown> };
     assert.deepEqual(record.checkpointing, { interval: 1234, unaligned: true }, 'the next start of the job keeps them');
+  } finally {
+    await s.close();
+  }
+});
+
+test('policies per job: job id over job name over \'*\' over the defaults; setPolicy overrides survive a restart of the tuner', { timeout: 60_000 }, async () => {
+  const dataDir = tempDir();
+  const dataset = writeDataset(dataDir, 50_000);
+  const policies = { '*': { cooldownMs: 0, maxParallelism: 16 }, 'pol-a': { mode: 'auto' as const, maxParallelism: 8 } };
+  const s = await createTunerStack({ dataDir, policies });
+  try {
+    const a = await s.catalog.submitSpec(datasetSpec('pol-a', dataset, { rate: 100 }));
+    const b = await s.catalog.submitSpec(datasetSpec('pol-b', dataset, { rate: 100 }));
+    assert.deepEqual([s.tuner.policy(a.job_id).mode, s.tuner.policy(a.job_id).maxParallelism, s.tuner.policy(a.job_id).cooldownMs], ['auto', 8, 0], 'by name, then \'*\'');
+    assert.deepEqual([s.tuner.policy(b.job_id).mode, s.tuner.policy(b.job_id).maxParallelism, s.tuner.policy(b.job_id).cooldownMs], ['recommend', 16, 0], '\'*\', then the defaults');
+    assert.equal(s.tuner.policy(b.job_id).maxOperationsPerHour, 2, 'a default');
+    assert.equal(s.tuner.setPolicy(a.job_id, { maxParallelism: 4 }).maxParallelism, 4);
+    assert.equal(s.tuner.policy(b.job_id).maxParallelism, 16, 'set for that job only');
+    // a new tuner over the same data dir keeps the override; the job id wins over the name
+    await s.tuner.close();
+    const t2 = await createTunerService({ executor: s.catalog.executor, jobs: s.catalog, store: s.store, diagnoses: s.diagnoses, bus: s.bus, dataDir, policies: { ...policies, [b.job_id]: { mode: 'auto' } }, subscribeDiagnoses: false });
+    try {
+      assert.equal(t2.policy(a.job_id).maxParallelism, 4, 'setPolicy kept in policies.json');
+      assert.equal(t2.policy(a.job_id).mode, 'auto');
+      assert.equal(t2.policy(b.job_id).mode, 'auto', 'by id over \'*\'');
+    } finally {
+      await t2.close();
+    }
   } finally {
     await s.close();
   }
