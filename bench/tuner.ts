@@ -4,8 +4,9 @@
  * keeps up (found by trying each), and the downtime of each stop-with-savepoint → restore.
  *
  * Three bottleneck sizes: `enrich` spends {@link LATENCIES_MS} ms per record (a blocking remote
- * call) while the source replays the flights dataset at 1,000 records/s, so ≈ 2, 4 and 7 subtasks
- * are needed. For each size, in separate child processes (bench/_tuner-child.ts, see there for the
+ * call) while the source replays the flights dataset at 1,000 records/s: 1.6, 3 and 5.6 subtasks'
+ * worth of work, so at least 2, 3 and 6 subtasks are needed (what `smallest` finds; the planner,
+ * sizing with headroom, lands one above in the two larger cases). For each size, in separate child processes (bench/_tuner-child.ts, see there for the
  * method): `smallest` (each parallelism tried for 14 s), then the loop with the built-in rules
  * ('shipped': the built-in rules with the bundled runtime's restart time, as the control plane runs
  * them) and, for comparison, with the Flink autoscaler's defaults ('flink-defaults': restart time
@@ -22,7 +23,7 @@ import { runBenchChild } from './_child.ts';
 
 const CHILD = fileURLToPath(new URL('./_tuner-child.ts', import.meta.url));
 
-/** ms per record in `enrich` for the three bottleneck sizes (≈ 2, 4, 7 subtasks at 1,000 records/s). */
+/** ms per record in `enrich` for the three bottleneck sizes (1.6, 3 and 5.6 subtasks' worth of work at 1,000 records/s). */
 export const LATENCIES_MS = [1.6, 3.0, 5.6] as const;
 /** planner settings the loop runs with; see the module comment. */
 export const PLANNERS = ['shipped', 'flink-defaults'] as const;

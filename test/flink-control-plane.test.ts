@@ -154,6 +154,12 @@ test('default scheduler: applying the recommendation stops the Flink job with a 
   const s = await setup('default');
   const { recId, to } = await diagnoseBottleneck(s);
   const srcTo = (await api(s, 'GET', `/api/v1/recommendations/${recId}`)).json.recommendation.actions.find((a: { vertex: string }) => a.vertex === 'Source: orders -> Map')?.to as number | undefined;
+  // each step is published once journaled: note what had been sent to Flink by then
+  const journaled: Array<{ step: string; stops: number; runs: number }> = [];
+  await s.cp.bus.subscribe('operations', (op) => {
+    const last = op.steps.at(-1);
+    if (last?.status === 'started') journaled.push({ step: last.name, stops: s.fake.requestsOf('triggerStopWithSavepoint').length, runs: s.fake.requestsOf('submitJobFromJar').length });
+  });
 
   const applied = await api(s, 'POST', `/api/v1/recommendations/${recId}/apply`, {});
   assert.equal(applied.status, 202);
@@ -161,6 +167,10 @@ test('default scheduler: applying the recommendation stops the Flink job with a 
   assert.equal(done.state, 'SUCCEEDED', `operation ended ${done.state}: ${done.error ?? ''}`);
   assert.deepEqual(done.steps.map((x) => [x.name, x.status]), [['savepoint', 'succeeded'], ['start', 'succeeded'], ['wait-running', 'succeeded'], ['verify', 'skipped']]);
   assert.match(done.savepointPath ?? '', /^file:\/tmp\/savepoints\/savepoint-/);
+  assert.deepEqual(journaled.filter((j) => j.step === 'savepoint' || j.step === 'start'), [
+    { step: 'savepoint', stops: 0, runs: 0 },
+    { step: 'start', stops: 1, runs: 0 },
+  ], 'each step journaled before its request went to Flink');
 
   const stops = s.fake.requestsOf('triggerStopWithSavepoint');
   assert.equal(stops.length, 1);

@@ -8,6 +8,7 @@ import { StreamtuneError } from '../core/errors.ts';
 import { FlinkExecutor } from '../tuner/flink/executor.ts';
 import { FlinkRestClient, formatParallelismOverrides, operatorMetricId, isRetriableStatus, newTriggerId } from '../tuner/flink/rest-client.ts';
 import { startFakeFlink, hexId, type FakeFlink, type FakeJobInit } from './helpers/fake-flink.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const SRC = 'cbc357ccb763df2852fee8c4fc7d55f2';
 const WIN = '90bea66de1c231edf33913ecd54406c1';
@@ -106,6 +107,32 @@ test('a savepoint that never completes times out with a retriable OPERATION_FAIL
   assert.equal(err.retriable, true);
   assert.equal(fake.jobs.get(job.jid)!.state, 'RUNNING');
   fake.savepointBehaviour = { mode: 'complete', polls: 1 };
+});
+
+test('a stop that completes after its timeout: the operation times out, then the job is started again from that savepoint with the parallelism it ran with', async () => {
+  const t = template();
+  const job = fake.addJob({ ...t, vertices: t.vertices.map((v) => ({ ...v, parallelism: v.id === SRC ? 3 : 5 })) });
+  fake.addJar('f1e2d3c4_orders.jar', 'com.example.OrdersJob', template()); // the jar's own parallelism is 2
+  fake.savepointBehaviour = { mode: 'complete', polls: 25 }; // 25 polls of 20 ms in progress: longer than the 200 ms timeout
+  const runsBefore = fake.runRequests.length;
+  const err = await executor(fake).stopWithSavepoint(job.jid, { timeoutMs: 200 }).catch((e: unknown) => e);
+  fake.savepointBehaviour = { mode: 'complete', polls: 1 };
+  assert.ok(err instanceof StreamtuneError);
+  assert.equal(err.code, 'OPERATION_FAILED');
+  assert.equal(err.details.reason, 'timeout');
+  assert.equal(fake.runRequests.length, runsBefore, 'nothing started while the stop is in progress');
+
+  // Flink completes the stop later: the job is FINISHED, and the executor runs it again from that savepoint, unchanged
+  const run = await waitFor(() => fake.runRequests[runsBefore], { timeoutMs: 10_000, intervalMs: 20, what: 'the job started again' });
+  assert.equal(fake.jobs.get(job.jid)!.state, 'FINISHED');
+  const statuses = fake.requestsOf('getSavepointStatus').filter((r) => r.path.startsWith(`/jobs/${job.jid}/`));
+  assert.ok(statuses.length > 25, 'the stop was watched to its end');
+  assert.match(String(run.savepointPath), /^file:\/tmp\/savepoints\/savepoint-/);
+  const conf = run.flinkConfiguration as Record<string, string>;
+  assert.equal(conf['pipeline.jobvertex-parallelism-overrides'], [`${SRC}:3`, `${WIN}:5`].sort().join(','));
+  const restarted = [...fake.jobs.values()].find((j) => j.jid !== job.jid && j.startTime >= fake.jobs.get(job.jid)!.endTime!)!;
+  assert.equal(restarted.state, 'RUNNING');
+  assert.deepEqual(Object.fromEntries(restarted.vertices.map((v) => [v.id, v.parallelism])), { [SRC]: 3, [WIN]: 5 });
 });
 
 test('triggerSavepoint uses the kebab-case savepoint body and keeps the job running', async () => {

@@ -1,11 +1,17 @@
 /** The bundled catalog and executor on the real runtime: restart with new parallelism from a
- * savepoint, savepoint/start faults, and resume from the latest snapshot after a new catalog opens. */
+ * savepoint, savepoint/start faults, resume from the latest snapshot after a new catalog opens, and
+ * a start without a savepoint given uses the latest of several checkpoints and savepoints, every one
+ * of them recorded. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { MemoryLogger } from '../core/logger.ts';
+import type { CompletedCheckpoint } from '../runtime/checkpoint/coordinator.ts';
 import { readCheckpoint } from '../runtime/checkpoint/storage.ts';
+import type { LocalJob } from '../runtime/job.ts';
 import type { JobSpec } from '../runtime/spec.ts';
 import { createBundledCatalog } from '../tuner/bundled/catalog.ts';
 import type { SnapshotRecord } from '../tuner/types.ts';
+import { createTunerStack } from './helpers/tuner-child.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 
 /** A small unbounded job: generator → keyed count → discard. */
@@ -97,5 +103,60 @@ test('a user stop is not undone by a restart of streamtune; unknown jobs are NOT
     await assert.rejects(cat2.submitSpec(genSpec('bundled-b')), (e: Error & { code?: string }) => e.code === 'CONFLICT');
   } finally {
     await cat2.close();
+  }
+});
+
+test('a start without a savepoint given uses the latest of several checkpoints and savepoints; every one is recorded by the catalog and in the tuner journal', { timeout: 90_000 }, async () => {
+  const dataDir = tempDir();
+  const logger = new MemoryLogger();
+  const s = await createTunerStack({ dataDir, logger });
+  try {
+    const cat = s.catalog;
+    const recorded: SnapshotRecord[] = [];
+    cat.onSnapshot((x) => recorded.push(x));
+    const executions: LocalJob[] = [];
+    cat.onJobStarted((j) => executions.push(j));
+    /** where each execution of the job was restored from, as the runtime logs it when it runs */
+    const restoredFrom = () => logger.lines.filter((l) => l.msg === 'job latest-a running').map((l) => l.meta.restored_from);
+    const completed = (j: LocalJob) => j.stats.history.filter((h): h is CompletedCheckpoint => 'path' in h);
+    const newestCheckpointAfter = (j: LocalJob, id: number) => completed(j).some((h) => !h.savepoint && h.id > id);
+
+    const m = await cat.submitSpec(genSpec('latest-a'));
+    const id = m.job_id;
+    let job = cat.localJob(id)!;
+    await waitFor(() => completed(job).filter((h) => !h.savepoint).length >= 2, { what: 'two checkpoints' });
+    // a savepoint while it runs, then checkpoints after it, then the user's stop with a savepoint: the newest
+    const { savepointPath: sp1 } = await cat.triggerSavepoint(id);
+    await waitFor(() => newestCheckpointAfter(job, readCheckpoint(sp1).checkpointId), { what: 'a checkpoint after the savepoint' });
+    const { savepointPath: sp2 } = await cat.stop(id);
+    assert.ok(readCheckpoint(sp2).checkpointId > Math.max(...completed(job).filter((h) => h.path !== sp2).map((h) => h.id)), 'the stop savepoint is the newest');
+    assert.equal(cat.latestSnapshot(id)?.path, sp2);
+    const again = await cat.submitSpec(genSpec('latest-a'));
+    assert.equal(again.job_id, id);
+    assert.equal(restoredFrom().at(-1), sp2, 'started from the stop savepoint, not an older savepoint or checkpoint, nor without state');
+
+    // now the newest is a checkpoint taken after every savepoint: cancelled without a savepoint, the next start uses it
+    job = cat.localJob(id)!;
+    await waitFor(() => newestCheckpointAfter(job, readCheckpoint(sp2).checkpointId), { what: 'a checkpoint after the restore' });
+    await cat.executor.cancel(id);
+    const newest = completed(job).at(-1)!;
+    assert.equal(newest.savepoint, false);
+    assert.equal(cat.latestSnapshot(id)?.path, newest.path);
+    await cat.submitSpec(genSpec('latest-a'));
+    assert.equal(restoredFrom().at(-1), newest.path, 'started from the newest checkpoint, not the older savepoints');
+    assert.ok(readCheckpoint(newest.path).checkpointId > readCheckpoint(sp1).checkpointId);
+
+    // every completed checkpoint and savepoint of every execution is recorded once, and journaled
+    assert.equal(executions.length, 3);
+    job = cat.localJob(id)!;
+    await waitFor(() => completed(job).length > 0, { what: 'a checkpoint of the third execution' });
+    const all = executions.flatMap(completed).map((h) => h.path);
+    assert.ok(all.includes(sp1) && all.includes(sp2));
+    await waitFor(() => all.every((p) => recorded.some((r) => r.path === p)), { what: 'every snapshot announced by the catalog' });
+    assert.equal(new Set(recorded.map((r) => r.path)).size, recorded.length, 'each announced once');
+    for (const r of recorded) assert.equal(r.kind, r.path === sp1 || r.path === sp2 ? 'savepoint' : 'checkpoint', r.path);
+    await waitFor(() => all.every((p) => s.tuner.snapshots(id).some((r) => r.path === p)), { what: 'every snapshot in the tuner journal' });
+  } finally {
+    await s.close();
   }
 });

@@ -2,7 +2,8 @@
  * Verification and auto mode on the real bundled runtime with the collector writing into the
  * embedded store: a scale-up of a vertex that is not the bottleneck is INEFFECTIVE and the same
  * action is then refused (FORBIDDEN); auto mode applies a diagnosis' recommendation and respects the
- * cooldown, the operations-per-hour limit and stale recommendations.
+ * cooldown, the operations-per-hour limit, stale recommendations, the per-vertex parallelism cap and
+ * the allowed time windows.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,7 +50,7 @@ test('a scale-up of a vertex that is not the bottleneck is INEFFECTIVE; the same
   }
 });
 
-test('auto mode applies a recommendation, then respects the cooldown, max operations per hour and stale recommendations', { timeout: 120_000 }, async () => {
+test('auto mode applies a recommendation, then respects the cooldown, max operations per hour, stale recommendations, max parallelism and the allowed time windows', { timeout: 120_000 }, async () => {
   const dataDir = tempDir();
   const s = await createTunerStack({ dataDir, policies: { '*': { mode: 'auto', cooldownMs: 3_600_000, verifyAfterMs: 0, maxOperationsPerHour: 1 } } });
   try {
@@ -77,10 +78,28 @@ test('auto mode applies a recommendation, then respects the cooldown, max operat
     assert.match(r4.skipped ?? '', /stale/);
     assert.throws(() => s.tuner.setPolicy(m.job_id, { maxOperationsPerHour: -1 }), code('INVALID_CONFIG'));
 
+    // the per-vertex parallelism cap
+    s.tuner.setPolicy(m.job_id, { maxParallelism: 2 });
+    const r6 = await s.tuner.onDiagnosis(diagnosis('d-6', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    assert.equal(r6.operation, undefined);
+    assert.match(r6.skipped ?? '', /exceeds the policy's maxParallelism 2/);
+    // the allowed time windows (local time of the process): outside them nothing is applied, inside it is
+    const nowMin = new Date().getHours() * 60 + new Date().getMinutes();
+    const hhmm = (min: number) => `${String(Math.floor((min % 1440) / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
+    s.tuner.setPolicy(m.job_id, { maxParallelism: 32, allowedWindows: [`${hhmm(nowMin + 60)}-${hhmm(nowMin + 120)}`] });
+    const r7 = await s.tuner.onDiagnosis(diagnosis('d-7', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    assert.equal(r7.operation, undefined);
+    assert.match(r7.skipped ?? '', /outside the allowed windows/);
+    s.tuner.setPolicy(m.job_id, { allowedWindows: [`${hhmm(nowMin + 1440 - 60)}-${hhmm(nowMin + 60)}`] });
+    const r8 = await s.tuner.onDiagnosis(diagnosis('d-8', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    assert.ok(r8.operation, r8.skipped);
+    assert.equal((await s.tuner.waitFor(r8.operation.id, 60_000)).state, 'SUCCEEDED');
+    assert.equal(s.catalog.get(m.job_id)!.topology.find((v) => v.name === 'agg')!.parallelism, 3);
+
     s.tuner.setPolicy(m.job_id, { mode: 'recommend' });
-    const r5 = await s.tuner.onDiagnosis(diagnosis('d-5', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    const r5 = await s.tuner.onDiagnosis(diagnosis('d-5', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 3, to: 4 }]));
     assert.match(r5.skipped ?? '', /recommend/);
-    assert.equal(s.tuner.operations({ job_id: m.job_id }).length, 1);
+    assert.equal(s.tuner.operations({ job_id: m.job_id }).length, 2);
   } finally {
     await s.close();
   }

@@ -103,8 +103,10 @@ export interface JobExecutor {
   /** Takes a savepoint and leaves the job running; resolves with its path once COMPLETED. */
   triggerSavepoint(jobId: string, opts: SavepointOptions): Promise<{ savepointPath: string }>;
   /**
-   * Takes a savepoint and stops the job (Flink: POST /jobs/:jid/stop). On failure or timeout the job
-   * is left as the cluster left it (Flink keeps it RUNNING when the savepoint fails).
+   * Takes a savepoint and stops the job (Flink: POST /jobs/:jid/stop). On failure the job keeps
+   * running (Flink keeps it RUNNING when the savepoint fails). On timeout it keeps running too: if the
+   * stop still completes later, the executor starts the job again from that savepoint with the
+   * settings it ran with.
    */
   stopWithSavepoint(jobId: string, opts: StopOptions): Promise<{ savepointPath: string }>;
   /** Starts a job (from a savepoint, with overrides); resolves with the new job id once submitted. */

@@ -3,9 +3,10 @@
  * store, tuner service on one data dir), a small JSONL dataset writer and job spec, and — when run as
  * a program — a streamtune stand-in for the crash test:
  *
- *   node --import tsx test/helpers/tuner-child.ts <dataDir> apply <datasetFile> <killAt: SAVEPOINTING|STARTING>
+ *   node --import tsx test/helpers/tuner-child.ts <dataDir> apply <datasetFile> <killAt: SAVEPOINTING|STARTING|VERIFYING|ROLLING_BACK>
  *     submits the job, waits for a completed checkpoint, applies agg 1 → 2 and SIGKILLs itself just
  *     after the operation's journal record for `killAt` is durable (the step is then under way).
+ *     For ROLLING_BACK the start with the new parallelism is made to fail (`failNextStart`) first.
  *   node --import tsx test/helpers/tuner-child.ts <dataDir> recover
  *     opens the same data dir (the catalog starts the job again), runs recover(), waits for every
  *     recovered operation to end, prints one JSON line {"event":"recovered",...} and exits 0.
@@ -19,6 +20,7 @@ import { createCollector } from '../../collector/collector.ts';
 import { createEmbeddedStore, type EmbeddedStore } from '../../collector/store/embedded.ts';
 import type { Collector } from '../../collector/types.ts';
 import type { EventBus } from '../../core/bus.ts';
+import type { Logger } from '../../core/logger.ts';
 import { createDiagnosisStore } from '../../diagnoser/diagnosis-store.ts';
 import type { DiagnosisStore } from '../../diagnoser/store-types.ts';
 import type { JobSpec } from '../../runtime/spec.ts';
@@ -44,10 +46,12 @@ export interface TunerStack {
  * `batchSize` (records per batch, runtime default 512) bounds what the channels hold in flight
  * (8 batches each): a small one makes a bottleneck's backlog show as lag within seconds instead of
  * hiding thousands of records in the channels, and keeps savepoint barriers from queueing behind them.
+ * `logger` is the catalog's (and so every execution's: a test can read which snapshot each one
+ * restored from in the runtime's 'running' lines).
  */
-export async function createTunerStack(o: { dataDir: string; policies?: Record<string, Partial<TuningPolicy>>; faults?: BundledExecutorFaults; collectorIntervalMs?: number; savepointTimeoutMs?: number; batchSize?: number }): Promise<TunerStack> {
+export async function createTunerStack(o: { dataDir: string; policies?: Record<string, Partial<TuningPolicy>>; faults?: BundledExecutorFaults; collectorIntervalMs?: number; savepointTimeoutMs?: number; batchSize?: number; logger?: Logger }): Promise<TunerStack> {
   const store = await createEmbeddedStore({ path: ':memory:' });
-  const catalog = await createBundledCatalog({ dataDir: o.dataDir, faults: o.faults, snapshotPollMs: 50, jobOptions: { metricsWindowMs: 2000, ...(o.batchSize ? { batchSize: o.batchSize } : {}) } });
+  const catalog = await createBundledCatalog({ dataDir: o.dataDir, faults: o.faults, snapshotPollMs: 50, ...(o.logger ? { logger: o.logger } : {}), jobOptions: { metricsWindowMs: 2000, ...(o.batchSize ? { batchSize: o.batchSize } : {}) } });
   let collector: Collector | undefined;
   if (o.collectorIntervalMs) {
     const c = createCollector({ store, intervalMs: o.collectorIntervalMs, flushIntervalMs: 200 });
@@ -122,8 +126,11 @@ async function waitUntil(check: () => boolean, timeoutMs: number, what: string):
 async function main(argv: string[]): Promise<void> {
   const [dataDir, mode, datasetPath, killAt] = argv;
   if (!dataDir || (mode !== 'apply' && mode !== 'recover')) throw new Error('usage: tuner-child.ts <dataDir> apply <dataset> <killAt> | recover');
-  const stack = await createTunerStack({ dataDir, policies: { '*': { verifyAfterMs: 0, cooldownMs: 0 } } });
+  const faults: BundledExecutorFaults = {};
+  const stack = await createTunerStack({ dataDir, faults, policies: { '*': { verifyAfterMs: 0, cooldownMs: 0 } } });
   if (mode === 'apply') {
+    // to be killed while rolling back, the start with the new settings has to fail first
+    if (killAt === 'ROLLING_BACK') faults.failNextStart = true;
     const m = await stack.catalog.submitSpec(datasetSpec('crash-job', datasetPath!, { rate: 300 }));
     const job = stack.catalog.localJob(m.job_id)!;
     await waitUntil(() => job.stats.numberOfCompletedCheckpoints > 0, 30_000, 'a checkpoint');

@@ -341,14 +341,15 @@ class Catalog implements BundledCatalog, BundledJobHost {
     return { jobId, name: e.record.name, state: this.stateOf(e), maxParallelism: maxP, vertices };
   }
 
-  startExecution(jobId: string, req: { savepointPath?: string; parallelism?: Record<string, number>; checkpointing?: CheckpointingSettings; allowNonRestoredState?: boolean }): Promise<LocalJob> {
+  startExecution(jobId: string, req: { savepointPath?: string; parallelism?: Record<string, number>; checkpointing?: CheckpointingSettings; allowNonRestoredState?: boolean; failAtFirstRecord?: boolean }): Promise<LocalJob> {
     const e = this.entry(jobId);
     return this.locked(e, async () => {
       if (this.closed) throw new StreamtuneError('JOB_STATE', 'the catalog is closed');
       if (e.job && !isEnded(e.job.state)) throw new StreamtuneError('JOB_STATE', `job ${e.record.name} is ${e.job.state}; stop it first`);
       const parallelism = { ...e.record.parallelism, ...(req.parallelism ?? {}) };
       const checkpointing = { ...e.record.checkpointing, ...(req.checkpointing ?? {}) };
-      const job = new LocalJob(this.runtimeSpec(e.record), {
+      const spec = this.runtimeSpec(e.record);
+      const job = new LocalJob(req.failAtFirstRecord ? failingAtFirstRecord(spec) : spec, {
         jobId,
         parallelism,
         fromSavepoint: req.savepointPath,
@@ -566,6 +567,19 @@ class Catalog implements BundledCatalog, BundledJobHost {
  * bundled job for records piling up during a restart that never lasts that long.
  */
 export const BUNDLED_RESTART_MS = 10_000;
+
+/**
+ * Test hook ({@link BundledExecutorFaults.failNextRun}): the spec with a poison record in every vertex
+ * (every record matches `faults.failOnRecord`) and no restarts, so an execution of it fails at its
+ * first record and the runtime's failover ends it FAILED.
+ */
+function failingAtFirstRecord(spec: JobSpec): JobSpec {
+  return {
+    ...spec,
+    restartStrategy: { type: 'none' },
+    vertices: spec.vertices.map((v) => ({ ...v, faults: { ...(v.faults ?? {}), failOnRecord: '1 == 1' } })),
+  };
+}
 
 function isEnded(s: LocalJob['state']): boolean {
   return s === 'FINISHED' || s === 'CANCELED' || s === 'FAILED';

@@ -22,10 +22,13 @@ export interface BundledJobHost {
   topology(jobId: string): JobTopology | undefined;
   /**
    * Starts a new execution of a known job (same JobID) from `savepointPath` with settings merged
-   * over the current ones; persists the settings once it runs. Throws NOT_FOUND, JOB_STATE (an
-   * execution is running), INVALID_ARGUMENT (bad parallelism), SAVEPOINT_MISSING/SAVEPOINT_CORRUPT.
+   * over the current ones; persists the settings once it runs. `failAtFirstRecord` (test hook,
+   * {@link BundledExecutorFaults.failNextRun}): this execution only gets a poison record in every
+   * vertex and no restarts, so it fails at its first record and ends FAILED. Throws NOT_FOUND,
+   * JOB_STATE (an execution is running), INVALID_ARGUMENT (bad parallelism),
+   * SAVEPOINT_MISSING/SAVEPOINT_CORRUPT.
    */
-  startExecution(jobId: string, req: { savepointPath?: string; parallelism?: Record<string, number>; checkpointing?: CheckpointingSettings; allowNonRestoredState?: boolean }): Promise<LocalJob>;
+  startExecution(jobId: string, req: { savepointPath?: string; parallelism?: Record<string, number>; checkpointing?: CheckpointingSettings; allowNonRestoredState?: boolean; failAtFirstRecord?: boolean }): Promise<LocalJob>;
   /** Stops the running execution with a savepoint into `targetDir` (default the job's savepoint dir);
    * the job stays wanted (a restart follows). Throws NOT_FOUND, JOB_STATE, CHECKPOINT_FAILED/TIMEOUT. */
   stopExecution(jobId: string, targetDir: string | undefined): Promise<CompletedCheckpoint>;
@@ -40,11 +43,18 @@ export interface BundledJobHost {
  * otherwise. `failNextSavepoint: true` fails the next stop-with-savepoint / savepoint with
  * OPERATION_FAILED (reason 'failure-cause') without touching the job; `'timeout'` waits the call's
  * `timeoutMs` and fails with reason 'timeout'. `failNextStart` fails the next start with
- * OPERATION_FAILED (reason 'job-failed') before anything is started.
+ * OPERATION_FAILED (reason 'job-failed') before anything is started. `failNextRun` lets the next
+ * start succeed and the execution then fail, so that it ends FAILED instead of RUNNING (a job that
+ * cannot run with its new settings): the execution is started with a poison record in every vertex
+ * (`faults.failOnRecord`, the first record fails) and no restarts (`restartStrategy: none`), and the
+ * runtime's own failover ends it FAILED; `start()` resolves once it has ended, so that
+ * `waitUntilRunning` deterministically sees the terminal state. Needs a source that has records
+ * left to read (an execution that never reads one would not fail).
  */
 export interface BundledExecutorFaults {
   failNextSavepoint?: boolean | 'timeout';
   failNextStart?: boolean;
+  failNextRun?: boolean;
 }
 
 /** Options of {@link BundledExecutor}. */
@@ -164,6 +174,8 @@ export class BundledExecutor implements JobExecutor {
       this.faults.failNextStart = false;
       throw failed('job-failed', `start of job ${req.jobId} failed (injected fault)`);
     }
+    const failRun = this.faults.failNextRun === true;
+    this.faults.failNextRun = false;
     let job: LocalJob;
     try {
       job = await this.host.startExecution(req.jobId, {
@@ -171,10 +183,17 @@ export class BundledExecutor implements JobExecutor {
         parallelism: req.parallelism,
         checkpointing: req.checkpointing,
         allowNonRestoredState: req.allowNonRestoredState,
+        ...(failRun ? { failAtFirstRecord: true } : {}),
       });
     } catch (err) {
       if (err instanceof StreamtuneError && ['NOT_FOUND', 'JOB_STATE', 'INVALID_ARGUMENT'].includes(err.code)) throw err;
       throw failed('job-failed', `start of job ${req.jobId} failed: ${errorMessage(err)}`, err);
+    }
+    if (failRun) {
+      // injected fault: the start succeeded; the execution fails at its first record (see BundledExecutorFaults)
+      const r = await job.done();
+      this.logger.warn(`job ${job.name} started and then ended ${r.state} (injected fault)`, { error: r.error ? errorMessage(r.error) : null });
+      return { jobId: req.jobId };
     }
     // first record processed after the start
     const first = new Promise<number | undefined>((resolve) => {

@@ -4,7 +4,8 @@
  * /work/shared/reference/flink-metrics.md §3:
  * - stop-with-savepoint: `POST /jobs/:jid/stop` with a caller-chosen `triggerId`, then poll
  *   `/jobs/:jid/savepoints/:triggerId` until COMPLETED (location or failure-cause) or the timeout.
- *   A failed savepoint leaves the job RUNNING; streamtune does not touch it further.
+ *   A failed savepoint leaves the job RUNNING; streamtune does not touch it further. A stop that
+ *   completes after the timeout is followed by a start from it with the previous parallelism.
  * - start: `POST /jars/:jarid/run` with `savepointPath` and
  *   `flinkConfiguration["pipeline.jobvertex-parallelism-overrides"] = "<vid>:<p>,…"`.
  * - rescale in place: `PUT /jobs/:jid/resource-requirements` listing every vertex, upperBound = target,
@@ -55,6 +56,8 @@ export interface FlinkExecutorOptions {
   pollIntervalMs?: number;
   /** ms to wait for a plain savepoint ({@link SavepointOptions.timeoutMs} wins). Default 600 000. */
   savepointTimeoutMs?: number;
+  /** ms a stop-with-savepoint that timed out is still watched for a late completion (then the job is started again unchanged). Default 600 000. */
+  lateStopWatchMs?: number;
   logger?: Logger;
 }
 
@@ -97,15 +100,44 @@ export class FlinkExecutor implements JobExecutor {
     return this.awaitSavepoint(jobId, triggerId, opts.timeoutMs ?? this.opts.savepointTimeoutMs ?? 600_000, 'savepoint');
   }
 
-  /** `POST /jobs/:jid/stop` and poll until the savepoint completes, fails or `timeoutMs` passes. */
+  /**
+   * `POST /jobs/:jid/stop` and poll until the savepoint completes, fails or `timeoutMs` passes.
+   * Flink goes on with a stop whose wait timed out here; so after a timeout the stop is watched in
+   * the background (at most `lateStopWatchMs`), and if it still completes, the job is started again
+   * from that savepoint with the per-vertex parallelism it ran with before the stop (read with
+   * `GET /jobs/:jid` first): it keeps running unchanged instead of being left stopped by an
+   * operation that already ended FAILED. Throws OPERATION_FAILED ('failure-cause' | 'timeout'), FLINK_API.
+   */
   async stopWithSavepoint(jobId: string, opts: StopOptions): Promise<{ savepointPath: string }> {
+    const before = await this.describe(jobId);
     const triggerId = newTriggerId();
     this.log.info('stop-with-savepoint', { job_id: jobId, triggerId, drain: opts.drain ?? false });
     await this.client.stopWithSavepoint(jobId, { targetDirectory: opts.targetDirectory, drain: opts.drain ?? false, triggerId });
-    return this.awaitSavepoint(jobId, triggerId, opts.timeoutMs, 'stop-with-savepoint');
+    try {
+      return await this.awaitSavepoint(jobId, triggerId, opts.timeoutMs, 'stop-with-savepoint');
+    } catch (err) {
+      if (err instanceof StreamtuneError && err.details.reason === 'timeout') this.restartAfterLateStop(before, triggerId);
+      throw err;
+    }
   }
 
-  private async awaitSavepoint(jobId: string, triggerId: string, timeoutMs: number, what: string): Promise<{ savepointPath: string }> {
+  /** Watches a stop-with-savepoint that timed out; if it completes, starts the job again from it unchanged. */
+  private restartAfterLateStop(before: JobTopology, triggerId: string): void {
+    const jobId = before.jobId;
+    const parallelism = Object.fromEntries(before.vertices.map((v) => [v.id, v.parallelism]));
+    this.awaitSavepoint(jobId, triggerId, this.opts.lateStopWatchMs ?? 600_000, 'late stop-with-savepoint', true)
+      .then(
+        async ({ savepointPath }) => {
+          this.log.warn(`stop-with-savepoint of ${jobId} completed after its timeout; starting it again unchanged`, { job_id: jobId, savepointPath, parallelism });
+          await this.start({ jobId, savepointPath, parallelism });
+        },
+        () => undefined, // failed (Flink keeps the job running) or still not done: nothing to bring back
+      )
+      .catch((err: unknown) => this.log.error(`starting ${jobId} again after a late stop-with-savepoint failed`, { job_id: jobId, error: errorMessage(err) }));
+  }
+
+  /** Polls the savepoint status; `background` timers do not keep the process alive. */
+  private async awaitSavepoint(jobId: string, triggerId: string, timeoutMs: number, what: string, background = false): Promise<{ savepointPath: string }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = await this.client.savepointStatus(jobId, triggerId);
@@ -125,7 +157,10 @@ export class FlinkExecutor implements JobExecutor {
           details: { reason: 'timeout', jobId, triggerId, timeoutMs },
         });
       }
-      await new Promise((r) => setTimeout(r, Math.min(this.pollMs, Math.max(0, deadline - Date.now()))));
+      await new Promise((r) => {
+        const t = setTimeout(r, Math.min(this.pollMs, Math.max(0, deadline - Date.now())));
+        if (background) t.unref();
+      });
     }
   }
 
