@@ -1,13 +1,13 @@
 /**
  * Prepared JSON responses (dashboards/server/prepared.ts) over a real express server on loopback:
- * gzip when asked for and decodable to the same JSON, plain otherwise, 304 on a matching ETag.
+ * brotli or gzip when asked for and decodable to the same JSON, plain otherwise, 304 on a matching ETag.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import express from 'express';
-import { prepareJson, sendPrepared } from '../dashboards/server/prepared.ts';
+import { compressionFor, prepareJson, prepareJsonCompressed, sendPrepared } from '../dashboards/server/prepared.ts';
 
 function get(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -19,15 +19,29 @@ function get(url: string, headers: Record<string, string>): Promise<{ status: nu
   });
 }
 
-test('a prepared JSON body is sent gzip-compressed when accepted, plain otherwise, and 304 for its ETag', async () => {
+test('a prepared JSON body is sent brotli- or gzip-compressed as the client accepts, plain otherwise, and 304 for its ETag', async () => {
   const value = { series: Array.from({ length: 500 }, (_, i) => ({ t: 1_700_000_000_000 + i * 1000, v: i % 7 })) };
   const p = prepareJson(value);
+  const filled = await prepareJsonCompressed(value);
+  assert.ok(filled.br && filled.gzip, 'compressed at cache fill');
   const app = express();
   app.get('/x', (req, res) => sendPrepared(req, res, p));
+  app.get('/filled', (req, res) => sendPrepared(req, res, filled));
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/x`;
   try {
+    // a browser's header: brotli, which is smaller than gzip for the same body
+    for (const path of ['/x', '/filled']) {
+      const br = await get(url.replace(/\/x$/, path), { 'accept-encoding': 'gzip, deflate, br, zstd' });
+      assert.equal(br.status, 200);
+      assert.equal(br.headers['content-encoding'], 'br', path);
+      assert.equal(br.headers.vary, 'Accept-Encoding');
+      assert.deepEqual(JSON.parse(brotliDecompressSync(br.body).toString('utf8')), value);
+      assert.ok(br.body.length < (filled.gzip?.length ?? 0), `brotli ${br.body.length} < gzip ${filled.gzip?.length}`);
+    }
+    // a client preferring gzip (or without brotli) gets gzip
+    assert.equal((await get(url, { 'accept-encoding': 'br;q=0.5, gzip' })).headers['content-encoding'], 'gzip');
     const gz = await get(url, { 'accept-encoding': 'gzip, deflate' });
     assert.equal(gz.status, 200);
     assert.equal(gz.headers['content-encoding'], 'gzip');
@@ -47,4 +61,15 @@ test('a prepared JSON body is sent gzip-compressed when accepted, plain otherwis
   } finally {
     server.close();
   }
+});
+
+test('compressionFor: brotli when acceptable at a q at least gzip\'s, else gzip, else none', () => {
+  assert.equal(compressionFor('gzip, deflate, br'), 'br');
+  assert.equal(compressionFor('br;q=0.5, gzip'), 'gzip');
+  assert.equal(compressionFor('br;q=0, gzip'), 'gzip');
+  assert.equal(compressionFor('GZIP;Q=0.8'), 'gzip');
+  assert.equal(compressionFor('*'), 'br');
+  assert.equal(compressionFor('identity'), undefined);
+  assert.equal(compressionFor(undefined), undefined);
+  assert.equal(compressionFor('gzip;q=0, br;q=0'), undefined);
 });
