@@ -130,6 +130,18 @@ function endOf(op: Operation): number {
 }
 
 /**
+ * The block, if any, that keeps a recommendation's actions from being applied: of the blocks
+ * matching one of `actions` by {@link actionKey}, the one that lasts longest; undefined when none.
+ * Pure.
+ */
+export function blockOf(actions: readonly TuningAction[], blocked: readonly BlockedAction[]): BlockedAction | undefined {
+  const keys = new Set(actions.map(actionKey));
+  let out: BlockedAction | undefined;
+  for (const b of blocked) if (keys.has(b.actionKey) && (!out || b.until > out.until)) out = b;
+  return out;
+}
+
+/**
  * The actions blocked at `now`: every action of an operation that ended INEFFECTIVE, or
  * ROLLED_BACK because verification found it ineffective (`verification.effective === false`; a
  * rollback after a failed start blocks nothing), is blocked for the same job for

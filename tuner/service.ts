@@ -21,7 +21,7 @@ import type { JobCatalog, ManagedJob } from './catalog.ts';
 import type { JobExecutor, JobTopology } from './executor.ts';
 import { openJournal, type OperationsJournal } from './journal.ts';
 import { DEFAULT_RUNNER_TIMEOUTS, OperationRunner, targetSettings, type RunnerTimeouts } from './operation.ts';
-import { actionKey, blockedActions, checkGuardrails, isTerminal, resolvePolicy } from './policy.ts';
+import { actionKey, blockedActions, checkGuardrails, isTerminal, resolvePolicy, type BlockedAction } from './policy.ts';
 import type { ApplyRequest, Operation, SnapshotRecord, TunerService, TuningPolicy } from './types.ts';
 
 /** Options of {@link createTunerService}. */
@@ -290,6 +290,10 @@ class Service implements TunerServiceImpl {
     writeFileSync(tmp, JSON.stringify(this.overrides, null, 2));
     renameSync(tmp, this.overridesPath);
     return resolved;
+  }
+
+  blocked(jobId: string): BlockedAction[] {
+    return blockedActions(this.history(jobId), this.policy(jobId), this.now());
   }
 
   snapshots(jobId: string): SnapshotRecord[] {

@@ -164,6 +164,10 @@ export interface TunerService {
   setPolicy(jobId: string, policy: Partial<TuningPolicy>): TuningPolicy;
   /** Checkpoints and savepoints recorded for a job, newest first. */
   snapshots(jobId: string): SnapshotRecord[];
+  /** The job's actions blocked now because an operation with them was ineffective (under its policy's
+   * `blockIneffectiveMs`): the dashboard and API show a recommendation of such an action as not
+   * recommended again until the block ends, and `apply` refuses it (FORBIDDEN). */
+  blocked(jobId: string): import('./policy.ts').BlockedAction[];
   /** Auto mode: considers a diagnosis' recommendations under the job's policy; returns the operation
    * started, or the reason none was. */
   onDiagnosis(d: import('../diagnoser/types.ts').Diagnosis): Promise<{ operation?: Operation; skipped?: string }>;

@@ -17,6 +17,7 @@ import type { LogEvent } from '../../core/points.ts';
 import type { Diagnosis, GroupLagStatus, TuningAction } from '../../diagnoser/types.ts';
 import type { ManagedJob } from '../../tuner/catalog.ts';
 import type { Operation } from '../../tuner/types.ts';
+import { blockOf } from '../../tuner/policy.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { HttpError } from './http-error.ts';
 import { prepareJsonCompressed, sendPrepared, type PreparedJson } from './prepared.ts';
@@ -593,10 +594,16 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
   r.get('/diagnoses/:id', (req, res) => {
     const d = cp.diagnoses.get(req.params.id);
     if (!d) throw HttpError.notFound('diagnosis', req.params.id);
+    const blocked = cp.tuner.blocked(d.job_id);
     res.json({
       ...d,
       open: isOpenDiagnosis(cp, d),
       recommendationStates: Object.fromEntries(d.recommendations.map((rec) => [rec.id, cp.diagnoses.recommendation(rec.id)?.state ?? { status: 'open', at: d.createdAt }])),
+      // recommendations whose action was ineffective on this job lately: not recommended again until the block ends
+      blockedRecommendations: Object.fromEntries(d.recommendations.flatMap((rec) => {
+        const b = blockOf(rec.actions, blocked);
+        return b ? [[rec.id, b]] : [];
+      })),
     });
   });
 
@@ -612,7 +619,8 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
   r.get('/recommendations/:id', (req, res) => {
     const rec = cp.diagnoses.recommendation(req.params.id);
     if (!rec) throw HttpError.notFound('recommendation', req.params.id);
-    res.json(rec);
+    const b = blockOf(rec.recommendation.actions, cp.tuner.blocked(rec.job_id));
+    res.json(b ? { ...rec, blocked: b } : rec);
   });
 
   r.post('/recommendations/:id/apply', async (req, res) => {

@@ -24,6 +24,7 @@ import { evaluateGroupLag, lagInputsFromSeries } from '../../diagnoser/index.ts'
 import type { Diagnosis, Finding, GroupLagStatus, Recommendation, TuningAction } from '../../diagnoser/types.ts';
 import type { ManagedJob } from '../../tuner/catalog.ts';
 import type { Operation, OperationState } from '../../tuner/types.ts';
+import { blockOf, type BlockedAction } from '../../tuner/policy.ts';
 import { formatDuration, formatTime, formatValue } from '../notify/render.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { TtlCache } from './api.ts';
@@ -458,9 +459,11 @@ function evidenceView(f: Finding) {
   return { rows, charts, tables };
 }
 
-function recView(cp: ControlPlane, r: Recommendation) {
+function recView(cp: ControlPlane, r: Recommendation, blocked: readonly BlockedAction[]) {
   const stored = cp.diagnoses.recommendation(r.id);
   const status = stored?.state.status ?? 'open';
+  // an action found ineffective on this job lately is not recommended again until its block ends
+  const block = status === 'open' ? blockOf(r.actions, blocked) : undefined;
   return {
     id: r.id,
     title: r.title,
@@ -468,7 +471,8 @@ function recView(cp: ControlPlane, r: Recommendation) {
     expected: Object.entries(r.expected).map(([k, v]) => ({ key: k, value: formatValue(v) })),
     changes: r.actions.map(changeText),
     changeText: r.actions.map(changeText).join('; '),
-    applicable: r.actions.length > 0 && status === 'open',
+    applicable: r.actions.length > 0 && status === 'open' && !block,
+    blocked: block ? { until: new Date(block.until).toISOString(), reason: block.reason, operationId: block.operationId } : undefined,
     open: status === 'open',
     status,
     operationId: stored?.state.operationId,
@@ -654,6 +658,7 @@ export function createPagesRouter(cp: ControlPlane, opts: PagesOptions): Router 
   router.get('/diagnoses/:id', (req: Request<{ id: string }>, res) => {
     const d = cp.diagnoses.get(req.params.id);
     if (!d) return notFound(res, `diagnosis ${req.params.id}`);
+    const blocked = cp.tuner.blocked(d.job_id);
     page(res, 'diagnosis', `Diagnosis of ${d.job_name ?? d.job_id}`, {
       d: {
         ...diagnosisSummary(d),
@@ -664,7 +669,7 @@ export function createPagesRouter(cp: ControlPlane, opts: PagesOptions): Router 
         explanation: d.rootCause.explanation,
       },
       findings: d.findings.map((f) => ({ ...f, vertex: f.vertex ?? '', ...evidenceView(f) })),
-      recommendations: d.recommendations.map((r) => recView(cp, r)),
+      recommendations: d.recommendations.map((r) => recView(cp, r, blocked)),
     });
   });
 

@@ -11,6 +11,7 @@ import type { Diagnosis } from '../../diagnoser/types.ts';
 import type { ControlPlane } from '../../dashboards/server/control-plane.ts';
 import type { JobCatalog, ManagedJob } from '../../tuner/catalog.ts';
 import type { Operation, TunerService } from '../../tuner/types.ts';
+import { DEFAULT_POLICY, blockedActions } from '../../tuner/policy.ts';
 import { tempDir } from './wait.ts';
 
 /** A secret the pages must never render. */
@@ -161,6 +162,7 @@ export function fakeTuner(ops: Operation[], apply?: TunerService['apply']): Tune
     policy: () => { throw new Error('not in this test'); },
     setPolicy: () => { throw new Error('not in this test'); },
     snapshots: (jobId) => (jobId === JOB_ID ? [{ job_id: JOB_ID, kind: 'savepoint', path: '/data/savepoints/sp-1', completedAt: NOW - 199_000, sizeBytes: 40_960, operationId: 'op-1' }] : []),
+    blocked: (jobId) => blockedActions(ops.filter((o) => o.job_id === jobId), DEFAULT_POLICY, NOW),
     onDiagnosis: async () => ({ skipped: 'test' }),
     close: async () => {},
   };
