@@ -127,7 +127,7 @@ export async function storeSweep(rules: ReturnType<typeof loadRules>): Promise<B
     let diagnoseMs = 0;
     let findings = 0;
     // the service's reader: batches of 100, the next read while this batch is diagnosed
-    for await (const { windows, error } of windowBatches(store, jobs, 100, () => ({ start: T0, end, now: end }), { stepMs: 10_000 })) {
+    for await (const { windows, error } of windowBatches(store, jobs, 100, { start: T0, end, now: end }, { stepMs: 10_000 })) {
       if (!windows) throw error;
       const td = performance.now();
       for (const w of windows.values()) findings += diagnose(rules, w, { type: 'sweep' }).findings.length;

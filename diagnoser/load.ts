@@ -158,7 +158,7 @@ export async function loadJobWindow(store: MetricStore, jobId: string, start: nu
  * @returns job id → window, for every job given (jobs with no data get empty windows)
  * @throws StreamtuneError INVALID_ARGUMENT when end < start; the store's errors pass through.
  */
-export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoad[], start: number, end: number, now: number, opts: Pick<LoadJobWindowOptions, 'stepMs' | 'logLimit'> = {}): Promise<Map<string, JobWindow>> {
+export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoad[], start: number, end: number, now: number, opts: Pick<LoadJobWindowOptions, 'stepMs' | 'logLimit'> & { tmQueries?: TmQueryMemo } = {}): Promise<Map<string, JobWindow>> {
   if (!(end >= start)) throw new StreamtuneError('INVALID_ARGUMENT', `window end ${end} is before start ${start}`, { details: { jobs: jobs.map((j) => j.jobId).slice(0, 5), start, end } });
   const result = new Map<string, JobWindow>();
   const ids = [...new Set(jobs.map((j) => j.jobId))];
@@ -229,16 +229,29 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
   const ql = async (measurement: string): Promise<Map<string, Series[]>> =>
     splitBy(await q(measurement, 'value', singleGroup ? lagBy : [...lagBy, 'group'], 'last', { group: singleGroup ?? groups }), 'group', singleGroup);
   const tmWhere = { tm_id: allTms };
+  // TaskManager-wide reads (no job filter): the same for every batch of a sweep whose jobs ran on the same TaskManagers
+  const qt = (measurement: string, field: string, groupBy: readonly string[], aggregate: SeriesQuery['aggregate'], window = step): Promise<Series[]> => {
+    const query: SeriesQuery = { measurement, field, start, end, where: tmWhere, groupBy, window, aggregate };
+    const memo = opts.tmQueries;
+    if (!memo) return store.query(query);
+    const key = JSON.stringify(query);
+    let p = memo.get(key);
+    if (!p) {
+      memo.set(key, (p = store.query(query)));
+      p.catch(() => memo.delete(key));
+    }
+    return p;
+  };
   const [tmJobSeries, jvmSeries, lagSeries] = await Promise.all([
     // every job that ran subtasks on those TaskManagers: a TM shared by several jobs (a session
     // cluster, or one bundled-runtime process running several jobs) has one heap and one GC for all
-    allTms.length === 0 ? undefined : q(`${TASK}busyTimeMsPerSecond`, 'value', ['tm_id', 'job_id', 'job_name'], 'last', tmWhere, whole),
+    allTms.length === 0 ? undefined : qt(`${TASK}busyTimeMsPerSecond`, 'value', ['tm_id', 'job_id', 'job_name'], 'last', whole),
     allTms.length === 0 ? undefined : Promise.all([
       // heap floor detection needs minima: heap used is read with min per step
-      q('taskmanager_Status_JVM_Memory_Heap_Used', 'value', ['tm_id'], 'min', tmWhere),
-      q('taskmanager_Status_JVM_Memory_Heap_Committed', 'value', ['tm_id'], 'mean', tmWhere),
-      q('taskmanager_Status_JVM_Memory_Heap_Max', 'value', ['tm_id'], 'last', tmWhere),
-      q('taskmanager_Status_JVM_GarbageCollector_All_TimeMsPerSecond', 'rate', ['tm_id'], 'mean', tmWhere),
+      qt('taskmanager_Status_JVM_Memory_Heap_Used', 'value', ['tm_id'], 'min'),
+      qt('taskmanager_Status_JVM_Memory_Heap_Committed', 'value', ['tm_id'], 'mean'),
+      qt('taskmanager_Status_JVM_Memory_Heap_Max', 'value', ['tm_id'], 'last'),
+      qt('taskmanager_Status_JVM_GarbageCollector_All_TimeMsPerSecond', 'rate', ['tm_id'], 'mean'),
     ]),
     groups.length === 0 ? undefined : Promise.all([
       ql('streamtune_kafka_partition_lag'),
@@ -294,10 +307,19 @@ export interface WindowBatch {
 }
 
 /**
+ * Answers of TaskManager-wide store queries (JVM series, the jobs on each TaskManager) by query,
+ * shared by the {@link loadJobWindows} calls of one sweep: the batches read the same window, and
+ * jobs of one bundled-runtime process or session cluster share their TaskManagers.
+ */
+export type TmQueryMemo = Map<string, Promise<Series[]>>;
+
+/**
  * The sweep's reader: the windows of many jobs, `batchSize` jobs per {@link loadJobWindows} call,
- * in input order. The next batch is read while the caller handles the one yielded (the store's
- * work overlaps the diagnosis), so at most two batches of windows are held at once.
- * @param range called when a batch's read starts: the window [start, end] and the evaluation time, ms
+ * in input order, all over the same window (the sweep's time), so TaskManager-wide series read for
+ * one batch serve the next ({@link TmQueryMemo}). The next batch is read while the caller handles
+ * the one yielded (the store's work overlaps the diagnosis), so at most two batches of windows are
+ * held at once.
+ * @param range the window [start, end] and the evaluation time, ms
  * @param batchSize jobs per read, >= 1 (the service's default is 100: ~30 queries per 100 jobs)
  * @param opts `stepMs` and `logLimit` as in {@link LoadJobWindowOptions}
  * A failed read is yielded with its `error`, never thrown.
@@ -306,14 +328,14 @@ export async function* windowBatches(
   store: MetricStore,
   jobs: readonly JobToLoad[],
   batchSize: number,
-  range: () => { start: number; end: number; now: number },
+  range: { start: number; end: number; now: number },
   opts: Pick<LoadJobWindowOptions, 'stepMs' | 'logLimit'> = {},
 ): AsyncGenerator<WindowBatch> {
   const size = Math.max(1, Math.floor(batchSize));
+  const tmQueries: TmQueryMemo = new Map();
   const read = (offset: number): Promise<WindowBatch> => {
     const batch = jobs.slice(offset, offset + size);
-    const r = range();
-    return loadJobWindows(store, batch, r.start, r.end, r.now, opts).then(
+    return loadJobWindows(store, batch, range.start, range.end, range.now, { ...opts, tmQueries }).then(
       (windows) => ({ offset, jobs: batch, windows }),
       (error: unknown) => ({ offset, jobs: batch, error }),
     );

@@ -181,11 +181,9 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
     const made: Diagnosis[] = [];
     let failed = 0;
     // the windows of a batch are read together (~30 store queries per batch, not per job), the
-    // next batch while this one is diagnosed
-    const range = () => {
-      const now = clock();
-      return { start: now - windowMs, end: now, now };
-    };
+    // next batch while this one is diagnosed; every batch over the window ending at the sweep's start
+    const now = clock();
+    const range = { start: now - windowMs, end: now, now };
     for await (const { offset, jobs: read, windows, error } of windowBatches(opts.store, jobs.map(toLoad), batchSize, range, { stepMs })) {
       const batch = jobs.slice(offset, offset + read.length);
       if (!windows) {

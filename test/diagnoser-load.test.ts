@@ -211,7 +211,7 @@ test('windowBatches reads batch by batch in input order, the next batch while th
         }
         : Reflect.get(target, key, target)),
     });
-    const range = () => ({ start: T0, end: T0 + 190_000, now: T0 + 191_000 });
+    const range = { start: T0, end: T0 + 190_000, now: T0 + 191_000 };
     const seen: Array<{ offset: number; ids: string[]; ok: boolean; readAhead: boolean }> = [];
     for await (const b of windowBatches(watching, jobs, 2, range, { stepMs: 10_000 })) {
       await new Promise((r) => setImmediate(r));
@@ -230,6 +230,38 @@ test('windowBatches reads batch by batch in input order, the next batch while th
       { offset: 2, ids: ['no-data', 'fails'], ok: false, readAhead: true },
       { offset: 4, ids: ['after'], ok: true, readAhead: true },
     ]);
+  } finally {
+    await store.close();
+  }
+});
+
+test('windowBatches reads TaskManager-wide series once per sweep when the batches\' jobs share the TaskManagers, with the same windows as reading each job alone', async () => {
+  const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+  try {
+    const twin = points(true).map((p) => ({ ...p, tags: Object.fromEntries(Object.entries(p.tags ?? {}).map(([k, v]) => [k, k === 'job_id' && v === JOB ? 'job-twin' : v])) }));
+    await store.write([...points(true), ...twin]);
+    const asked = new Map<string, number>();
+    const counting = new Proxy(store, {
+      get: (target, key) => (key === 'query'
+        ? (q: Parameters<typeof store.query>[0]) => {
+          asked.set(q.measurement, (asked.get(q.measurement) ?? 0) + 1);
+          return target.query(q);
+        }
+        : Reflect.get(target, key, target)),
+    });
+    const jobs = [{ jobId: JOB, consumerGroup: 'orders-g' }, { jobId: 'job-twin', consumerGroup: 'orders-g' }];
+    const range = { start: T0, end: T0 + 190_000, now: T0 + 191_000 };
+    const got = new Map<string, unknown>();
+    for await (const b of windowBatches(counting, jobs, 1, range, { stepMs: 10_000 })) for (const [id, w] of b.windows!) got.set(id, w);
+    // both jobs ran on tm-1: its heap and GC series were read for the first batch and reused for the second
+    assert.equal(asked.get('taskmanager_Status_JVM_Memory_Heap_Max'), 1);
+    assert.equal(asked.get('taskmanager_Status_JVM_GarbageCollector_All_TimeMsPerSecond'), 1);
+    assert.equal(asked.get('taskmanager_job_task_busyTimeMsPerSecond'), 1 + 2 * 2, 'one tm-wide read, plus the per-job reads of each batch');
+    for (const j of jobs) {
+      const alone = await loadJobWindow(store, j.jobId, range.start, range.end, range.now, { stepMs: 10_000, consumerGroup: j.consumerGroup });
+      assert.deepEqual(got.get(j.jobId), alone, j.jobId);
+    }
+    assert.deepEqual((got.get('job-twin') as { jvm: Array<{ otherJobs?: unknown }> }).jvm[0]!.otherJobs, [{ jobId: JOB, jobName: 'orders' }]);
   } finally {
     await store.close();
   }
