@@ -6,36 +6,25 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
-import express from 'express';
 import type { ControlPlane } from '../dashboards/server/control-plane.ts';
 import { createPagesRouter, changeText, vertexColor } from '../dashboards/server/pages.ts';
 import { grafanaDashboard, influxQlMeasurements } from '../dashboards/grafana.ts';
-import { JOB_ID, SECRET, fixtureControlPlane } from './helpers/pages-fixture.ts';
+import { JOB_ID, SECRET, fixtureControlPlane, serveFixture } from './helpers/pages-fixture.ts';
 
-let server: Server;
+let served: { base: string; close(): Promise<void> };
 let base: string;
 let cp: ControlPlane;
 
 before(async () => {
   process.env.STREAMTUNE_API_TOKEN = SECRET;
   cp = await fixtureControlPlane();
-  const app = express();
-  app.use((_req, res, next) => {
-    res.locals.csrfToken = 'csrf-token-for-this-session';
-    res.locals.loggedIn = false;
-    next();
-  });
-  app.use('/', createPagesRouter(cp, { baseUrl: 'http://127.0.0.1' }));
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  served = await serveFixture((app) => app.use('/', createPagesRouter(cp, { baseUrl: 'http://127.0.0.1' })));
+  base = served.base;
 });
 
 after(async () => {
-  await new Promise((r) => server.close(r));
+  await served.close();
   await cp.close();
 });
 

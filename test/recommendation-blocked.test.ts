@@ -7,17 +7,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import express from 'express';
 import type { ControlPlane } from '../dashboards/server/control-plane.ts';
 import { createApiRouter } from '../dashboards/server/api.ts';
 import { createPagesRouter } from '../dashboards/server/pages.ts';
 import type { Operation } from '../tuner/types.ts';
 import { DEFAULT_POLICY } from '../tuner/policy.ts';
-import { NOW, SECRET, fixtureControlPlane, operation } from './helpers/pages-fixture.ts';
+import { NOW, SECRET, fixtureControlPlane, operation, serveFixture } from './helpers/pages-fixture.ts';
 
-let server: Server;
+let served: { base: string; close(): Promise<void> };
 let base: string;
 let cp: ControlPlane;
 const ops: Operation[] = [operation];
@@ -25,20 +22,15 @@ const ops: Operation[] = [operation];
 before(async () => {
   process.env.STREAMTUNE_API_TOKEN = SECRET;
   cp = await fixtureControlPlane(ops);
-  const app = express();
-  app.use((_req, res, next) => {
-    res.locals.csrfToken = 'csrf-token-for-this-session';
-    next();
+  served = await serveFixture((app) => {
+    app.use('/api/v1', createApiRouter(cp, { cacheTtlMs: 0 }));
+    app.use('/', createPagesRouter(cp, { baseUrl: 'http://127.0.0.1' }));
   });
-  app.use('/api/v1', createApiRouter(cp, { cacheTtlMs: 0 }));
-  app.use('/', createPagesRouter(cp, { baseUrl: 'http://127.0.0.1' }));
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = served.base;
 });
 
 after(async () => {
-  await new Promise((r) => server.close(r));
+  await served.close();
   await cp.close();
 });
 

@@ -3,6 +3,8 @@
  * lagging flights job's metrics and lag, the real diagnosis store with one diagnosis, and an
  * in-memory job catalog and tuner (the parts the pages only read). `NOW` is the fixed clock.
  */
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
 import { createEmbeddedStore } from '../../collector/store/index.ts';
 import { silentLogger } from '../../core/logger.ts';
 import type { MetricPoint } from '../../core/points.ts';
@@ -192,4 +194,24 @@ export async function fixtureControlPlane(ops: Operation[] = [operation], apply?
       await diagnoses.close();
     },
   } as unknown as ControlPlane;
+}
+
+/**
+ * Serves routers over the fixture on a free loopback port, with the session locals the pages read
+ * (a CSRF token, not logged in). `mount` adds the routers; `close()` stops the server.
+ */
+export async function serveFixture(mount: (app: Express) => void): Promise<{ base: string; close(): Promise<void> }> {
+  const app = express();
+  app.use((_req, res, next) => {
+    res.locals.csrfToken = 'csrf-token-for-this-session';
+    res.locals.loggedIn = false;
+    next();
+  });
+  mount(app);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
