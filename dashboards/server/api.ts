@@ -21,6 +21,7 @@ import { blockOf } from '../../tuner/policy.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { HttpError } from './http-error.ts';
 import { prepareJsonCompressed, sendPrepared, type PreparedJson } from './prepared.ts';
+import type { FastReads } from './fast-reads.ts';
 
 /** Lag of a job now, from the store (the collector's latest sample). */
 export interface LagNow {
@@ -389,6 +390,8 @@ export interface ApiOptions {
   cacheTtlMs?: number;
   /** Health of the server itself, merged into `/health`. */
   health?: () => Promise<HealthReport>;
+  /** Where the overview's and lag series' answers are kept for repeat reads ahead of the middleware (app.ts). */
+  fastReads?: FastReads;
 }
 
 /** `GET /health`: each component's status. `status` is the worst of them. */
@@ -438,7 +441,9 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
   const cache = new TtlCache<PreparedJson>(opts.cacheTtlMs ?? 1000);
   /** Answers the JSON of `load()`, serialised, hashed and compressed once per cache entry (series are large, clients many). */
   const sendCached = async (req: Request, res: express.Response, key: string, load: () => Promise<unknown>): Promise<void> => {
-    sendPrepared(req, res, await cache.get(key, async () => prepareJsonCompressed(await load())));
+    const p = await cache.get(key, async () => prepareJsonCompressed(await load()));
+    opts.fastReads?.remember(req.originalUrl, res, p);
+    sendPrepared(req, res, p);
   };
   type Range = { from: number; to: number; step: number };
   /**

@@ -20,6 +20,7 @@ import type { ControlPlane } from './control-plane.ts';
 import { errorHandler, notFoundHandler } from './http-error.ts';
 import { loginRateLimit, type LoginRateLimitOptions } from './login-limit.ts';
 import { createServerMetrics } from './metrics.ts';
+import { FastReads } from './fast-reads.ts';
 import { createPagesRouter } from './pages.ts';
 
 /** Options of {@link createApp}. */
@@ -51,6 +52,12 @@ export function createApp(cp: ControlPlane, opts: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   const metrics = createServerMetrics(cp, () => opts.auth.sessionCount());
+  const cacheTtlMs = opts.cacheTtlMs ?? 1000;
+  // repeat reads of the overview and lag series, answered from the router's last answer (fast-reads.ts)
+  const fastReads = new FastReads(cacheTtlMs, metrics.observe);
+  app.use((req, res, next) => {
+    if (!fastReads.handle(req, res)) next();
+  });
 
   app.use(metrics.middleware);
   app.use(
@@ -92,7 +99,7 @@ export function createApp(cp: ControlPlane, opts: AppOptions): Express {
     const h = await healthReport(cp);
     res.status(h.status === 'down' ? 503 : 200).json(h);
   });
-  app.use('/api/v1', createApiRouter(cp, { cacheTtlMs: opts.cacheTtlMs ?? 1000 }));
+  app.use('/api/v1', createApiRouter(cp, { cacheTtlMs, fastReads }));
   if (opts.pages !== false) app.use('/', createPagesRouter(cp, { baseUrl: opts.baseUrl }));
 
   app.use(notFoundHandler);

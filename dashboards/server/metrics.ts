@@ -16,6 +16,8 @@ export interface ServerMetrics {
   middleware: RequestHandler;
   /** `GET /metrics`. */
   handler: RequestHandler;
+  /** Counts one request answered outside the middleware (dashboards/server/fast-reads.ts): method, route label, status, seconds. */
+  observe(method: string, route: string, status: number, seconds: number): void;
 }
 
 /** Job states the `streamtune_jobs` gauge always reports (0 when none), so dashboards see every series. */
@@ -86,13 +88,15 @@ export function createServerMetrics(cp: ControlPlane, sessions: () => number = (
     },
   });
 
+  const observe = (method: string, route: string, status: number, seconds: number): void => {
+    requests.inc({ method, route, status: String(status) });
+    latency.observe({ method, route }, seconds);
+  };
   const middleware: RequestHandler = (req, res, next) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const route = req.route?.path !== undefined ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      const s = Number(process.hrtime.bigint() - start) / 1e9;
-      requests.inc({ method: req.method, route, status: String(res.statusCode) });
-      latency.observe({ method: req.method, route }, s);
+      observe(req.method, route, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9);
     });
     next();
   };
@@ -100,5 +104,5 @@ export function createServerMetrics(cp: ControlPlane, sessions: () => number = (
     const text = await registry.metrics();
     res.type(registry.contentType).send(text);
   };
-  return { registry, middleware, handler };
+  return { registry, middleware, handler, observe };
 }

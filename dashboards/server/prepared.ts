@@ -21,6 +21,8 @@ import type { Request, Response } from 'express';
 export interface PreparedJson {
   body: Buffer;
   etag: string;
+  /** ms since epoch when it was prepared (the age of the data it holds) */
+  at: number;
   gzip?: Buffer;
   br?: Buffer;
 }
@@ -28,7 +30,7 @@ export interface PreparedJson {
 /** Serialises `value` once (JSON, UTF-8) and hashes it (SHA-1, base64url) for its ETag. */
 export function prepareJson(value: unknown): PreparedJson {
   const body = Buffer.from(JSON.stringify(value), 'utf8');
-  return { body, etag: `"${body.length.toString(16)}-${createHash('sha1').update(body).digest('base64url')}"` };
+  return { body, etag: `"${body.length.toString(16)}-${createHash('sha1').update(body).digest('base64url')}"`, at: Date.now() };
 }
 
 const gzipAsync = promisify(gzip);
@@ -38,7 +40,7 @@ const brotliAsync = promisify(brotliCompress);
  * Brotli settings: quality 5 of 11 (a 93 KB series in ~3 ms, already half of gzip -6; the top
  * qualities take 20× longer for a few % more), text mode, the body size as a hint.
  */
-function brotliOptions(body: Buffer): BrotliOptions {
+export function brotliOptions(body: Buffer): BrotliOptions {
   return { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5, [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length } };
 }
 
