@@ -9,7 +9,7 @@
  * and `res.locals.loggedIn` (boolean: a logged-in session, or the API token presented) are set before
  * any route runs. Every non-GET/HEAD/OPTIONS request except `POST /login` passes the mutation guard.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -54,10 +54,9 @@ export function createApp(cp: ControlPlane, opts: AppOptions): Express {
   const metrics = createServerMetrics(cp, () => opts.auth.sessionCount());
   const cacheTtlMs = opts.cacheTtlMs ?? 1000;
   // repeat reads of the overview and lag series, answered from the router's last answer (fast-reads.ts)
+  // (answered in listen(), ahead of express itself; see appFastReads)
   const fastReads = new FastReads(cacheTtlMs, metrics.observe);
-  app.use((req, res, next) => {
-    if (!fastReads.handle(req, res)) next();
-  });
+  fastReadsOf.set(app, fastReads);
 
   app.use(metrics.middleware);
   app.use(
@@ -107,6 +106,14 @@ export function createApp(cp: ControlPlane, opts: AppOptions): Express {
   return app;
 }
 
+/** The fast reads of each app made by {@link createApp} (not in `app.locals`, which templates see). */
+const fastReadsOf = new WeakMap<Express, FastReads>();
+
+/** The {@link FastReads} of an app made by {@link createApp}, if any. */
+export function appFastReads(app: Express): FastReads | undefined {
+  return fastReadsOf.get(app);
+}
+
 /** A listening server. */
 export interface Listening {
   server: Server;
@@ -125,7 +132,9 @@ export interface Listening {
 export function listen(app: Express | undefined, port: number, host: string): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    if (app) server.on('request', app);
+    const fast = app ? appFastReads(app) : undefined;
+    // repeat reads of the hot routes are answered before express sets up the request (fast-reads.ts)
+    if (app) server.on('request', fast ? (req: IncomingMessage, res: ServerResponse) => { if (!fast.handle(req, res)) app(req, res); } : app);
     server.listen(port, host);
     server.keepAliveTimeout = 5000;
     server.once('error', reject);
