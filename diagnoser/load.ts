@@ -231,13 +231,12 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
   const tmWhere = { tm_id: allTms };
   // TaskManager-wide reads (no job filter): the same for every batch of a sweep whose jobs ran on the same TaskManagers
   const qt = (measurement: string, field: string, groupBy: readonly string[], aggregate: SeriesQuery['aggregate'], window = step): Promise<Series[]> => {
-    const query: SeriesQuery = { measurement, field, start, end, where: tmWhere, groupBy, window, aggregate };
     const memo = opts.tmQueries;
-    if (!memo) return store.query(query);
-    const key = JSON.stringify(query);
+    if (!memo) return q(measurement, field, groupBy, aggregate, tmWhere, window);
+    const key = JSON.stringify([measurement, field, groupBy, aggregate, allTms, start, end, window]);
     let p = memo.get(key);
     if (!p) {
-      memo.set(key, (p = store.query(query)));
+      memo.set(key, (p = q(measurement, field, groupBy, aggregate, tmWhere, window)));
       p.catch(() => memo.delete(key));
     }
     return p;

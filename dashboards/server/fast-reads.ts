@@ -19,8 +19,7 @@
  * cached response (BENCHMARKS.md, api rows).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { brotliCompressSync, gzipSync } from 'node:zlib';
-import { GZIP_MIN_BYTES, brotliOptions, compressionFor, type PreparedJson } from './prepared.ts';
+import { encodedBody, type PreparedJson } from './prepared.ts';
 
 /** The routes served here, as `/metrics` labels them. */
 export const FAST_ROUTES = { overview: '/api/v1/jobs', lag: '/api/v1/jobs/:id/lag' } as const;
@@ -101,8 +100,7 @@ export class FastReads {
       res.writeHead(304, this.headersFor(a, ''));
       res.end();
     } else {
-      const encoding = p.body.length >= GZIP_MIN_BYTES ? compressionFor(req.headers['accept-encoding']) : undefined;
-      const body = encoding === 'br' ? (p.br ??= brotliCompressSync(p.body, brotliOptions(p.body))) : encoding === 'gzip' ? (p.gzip ??= gzipSync(p.body, { level: 6 })) : p.body;
+      const { encoding, body } = encodedBody(p, req.headers['accept-encoding']);
       res.writeHead(200, this.headersFor(a, encoding ?? '', body.length));
       res.end(body);
     }

@@ -40,7 +40,7 @@ const brotliAsync = promisify(brotliCompress);
  * Brotli settings: quality 5 of 11 (a 93 KB series in ~3 ms, already half of gzip -6; the top
  * qualities take 20× longer for a few % more), text mode, the body size as a hint.
  */
-export function brotliOptions(body: Buffer): BrotliOptions {
+function brotliOptions(body: Buffer): BrotliOptions {
   return { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5, [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length } };
 }
 
@@ -99,14 +99,20 @@ export function sendPrepared(req: Request, res: Response, p: PreparedJson): void
     res.status(304).end();
     return;
   }
-  const encoding = p.body.length >= GZIP_MIN_BYTES ? compressionFor(req.headers['accept-encoding']) : undefined;
-  if (encoding) {
-    const body = encoding === 'br' ? (p.br ??= brotliCompressSync(p.body, brotliOptions(p.body))) : (p.gzip ??= gzipSync(p.body, { level: 6 }));
-    res.setHeader('Content-Encoding', encoding);
-    res.setHeader('Content-Length', body.length);
-    res.end(body);
-    return;
-  }
-  res.setHeader('Content-Length', p.body.length);
-  res.end(p.body);
+  const { encoding, body } = encodedBody(p, req.headers['accept-encoding']);
+  if (encoding) res.setHeader('Content-Encoding', encoding);
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
+}
+
+/**
+ * The body of `p` to send for an `Accept-Encoding` header: brotli or gzip as {@link compressionFor}
+ * picks when the body is at least {@link GZIP_MIN_BYTES} (compressed here, once, if the cache fill
+ * did not), else the plain body with no encoding.
+ */
+export function encodedBody(p: PreparedJson, acceptEncoding: string | undefined): { encoding?: 'br' | 'gzip'; body: Buffer } {
+  const encoding = p.body.length >= GZIP_MIN_BYTES ? compressionFor(acceptEncoding) : undefined;
+  if (encoding === 'br') return { encoding, body: (p.br ??= brotliCompressSync(p.body, brotliOptions(p.body))) };
+  if (encoding === 'gzip') return { encoding, body: (p.gzip ??= gzipSync(p.body, { level: 6 })) };
+  return { body: p.body };
 }
