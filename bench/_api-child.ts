@@ -4,16 +4,15 @@
  * task metrics written into the embedded store, served on a free loopback port. Prints one JSON line
  * `{ url, jobId }` on stdout when ready; SIGTERM closes it.
  */
-import { writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../core/logger.ts';
 import type { MetricPoint } from '../core/points.ts';
 import { createApp, listen } from '../dashboards/server/app.ts';
-import { createControlPlane } from '../dashboards/server/assemble.ts';
+import { createControlPlane } from '../control-plane/assemble.ts';
 import { createAuth } from '../dashboards/server/auth.ts';
-import { loadConfig } from '../dashboards/server/config.ts';
+import { loadConfig } from '../control-plane/config.ts';
 
 const HISTORY_MIN = 30;
 const PARTITIONS = 8;

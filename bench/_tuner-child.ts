@@ -25,13 +25,14 @@
  *   change after the start, sampled every {@link DOWNTIME_SAMPLE_MS} ms.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { BUNDLED_RESTART_MS } from '../tuner/bundled/catalog.ts';
+import { BUNDLED_RESTART_MS } from '../platform/index.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEmbeddedStore, type EmbeddedStore } from '../collector/store/index.ts';
 import { datasetLagPoints } from '../collector/dataset-lag.ts';
-import { diagnose, loadJobWindow, type TopologyVertex } from '../diagnoser/index.ts';
+import { diagnose, loadJobWindow } from '../diagnoser/index.ts';
+import type { TopologyVertex } from '../platform/index.ts';
 import type { Diagnosis, TuningAction } from '../diagnoser/types.ts';
 import { loadRules } from '../rules/loader.ts';
 import type { RuleSet } from '../rules/types.ts';
@@ -205,7 +206,7 @@ async function loop(latencyMs: number, planner: string, dir: string): Promise<Tu
       if (steps.length >= MAX_STEPS) break;
       const rec = last.recommendations.find((r) => r.actions.some((a) => a.type === 'set-parallelism'))!;
       const overrides: Record<string, number> = {};
-      for (const a of actions) overrides[a.vertex] = a.to;
+      for (const a of actions) overrides[a.vertex.name] = a.to;
       // apply: stop with savepoint, restore with the new parallelism; downtime from enrich's counters
       const old = job;
       let lastChange = performance.now();

@@ -26,7 +26,7 @@ import { createAlerter } from '../diagnoser/alerter.ts';
 import { loadJobWindow, windowBatches } from '../diagnoser/load.ts';
 import { loadRules } from '../rules/loader.ts';
 import { RuleSetManager } from '../rules/manager.ts';
-import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
+import type { JobCatalog, ManagedJob } from '../platform/index.ts';
 import { buildWindow, type VertexSpec } from '../test/fixtures/diagnoser/build.ts';
 import type { BenchRow } from './types.ts';
 

@@ -6,12 +6,11 @@
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { errorMessage } from '../core/errors.ts';
-import { parseLineProtocol } from '../core/line-protocol.ts';
-import { createEmbeddedStore } from '../collector/store/embedded.ts';
+import { errorMessage, parseLineProtocol } from '../core/index.ts';
+import { createEmbeddedStore } from '../collector/index.ts';
 import { loadJobWindow, diagnose } from '../diagnoser/index.ts';
 import { loadRules } from '../rules/index.ts';
-import { parseDuration } from '../runtime/spec.ts';
+import { parseDuration } from '../runtime/index.ts';
 
 interface DiagnoseOptions {
   metrics: string;

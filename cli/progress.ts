@@ -1,5 +1,5 @@
 /** One-line progress of a running job, from its own metric points: records/s, backlog, per-vertex busy/backpressured time. */
-import type { LocalJob } from '../runtime/job.ts';
+import type { LocalJob } from '../runtime/index.ts';
 
 /** A progress line: `records/s 412,345 | backlog 1,234 | flights busy 231 bp 0 ms/s | ...`. */
 export function progressLine(job: LocalJob): string {

@@ -4,11 +4,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
-import { errorMessage } from '../core/errors.ts';
-import { createLogger } from '../core/logger.ts';
-import { loadJobSpec } from '../runtime/spec.ts';
-import { LocalJob } from '../runtime/job.ts';
-import '../runtime/kafka-register.ts';
+import { createLogger, errorMessage } from '../core/index.ts';
+import { loadJobSpec, LocalJob } from '../runtime/index.ts';
+import '../runtime/index.ts'; // registers the kafka-source and kafka-sink vertex types
 import { progressLine } from './progress.ts';
 
 /** Parses repeated `VERTEX=N` values into a map. */

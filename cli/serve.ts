@@ -8,14 +8,9 @@
  * or logged.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { createLogger, type Logger } from '../core/logger.ts';
-import { StreamtuneError, errorMessage } from '../core/errors.ts';
-import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
-import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
-import { createAuth, ensureApiToken } from '../dashboards/server/auth.ts';
-import { loadConfig, ROLES, type ServerConfig } from '../dashboards/server/config.ts';
-import { createWorker } from '../dashboards/server/worker.ts';
-import { demoConfig, demoDataDir, resetDemoData } from '../dashboards/server/demo.ts';
+import { createLogger, errorMessage, type Logger, StreamtuneError } from '../core/index.ts';
+import { createApp, createAuth, ensureApiToken, listen, type Listening } from '../dashboards/index.ts';
+import { type AssembledControlPlane, createControlPlane, createWorker, demoConfig, demoDataDir, loadConfig, resetDemoData, ROLES, type ServerConfig } from '../control-plane/index.ts';
 
 /** A running server. */
 export interface RunningServer {

@@ -16,10 +16,7 @@
  * Memory: at most `maxBufferedPoints` points plus one batch being written (a batch already sent
  * stays referenced until its request ends).
  */
-import { StreamtuneError, errorMessage } from '../core/errors.ts';
-import { silentLogger, type Logger } from '../core/logger.ts';
-import type { LogEvent, MetricPoint } from '../core/points.ts';
-import { RETRY_DEFAULTS, retry, type RetryOptions } from '../core/retry.ts';
+import { errorMessage, type LogEvent, type Logger, type MetricPoint, retry, RETRY_DEFAULTS, type RetryOptions, silentLogger, StreamtuneError } from '../core/index.ts';
 import type { MetricStore } from './store/types.ts';
 import { invalidLogReason, invalidPointReason } from './store/validate.ts';
 import { emptyHealth, healthToPoints, type CollectorHealth } from './health.ts';

@@ -16,10 +16,8 @@
  * with a last flush. A stopped collector cannot be started again.
  */
 import { hostname } from 'node:os';
-import { StreamtuneError, errorMessage } from '../core/errors.ts';
-import { silentLogger, type Logger } from '../core/logger.ts';
-import type { LogEvent, LogLevel, MetricPoint } from '../core/points.ts';
-import type { ManagedJob } from '../tuner/catalog.ts';
+import { errorMessage, type LogEvent, type Logger, type LogLevel, type MetricPoint, silentLogger, StreamtuneError } from '../core/index.ts';
+import type { ManagedJob } from '../platform/index.ts';
 import { BufferedWriter, type BufferedWriterOptions } from './buffer.ts';
 import { datasetLagPoints } from './dataset-lag.ts';
 import type { CollectorHealth } from './health.ts';

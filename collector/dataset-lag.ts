@@ -14,7 +14,7 @@
  * The points are exactly those of {@link toPoints} (`streamtune_kafka_partition_*`,
  * `streamtune_kafka_group_*`) with the extra tag `source=dataset`.
  */
-import type { MetricPoint } from '../core/points.ts';
+import type { MetricPoint } from '../core/index.ts';
 import { toPoints, type GroupLagSample, type PartitionLagSample } from './kafka/lag-sampler.ts';
 import type { SourceSplitOffset } from './types.ts';
 

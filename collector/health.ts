@@ -2,7 +2,7 @@
  * Health counters of the collector's write path (the {@link BufferedWriter}) and their form as
  * metric points, named in Flink's style (`streamtune_collector_<name>`, field `value`; see docs/METRICS.md).
  */
-import type { MetricPoint } from '../core/points.ts';
+import type { MetricPoint } from '../core/index.ts';
 
 /** Write-path health. Counts are since the writer was created. */
 export interface CollectorHealth {

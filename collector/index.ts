@@ -15,3 +15,4 @@ export * from './kafka/index.ts';
 export * from './store/index.ts';
 export { FlinkRestCollector, DEFAULT_TASK_METRICS, DEFAULT_SOURCE_OPERATOR_METRICS, DEFAULT_JOB_METRICS, reporterFields, parseTaskName } from './flink/rest-collector.ts';
 export type { FlinkMetricType, FlinkRestCollectorOptions, CollectResult } from './flink/rest-collector.ts';
+export { type RemoteSource } from './collector.ts';

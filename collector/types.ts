@@ -5,16 +5,17 @@
  * the store. Health counters come from the writer.
  */
 import type { CollectorHealth } from './health.ts';
-import type { ManagedJob } from '../tuner/catalog.ts';
+import type { ManagedJob } from '../platform/index.ts';
+import type { LogEvent, MetricPoint } from '../core/index.ts';
 
 /** A job the collector pulls from in process (the bundled runtime's LocalJob satisfies it). */
 export interface CollectableJob {
   readonly id: string;
   readonly name: string;
   /** all metric points now (Flink-named), `now` ms */
-  metricPoints(now?: number): import('../core/points.ts').MetricPoint[];
+  metricPoints(now?: number): MetricPoint[];
   /** log events as they happen; returns unsubscribe */
-  onLog(listener: (e: import('../core/points.ts').LogEvent) => void): () => void;
+  onLog(listener: (e: LogEvent) => void): () => void;
   /**
    * Optional: per-split offsets of dataset-replay sources at `now` (ms), reported by the collector
    * as consumer-group lag (group = job name, topic = vertex, partition = split; docs/METRICS.md).

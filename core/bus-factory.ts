@@ -1,7 +1,7 @@
 /**
  * Picks the event bus from configuration: Kafka when `kafka` is given, else in-process.
  */
-import type { EventBus } from './bus.ts';
+import type { AnyEvents, EventBus, EventMap } from './bus.ts';
 import { createKafkaBus, type KafkaBusOptions } from './bus-kafka.ts';
 import { createMemoryBus } from './bus-memory.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -17,9 +17,9 @@ export interface BusConfig {
  * BUS_UNAVAILABLE (retriable) from the first `publish` or `subscribe`.
  * @throws StreamtuneError INVALID_CONFIG when `kafka.brokers` is empty.
  */
-export async function createBus(config: BusConfig = {}, logger: Logger = silentLogger): Promise<EventBus> {
-  if (!config.kafka) return createMemoryBus(logger);
-  return createKafkaBus(config.kafka, logger);
+export async function createBus<E extends EventMap = AnyEvents>(config: BusConfig = {}, logger: Logger = silentLogger): Promise<EventBus<E>> {
+  if (!config.kafka) return createMemoryBus<E>(logger);
+  return createKafkaBus<E>(config.kafka, logger);
 }
 
 export { createKafkaBus, createMemoryBus, type KafkaBusOptions };

@@ -9,7 +9,7 @@
  */
 import { hostname } from 'node:os';
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
-import type { BusEvents, BusTopic, EventBus } from './bus.ts';
+import type { AnyEvents, EventBus, EventMap, TopicOf } from './bus.ts';
 import { StreamtuneError, errorMessage } from './errors.ts';
 import { silentLogger, type Logger } from './logger.ts';
 
@@ -47,7 +47,7 @@ interface TopicConsumer {
  * Errors: StreamtuneError BUS_UNAVAILABLE (retriable) when the broker cannot be reached or a
  * consumer cannot join within `joinTimeoutMs`; INVALID_CONFIG when `brokers` is empty.
  */
-export function createKafkaBus(options: KafkaBusOptions, logger: Logger = silentLogger): EventBus {
+export function createKafkaBus<E extends EventMap = AnyEvents>(options: KafkaBusOptions, logger: Logger = silentLogger): EventBus<E> {
   if (!options.brokers || options.brokers.length === 0) throw new StreamtuneError('INVALID_CONFIG', 'bus.kafka.brokers must list at least one broker');
   const log = logger.namespace('bus');
   const prefix = options.topicPrefix ?? 'streamtune';
@@ -59,10 +59,10 @@ export function createKafkaBus(options: KafkaBusOptions, logger: Logger = silent
     logLevel: logLevel.NOTHING,
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
   });
-  const topicName = (t: BusTopic) => `${prefix}.${t}`;
+  const topicName = (t: string) => `${prefix}.${t}`;
   let producer: Producer | undefined;
   let producerReady: Promise<Producer> | undefined;
-  const consumers = new Map<BusTopic, TopicConsumer>();
+  const consumers = new Map<string, TopicConsumer>();
   let closed = false;
 
   const unavailable = (what: string, err: unknown) =>
@@ -82,7 +82,7 @@ export function createKafkaBus(options: KafkaBusOptions, logger: Logger = silent
     return producerReady;
   };
 
-  const startConsumer = (topic: BusTopic): TopicConsumer => {
+  const startConsumer = (topic: string): TopicConsumer => {
     const groupId = `${groupBase}.${topic}`;
     const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: true, maxWaitTimeInMs: 500, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
     const handlers = new Set<AnyHandler>();
@@ -128,7 +128,7 @@ export function createKafkaBus(options: KafkaBusOptions, logger: Logger = silent
 
   return {
     kind: 'kafka',
-    async publish<T extends BusTopic>(topic: T, event: BusEvents[T]): Promise<void> {
+    async publish<T extends TopicOf<E>>(topic: T, event: E[T]): Promise<void> {
       ensureOpen(`publish on ${topic}`);
       const p = await getProducer();
       const key = (event as { job_id?: string }).job_id ?? null;
@@ -138,7 +138,7 @@ export function createKafkaBus(options: KafkaBusOptions, logger: Logger = silent
         throw unavailable(`publish on ${topicName(topic)} failed`, err);
       }
     },
-    async subscribe<T extends BusTopic>(topic: T, handler: (event: BusEvents[T]) => void | Promise<void>): Promise<() => Promise<void>> {
+    async subscribe<T extends TopicOf<E>>(topic: T, handler: (event: E[T]) => void | Promise<void>): Promise<() => Promise<void>> {
       ensureOpen(`subscribe to ${topic}`);
       let tc = consumers.get(topic);
       if (!tc) {

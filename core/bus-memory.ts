@@ -4,7 +4,7 @@
  * A throwing handler is logged and never stops delivery to the others (kafkajs instrumentation
  * style: a failing listener never breaks the pipeline). Exactly-once delivery within the process.
  */
-import type { BusEvents, BusTopic, EventBus } from './bus.ts';
+import type { AnyEvents, EventBus, EventMap, TopicOf } from './bus.ts';
 import { StreamtuneError, errorMessage } from './errors.ts';
 import { silentLogger, type Logger } from './logger.ts';
 
@@ -15,16 +15,16 @@ type AnyHandler = (event: unknown) => void | Promise<void>;
  * @param logger where handler failures are logged (namespace `bus`); default silent
  * Errors: `publish`/`subscribe` after `close()` throw StreamtuneError BUS_UNAVAILABLE (not retriable).
  */
-export function createMemoryBus(logger: Logger = silentLogger): EventBus {
+export function createMemoryBus<E extends EventMap = AnyEvents>(logger: Logger = silentLogger): EventBus<E> {
   const log = logger.namespace('bus');
-  const handlers = new Map<BusTopic, Set<AnyHandler>>();
+  const handlers = new Map<string, Set<AnyHandler>>();
   let closed = false;
   const ensureOpen = (what: string) => {
     if (closed) throw new StreamtuneError('BUS_UNAVAILABLE', `event bus is closed (${what})`);
   };
   return {
     kind: 'memory',
-    async publish<T extends BusTopic>(topic: T, event: BusEvents[T]): Promise<void> {
+    async publish<T extends TopicOf<E>>(topic: T, event: E[T]): Promise<void> {
       ensureOpen(`publish on ${topic}`);
       const set = handlers.get(topic);
       if (!set || set.size === 0) return;
@@ -37,7 +37,7 @@ export function createMemoryBus(logger: Logger = silentLogger): EventBus {
         }
       }));
     },
-    async subscribe<T extends BusTopic>(topic: T, handler: (event: BusEvents[T]) => void | Promise<void>): Promise<() => Promise<void>> {
+    async subscribe<T extends TopicOf<E>>(topic: T, handler: (event: E[T]) => void | Promise<void>): Promise<() => Promise<void>> {
       ensureOpen(`subscribe to ${topic}`);
       const h = handler as AnyHandler;
       let set = handlers.get(topic);

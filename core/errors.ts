@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'KAFKA_ERROR'
   | 'FLINK_API'
   | 'OPERATION_FAILED'
+  | 'NOTIFY_FAILED'
   | 'UNAUTHORIZED'
   | 'CONFLICT'
   | 'BUS_UNAVAILABLE'

@@ -54,14 +54,18 @@ export function backoffDelay(attempt: number, opts: RetryOptions = {}, random: (
   return Math.max(0, Math.min(maxMs, Math.round(base + spread)));
 }
 
-/** Sleeps `ms`, rejecting early with `signal.reason` when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Sleeps `ms`, rejecting early with `signal.reason` when the signal aborts. With `unref` the timer does
+ * not keep the process alive (background watches).
+ */
+export function sleep(ms: number, signal?: AbortSignal, unref = false): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
+    if (unref) timer.unref();
     const onAbort = (): void => {
       clearTimeout(timer);
       reject(signal?.reason);

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { StreamtuneError } from '../core/errors.ts';
+import { StreamtuneError } from '../core/index.ts';
 
 /** Path of the dashboard JSON file. */
 export const GRAFANA_DASHBOARD_PATH = fileURLToPath(new URL('./grafana/streamtune-lag.json', import.meta.url));

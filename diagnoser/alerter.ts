@@ -4,21 +4,18 @@
  * alert instances to the jobs of the {@link JobCatalog} and publishes one {@link AnomalyEvent} per
  * instance and job on the bus topic 'anomalies'. The previous evaluation's active instances are
  * kept between runs (and across rule reloads), so an incident fires once and resolves once, as in
- * Burrow's incident model (`anchors.md`).
+ * Burrow's incident model (docs/PRIOR-ART.md).
  *
  * Labels → jobs: a `group` label is a consumer group (ManagedJob.consumerGroup); a `job_id` label
  * is the job itself. Instances that match no known job are logged at debug level and not published.
  * When a rule's store query fails, its instances keep their state (no false "resolved"); when a
  * publish fails, the transition is retried at the next evaluation.
  */
-import type { MetricStore, Series } from '../collector/store/types.ts';
-import type { AnomalyEvent, EventBus } from '../core/bus.ts';
-import { errorMessage } from '../core/errors.ts';
-import { silentLogger, type Logger } from '../core/logger.ts';
-import { alertQuery, evaluateAlerts, type AlertInstance } from '../rules/alerts.ts';
-import type { RuleSetManager } from '../rules/manager.ts';
-import type { AlertRule } from '../rules/types.ts';
-import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
+import type { MetricStore, Series } from '../collector/index.ts';
+import type { AnomalyEvent, DiagnoserEvents } from './types.ts';
+import { errorMessage, type EventBus, type Logger, silentLogger } from '../core/index.ts';
+import { type AlertInstance, alertQuery, type AlertRule, evaluateAlerts, type RuleSetManager } from '../rules/index.ts';
+import type { JobCatalog, ManagedJob } from '../platform/index.ts';
 
 /** Options of {@link createAlerter}. */
 export interface AlerterOptions {
@@ -27,7 +24,7 @@ export interface AlerterOptions {
   /** the rule set in force (its `alerts`) */
   rules: RuleSetManager;
   /** where AnomalyEvents go (topic 'anomalies') */
-  bus: EventBus;
+  bus: EventBus<DiagnoserEvents>;
   /** the known jobs */
   jobs: JobCatalog;
   /** evaluation period, ms. Default 5,000. */

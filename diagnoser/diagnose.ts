@@ -1,6 +1,6 @@
 /**
  * `diagnose`: composes the detectors into findings, one root cause and recommendations, following
- * Meituan's diagnosis flow (anchors.md): restarts first (the exception from the logs), then a stalled
+ * Meituan's diagnosis flow (docs/PRIOR-ART.md): restarts first (the exception from the logs), then a stalled
  * consumer, then a lag spike already draining, then the bottleneck vertex from back-pressure and why
  * it is slow (GC, skew, too little parallelism, the source), then risks without lag (checkpoints,
  * memory) and over-provisioning. The lag status and the `lag.burrow` finding come from Burrow's
@@ -8,7 +8,7 @@
  * Pure: no clock, no I/O; the id is a hash of job, window and trigger.
  */
 import { createHash } from 'node:crypto';
-import type { DetectorRule, RuleSet } from '../rules/types.ts';
+import type { DetectorRule, RuleSet } from '../rules/index.ts';
 import type { Diagnosis, Finding, Recommendation, RootCauseKind, TuningAction } from './types.ts';
 import type { JobWindow } from './window.ts';
 import { makeFinding, param, processedRate, severityRank, summarise, worst, gradeRule, type VertexStats } from './detectors/common.ts';
@@ -53,11 +53,6 @@ function rule(rules: RuleSet, id: string): DetectorRule {
 /** Deterministic id of a diagnosis: sha1 of job id, window and trigger, 16 hex digits. */
 export function diagnosisId(w: JobWindow, trigger: DiagnoseTrigger): string {
   return createHash('sha1').update(`${w.jobId}|${w.start}|${w.end}|${JSON.stringify(trigger)}`).digest('hex').slice(0, 16);
-}
-
-/** The id the tuner addresses a vertex by: its name (bundled runtime) or its JobVertexID (Flink, inferred topology). */
-export function vertexKey(w: JobWindow, v: { id: string; name: string }): string {
-  return w.topologyInferred ? v.id : v.name;
 }
 
 /**
@@ -112,7 +107,7 @@ export function planInputs(w: JobWindow, stats: readonly VertexStats[], totalLag
 function parallelismRecommendation(w: JobWindow, plans: readonly VertexPlan[], ruleId: string, only: 'up' | 'down' | 'any', catchUpMs: number): Omit<Recommendation, 'id'> | undefined {
   const changed = plans.filter((p) => p.to !== p.from && (only === 'any' || (only === 'up' ? p.to > p.from : p.to < p.from)));
   if (changed.length === 0) return undefined;
-  const actions: TuningAction[] = changed.map((p) => ({ type: 'set-parallelism', vertex: vertexKey(w, p), from: p.from, to: p.to }));
+  const actions: TuningAction[] = changed.map((p) => ({ type: 'set-parallelism', vertex: { id: p.id, name: p.name }, from: p.from, to: p.to }));
   const main = [...changed].sort((a, b) => (b.utilization ?? 0) - (a.utilization ?? 0))[0]!;
   const cap = (main.trueRatePerSubtask ?? 0) * main.to;
   const spare = cap - main.targetRate;

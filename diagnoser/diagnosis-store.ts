@@ -9,10 +9,10 @@
  */
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StreamtuneError, errorMessage } from '../core/errors.ts';
-import { silentLogger, type Logger } from '../core/logger.ts';
+import { errorMessage, type Logger, silentLogger, StreamtuneError } from '../core/index.ts';
 import type { DiagnosisStore, RecommendationState, StoredRecommendation } from './store-types.ts';
 import type { Diagnosis } from './types.ts';
+import { upgradeTuningAction } from './actions.ts';
 
 /** Options of {@link createDiagnosisStore}. */
 export interface DiagnosisStoreOptions {
@@ -43,6 +43,7 @@ export async function createDiagnosisStore(options: DiagnosisStoreOptions): Prom
   const apply = (l: Line) => {
     if (l.type === 'diagnosis') {
       const d = l.diagnosis;
+      for (const r of d.recommendations) r.actions.forEach(upgradeTuningAction);
       diagnoses.set(d.id, d);
       d.recommendations.forEach((r, index) => {
         recs.set(r.id, { diagnosisId: d.id, job_id: d.job_id, index });

@@ -2,12 +2,12 @@
 export type * from './types.ts';
 export type { JobWindow, VertexWindow, SubtaskSeries, CheckpointWindow, JvmWindow, ConsumerLagWindow, PartitionLagSeries, Points, TimePoint } from './window.ts';
 export { emptyCheckpoints } from './window.ts';
-export { loadJobWindow, inferTopology, defaultMaxParallelism, type LoadJobWindowOptions, type TopologyVertex } from './load.ts';
-export { diagnose, diagnosisId, planInputs, vertexKey, type DiagnoseOptions, type DiagnoseTrigger } from './diagnose.ts';
+export { loadJobWindow, inferTopology, type LoadJobWindowOptions, type KnownVertex } from './load.ts';
+export { diagnose, diagnosisId, planInputs, type DiagnoseOptions, type DiagnoseTrigger } from './diagnose.ts';
 export { planParallelism, type PlanOptions, type VertexPlan, type VertexPlanInput } from './plan.ts';
 export { grade, summarise, backpressureLevel, type VertexStats, type SubtaskStats } from './detectors/common.ts';
 export { detectBottleneck, type Bottleneck, type BottleneckResult } from './detectors/backpressure.ts';
-export { detectSkew, subtaskForKeyGroup, type SkewResult, type HotKeyGroup } from './detectors/skew.ts';
+export { detectSkew, type SkewResult, type HotKeyGroup } from './detectors/skew.ts';
 export { detectCheckpoints, type CheckpointStats } from './detectors/checkpoint.ts';
 export { detectRestarts, groupExceptions, maskMessage, rootCauseOf, type ExceptionGroup } from './detectors/restarts.ts';
 export { detectMemory, type MemoryStats } from './detectors/memory.ts';
@@ -18,3 +18,4 @@ export { createDiagnosisStore, DIAGNOSIS_JOURNAL, type DiagnosisStoreOptions } f
 export { createAlerter, jobsForLabels, splitTagsFor, type Alerter, type AlerterOptions } from './alerter.ts';
 export { createDiagnosisService, type DiagnosisServiceOptions } from './service.ts';
 export type { DiagnosisStore, DiagnosisService, RecommendationState, StoredRecommendation } from './store-types.ts';
+export { upgradeTuningAction } from './actions.ts';

@@ -1,6 +1,6 @@
 /**
  * `loadJobWindow`: fills a {@link JobWindow} from a {@link MetricStore} using Flink's InfluxDB
- * reporter measurement names (docs: /work/shared/reference/flink-metrics.md) and streamtune's own
+ * reporter measurement names (docs/FLINK-CONTRACT.md) and streamtune's own
  * (`streamtune_job_vertex`, `jobmanager_job_streamtune_checkpointConfig`, `streamtune_kafka_partition_*`).
  * Series are read per `stepMs` window (mean for gauges and meter rates, last for counters).
  *
@@ -15,24 +15,17 @@
  * series in memory. Queries are issued concurrently (the InfluxDB store runs them in parallel; the
  * embedded store serialises them).
  */
-import type { MetricStore, Series, SeriesQuery } from '../collector/store/types.ts';
-import { StreamtuneError } from '../core/errors.ts';
-import type { LogEvent } from '../core/points.ts';
-import type { ConsumerLagWindow, JobWindow, JvmWindow, PartitionLagSeries, Points, SubtaskSeries, VertexWindow } from './window.ts';
-import { emptyCheckpoints } from './window.ts';
+import type { MetricStore, Series, SeriesQuery } from '../collector/index.ts';
+import { type LogEvent, StreamtuneError } from '../core/index.ts';
+import { type ConsumerLagWindow, emptyCheckpoints, type JobWindow, type JvmWindow, type PartitionLagSeries, type Points, type SubtaskSeries, type VertexWindow } from './window.ts';
 import { lastOf, maxSeries, sumSeries } from './series.ts';
+import { defaultMaxParallelism, type TopologyVertex } from '../platform/index.ts';
 
-/** A vertex as the caller knows it from the job plan (Flink REST `/jobs/:jid/plan`, the runtime spec). */
-export interface TopologyVertex {
-  id: string;
-  name?: string;
-  parallelism?: number;
-  maxParallelism?: number;
-  /** upstream vertex ids */
-  inputs: string[];
-  partitions?: number;
-  keyedInput?: boolean;
-}
+/**
+ * A vertex of the job's plan as far as the caller knows it: at least its id and edges (the plan's
+ * {@link TopologyVertex}, with the rest optional: a caller may know only the edges).
+ */
+export type KnownVertex = Pick<TopologyVertex, 'id' | 'inputs'> & Partial<Omit<TopologyVertex, 'id' | 'inputs'>>;
 
 /** Options of {@link loadJobWindow}. */
 export interface LoadJobWindowOptions {
@@ -41,7 +34,7 @@ export interface LoadJobWindowOptions {
   /** read resolution, ms. Default 10,000 (Flink's reporter interval). */
   stepMs?: number;
   /** the job's plan, when known: its edges override the inferred ones */
-  topology?: TopologyVertex[];
+  topology?: readonly KnownVertex[];
   /** max log events read. Default 1000. */
   logLimit?: number;
 }
@@ -52,12 +45,6 @@ const TASK_TAGS = ['task_id', 'task_name', 'subtask_index'] as const;
 /** The points of a store series, shared, not copied: the diagnosis reads them and never mutates them. */
 function toPoints(s: Series | undefined): Points {
   return s ? s.points : [];
-}
-
-/** Flink's default max parallelism for a parallelism p: roundUpToPowerOfTwo(1.5·p) within [128, 32768]. */
-export function defaultMaxParallelism(p: number): number {
-  const x = Math.max(1, Math.ceil(p * 1.5));
-  return Math.min(32768, Math.max(128, 2 ** Math.ceil(Math.log2(x))));
 }
 
 /**
@@ -106,7 +93,7 @@ export interface JobToLoad {
   /** the job's Kafka consumer group; without it no consumer lag is loaded */
   consumerGroup?: string;
   /** the job's plan, when known */
-  topology?: TopologyVertex[];
+  topology?: readonly KnownVertex[];
 }
 
 /** Splits series by a tag value; with a single key every series goes to it. */

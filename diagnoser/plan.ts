@@ -19,7 +19,7 @@
  * sources) and `maxScaleUpFactor`; rounded up (at most `alignmentOvershoot`) to divide the key groups
  * (or partitions) evenly. Skewed vertices are held: more parallelism does not help a hot key.
  */
-import type { PlannerSettings } from '../rules/types.ts';
+import type { PlannerSettings } from '../rules/index.ts';
 import type { VertexWindow } from './window.ts';
 
 /** What the planner needs of one vertex: its topology fields (as in {@link VertexWindow}) and its

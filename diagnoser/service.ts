@@ -1,5 +1,5 @@
 /**
- * The diagnoser as a service, after the Meituan flow (`anchors.md`): an alert service emits
+ * The diagnoser as a service, after the Meituan flow (docs/PRIOR-ART.md): an alert service emits
  * anomaly events; the diagnosis service reads the job's metrics and logs over the anomaly window
  * and finds out why. Here:
  * - 'anomalies' (bus) → on `fired`: load the job's window from the metric store (consumer group
@@ -15,16 +15,14 @@
  * (as the Flink autoscaler treats a short metric history).
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import type { MetricStore } from '../collector/store/types.ts';
-import type { AnomalyEvent, EventBus } from '../core/bus.ts';
-import { StreamtuneError, errorMessage } from '../core/errors.ts';
-import { silentLogger, type Logger } from '../core/logger.ts';
-import type { RuleSetManager } from '../rules/manager.ts';
-import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
+import type { MetricStore } from '../collector/index.ts';
+import { errorMessage, type EventBus, type Logger, silentLogger, StreamtuneError } from '../core/index.ts';
+import type { RuleSetManager } from '../rules/index.ts';
+import type { JobCatalog, ManagedJob } from '../platform/index.ts';
 import { diagnose } from './diagnose.ts';
 import { loadJobWindows, windowBatches, type JobToLoad } from './load.ts';
 import type { DiagnosisService, DiagnosisStore } from './store-types.ts';
-import type { Diagnosis } from './types.ts';
+import type { AnomalyEvent, Diagnosis, DiagnoserEvents } from './types.ts';
 
 /** Options of {@link createDiagnosisService}. */
 export interface DiagnosisServiceOptions {
@@ -33,7 +31,7 @@ export interface DiagnosisServiceOptions {
   /** the rule set in force (detector thresholds) */
   rules: RuleSetManager;
   /** anomalies come in on 'anomalies'; diagnoses go out on 'diagnoses' */
-  bus: EventBus;
+  bus: EventBus<DiagnoserEvents>;
   /** the known jobs: consumer group and topology of each */
   jobs: JobCatalog;
   /** where diagnoses are kept */

@@ -3,8 +3,10 @@
  * applies their actions) and the dashboards and reports (which show them).
  */
 
-/** Severity in the spirit of Dr. Elephant: none < low < moderate < severe < critical. */
-export type Severity = 'none' | 'low' | 'moderate' | 'severe' | 'critical';
+import type { Severity } from '../rules/index.ts';
+import type { VertexRef } from '../platform/index.ts';
+
+export type { Severity };
 
 /** Burrow's partition status. */
 export type PartitionLagStatus = 'OK' | 'WARN' | 'STOP' | 'STALL' | 'REWIND';
@@ -29,8 +31,8 @@ export type RootCauseKind =
 export type TuningAction =
   | {
       type: 'set-parallelism';
-      /** vertex name (bundled runtime) or JobVertexID (Flink) */
-      vertex: string;
+      /** the vertex: its JobVertexID (what executors address) and its name (what people read) */
+      vertex: VertexRef;
       from: number;
       to: number;
     }
@@ -103,4 +105,29 @@ export interface Diagnosis {
   recommendations: Recommendation[];
   /** the worst finding's severity */
   severity: Severity;
+}
+
+/** A job fell behind (or stopped falling behind): raised by the alerter from an alert rule. */
+export interface AnomalyEvent {
+  /** alert instance key (rule id + group tags), stable across evaluations */
+  alertId: string;
+  ruleId: string;
+  severity: Exclude<Severity, 'none'>;
+  job_id: string;
+  job_name?: string;
+  /** 'fired' when the alert starts, 'resolved' when it ends */
+  state: 'fired' | 'resolved';
+  /** ms since epoch: when the condition started to hold */
+  since: number;
+  /** ms since epoch: evaluation time */
+  at: number;
+  /** the alert's value at `at` (e.g. lag in records) */
+  value: number;
+  labels: Record<string, string>;
+}
+
+/** The bus topics the diagnoser publishes: the alerter's anomalies and the diagnoses. */
+export interface DiagnoserEvents {
+  anomalies: AnomalyEvent;
+  diagnoses: Diagnosis;
 }

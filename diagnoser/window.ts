@@ -4,7 +4,7 @@
  * by hand. Every series is a list of `{t, v}` points (t in ms since the epoch) sorted by time;
  * a series may be empty (Flink drops NaN points, metrics register lazily) and detectors cope.
  */
-import type { LogEvent } from '../core/points.ts';
+import type { LogEvent } from '../core/index.ts';
 
 /** One point of a series: `t` ms since the epoch, `v` the value in the series' unit. */
 export interface TimePoint {

@@ -4,7 +4,7 @@
  * observation of the last `forMs` (ending at the newest observation), and resolves at the first
  * evaluation where it no longer holds (or no data is left in the window).
  */
-import type { Series, SeriesQuery } from '../collector/store/types.ts';
+import type { Series, SeriesQuery } from '../collector/index.ts';
 import type { AlertOp, AlertRule } from './types.ts';
 
 /** One alert instance: a rule applied to one group of series (e.g. one consumer group). */

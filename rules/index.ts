@@ -1,5 +1,5 @@
 /** Public surface of rules/: types, loading, reloading and alert evaluation. */
-export type { AlertOp, AlertRule, DetectorRule, PlannerSettings, RuleError, RuleOrigin, RuleSet, Thresholds } from './types.ts';
+export { SEVERITIES, type Severity, type AlertOp, type AlertRule, type DetectorRule, type PlannerSettings, type RuleError, type RuleOrigin, type RuleSet, type Thresholds } from './types.ts';
 export { BUILTIN_RULES_DIR, DEFAULT_PLANNER, checkRules, formatRuleErrors, loadRules, type LoadRulesOptions } from './loader.ts';
 export { RuleSetManager, type ReloadResult, type RuleSetManagerOptions } from './manager.ts';
 export { alertQuery, evaluateAlerts, type AlertEvaluation, type AlertInstance } from './alerts.ts';

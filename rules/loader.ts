@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
-import { StreamtuneError } from '../core/errors.ts';
+import { StreamtuneError } from '../core/index.ts';
 import { parseDuration, rulesFileSchema } from './schema.ts';
 import type { AlertOp, AlertRule, DetectorRule, PlannerSettings, RuleError, RuleSet, Thresholds } from './types.ts';
 

@@ -6,8 +6,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { resolve } from 'node:path';
-import { StreamtuneError, errorMessage } from '../core/errors.ts';
-import { silentLogger, type Logger } from '../core/logger.ts';
+import { errorMessage, type Logger, silentLogger, StreamtuneError } from '../core/index.ts';
 import { loadRules, type LoadRulesOptions } from './loader.ts';
 import type { RuleError, RuleSet } from './types.ts';
 

@@ -3,7 +3,12 @@
  * severities), alert rules (metric, window, condition, for-duration, severity) and the capacity
  * planner's settings. Loaded from YAML by `loadRules` (rules/loader.ts).
  */
-import type { Severity } from '../diagnoser/types.ts';
+
+/** Severities in the spirit of Dr. Elephant, lowest first: none < low < moderate < severe < critical. */
+export const SEVERITIES = ['none', 'low', 'moderate', 'severe', 'critical'] as const;
+
+/** One of {@link SEVERITIES}. */
+export type Severity = (typeof SEVERITIES)[number];
 
 /** Four ascending (or, for `direction: lower`, descending) thresholds: low, moderate, severe, critical. */
 export type Thresholds = [number, number, number, number];

@@ -7,9 +7,7 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StreamtuneError } from '../core/errors.ts';
-import { silentLogger, type Logger } from '../core/logger.ts';
-import type { LogEvent, MetricPoint } from '../core/points.ts';
+import { type LogEvent, type Logger, type MetricPoint, silentLogger, StreamtuneError } from '../core/index.ts';
 import { DEFAULT_MAX_PARALLELISM, checkParallelism, keyGroupOf, keyGroupRange } from './keygroups.ts';
 import { isSourceSpec, parseDuration, type JobSpec, type VertexSpec } from './spec.ts';
 import { Channel, InputGate } from './stream.ts';

@@ -5,10 +5,20 @@
  * Each subtask therefore owns a contiguous key-group range, and restoring with another parallelism
  * moves whole key groups.
  */
-import { StreamtuneError } from '../core/errors.ts';
+import { StreamtuneError } from '../core/index.ts';
 
 /** Flink's default max parallelism of a job: the number of key groups. */
 export const DEFAULT_MAX_PARALLELISM = 128;
+
+/**
+ * Flink's default max parallelism for an operator of parallelism p when none is set
+ * (`KeyGroupRangeAssignment.computeDefaultMaxParallelism`): roundUpToPowerOfTwo(1.5·p) within
+ * [128, 32768].
+ */
+export function defaultMaxParallelism(p: number): number {
+  const x = Math.max(1, Math.ceil(p * 1.5));
+  return Math.min(32768, Math.max(128, 2 ** Math.ceil(Math.log2(x))));
+}
 
 /** Java's `String.hashCode()` (UTF-16 code units, 32-bit wrap-around). */
 export function javaStringHashCode(s: string): number {

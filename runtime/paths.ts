@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { StreamtuneError } from '../core/errors.ts';
+import { StreamtuneError } from '../core/index.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
-import { StreamtuneError } from '../core/errors.ts';
+import { StreamtuneError } from '../core/index.ts';
 import { DEFAULT_MAX_PARALLELISM, checkParallelism } from './keygroups.ts';
 
 /** How records travel along an edge. */

@@ -5,7 +5,7 @@
  * the way Flink aligns them: a channel that delivered the barrier is blocked until every other live
  * channel delivered it too; then the operator's state is snapshotted and the barrier forwarded.
  */
-import type { Logger } from '../core/logger.ts';
+import type { Logger } from '../core/index.ts';
 import { keyGroupRange, subtaskForKeyGroup, KeyGroupCache } from './keygroups.ts';
 import type { Partitioning } from './spec.ts';
 import { CancelledError, type BarrierElement, type Channel, type InputGate, type StreamElement } from './stream.ts';

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmbeddedStore } from '../collector/store/embedded.ts';
-import type { AnomalyEvent } from '../core/bus.ts';
+import type { AnomalyEvent } from '../diagnoser/index.ts';
 import { createMemoryBus } from '../core/bus-memory.ts';
 import type { MetricPoint } from '../core/points.ts';
 import { createAlerter, jobsForLabels } from '../diagnoser/alerter.ts';
 import { RuleSetManager } from '../rules/manager.ts';
-import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
+import type { JobCatalog, ManagedJob } from '../platform/index.ts';
 import { tempDir } from './helpers/wait.ts';
 
 const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);

@@ -11,9 +11,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
-import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
+import { createControlPlane, type AssembledControlPlane } from '../control-plane/assemble.ts';
 import { createAuth } from '../dashboards/server/auth.ts';
-import { loadConfig } from '../dashboards/server/config.ts';
+import { loadConfig } from '../control-plane/config.ts';
 import type { Diagnosis } from '../diagnoser/types.ts';
 import { launchBrowser, type TestBrowser } from './helpers/browser.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
@@ -87,10 +87,10 @@ test('demo: overview → lagging job with lag chart → diagnosis → Apply → 
     () =>
       cp!.diagnoses
         .list({ job_id: job.job_id, limit: 20 })
-        .find((d: Diagnosis) => d.recommendations.some((r) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex === 'enrich'))),
+        .find((d: Diagnosis) => d.recommendations.some((r) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex.name === 'enrich'))),
     { timeoutMs: 300_000, intervalMs: 2000, what: 'a diagnosis recommending more parallelism for enrich' },
   );
-  const rec = diagnosis.recommendations.find((r) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex === 'enrich'))!;
+  const rec = diagnosis.recommendations.find((r) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex.name === 'enrich'))!;
   const action = rec.actions.find((a) => a.type === 'set-parallelism')!;
   assert.ok(action.type === 'set-parallelism' && action.to > action.from);
   const before = (await latestLag(job.job_id))!;
@@ -105,7 +105,7 @@ test('demo: overview → lagging job with lag chart → diagnosis → Apply → 
   await page.locator('#confirm-apply[open]').waitFor();
   // The confirmation lists every change of the recommendation (DS2 plans all vertices in one pass:
   // the source may need more parallelism too to drain the backlog within the catch-up target).
-  const changes = rec.actions.flatMap((a) => (a.type === 'set-parallelism' ? [`${a.vertex}: parallelism ${a.from} → ${a.to}`] : []));
+  const changes = rec.actions.flatMap((a) => (a.type === 'set-parallelism' ? [`${a.vertex.name}: parallelism ${a.from} → ${a.to}`] : []));
   assert.ok(changes.some((c) => c.startsWith('enrich: ')), changes.join('; '));
   assert.equal(await page.textContent('#confirm-change'), changes.join('; '));
   await b.screenshot('confirm');

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import type { ControlPlane } from '../dashboards/server/control-plane.ts';
-import { createPagesRouter } from '../dashboards/server/pages.ts';
+import type { ControlPlane } from '../control-plane/control-plane.ts';
+import { createPagesRouter } from '../dashboards/server/pages/index.ts';
 import type { Operation } from '../tuner/types.ts';
 import { launchBrowser, type TestBrowser } from './helpers/browser.ts';
 import { JOB_ID, NOW, fixtureControlPlane, operation } from './helpers/pages-fixture.ts';
@@ -44,7 +44,7 @@ before(async () => {
     }
     const op: Operation = {
       id: 'op-live', job_id: JOB_ID, job_name: 'flight-delays', origin: 'user', diagnosisId: 'diag-1', recommendationId: req.params.id,
-      actions: [{ type: 'set-parallelism', vertex: 'enrich', from: 2, to: 6 }], previous: { parallelism: { enrich: 2 } },
+      actions: [{ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 2, to: 6 }], previous: { parallelism: { enrich: 2 } },
       state: 'PENDING', steps: [], createdAt: NOW, updatedAt: NOW,
     };
     ops.unshift(op);

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AnomalyEvent, EventBus } from '../core/bus.ts';
+import type { AnomalyEvent } from '../diagnoser/index.ts';
+import type { EventBus } from '../core/bus.ts';
 import { waitFor } from './helpers/wait.ts';
 
 /** A publishing and a subscribing bus, fresh (no earlier events), and how to dispose of them. */

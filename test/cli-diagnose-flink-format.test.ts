@@ -1,6 +1,6 @@
 /**
  * `streamtune diagnose` on a file written exactly the way Flink's InfluxDB reporter writes
- * (`/work/shared/flink/influxdb-reporter-sample.lp`): nanosecond timestamps, integer fields with
+ * (`test/fixtures/flink/influxdb-reporter-sample.lp`): nanosecond timestamps, integer fields with
  * `i`, meters with `count` and `rate` fields, the reporter's full tag set (host, job_id, job_name,
  * subtask_index, task_attempt_id, task_attempt_num, task_id, task_name, tm_id), chained task names
  * such as `Source: orders -> Map`, JobVertexIDs as hex, and none of streamtune's own measurements
@@ -15,8 +15,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers/wait.ts';
+import { FLINK_REPORTER_SAMPLE } from './helpers/fixtures.ts';
 
-const SAMPLE = '/work/shared/flink/influxdb-reporter-sample.lp';
+const SAMPLE = FLINK_REPORTER_SAMPLE;
 const JOB_ID = '7a3e5f1c9b2d4e6f8a0b1c2d3e4f5a6b';
 const JOB_NAME = 'orders-enrichment';
 const ATTEMPT = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
@@ -116,17 +117,17 @@ test('diagnose on a Flink InfluxDB reporter file names the saturated vertex and 
     job_id: string;
     rootCause: { kind: string; vertex?: string };
     findings: Array<{ ruleId: string; vertex?: string }>;
-    recommendations: Array<{ actions: Array<{ type: string; vertex: string; from: number; to: number }> }>;
+    recommendations: Array<{ actions: Array<{ type: string; vertex: { id: string; name: string }; from: number; to: number }> }>;
   };
   assert.equal(d.job_id, JOB_ID);
   const bottleneck = d.findings.find((f) => f.ruleId.startsWith('backpressure'));
   assert.ok(bottleneck, JSON.stringify(d.findings, null, 1));
   assert.ok(bottleneck.vertex === 'enrich' || bottleneck.vertex === ENRICH.id, `bottleneck ${bottleneck.vertex}`);
   assert.equal(d.rootCause.kind, 'under-provisioned', JSON.stringify(d.rootCause));
-  const action = d.recommendations.flatMap((x) => x.actions).find((a) => a.type === 'set-parallelism' && (a.vertex === 'enrich' || a.vertex === ENRICH.id));
+  const action = d.recommendations.flatMap((x) => x.actions).find((a) => a.type === 'set-parallelism' && (a.vertex.name === 'enrich' || a.vertex.id === ENRICH.id));
   assert.ok(action, JSON.stringify(d.recommendations));
   assert.equal(action.from, 2);
   assert.ok(action.to > 2, `to ${action.to}`);
   // nothing recommends scaling the idle sink up
-  assert.ok(!d.recommendations.flatMap((x) => x.actions).some((a) => a.type === 'set-parallelism' && (a.vertex === SINK.id || a.vertex === 'Sink: enriched') && a.to > a.from));
+  assert.ok(!d.recommendations.flatMap((x) => x.actions).some((a) => a.type === 'set-parallelism' && (a.vertex.id === SINK.id || a.vertex.name === 'Sink: enriched') && a.to > a.from));
 });

@@ -40,10 +40,10 @@ test('diagnose from line protocol names the bottleneck vertex', { timeout: 120_0
   writeFileSync(file, toLineProtocol(points));
   const r = spawnSync(process.execPath, ['bin/streamtune.js', 'diagnose', '--metrics', file, '--job', job.id, '--window', '15s'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
-  const d = JSON.parse(r.stdout) as { rootCause: { kind: string; vertex?: string }; findings: Array<{ ruleId: string; vertex?: string }>; recommendations: Array<{ actions: Array<{ type: string; vertex: string; from: number; to: number }> }> };
+  const d = JSON.parse(r.stdout) as { rootCause: { kind: string; vertex?: string }; findings: Array<{ ruleId: string; vertex?: string }>; recommendations: Array<{ actions: Array<{ type: string; vertex: { id: string; name: string }; from: number; to: number }> }> };
   const bottleneck = d.findings.find((f) => f.ruleId.startsWith('backpressure'));
   assert.equal(bottleneck?.vertex, 'enrich', JSON.stringify(d.findings, null, 1));
   assert.equal(d.rootCause.kind, 'under-provisioned');
-  const action = d.recommendations.flatMap((x) => x.actions).find((a) => a.type === 'set-parallelism' && (a.vertex === 'enrich' || a.vertex === vertexId('diag-file', 'enrich')));
+  const action = d.recommendations.flatMap((x) => x.actions).find((a) => a.type === 'set-parallelism' && (a.vertex.name === 'enrich' || a.vertex.id === vertexId('diag-file', 'enrich')));
   assert.ok(action && action.to > action.from, JSON.stringify(d.recommendations));
 });

@@ -32,13 +32,13 @@ test('under-provisioned: bottleneck enrich, set-parallelism within one of the sm
   assert.equal(d.rootCause.vertex, 'enrich');
   assert.ok(d.findings.some((f) => f.ruleId === 'backpressure.bottleneck' && f.vertex === 'enrich'));
   assert.ok(d.findings.some((f) => f.ruleId === 'lag.burrow'));
-  const act = setParallelism(d).find((a) => a.vertex === 'enrich');
+  const act = setParallelism(d).find((a) => a.vertex.name === 'enrich');
   assert.ok(act, JSON.stringify(d.recommendations));
   assert.equal(act.from, 4);
   assert.ok(act.to >= pMin && act.to <= pMin + 1, `to ${act.to}, smallest that keeps up ${pMin}`);
   // with the default headroom it never recommends less than what keeps up
   const dflt = diagnose(rules, w);
-  const a2 = setParallelism(dflt).find((a) => a.vertex === 'enrich')!;
+  const a2 = setParallelism(dflt).find((a) => a.vertex.name === 'enrich')!;
   assert.ok(a2.to >= pMin);
   const rec = dflt.recommendations.find((r) => r.actions.length > 0)!;
   assert.ok(rec.expected.throughputRecordsPerSecond! >= F.UNDER.arrival);
@@ -55,7 +55,7 @@ test('skew: data-skew root cause, the skew remedy, no set-parallelism for the sk
   assert.equal(f.evidence.hotSubtask, 0);
   assert.equal((f.evidence.hotKeyGroups as Array<{ keyGroup: number; subtask: number }>)[0]!.keyGroup, 5);
   assert.equal((f.evidence.hotKeyGroups as Array<{ keyGroup: number; subtask: number }>)[0]!.subtask, 0);
-  assert.ok(!setParallelism(d).some((a) => a.vertex === 'enrich'));
+  assert.ok(!setParallelism(d).some((a) => a.vertex.name === 'enrich'));
   const rec = d.recommendations.find((r) => r.ruleId === 'skew.keyed')!;
   assert.deepEqual(rec.actions, []);
   assert.match(rec.title, /two-phase|salting/);
@@ -96,7 +96,7 @@ test('over-provisioned: scale down enrich', () => {
   assert.equal(d.rootCause.kind, 'over-provisioned');
   const a = setParallelism(d);
   assert.equal(a.length, 1);
-  assert.equal(a[0]!.vertex, 'enrich');
+  assert.equal(a[0]!.vertex.name, 'enrich');
   assert.equal(a[0]!.from, 8);
   assert.ok(a[0]!.to < 8 && a[0]!.to >= 1);
 });

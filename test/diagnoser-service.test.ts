@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEmbeddedStore } from '../collector/store/index.ts';
-import type { AnomalyEvent } from '../core/bus.ts';
+import type { AnomalyEvent } from '../diagnoser/index.ts';
 import { createMemoryBus } from '../core/bus-memory.ts';
 import { isErrorCode } from '../core/errors.ts';
 import type { MetricPoint } from '../core/points.ts';
@@ -9,7 +9,7 @@ import { createDiagnosisStore } from '../diagnoser/diagnosis-store.ts';
 import { createDiagnosisService } from '../diagnoser/service.ts';
 import type { Diagnosis } from '../diagnoser/types.ts';
 import { RuleSetManager } from '../rules/manager.ts';
-import type { JobCatalog, ManagedJob } from '../tuner/catalog.ts';
+import type { JobCatalog, ManagedJob } from '../platform/index.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 
 const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);
@@ -90,7 +90,7 @@ test('an anomaly from the bus is diagnosed, stored and published; a duplicate is
     assert.equal(d.rootCause.kind, 'under-provisioned');
     assert.equal(d.rootCause.vertex, 'enrich');
     assert.equal(d.windowStart, NOW - 200_000);
-    assert.ok(d.recommendations.some((r) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex === 'enrich')));
+    assert.ok(d.recommendations.some((r) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex.name === 'enrich')));
     assert.deepEqual(s.published[0], d);
     // at-least-once delivery: the same event again within rediagnoseMs is not diagnosed twice
     assert.equal(await s.service.handleAnomaly(fired), undefined);

@@ -1,7 +1,7 @@
 /**
  * FlinkRestCollector against the fake Flink REST server: the points must carry exactly the
  * measurement names, tags and typed fields Flink's InfluxDB reporter writes, checked line by line
- * against /work/shared/flink/influxdb-reporter-sample.lp where they overlap.
+ * against test/fixtures/flink/influxdb-reporter-sample.lp where they overlap.
  */
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import type { LogEvent, MetricPoint } from '../core/points.ts';
 import { FlinkRestCollector, parseTaskName, reporterFields } from '../collector/flink/rest-collector.ts';
 import { startFakeFlink, type FakeFlink } from './helpers/fake-flink.ts';
+import { FLINK_REPORTER_SAMPLE } from './helpers/fixtures.ts';
 
-const SAMPLE = '/work/shared/flink/influxdb-reporter-sample.lp';
+const SAMPLE = FLINK_REPORTER_SAMPLE;
 const JID = '4f1d6b0e2c9a47e8b3d5a6c7e8f90123';
 const SRC = 'cbc357ccb763df2852fee8c4fc7d55f2';
 const WIN = '90bea66de1c231edf33913ecd54406c1';

@@ -12,9 +12,9 @@ import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../core/logger.ts';
 import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
-import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
+import { createControlPlane, type AssembledControlPlane } from '../control-plane/assemble.ts';
 import { createAuth } from '../dashboards/server/auth.ts';
-import { loadConfig } from '../dashboards/server/config.ts';
+import { loadConfig } from '../control-plane/config.ts';
 import type { Operation } from '../tuner/types.ts';
 import { startFakeFlink, type FakeFlink, type FakeJobInit } from './helpers/fake-flink.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
@@ -143,7 +143,7 @@ async function diagnoseBottleneck(s: Stack): Promise<{ recId: string; to: number
   );
   assert.equal(d.rootCause.vertex, 'Window(Tumbling 10s) -> Sink: enriched', `root cause: ${JSON.stringify(d.rootCause)}`);
   const rec = d.recommendations.find((x: { actions: Array<{ type: string }> }) => x.actions.some((a) => a.type === 'set-parallelism'));
-  const action = rec.actions.find((a: { vertex: string }) => a.vertex === 'Window(Tumbling 10s) -> Sink: enriched');
+  const action = rec.actions.find((a: { vertex: { name: string } }) => a.vertex.name === 'Window(Tumbling 10s) -> Sink: enriched');
   assert.ok(action, `the recommendation scales the window vertex: ${JSON.stringify(rec.actions)}`);
   assert.equal(action.from, 2);
   assert.ok(action.to > 2, `scale up, got ${action.to}`);
@@ -153,7 +153,7 @@ async function diagnoseBottleneck(s: Stack): Promise<{ recId: string; to: number
 test('default scheduler: applying the recommendation stops the Flink job with a savepoint and runs the jar from it with the parallelism overrides', { timeout: 120_000 }, async () => {
   const s = await setup('default');
   const { recId, to } = await diagnoseBottleneck(s);
-  const srcTo = (await api(s, 'GET', `/api/v1/recommendations/${recId}`)).json.recommendation.actions.find((a: { vertex: string }) => a.vertex === 'Source: orders -> Map')?.to as number | undefined;
+  const srcTo = (await api(s, 'GET', `/api/v1/recommendations/${recId}`)).json.recommendation.actions.find((a: { vertex: { name: string } }) => a.vertex.name === 'Source: orders -> Map')?.to as number | undefined;
   // each step is published once journaled: note what had been sent to Flink by then
   const journaled: Array<{ step: string; stops: number; runs: number }> = [];
   await s.cp.bus.subscribe('operations', (op) => {

@@ -5,8 +5,8 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { StreamtuneError } from '../core/errors.ts';
-import { FlinkExecutor } from '../tuner/flink/executor.ts';
-import { FlinkRestClient, formatParallelismOverrides, operatorMetricId, isRetriableStatus, newTriggerId } from '../tuner/flink/rest-client.ts';
+import { FlinkExecutor, FlinkRestClient, formatParallelismOverrides, newTriggerId, operatorMetricId } from '../platform/index.ts';
+import { isRetriableHttpStatus as isRetriableStatus } from '../core/index.ts';
 import { startFakeFlink, hexId, type FakeFlink, type FakeJobInit } from './helpers/fake-flink.ts';
 import { waitFor } from './helpers/wait.ts';
 

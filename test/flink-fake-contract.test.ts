@@ -66,7 +66,7 @@ test('the response check catches a missing required field and a wrong shape', ()
   const completed = { id: 1, status: 'COMPLETED', end_to_end_duration: 5 };
   assert.notDeepEqual(contract.checkResponse('getCheckpointingStatistics', 200, { latest: { completed } }), []);
   assert.deepEqual(contract.checkResponse('getCheckpointingStatistics', 200, { latest: { completed: { ...completed, className: 'completed' } } }), []);
-  // Metrics answers are bare arrays (flink-metrics.md §3), not the spec's {metrics: [...]}.
+  // Metrics answers are bare arrays (docs/FLINK-CONTRACT.md §3), not the spec's {metrics: [...]}.
   assert.notDeepEqual(contract.checkResponse('getAggregatedSubtaskMetrics', 200, { metrics: [] }), []);
   assert.deepEqual(contract.checkResponse('getAggregatedSubtaskMetrics', 200, [{ id: 'busyTimeMsPerSecond', max: 950, skew: 38.1 }]), []);
   assert.deepEqual(contract.checkResponse('getSubtaskMetrics', 200, [{ id: 'busyTimeMsPerSecond', value: '734.0' }]), []);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KafkaLagCollector, KAFKA_LAG_MEASUREMENTS as M, resolveKafkaBrokers, type LagAdmin } from '../collector/kafka/index.ts';
+import { KafkaLagCollector, KAFKA_LAG_MEASUREMENTS as M, type LagAdmin } from '../collector/kafka/index.ts';
+import { resolveKafkaBrokers } from '../core/index.ts';
 import type { MetricPoint } from '../core/points.ts';
 import { MemoryLogger } from '../core/logger.ts';
 

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseLineProtocol, toLineProtocol } from '../core/line-protocol.ts';
+import { FLINK_REPORTER_SAMPLE } from './helpers/fixtures.ts';
 
-const SAMPLE = '/work/shared/flink/influxdb-reporter-sample.lp';
+const SAMPLE = FLINK_REPORTER_SAMPLE;
 
 test('parses escaped measurement, tag keys/values and field keys', () => {
   const text = 'my\\ meas\\,ure,tag\\ key=val\\,ue\\=x\\ y,b=2 fi\\=eld\\ k=1.5,s="a \\"q\\" \\\\ b",i=-42i,t=t,f=FALSE 1767225600123456789\n';

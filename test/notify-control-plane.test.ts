@@ -12,8 +12,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
-import { loadConfig } from '../dashboards/server/config.ts';
+import { createControlPlane, type AssembledControlPlane } from '../control-plane/assemble.ts';
+import { loadConfig } from '../control-plane/config.ts';
 import type { Diagnosis } from '../diagnoser/types.ts';
 import { fastDemoDefaults } from './helpers/rules.ts';
 import { startSmtp, type ReceivedMail, type SmtpTestServer } from './helpers/smtp.ts';
@@ -123,7 +123,7 @@ test('one report mail (HTML + text) arrives for the incident, naming the job, th
   assert.equal(d.job_id, job.job_id);
   assert.equal(d.rootCause.kind, 'under-provisioned');
   assert.equal(d.rootCause.vertex, 'enrich');
-  const action = d.recommendations.flatMap((r) => r.actions).find((a) => a.type === 'set-parallelism' && a.vertex === 'enrich');
+  const action = d.recommendations.flatMap((r) => r.actions).find((a) => a.type === 'set-parallelism' && a.vertex.name === 'enrich');
   assert.ok(action && action.type === 'set-parallelism');
   assert.equal(action.from, 1);
   assert.equal(action.to, toText);

@@ -11,7 +11,7 @@ import {
   WebhookNotifier,
   type Notification,
   type WebhookPayload,
-} from '../dashboards/notify/index.ts';
+} from '../notify/index.ts';
 import { startSmtp } from './helpers/smtp.ts';
 import { freePort, waitFor } from './helpers/wait.ts';
 import { laggingDiagnosis } from './helpers/diagnosis-fixtures.ts';
@@ -170,7 +170,7 @@ test('the webhook notifier POSTs JSON {type, incident, diagnosis} to a local htt
   assert.equal(body.diagnosis?.rootCause.kind, 'under-provisioned');
   assert.equal(body.diagnosis?.lagStatus, 'WARN');
   assert.equal(body.diagnosis?.severity, 'severe');
-  assert.deepEqual(body.diagnosis?.recommendations[0]?.actions, [{ type: 'set-parallelism', vertex: 'enrich', from: 2, to: 4 }]);
+  assert.deepEqual(body.diagnosis?.recommendations[0]?.actions, [{ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 2, to: 4 }]);
   assert.equal(body.diagnosis?.url, `${BASE}/diagnoses/diag-1`);
   assert.ok(!JSON.stringify(logger.lines).includes('t0ken'), 'webhook headers are not logged');
 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StreamtuneError } from '../core/errors.ts';
 import { MemoryLogger } from '../core/logger.ts';
-import { createNotificationService, DigestScheduler, type DigestData } from '../dashboards/notify/index.ts';
+import { createNotificationService, DigestScheduler, type DigestData } from '../notify/index.ts';
 import { startSmtp } from './helpers/smtp.ts';
 import { waitFor } from './helpers/wait.ts';
 import { laggingDiagnosis } from './helpers/diagnosis-fixtures.ts';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryLogger } from '../core/logger.ts';
-import { createNotificationService } from '../dashboards/notify/index.ts';
+import { createNotificationService } from '../notify/index.ts';
 import { startSmtp } from './helpers/smtp.ts';
 import { waitFor } from './helpers/wait.ts';
 import { healthyDiagnosis, laggingDiagnosis } from './helpers/diagnosis-fixtures.ts';

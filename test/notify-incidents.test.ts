@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryLogger } from '../core/logger.ts';
-import { createNotificationService, FileIncidentStore, IncidentTracker, type IncidentStore, type NotifyConfig } from '../dashboards/notify/index.ts';
+import { createNotificationService, FileIncidentStore, IncidentTracker, type IncidentStore, type NotifyConfig } from '../notify/index.ts';
 import { startSmtp } from './helpers/smtp.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 import { healthyDiagnosis, laggingDiagnosis } from './helpers/diagnosis-fixtures.ts';

@@ -7,9 +7,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { ControlPlane } from '../dashboards/server/control-plane.ts';
-import { createPagesRouter, changeText, vertexColor } from '../dashboards/server/pages.ts';
+import type { ControlPlane } from '../control-plane/control-plane.ts';
+import { createPagesRouter, changeText, vertexColor } from '../dashboards/server/pages/index.ts';
 import { grafanaDashboard, influxQlMeasurements } from '../dashboards/grafana.ts';
+import { createApiRouter } from '../dashboards/server/api.ts';
+import type { JobSummary } from '../control-plane/read-model.ts';
 import { JOB_ID, SECRET, fixtureControlPlane, serveFixture } from './helpers/pages-fixture.ts';
 
 let served: { base: string; close(): Promise<void> };
@@ -150,7 +152,7 @@ describe('pages', () => {
   });
 
   test('helpers: change text and vertex colours', () => {
-    assert.equal(changeText({ type: 'set-parallelism', vertex: 'enrich', from: 1, to: 4 }), 'enrich: parallelism 1 → 4');
+    assert.equal(changeText({ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 1, to: 4 }), 'enrich: parallelism 1 → 4');
     assert.equal(changeText({ type: 'set-checkpointing', interval: 30_000, unaligned: true }), 'checkpointing: interval 30 s, unaligned');
     assert.notEqual(vertexColor(990, 0), vertexColor(0, 900));
     assert.equal(vertexColor(undefined, undefined), '#e8e8e8');
@@ -196,5 +198,32 @@ describe('Grafana dashboard', () => {
     assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="?streamtune-lag.json"?/);
     const d = (await res.json()) as { uid: string };
     assert.equal(d.uid, 'streamtune-lag');
+  });
+});
+
+describe('the page and the API show the same numbers', () => {
+  test('overview: lag status, lag records and seconds, throughput and open diagnoses of every job', async () => {
+    const api = await serveFixture((app) => app.use('/api/v1', createApiRouter(cp)));
+    try {
+      const { jobs } = (await (await fetch(`${api.base}/api/v1/jobs`)).json()) as { jobs: JobSummary[] };
+      assert.ok(jobs.length > 0);
+      const page = await get('/');
+      for (const j of jobs) {
+        const row = new RegExp(`<tr data-job-id="${j.job_id}" data-lag-status="([A-Z]+)">([\\s\\S]*?)</tr>`).exec(page.text);
+        assert.ok(row, `the overview page has a row for ${j.job_id}`);
+        const cells = [...row[2]!.matchAll(/<td class="num">([^<]*)<\/td>/g)].map((m) => m[1]);
+        const fmt = (v: number | null, digits = 0) => (v === null ? '–' : new Intl.NumberFormat('en-US', { maximumFractionDigits: digits }).format(v));
+        assert.equal(row[1], j.lag.status, 'lag status');
+        assert.deepEqual(cells, [fmt(j.lag.records), fmt(j.lag.seconds, 1), fmt(j.throughput)], 'lag records, lag seconds, throughput');
+        assert.match(row[2]!, new RegExp(j.openDiagnoses ? `>${j.openDiagnoses} open — ` : '>none<'), 'open diagnoses');
+      }
+      // and the job page shows the same lag as the API's job summary
+      const one = (await (await fetch(`${api.base}/api/v1/jobs/${JOB_ID}`)).json()) as { summary: JobSummary };
+      const jobPage = await get(`/jobs/${JOB_ID}`);
+      assert.match(jobPage.text, new RegExp(`id="lag-status">${one.summary.lag.status}<`));
+      assert.ok(jobPage.text.includes(`${new Intl.NumberFormat('en-US').format(one.summary.lag.records!)} records · `), 'job page lag records');
+    } finally {
+      await api.close();
+    }
   });
 });

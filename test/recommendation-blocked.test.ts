@@ -7,9 +7,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ControlPlane } from '../dashboards/server/control-plane.ts';
+import type { ControlPlane } from '../control-plane/control-plane.ts';
 import { createApiRouter } from '../dashboards/server/api.ts';
-import { createPagesRouter } from '../dashboards/server/pages.ts';
+import { createPagesRouter } from '../dashboards/server/pages/index.ts';
 import type { Operation } from '../tuner/types.ts';
 import { DEFAULT_POLICY } from '../tuner/policy.ts';
 import { NOW, SECRET, fixtureControlPlane, operation, serveFixture } from './helpers/pages-fixture.ts';
@@ -45,7 +45,7 @@ test('a recommendation whose action was ineffective on the job lately is shown a
   // an earlier scale-up of enrich, 10 min ago, was found ineffective: the same direction is blocked for blockIneffectiveMs
   const finishedAt = NOW - 600_000;
   ops.push({
-    ...operation, id: 'op-ineffective', state: 'INEFFECTIVE', actions: [{ type: 'set-parallelism', vertex: 'enrich', from: 2, to: 4 }],
+    ...operation, id: 'op-ineffective', state: 'INEFFECTIVE', actions: [{ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 2, to: 4 }],
     verification: { from: finishedAt - 60_000, to: finishedAt, throughputBefore: 1500, throughputAfter: 1510, effective: false, reason: 'throughput did not rise (1,500 → 1,510 records/s)' },
     createdAt: finishedAt - 120_000, updatedAt: finishedAt, finishedAt,
   });
@@ -63,7 +63,7 @@ test('a recommendation whose action was ineffective on the job lately is shown a
 
   // a scale-down of enrich is another action: an ineffective one blocks nothing here
   ops.pop();
-  ops.push({ ...operation, id: 'op-down', state: 'INEFFECTIVE', actions: [{ type: 'set-parallelism', vertex: 'enrich', from: 2, to: 1 }], createdAt: finishedAt - 120_000, updatedAt: finishedAt, finishedAt });
+  ops.push({ ...operation, id: 'op-down', state: 'INEFFECTIVE', actions: [{ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 2, to: 1 }], createdAt: finishedAt - 120_000, updatedAt: finishedAt, finishedAt });
   page = await (await fetch(`${base}/diagnoses/diag-1`)).text();
   assert.match(page, /data-apply="rec-1"/);
 });

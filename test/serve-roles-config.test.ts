@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StreamtuneError, isErrorCode } from '../core/errors.ts';
-import { checkRoles, loadConfig, ROLES } from '../dashboards/server/config.ts';
-import type { ManagedJob } from '../tuner/catalog.ts';
-import { createMirrorCatalog } from '../tuner/mirror-catalog.ts';
+import { checkRoles, loadConfig, ROLES } from '../control-plane/config.ts';
+import { createMirrorCatalog, type ManagedJob } from '../platform/index.ts';
 import { tempDir } from './helpers/wait.ts';
 
 const split = { STREAMTUNE_BUS: 'kafka', STREAMTUNE_KAFKA_BROKERS: '127.0.0.1:9092', STREAMTUNE_INFLUXDB_URL: 'http://127.0.0.1:8086' };

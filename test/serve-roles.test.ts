@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
-import { DEMO_JOB } from '../dashboards/server/demo.ts';
+import { DEMO_JOB } from '../control-plane/demo.ts';
 import type { Diagnosis } from '../diagnoser/types.ts';
 import { startInfluxDB, type InfluxServer } from './helpers/influxdb.ts';
 import { startKafkaMock, type KafkaMock } from './helpers/kafka.ts';
@@ -126,7 +126,7 @@ test('alerter and diagnoser in separate processes: the alert crosses Kafka, the 
   }, 180_000, 'a diagnosis of the lag alert served by process 1');
   assert.equal(diagnosis.rootCause.kind, 'under-provisioned', diagnosis.rootCause.explanation);
   assert.equal(diagnosis.rootCause.vertex, 'enrich');
-  assert.ok(diagnosis.recommendations.some((r) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex === 'enrich' && a.to > a.from)), JSON.stringify(diagnosis.recommendations));
+  assert.ok(diagnosis.recommendations.some((r) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex.name === 'enrich' && a.to > a.from)), JSON.stringify(diagnosis.recommendations));
 
   const l1 = logs(proc1);
   const l2 = logs(proc2);

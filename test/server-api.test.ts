@@ -12,9 +12,10 @@ import { join } from 'node:path';
 import { silentLogger } from '../core/logger.ts';
 import type { Diagnosis } from '../diagnoser/types.ts';
 import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
-import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
+import { createControlPlane, type AssembledControlPlane } from '../control-plane/assemble.ts';
 import { createAuth, ensureApiToken, SESSION_COOKIE, type Auth } from '../dashboards/server/auth.ts';
-import { loadConfig } from '../dashboards/server/config.ts';
+import { loadConfig } from '../control-plane/config.ts';
+import { vertexId } from '../runtime/ids.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 
 const TOKEN = 'test-token-0123456789abcdef0123456789';
@@ -357,7 +358,7 @@ describe('control-plane API', { timeout: 240_000 }, () => {
       trigger: { type: 'manual' }, lagStatus: 'WARN', findings: [], severity: 'severe',
       rootCause: { kind: 'under-provisioned', vertex: 'work', confidence: 0.9, explanation: 'work is busy' },
       recommendations: [
-        { id: `api-test-${now}-r1`, ruleId: 'capacity', title: 'Set parallelism: work 1 → 3', rationale: 'busy', expected: { throughputRecordsPerSecond: 400 }, actions: [{ type: 'set-parallelism', vertex: 'work', from: 1, to: 3 }] },
+        { id: `api-test-${now}-r1`, ruleId: 'capacity', title: 'Set parallelism: work 1 → 3', rationale: 'busy', expected: { throughputRecordsPerSecond: 400 }, actions: [{ type: 'set-parallelism', vertex: { id: vertexId('api-test', 'work'), name: 'work' }, from: 1, to: 3 }] },
         { id: `api-test-${now}-r2`, ruleId: 'capacity', title: 'Other', rationale: 'x', expected: {}, actions: [] },
       ],
     };
@@ -375,7 +376,8 @@ describe('control-plane API', { timeout: 240_000 }, () => {
     const applied = await req('POST', `/api/v1/recommendations/${r1}/apply`, { headers: bearer, json: { actions: [{ type: 'set-parallelism', vertex: 'work', from: 1, to: 2 }] } });
     assert.equal(applied.status, 202, applied.text);
     assert.equal(applied.json.recommendationId, r1);
-    assert.deepEqual(applied.json.actions, [{ type: 'set-parallelism', vertex: 'work', from: 1, to: 2 }], 'the edited actions');
+    // the vertex named in the request is resolved against the job's topology: its JobVertexID and name
+    assert.deepEqual(applied.json.actions, [{ type: 'set-parallelism', vertex: { id: vertexId('api-test', 'work'), name: 'work' }, from: 1, to: 2 }], 'the edited actions');
     const opId = applied.json.id as string;
     assert.equal((await req('GET', `/api/v1/recommendations/${r1}`)).json.state.operationId, opId);
     const again = await req('POST', `/api/v1/recommendations/${r1}/apply`, { headers: bearer, json: {} });

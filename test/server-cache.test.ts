@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
-import { TtlCache } from '../dashboards/server/api.ts';
+import { TtlCache } from '../dashboards/server/ttl-cache.ts';
 import { GZIP_MIN_BYTES, prepareJsonCompressed } from '../dashboards/server/prepared.ts';
 
 function deferred<T>() {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StreamtuneError } from '../core/errors.ts';
-import { loadConfig } from '../dashboards/server/config.ts';
+import { loadConfig } from '../control-plane/config.ts';
 import { tempDir } from './helpers/wait.ts';
 
 function file(text: string): string {

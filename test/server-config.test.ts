@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StreamtuneError } from '../core/errors.ts';
-import { loadConfig } from '../dashboards/server/config.ts';
-import { DEMO_JOB, DEMO_RULES, demoConfig, demoDataDir, resetDemoData } from '../dashboards/server/demo.ts';
+import { loadConfig } from '../control-plane/config.ts';
+import { DEMO_JOB, DEMO_RULES, demoConfig, demoDataDir, resetDemoData } from '../control-plane/demo.ts';
 import { tempDir } from './helpers/wait.ts';
 
 function file(text: string): string {

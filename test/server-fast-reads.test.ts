@@ -14,7 +14,7 @@ import { FastReads, fastRouteOf } from '../dashboards/server/fast-reads.ts';
 import { prepareJson } from '../dashboards/server/prepared.ts';
 import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
 import { createAuth } from '../dashboards/server/auth.ts';
-import type { ControlPlane } from '../dashboards/server/control-plane.ts';
+import type { ControlPlane } from '../control-plane/control-plane.ts';
 import { silentLogger } from '../core/logger.ts';
 import { JOB_ID, SECRET, fixtureControlPlane } from './helpers/pages-fixture.ts';
 

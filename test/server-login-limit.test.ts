@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../core/logger.ts';
 import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
 import { createAuth, SESSION_COOKIE } from '../dashboards/server/auth.ts';
-import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
-import { loadConfig } from '../dashboards/server/config.ts';
+import { createControlPlane, type AssembledControlPlane } from '../control-plane/assemble.ts';
+import { loadConfig } from '../control-plane/config.ts';
 import { tempDir } from './helpers/wait.ts';
 
 const TOKEN = 'login-limit-token-0123456789abcdef';

@@ -12,6 +12,7 @@ import { StreamtuneError } from '../core/errors.ts';
 import { runStoreContract, contractPoints, contractLogs, T0 } from './store-contract.ts';
 import { startInfluxDB, type InfluxServer } from './helpers/influxdb.ts';
 import { freePort } from './helpers/wait.ts';
+import { FLINK_REPORTER_SAMPLE } from './helpers/fixtures.ts';
 
 let serverP: Promise<InfluxServer> | undefined;
 const server = (): Promise<InfluxServer> => (serverP ??= startInfluxDB());
@@ -87,7 +88,7 @@ test('the embedded store and the InfluxDB store give the same answers for the sa
 test('the Flink InfluxDB reporter sample, written into InfluxDB, reads back as the metrics the diagnoser asks for', { timeout: 180_000 }, async () => {
   const srv = await server();
   const db = await srv.createDatabase();
-  await srv.writeLines(db, readFileSync('/work/shared/flink/influxdb-reporter-sample.lp', 'utf8'), 'ns');
+  await srv.writeLines(db, readFileSync(FLINK_REPORTER_SAMPLE, 'utf8'), 'ns');
   const store = await createInfluxStore({ url: srv.url, bucket: db, writeApi: 'v1' });
   const r = { start: T0 - 60_000, end: T0 + 60_000 };
   const job = '4f1d6b0e2c9a47e8b3d5a6c7e8f90123';

@@ -9,8 +9,7 @@ import type { CompletedCheckpoint } from '../runtime/checkpoint/coordinator.ts';
 import { readCheckpoint } from '../runtime/checkpoint/storage.ts';
 import type { LocalJob } from '../runtime/job.ts';
 import type { JobSpec } from '../runtime/spec.ts';
-import { createBundledCatalog } from '../tuner/bundled/catalog.ts';
-import type { SnapshotRecord } from '../tuner/types.ts';
+import { createBundledCatalog, type SnapshotRecord } from '../platform/index.ts';
 import { createTunerStack } from './helpers/tuner-child.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 
@@ -59,7 +58,7 @@ test('executor: stop with savepoint, start with new parallelism from it, downtim
   await ex.start({ jobId: m.job_id, savepointPath, parallelism: { agg: 2 } });
   await ex.waitUntilRunning(m.job_id, 10_000);
   const t = await ex.describe(m.job_id);
-  assert.equal(t.vertices.find((v) => v.id === 'agg')!.parallelism, 2);
+  assert.equal(t.vertices.find((v) => v.name === 'agg')!.parallelism, 2);
   const downtime = await ex.downtimeMs(m.job_id, 10_000);
   const measured = Date.now();
   // last record before the stop → first record after the start: it spans at least the stopped gap

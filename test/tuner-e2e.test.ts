@@ -32,10 +32,10 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { silentLogger } from '../core/logger.ts';
 import type { Diagnosis, Recommendation } from '../diagnoser/types.ts';
 import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
-import { createControlPlane, type AssembledControlPlane } from '../dashboards/server/assemble.ts';
+import { createControlPlane, type AssembledControlPlane } from '../control-plane/assemble.ts';
 import { createAuth } from '../dashboards/server/auth.ts';
-import { loadConfig } from '../dashboards/server/config.ts';
-import { DEMO_JOB } from '../dashboards/server/demo.ts';
+import { loadConfig } from '../control-plane/config.ts';
+import { DEMO_JOB } from '../control-plane/demo.ts';
 import type { Operation } from '../tuner/types.ts';
 import { VERIFY_SETTLE_MS, VERIFY_STEP_MS, ZERO_LAG_RECORDS } from '../tuner/verify.ts';
 import { committedRecords, duplicateWindows, FLIGHTS_3M, sumsByOrigin } from './helpers/flights.ts';
@@ -152,7 +152,7 @@ test('flights job: lags → diagnosed → Apply through the API → SUCCEEDED, l
   t.diagnostic(`${at()}: lagging`);
 
   // the alert fires and the diagnoser recommends more parallelism for enrich
-  const isScaleUp = (r: Recommendation) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex === 'enrich' && a.to > a.from);
+  const isScaleUp = (r: Recommendation) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex.name === 'enrich' && a.to > a.from);
   const diagnosis = await waitFor(async () => {
     const r = await api('GET', `/api/v1/diagnoses?job=${jobId}`);
     return (r.json.diagnoses as Diagnosis[]).find((d) => d.trigger.type === 'alert' && d.recommendations.some(isScaleUp));
@@ -160,7 +160,7 @@ test('flights job: lags → diagnosed → Apply through the API → SUCCEEDED, l
   assert.equal(diagnosis.rootCause.kind, 'under-provisioned', diagnosis.rootCause.explanation);
   assert.equal(diagnosis.rootCause.vertex, 'enrich');
   const rec = diagnosis.recommendations.find(isScaleUp)!;
-  const action = rec.actions.find((a) => a.type === 'set-parallelism' && a.vertex === 'enrich')!;
+  const action = rec.actions.find((a) => a.type === 'set-parallelism' && a.vertex.name === 'enrich')!;
   assert.ok(action.type === 'set-parallelism' && action.from === 1 && action.to > 1);
   t.diagnostic(`${at()}: diagnosis ${diagnosis.id}: ${rec.title}; expected ${JSON.stringify(rec.expected)}`);
 

@@ -11,7 +11,7 @@ function op(id: string, createdAt: number): Operation {
     id,
     job_id: 'j1',
     origin: 'user',
-    actions: [{ type: 'set-parallelism', vertex: 'agg', from: 1, to: 2 }],
+    actions: [{ type: 'set-parallelism', vertex: { id: 'agg', name: 'agg' }, from: 1, to: 2 }],
     previous: { parallelism: { agg: 1 } },
     state: 'PENDING',
     steps: [],

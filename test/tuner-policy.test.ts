@@ -8,7 +8,7 @@ import type { Operation, OperationState, TuningPolicy } from '../tuner/types.ts'
 const JOB = 'a'.repeat(32);
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0); // 12:00 UTC
 const MIN = 60_000;
-const up: TuningAction = { type: 'set-parallelism', vertex: 'enrich', from: 2, to: 4 };
+const up: TuningAction = { type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 2, to: 4 };
 
 function op(over: Partial<Operation> & { id: string; state: OperationState }): Operation {
   return {
@@ -56,8 +56,8 @@ test('resolvePolicy names the field and the rule it breaks', () => {
 
 test('actionKey identifies the action and its direction', () => {
   assert.equal(actionKey(up), 'set-parallelism:enrich:up');
-  assert.equal(actionKey({ type: 'set-parallelism', vertex: 'enrich', from: 4, to: 2 }), 'set-parallelism:enrich:down');
-  assert.equal(actionKey({ type: 'set-parallelism', vertex: 'enrich', from: 4, to: 4 }), 'set-parallelism:enrich:same');
+  assert.equal(actionKey({ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 4, to: 2 }), 'set-parallelism:enrich:down');
+  assert.equal(actionKey({ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 4, to: 4 }), 'set-parallelism:enrich:same');
   assert.equal(actionKey({ type: 'set-checkpointing', interval: 30_000 }), 'set-checkpointing');
   assert.equal(actionKey({ type: 'set-memory', heapBytes: 2 ** 30 }), 'set-memory:up');
 });
@@ -108,7 +108,7 @@ test('checkGuardrails: an ineffective action is FORBIDDEN, other actions are not
   assert.ok(!r.allowed && r.code === 'FORBIDDEN');
   assert.equal(r.retryAfterMs, 40 * MIN);
   assert.match(r.reason, /set-parallelism:enrich:up/);
-  const down: TuningAction = { type: 'set-parallelism', vertex: 'enrich', from: 4, to: 2 };
+  const down: TuningAction = { type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 4, to: 2 };
   assert.deepEqual(checkGuardrails({ policy: resolvePolicy(), origin: 'user', actions: [down], history, now: NOW }), { allowed: true });
 });
 
@@ -120,7 +120,7 @@ test('checkGuardrails: auto operations need mode auto', () => {
 });
 
 test('checkGuardrails: auto parallelism is capped by maxParallelism (users are not)', () => {
-  const big: TuningAction = { type: 'set-parallelism', vertex: 'enrich', from: 8, to: 40 };
+  const big: TuningAction = { type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 8, to: 40 };
   const r = checkGuardrails({ policy: auto(), origin: 'auto', actions: [big], history: [], now: NOW });
   assert.ok(!r.allowed && r.code === 'FORBIDDEN' && /40.*32/.test(r.reason));
   assert.deepEqual(checkGuardrails({ policy: auto({ maxParallelism: 40 }), origin: 'auto', actions: [big], history: [], now: NOW }), { allowed: true });

@@ -30,7 +30,7 @@ test('a scale-up of a vertex that is not the bottleneck is INEFFECTIVE; the same
     const m = await s.catalog.submitSpec(datasetSpec('ineffective', writeDataset(dataDir, 100_000), { rate: 300, checkpointMs: 1000, aggLatencyMs: 10 }));
     const t0 = Date.now();
     await waitFor(() => Date.now() - t0 > 15_000, { timeoutMs: 20_000, intervalMs: 500, what: 'a before window' });
-    const op = await s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'out', from: 1, to: 2 }], origin: 'user' });
+    const op = await s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: { id: 'out', name: 'out' }, from: 1, to: 2 }], origin: 'user' });
     const done = await s.tuner.waitFor(op.id, 120_000);
     assert.equal(done.state, 'INEFFECTIVE', `${done.error ?? ''} ${JSON.stringify(done.verification)}`);
     assert.equal(done.verification?.effective, false);
@@ -39,10 +39,10 @@ test('a scale-up of a vertex that is not the bottleneck is INEFFECTIVE; the same
     assert.ok(done.downtimeMs !== undefined && done.downtimeMs >= 0);
     assert.deepEqual(done.steps.map((x) => x.name), ['savepoint', 'start', 'wait-running', 'verify']);
     assert.equal(s.catalog.get(m.job_id)!.topology.find((v) => v.name === 'out')!.parallelism, 2, 'kept (onIneffective: mark)');
-    await assert.rejects(s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'out', from: 2, to: 3 }], origin: 'user' }), code('FORBIDDEN'));
+    await assert.rejects(s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: { id: 'out', name: 'out' }, from: 2, to: 3 }], origin: 'user' }), code('FORBIDDEN'));
     // auto mode does not pick it either, and says why
     s.tuner.setPolicy(m.job_id, { mode: 'auto' });
-    const r = await s.tuner.onDiagnosis(diagnosis('d-x', m.job_id, [{ type: 'set-parallelism', vertex: 'out', from: 2, to: 3 }]));
+    const r = await s.tuner.onDiagnosis(diagnosis('d-x', m.job_id, [{ type: 'set-parallelism', vertex: { id: 'out', name: 'out' }, from: 2, to: 3 }]));
     assert.equal(r.operation, undefined);
     assert.match(r.skipped ?? '', /blocked/);
   } finally {
@@ -55,49 +55,49 @@ test('auto mode applies a recommendation, then respects the cooldown, max operat
   const s = await createTunerStack({ dataDir, policies: { '*': { mode: 'auto', cooldownMs: 3_600_000, verifyAfterMs: 0, maxOperationsPerHour: 1 } } });
   try {
     const m = await s.catalog.submitSpec(datasetSpec('auto', writeDataset(dataDir, 100_000), { rate: 300 }));
-    await s.bus.publish('diagnoses', diagnosis('d-1', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 1, to: 2 }]));
+    await s.bus.publish('diagnoses', diagnosis('d-1', m.job_id, [{ type: 'set-parallelism', vertex: { id: 'agg', name: 'agg' }, from: 1, to: 2 }]));
     const op = await waitFor(() => s.tuner.operations({ job_id: m.job_id }).find((o) => o.diagnosisId === 'd-1'), { what: 'an auto operation' });
     assert.equal(op.origin, 'auto');
     assert.equal((await s.tuner.waitFor(op.id, 60_000)).state, 'SUCCEEDED');
     assert.equal(s.diagnoses.get('d-1'), undefined, 'the diagnosis was only published, not stored');
 
-    const r2 = await s.tuner.onDiagnosis(diagnosis('d-2', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    const r2 = await s.tuner.onDiagnosis(diagnosis('d-2', m.job_id, [{ type: 'set-parallelism', vertex: { id: 'agg', name: 'agg' }, from: 2, to: 3 }]));
     assert.equal(r2.operation, undefined);
     assert.match(r2.skipped ?? '', /cooldown/);
     assert.match(s.tuner.lastSkipped(m.job_id)?.reason ?? '', /cooldown/);
     // a user's apply is held by the cooldown too (CONFLICT with retryAfterMs)
-    await assert.rejects(s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }], origin: 'user' }), (e: Error & { code?: string; details?: { retryAfterMs?: number } }) => e.code === 'CONFLICT' && (e.details?.retryAfterMs ?? 0) > 0);
+    await assert.rejects(s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: { id: 'agg', name: 'agg' }, from: 2, to: 3 }], origin: 'user' }), (e: Error & { code?: string; details?: { retryAfterMs?: number } }) => e.code === 'CONFLICT' && (e.details?.retryAfterMs ?? 0) > 0);
 
     s.tuner.setPolicy(m.job_id, { cooldownMs: 0 });
-    const r3 = await s.tuner.onDiagnosis(diagnosis('d-3', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    const r3 = await s.tuner.onDiagnosis(diagnosis('d-3', m.job_id, [{ type: 'set-parallelism', vertex: { id: 'agg', name: 'agg' }, from: 2, to: 3 }]));
     assert.equal(r3.operation, undefined);
     assert.match(r3.skipped ?? '', /automatic operations in the last hour/);
 
     s.tuner.setPolicy(m.job_id, { maxOperationsPerHour: 5 });
-    const r4 = await s.tuner.onDiagnosis(diagnosis('d-4', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 1, to: 2 }]));
+    const r4 = await s.tuner.onDiagnosis(diagnosis('d-4', m.job_id, [{ type: 'set-parallelism', vertex: { id: 'agg', name: 'agg' }, from: 1, to: 2 }]));
     assert.match(r4.skipped ?? '', /stale/);
     assert.throws(() => s.tuner.setPolicy(m.job_id, { maxOperationsPerHour: -1 }), code('INVALID_CONFIG'));
 
     // the per-vertex parallelism cap
     s.tuner.setPolicy(m.job_id, { maxParallelism: 2 });
-    const r6 = await s.tuner.onDiagnosis(diagnosis('d-6', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    const r6 = await s.tuner.onDiagnosis(diagnosis('d-6', m.job_id, [{ type: 'set-parallelism', vertex: { id: 'agg', name: 'agg' }, from: 2, to: 3 }]));
     assert.equal(r6.operation, undefined);
     assert.match(r6.skipped ?? '', /exceeds the policy's maxParallelism 2/);
     // the allowed time windows (local time of the process): outside them nothing is applied, inside it is
     const nowMin = new Date().getHours() * 60 + new Date().getMinutes();
     const hhmm = (min: number) => `${String(Math.floor((min % 1440) / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
     s.tuner.setPolicy(m.job_id, { maxParallelism: 32, allowedWindows: [`${hhmm(nowMin + 60)}-${hhmm(nowMin + 120)}`] });
-    const r7 = await s.tuner.onDiagnosis(diagnosis('d-7', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    const r7 = await s.tuner.onDiagnosis(diagnosis('d-7', m.job_id, [{ type: 'set-parallelism', vertex: { id: 'agg', name: 'agg' }, from: 2, to: 3 }]));
     assert.equal(r7.operation, undefined);
     assert.match(r7.skipped ?? '', /outside the allowed windows/);
     s.tuner.setPolicy(m.job_id, { allowedWindows: [`${hhmm(nowMin + 1440 - 60)}-${hhmm(nowMin + 60)}`] });
-    const r8 = await s.tuner.onDiagnosis(diagnosis('d-8', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 2, to: 3 }]));
+    const r8 = await s.tuner.onDiagnosis(diagnosis('d-8', m.job_id, [{ type: 'set-parallelism', vertex: { id: 'agg', name: 'agg' }, from: 2, to: 3 }]));
     assert.ok(r8.operation, r8.skipped);
     assert.equal((await s.tuner.waitFor(r8.operation.id, 60_000)).state, 'SUCCEEDED');
     assert.equal(s.catalog.get(m.job_id)!.topology.find((v) => v.name === 'agg')!.parallelism, 3);
 
     s.tuner.setPolicy(m.job_id, { mode: 'recommend' });
-    const r5 = await s.tuner.onDiagnosis(diagnosis('d-5', m.job_id, [{ type: 'set-parallelism', vertex: 'agg', from: 3, to: 4 }]));
+    const r5 = await s.tuner.onDiagnosis(diagnosis('d-5', m.job_id, [{ type: 'set-parallelism', vertex: { id: 'agg', name: 'agg' }, from: 3, to: 4 }]));
     assert.match(r5.skipped ?? '', /recommend/);
     assert.equal(s.tuner.operations({ job_id: m.job_id }).length, 2);
   } finally {

@@ -16,7 +16,7 @@ import { createTunerService } from '../tuner/service.ts';
 import { createTunerStack, datasetSpec, writeDataset } from './helpers/tuner-child.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 
-const scaleAgg = (from: number, to: number) => [{ type: 'set-parallelism' as const, vertex: 'agg', from, to }];
+const scaleAgg = (from: number, to: number) => [{ type: 'set-parallelism' as const, vertex: { id: 'agg', name: 'agg' }, from, to }];
 const code = (c: string) => (e: Error & { code?: string }) => e.code === c;
 
 test('savepoint failure: FAILED, the job keeps running with its old parallelism; bad actions are refused', { timeout: 90_000 }, async () => {
@@ -28,7 +28,7 @@ test('savepoint failure: FAILED, the job keeps running with its old parallelism;
     const published: Operation[] = [];
     await s.bus.subscribe('operations', (op) => void published.push(op));
 
-    await assert.rejects(s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'nope', from: 1, to: 2 }], origin: 'user' }), code('INVALID_ARGUMENT'));
+    await assert.rejects(s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: { id: 'nope', name: 'nope' }, from: 1, to: 2 }], origin: 'user' }), code('INVALID_ARGUMENT'));
     await assert.rejects(s.tuner.apply({ job_id: m.job_id, actions: scaleAgg(1, 129), origin: 'user' }), code('INVALID_ARGUMENT'));
     await assert.rejects(s.tuner.apply({ job_id: m.job_id, actions: scaleAgg(1, 0), origin: 'user' }), code('INVALID_ARGUMENT'));
     await assert.rejects(s.tuner.apply({ job_id: 'unknown', actions: scaleAgg(1, 2), origin: 'user' }), code('NOT_FOUND'));

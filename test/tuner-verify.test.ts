@@ -4,15 +4,15 @@ import type { MetricPoint } from '../core/points.ts';
 import { createEmbeddedStore } from '../collector/store/index.ts';
 import type { TuningAction } from '../diagnoser/types.ts';
 import type { Points } from '../diagnoser/window.ts';
-import type { ManagedJob } from '../tuner/catalog.ts';
+import type { ManagedJob } from '../platform/index.ts';
 import type { Operation } from '../tuner/types.ts';
 import { loadVerifyInput, verifyOperation, VERIFY_SETTLE_MS, type VerifyInput } from '../tuner/verify.ts';
 
 const T0 = 1_700_000_000_000;
 const S = 1000;
 const W = { from: T0, to: T0 + 60 * S };
-const up: TuningAction = { type: 'set-parallelism', vertex: 'enrich', from: 2, to: 4 };
-const down: TuningAction = { type: 'set-parallelism', vertex: 'enrich', from: 4, to: 2 };
+const up: TuningAction = { type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 2, to: 4 };
+const down: TuningAction = { type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 4, to: 2 };
 const ckpt: TuningAction = { type: 'set-checkpointing', interval: 30_000 };
 
 /** n points every 5 s from t0, value f(i) */
@@ -121,8 +121,8 @@ const JOB = '0123456789abcdef0123456789abcdef';
 const job: ManagedJob = {
   job_id: JOB, name: 'flights', executor: 'bundled', state: 'RUNNING', consumerGroup: 'flights',
   topology: [
-    { id: 'src', name: 'flights', inputs: [], parallelism: 2 },
-    { id: 'enrich', name: 'enrich', inputs: ['src'], parallelism: 2 },
+    { id: 'src', name: 'flights', inputs: [], parallelism: 2, maxParallelism: 128 },
+    { id: 'enrich', name: 'enrich', inputs: ['src'], parallelism: 2, maxParallelism: 128 },
   ],
 };
 

@@ -13,9 +13,10 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { StreamtuneError, errorMessage } from '../core/errors.ts';
-import { silentLogger, type Logger } from '../core/logger.ts';
-import type { Operation, SnapshotRecord } from './types.ts';
+import { errorMessage, type Logger, silentLogger, StreamtuneError } from '../core/index.ts';
+import { upgradeTuningAction } from '../diagnoser/index.ts';
+import type { Operation } from './types.ts';
+import type { SnapshotRecord } from '../platform/index.ts';
 
 /** Options of {@link openJournal}. */
 export interface JournalOptions {
@@ -86,7 +87,10 @@ export async function openJournal(opts: JournalOptions): Promise<OperationsJourn
       if (raw.trim() === '') return false;
       try {
         const l = JSON.parse(raw) as Line;
-        if (l.t === 'op' && l.v && typeof l.v.id === 'string') ops.set(l.v.id, l.v);
+        if (l.t === 'op' && l.v && typeof l.v.id === 'string') {
+          l.v.actions?.forEach(upgradeTuningAction);
+          ops.set(l.v.id, l.v);
+        }
         else if (l.t === 'snap' && l.v && typeof l.v.path === 'string') addSnap(l.v);
         else throw new Error('not a journal record');
         lines++;

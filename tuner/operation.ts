@@ -1,6 +1,6 @@
 /**
  * The operation runner: applies one decided {@link Operation} through a {@link JobExecutor}, the
- * realizer half of the Flink autoscaler's executor/realizer split (`../shared/reference/style.md`).
+ * realizer half of the Flink autoscaler's executor/realizer split (flink-kubernetes-operator, module flink-autoscaler).
  *
  *   PENDING → SAVEPOINTING (step 'savepoint': stop with savepoint) → STARTING (step 'start': start
  *   from it with the new parallelism / checkpointing; step 'wait-running': until RUNNING, at most
@@ -23,16 +23,12 @@
  * topic 'operations'. {@link recoverOperation} resumes or repairs an operation a crash interrupted,
  * from the journaled state and what the executor reports about the job now.
  */
-import { StreamtuneError, errorMessage } from '../core/errors.ts';
-import type { EventBus } from '../core/bus.ts';
-import type { Logger } from '../core/logger.ts';
-import type { MetricStore } from '../collector/store/types.ts';
-import type { TuningAction } from '../diagnoser/types.ts';
-import type { ManagedJob } from './catalog.ts';
-import type { CheckpointingSettings, JobExecutor, JobTopology } from './executor.ts';
+import { errorMessage, type EventBus, type Logger, StreamtuneError } from '../core/index.ts';
+import type { MetricStore } from '../collector/index.ts';
+import type { TuningAction } from '../diagnoser/index.ts';
+import { findVertex, vertexRef, type CheckpointingSettings, type JobExecutor, type JobTopology, type ManagedJob } from '../platform/index.ts';
 import type { OperationsJournal } from './journal.ts';
-import type { Operation, OperationState, OperationStep, TuningPolicy } from './types.ts';
-import { isTerminal } from './policy.ts';
+import { isTerminalOperationState, type Operation, type OperationState, type OperationStep, type TuningActionInput, type TuningPolicy, type TunerEvents } from './types.ts';
 import { loadVerifyInput, verifyOperation } from './verify.ts';
 
 /** Timeouts of the runner's executor calls, ms. */
@@ -61,7 +57,7 @@ export interface RunnerContext {
   job(jobId: string): ManagedJob | undefined;
   /** the job's policy now */
   policy(jobId: string): TuningPolicy;
-  bus?: EventBus;
+  bus?: EventBus<TunerEvents>;
   logger: Logger;
   /** ms since epoch */
   now(): number;
@@ -79,8 +75,26 @@ export interface TargetSettings {
 }
 
 /**
- * Maps actions onto the executor's topology: set-parallelism by vertex id or name → parallelism by
- * the executor's vertex id; set-checkpointing merged. Throws INVALID_ARGUMENT for an unknown vertex,
+ * Resolves the vertex of every set-parallelism action against the job's topology: a {@link VertexRef}
+ * by its id, a bare string by id, then by name. The result names each vertex by the topology's own
+ * id and name. Other actions are copied.
+ * @throws StreamtuneError INVALID_ARGUMENT naming `actions[i].vertex` for a vertex the job does not have.
+ */
+export function resolveActions(actions: readonly TuningActionInput[], topo: JobTopology): TuningAction[] {
+  return actions.map((a, i) => {
+    if (a.type !== 'set-parallelism') return structuredClone(a);
+    const v = findVertex(topo.vertices, a.vertex);
+    if (!v) {
+      const asked = typeof a.vertex === 'string' ? a.vertex : `${a.vertex.name} (${a.vertex.id})`;
+      throw new StreamtuneError('INVALID_ARGUMENT', `actions[${i}].vertex: job ${topo.name} has no vertex '${asked}' (vertices: ${topo.vertices.map((x) => x.name).join(', ')})`, { details: { field: `actions[${i}].vertex` } });
+    }
+    return { type: 'set-parallelism', vertex: vertexRef(v), from: a.from, to: a.to };
+  });
+}
+
+/**
+ * Maps actions onto the executor's topology: set-parallelism by vertex id → parallelism by the
+ * executor's vertex id; set-checkpointing merged. Throws INVALID_ARGUMENT for an unknown vertex,
  * a parallelism outside [1, maxParallelism], or an action the executor cannot apply (set-memory).
  */
 export function targetSettings(actions: readonly TuningAction[], topo: JobTopology): TargetSettings {
@@ -88,9 +102,9 @@ export function targetSettings(actions: readonly TuningAction[], topo: JobTopolo
   let checkpointing: CheckpointingSettings | undefined;
   for (const [i, a] of actions.entries()) {
     if (a.type === 'set-parallelism') {
-      const v = topo.vertices.find((x) => x.id === a.vertex || x.name === a.vertex);
+      const v = findVertex(topo.vertices, a.vertex);
       if (!v) {
-        throw new StreamtuneError('INVALID_ARGUMENT', `actions[${i}].vertex: job ${topo.name} has no vertex '${a.vertex}' (vertices: ${topo.vertices.map((x) => x.name).join(', ')})`, { details: { field: `actions[${i}].vertex` } });
+        throw new StreamtuneError('INVALID_ARGUMENT', `actions[${i}].vertex: job ${topo.name} has no vertex '${a.vertex.name}' (${a.vertex.id}; vertices: ${topo.vertices.map((x) => x.name).join(', ')})`, { details: { field: `actions[${i}].vertex` } });
       }
       const max = v.maxParallelism > 0 ? v.maxParallelism : topo.maxParallelism > 0 ? topo.maxParallelism : 32768;
       if (!Number.isInteger(a.to) || a.to < 1 || a.to > max) {
@@ -116,7 +130,7 @@ export function targetSettings(actions: readonly TuningAction[], topo: JobTopolo
 
 /** True when the job runs with every parallelism of `target` (vertex id → parallelism). */
 export function runsWith(topo: JobTopology, target: Record<string, number>): boolean {
-  return Object.entries(target).every(([id, p]) => topo.vertices.find((v) => v.id === id || v.name === id)?.parallelism === p);
+  return Object.entries(target).every(([id, p]) => findVertex(topo.vertices, id)?.parallelism === p);
 }
 
 /** Applies journaled operations; one instance per tuner service. */
@@ -144,7 +158,7 @@ export class OperationRunner {
    * - ROLLING_BACK: running with the previous settings → ROLLED_BACK; otherwise roll back again.
    */
   async recover(op: Operation): Promise<Operation> {
-    if (isTerminal(op.state)) return op;
+    if (isTerminalOperationState(op.state)) return op;
     let topo: JobTopology | undefined;
     try {
       topo = await this.executor(op.job_id).describe(op.job_id);

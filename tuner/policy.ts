@@ -7,11 +7,11 @@
  * Sources: Ververica Autopilot / Alibaba's variant (modes, cooldown, max parallelism, silent
  * periods), Dhalion (VLDB 2017: an action that did not help is not repeated), the Flink Kubernetes
  * operator's autoscaler (ineffective scale-up detection, `job.autoscaler.scaling.effectiveness.*`).
- * See /work/shared/reference/anchors.md.
+ * See docs/PRIOR-ART.md.
  */
-import type { TuningAction } from '../diagnoser/types.ts';
-import { StreamtuneError } from '../core/errors.ts';
-import type { Operation, OperationState, TuningPolicy } from './types.ts';
+import type { TuningAction } from '../diagnoser/index.ts';
+import { StreamtuneError } from '../core/index.ts';
+import { isTerminalOperationState, type BlockedAction, type Operation, type TuningPolicy } from './types.ts';
 
 /** ms in one hour: the rolling window of {@link TuningPolicy.maxOperationsPerHour}. */
 const HOUR_MS = 3_600_000;
@@ -87,8 +87,8 @@ export function resolvePolicy(partial: Partial<TuningPolicy> = {}): TuningPolicy
 
 /**
  * A stable key for "the same action" on one job, used to block actions found ineffective:
- * - set-parallelism → `set-parallelism:<vertex>:up|down|same` (direction from `from` → `to`),
- *   e.g. 'set-parallelism:enrich:up';
+ * - set-parallelism → `set-parallelism:<JobVertexID>:up|down|same` (direction from `from` → `to`),
+ *   e.g. 'set-parallelism:0a448493b4782967b150582570326227:up';
  * - set-checkpointing → 'set-checkpointing';
  * - set-memory → 'set-memory:up' (the action carries no previous size; the diagnoser only ever
  *   raises memory for memory pressure, so every set-memory is taken as an increase).
@@ -96,32 +96,12 @@ export function resolvePolicy(partial: Partial<TuningPolicy> = {}): TuningPolicy
 export function actionKey(a: TuningAction): string {
   switch (a.type) {
     case 'set-parallelism':
-      return `set-parallelism:${a.vertex}:${a.to > a.from ? 'up' : a.to < a.from ? 'down' : 'same'}`;
+      return `set-parallelism:${a.vertex.id}:${a.to > a.from ? 'up' : a.to < a.from ? 'down' : 'same'}`;
     case 'set-checkpointing':
       return 'set-checkpointing';
     case 'set-memory':
       return 'set-memory:up';
   }
-}
-
-/** An action blocked on a job because an earlier operation with it was found ineffective. */
-export interface BlockedAction {
-  job_id: string;
-  /** see {@link actionKey} */
-  actionKey: string;
-  /** ms since epoch when the block ends */
-  until: number;
-  /** the ineffective operation that caused the block */
-  operationId: string;
-  /** one line: why, with the verification's reason when there is one */
-  reason: string;
-}
-
-const TERMINAL: ReadonlySet<OperationState> = new Set(['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE']);
-
-/** True for the terminal states SUCCEEDED, FAILED, ROLLED_BACK and INEFFECTIVE. */
-export function isTerminal(state: OperationState): boolean {
-  return TERMINAL.has(state);
 }
 
 /** ms since epoch when a terminal operation ended: `finishedAt`, else `updatedAt`. */
@@ -229,7 +209,7 @@ export function checkGuardrails(input: {
   timeZone?: string;
 }): GuardrailResult {
   const { policy, origin, actions, history, now } = input;
-  const running = history.find((op) => !isTerminal(op.state));
+  const running = history.find((op) => !isTerminalOperationState(op.state));
   if (running) return { allowed: false, code: 'CONFLICT', reason: `operation ${running.id} is in progress (${running.state})` };
 
   let last: Operation | undefined;
@@ -252,7 +232,7 @@ export function checkGuardrails(input: {
     if (policy.mode !== 'auto') return { allowed: false, code: 'FORBIDDEN', reason: `policy mode is "${policy.mode}": automatic operations are off` };
     for (const a of actions) {
       if (a.type === 'set-parallelism' && a.to > policy.maxParallelism) {
-        return { allowed: false, code: 'FORBIDDEN', reason: `parallelism ${a.to} for ${a.vertex} exceeds the policy's maxParallelism ${policy.maxParallelism}` };
+        return { allowed: false, code: 'FORBIDDEN', reason: `parallelism ${a.to} for ${a.vertex.name} exceeds the policy's maxParallelism ${policy.maxParallelism}` };
       }
     }
     const recent = history.filter((op) => op.origin === 'auto' && op.createdAt > now - HOUR_MS).map((op) => op.createdAt).sort((a, b) => a - b);

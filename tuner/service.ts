@@ -11,18 +11,14 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { StreamtuneError, errorMessage, isErrorCode } from '../core/errors.ts';
-import type { EventBus } from '../core/bus.ts';
-import { silentLogger, type Logger } from '../core/logger.ts';
-import type { MetricStore } from '../collector/store/types.ts';
-import type { DiagnosisStore } from '../diagnoser/store-types.ts';
-import type { Diagnosis, Recommendation } from '../diagnoser/types.ts';
-import type { JobCatalog, ManagedJob } from './catalog.ts';
-import type { JobExecutor, JobTopology } from './executor.ts';
+import { errorMessage, type EventBus, isErrorCode, type Logger, silentLogger, StreamtuneError } from '../core/index.ts';
+import type { MetricStore } from '../collector/index.ts';
+import type { DiagnoserEvents, Diagnosis, DiagnosisStore, Recommendation } from '../diagnoser/index.ts';
+import { findVertex, type JobCatalog, type JobExecutor, type JobTopology, type ManagedJob, type SnapshotRecord } from '../platform/index.ts';
 import { openJournal, type OperationsJournal } from './journal.ts';
-import { DEFAULT_RUNNER_TIMEOUTS, OperationRunner, targetSettings, type RunnerTimeouts } from './operation.ts';
-import { actionKey, blockedActions, checkGuardrails, isTerminal, resolvePolicy, type BlockedAction } from './policy.ts';
-import type { ApplyRequest, Operation, SnapshotRecord, TunerService, TuningPolicy } from './types.ts';
+import { DEFAULT_RUNNER_TIMEOUTS, OperationRunner, resolveActions, targetSettings, type RunnerTimeouts } from './operation.ts';
+import { actionKey, blockedActions, checkGuardrails, resolvePolicy } from './policy.ts';
+import { isTerminalOperationState, type ApplyRequest, type BlockedAction, type Operation, type TunerEvents, type TunerService, type TuningPolicy } from './types.ts';
 
 /** Options of {@link createTunerService}. */
 export interface TunerServiceOptions {
@@ -36,7 +32,7 @@ export interface TunerServiceOptions {
   jobs: JobCatalog;
   store: MetricStore;
   diagnoses: DiagnosisStore;
-  bus: EventBus;
+  bus: EventBus<TunerEvents & Pick<DiagnoserEvents, 'diagnoses'>>;
   /** the journal and policies live in `<dataDir>/operations/` */
   dataDir: string;
   /** policy per job id, job name or '*' (all jobs); unset fields take `DEFAULT_POLICY`'s */
@@ -111,7 +107,7 @@ class Service implements TunerServiceImpl {
       sleep: (ms) => this.sleep(ms),
       onSave: (op) => {
         // a terminal operation no longer owns its job, even before its promise settles
-        if (isTerminal(op.state) && this.inFlight.get(op.job_id)?.opId === op.id) this.inFlight.delete(op.job_id);
+        if (isTerminalOperationState(op.state) && this.inFlight.get(op.job_id)?.opId === op.id) this.inFlight.delete(op.job_id);
         for (const l of this.listeners) l(op);
       },
     });
@@ -152,13 +148,14 @@ class Service implements TunerServiceImpl {
       if (isErrorCode(err, 'NOT_FOUND')) throw err;
       throw new StreamtuneError('JOB_STATE', `job ${job.name}: cannot read its topology: ${errorMessage(err)}`, { cause: err });
     }
-    targetSettings(req.actions, topo); // INVALID_ARGUMENT naming the field
+    const actions = resolveActions(req.actions, topo); // INVALID_ARGUMENT naming the field
+    targetSettings(actions, topo);
     const busy = this.inFlight.get(req.job_id);
     if (busy) throw new StreamtuneError('CONFLICT', `operation ${busy.opId} is in progress on job ${job.name}`, { details: { operationId: busy.opId, reason: 'operation in progress' } });
     if (topo.state !== 'RUNNING') throw new StreamtuneError('JOB_STATE', `job ${job.name} is ${topo.state}, not RUNNING`);
     const now = this.now();
     const policy = this.policy(req.job_id);
-    const g = checkGuardrails({ policy, origin: req.origin, actions: req.actions, history: this.history(req.job_id), now, timeZone: this.opts.timeZone });
+    const g = checkGuardrails({ policy, origin: req.origin, actions, history: this.history(req.job_id), now, timeZone: this.opts.timeZone });
     if (!g.allowed) {
       throw new StreamtuneError(g.code, g.reason, { retriable: g.retryAfterMs !== undefined, details: { reason: g.reason, ...(g.retryAfterMs !== undefined ? { retryAfterMs: g.retryAfterMs } : {}) } });
     }
@@ -169,7 +166,7 @@ class Service implements TunerServiceImpl {
       ...(req.diagnosisId ? { diagnosisId: req.diagnosisId } : {}),
       ...(req.recommendationId ? { recommendationId: req.recommendationId } : {}),
       origin: req.origin,
-      actions: structuredClone(req.actions),
+      actions,
       previous: {
         parallelism: Object.fromEntries(topo.vertices.map((v) => [v.id, v.parallelism])),
         ...(job.checkpointing ? { checkpointing: { ...job.checkpointing } as Record<string, number | boolean> } : {}),
@@ -197,7 +194,7 @@ class Service implements TunerServiceImpl {
         .setRecommendationState(req.recommendationId, { status: 'applied', at: now, operationId: op.id })
         .catch((err: unknown) => this.logger.warn(`recommendation ${req.recommendationId} could not be marked applied`, { error: errorMessage(err) }));
     }
-    this.logger.info(`operation ${op.id} on job ${job.name}: ${req.actions.map(actionKey).join(', ')}`, { operation_id: op.id, job_id: op.job_id, origin: op.origin });
+    this.logger.info(`operation ${op.id} on job ${job.name}: ${actions.map(actionKey).join(', ')}`, { operation_id: op.id, job_id: op.job_id, origin: op.origin });
     const result = structuredClone(op);
     this.track(req.job_id, op.id, this.runner.run(op), release);
     return result;
@@ -208,7 +205,7 @@ class Service implements TunerServiceImpl {
     for (;;) {
       const op = this.journal.operation(operationId);
       if (!op) throw new StreamtuneError('NOT_FOUND', `no operation ${operationId}`);
-      if (isTerminal(op.state)) return op;
+      if (isTerminalOperationState(op.state)) return op;
       if (Date.now() > deadline) throw new StreamtuneError('OPERATION_FAILED', `operation ${operationId} still ${op.state} after ${timeoutMs} ms`, { retriable: true, details: { reason: 'timeout', state: op.state } });
       await new Promise<void>((r) => {
         const t = setTimeout(done, 100);
@@ -241,7 +238,7 @@ class Service implements TunerServiceImpl {
    * each is terminal or VERIFYING with its job running again, with their states then.
    */
   async recover(): Promise<Operation[]> {
-    const pending = this.journal.operations().filter((o) => !isTerminal(o.state)).reverse();
+    const pending = this.journal.operations().filter((o) => !isTerminalOperationState(o.state)).reverse();
     const out: Operation[] = [];
     for (const op of pending) {
       if (this.inFlight.has(op.job_id)) continue;
@@ -255,7 +252,7 @@ class Service implements TunerServiceImpl {
           if (o.id !== op.id) return;
           const repairAt = o.steps.findIndex((s, i) => s.name === 'repair' && i >= op.steps.length);
           const verifying = repairAt >= 0 && o.steps.some((s, i) => s.name === 'verify' && i > repairAt);
-          if (isTerminal(o.state) || verifying) {
+          if (isTerminalOperationState(o.state) || verifying) {
             this.listeners.delete(l);
             r();
           }
@@ -389,7 +386,7 @@ class Service implements TunerServiceImpl {
     }
     for (const a of rec.actions) {
       if (a.type === 'set-parallelism') {
-        const v = topo.vertices.find((x) => x.id === a.vertex || x.name === a.vertex)!;
+        const v = findVertex(topo.vertices, a.vertex)!;
         if (v.parallelism !== a.from) return `stale: ${v.name} runs at parallelism ${v.parallelism}, the recommendation assumed ${a.from}`;
         if (a.to === a.from) return `no change for ${v.name}`;
       }

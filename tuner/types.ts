@@ -4,10 +4,12 @@
  * Deciding (`tuner/policy.ts`, `tuner/verify.ts`: pure functions) is kept apart from applying
  * (`tuner/operation.ts`, `tuner/service.ts`: I/O through a {@link JobExecutor}).
  */
-import type { TuningAction } from '../diagnoser/types.ts';
+import type { Diagnosis, TuningAction } from '../diagnoser/index.ts';
+import type { SnapshotRecord, VertexRef } from '../platform/index.ts';
 
 /**
- * Lifecycle of an operation. Terminal: SUCCEEDED, FAILED, ROLLED_BACK, INEFFECTIVE.
+ * Every lifecycle state of an operation, in the order an operation passes them. Terminal: SUCCEEDED,
+ * FAILED, ROLLED_BACK, INEFFECTIVE.
  * - PENDING: journaled, nothing done yet
  * - SAVEPOINTING: stop-with-savepoint requested
  * - STARTING: savepoint taken, job stopped, start with the new settings requested
@@ -19,16 +21,20 @@ import type { TuningAction } from '../diagnoser/types.ts';
  * - ROLLED_BACK: start failed, or verification found it ineffective with `onIneffective: 'rollback'`
  * - INEFFECTIVE: verification found no improvement; kept, and the action is blocked for the job
  */
-export type OperationState =
-  | 'PENDING'
-  | 'SAVEPOINTING'
-  | 'STARTING'
-  | 'VERIFYING'
-  | 'ROLLING_BACK'
-  | 'SUCCEEDED'
-  | 'FAILED'
-  | 'ROLLED_BACK'
-  | 'INEFFECTIVE';
+export const OPERATION_STATES = ['PENDING', 'SAVEPOINTING', 'STARTING', 'VERIFYING', 'ROLLING_BACK', 'SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE'] as const;
+
+/** One of {@link OPERATION_STATES}. */
+export type OperationState = (typeof OPERATION_STATES)[number];
+
+/** The states an operation ends in: nothing more happens to it. */
+export const TERMINAL_OPERATION_STATES = ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE'] as const satisfies readonly OperationState[];
+
+const TERMINAL_OPERATION = new Set<string>(TERMINAL_OPERATION_STATES);
+
+/** True when an operation in `state` has ended (one of {@link TERMINAL_OPERATION_STATES}). */
+export function isTerminalOperationState(state: string): boolean {
+  return TERMINAL_OPERATION.has(state);
+}
 
 /** One journaled step. Written before it is taken (`status: 'started'`) and again when it ends. */
 export interface OperationStep {
@@ -117,24 +123,32 @@ export interface TuningPolicy {
   blockIneffectiveMs: number;
 }
 
-/** A checkpoint or savepoint of a job, as recorded by the tuner. */
-export interface SnapshotRecord {
+/** An action blocked on a job because an earlier operation with it was found ineffective. */
+export interface BlockedAction {
   job_id: string;
-  kind: 'checkpoint' | 'savepoint';
-  /** path / URI */
-  path: string;
-  /** ms since epoch when it completed */
-  completedAt: number;
-  /** bytes, when known */
-  sizeBytes?: number;
-  /** the operation that took it, for savepoints taken by the tuner */
-  operationId?: string;
+  /** see `actionKey` (tuner/policy.ts) */
+  actionKey: string;
+  /** ms since epoch when the block ends */
+  until: number;
+  /** the ineffective operation that caused the block */
+  operationId: string;
+  /** one line: why, with the verification's reason when there is one */
+  reason: string;
 }
+
+/**
+ * An action as a user or a client may write it: a set-parallelism action may name its vertex by id or
+ * by name alone. The tuner resolves it against the job's topology once, on apply (`resolveActions`);
+ * from there on the operation carries the full {@link VertexRef}.
+ */
+export type TuningActionInput =
+  | Exclude<TuningAction, { type: 'set-parallelism' }>
+  | (Omit<Extract<TuningAction, { type: 'set-parallelism' }>, 'vertex'> & { vertex: VertexRef | string });
 
 /** Request to apply a recommendation, or the user's edited version of its actions. */
 export interface ApplyRequest {
   job_id: string;
-  actions: TuningAction[];
+  actions: TuningActionInput[];
   diagnosisId?: string;
   recommendationId?: string;
   /** copied into the operation for verification */
@@ -167,9 +181,14 @@ export interface TunerService {
   /** The job's actions blocked now because an operation with them was ineffective (under its policy's
    * `blockIneffectiveMs`): the dashboard and API show a recommendation of such an action as not
    * recommended again until the block ends, and `apply` refuses it (FORBIDDEN). */
-  blocked(jobId: string): import('./policy.ts').BlockedAction[];
+  blocked(jobId: string): BlockedAction[];
   /** Auto mode: considers a diagnosis' recommendations under the job's policy; returns the operation
    * started, or the reason none was. */
-  onDiagnosis(d: import('../diagnoser/types.ts').Diagnosis): Promise<{ operation?: Operation; skipped?: string }>;
+  onDiagnosis(d: Diagnosis): Promise<{ operation?: Operation; skipped?: string }>;
   close(): Promise<void>;
+}
+
+/** The bus topic the tuner publishes: every change of an operation. */
+export interface TunerEvents {
+  operations: Operation;
 }

@@ -8,13 +8,12 @@
  * (default 0.1) of the gain it expected (`ScalingExecutor`/`ScalingTracking`, FLIP-271 follow-up,
  * `job.autoscaler.scaling.effectiveness.detection.enabled`), and Dhalion's health manager, which
  * judges an action only after it had time to act and does not repeat one that did not help
- * (see /work/shared/reference/anchors.md). The blocking itself is in tuner/policy.ts.
+ * (see docs/PRIOR-ART.md). The blocking itself is in tuner/policy.ts.
  */
 import { linearRegression } from 'simple-statistics';
-import type { MetricStore, Series } from '../collector/store/types.ts';
-import type { TuningAction } from '../diagnoser/types.ts';
-import type { Points } from '../diagnoser/window.ts';
-import type { ManagedJob } from './catalog.ts';
+import type { MetricStore, Series } from '../collector/index.ts';
+import type { Points, TuningAction } from '../diagnoser/index.ts';
+import { sourceVertices, type ManagedJob } from '../platform/index.ts';
 import type { Operation, Verification } from './types.ts';
 
 /** The series verification compares. See {@link verifyOperation}. */
@@ -207,7 +206,7 @@ function stepTime(op: Operation, names: readonly string[], which: 'startedAt' | 
 export async function loadVerifyInput(store: MetricStore, job: ManagedJob, op: Operation, now: number): Promise<VerifyInput & { afterWindow: { from: number; to: number } }> {
   const stop = stepTime(op, ['savepoint', 'stop'], 'startedAt') ?? op.createdAt;
   const restart = stepTime(op, ['wait-running'], 'finishedAt') ?? stepTime(op, ['start'], 'finishedAt') ?? stop;
-  const sources = job.topology.filter((v) => v.inputs.length === 0).map((v) => v.name ?? v.id);
+  const sources = sourceVertices(job.topology).map((v) => v.name);
   const jobIds = [...new Set([job.job_id, op.job_id])];
 
   const throughput = async (start: number, end: number): Promise<Points> => {

@@ -1,7 +1,7 @@
 /**
  * Collects a Flink job's topology, per-subtask metrics, back pressure, checkpoints and exceptions over
  * the JobManager REST API and turns them into {@link MetricPoint}s shaped exactly like the points
- * Flink's InfluxDB reporter writes (flink-metrics.md §1, Flink 2.1 `MetricMapper`):
+ * Flink's InfluxDB reporter writes (docs/FLINK-CONTRACT.md §1, Flink 2.1 `MetricMapper`):
  * measurement = scope + '_' + metric name; fields by type — Counter `count` (int), Gauge `value`
  * (int for integer strings, float for decimals, string otherwise — Boolean gauges become
  * "true"/"false"), Meter `rate` (float) plus `count` (int) when the meter's counter was fetched;
@@ -26,14 +26,13 @@
  * Errors: `collectOnce` throws the REST client's `FLINK_API` errors for job-level calls; a failing
  * per-vertex call is logged and that vertex skipped. Sink errors propagate.
  */
-import { silentLogger, type Logger } from '../../core/logger.ts';
-import type { FieldValue, LogEvent, MetricPoint } from '../../core/points.ts';
-import { FlinkRestClient, operatorMetricId, type FlinkRestClientOptions, type MetricValue } from '../../tuner/flink/rest-client.ts';
+import { type FieldValue, type LogEvent, type Logger, type MetricPoint, silentLogger } from '../../core/index.ts';
+import { FlinkRestClient, operatorMetricId, type FlinkRestClientOptions, type MetricValue } from '../../platform/index.ts';
 
 /** Flink metric type, which decides the reporter's fields. */
 export type FlinkMetricType = 'counter' | 'meter' | 'gauge';
 
-/** Task-scope metrics read by default, with their Flink types (flink-metrics.md §2). */
+/** Task-scope metrics read by default, with their Flink types (docs/FLINK-CONTRACT.md §2). */
 export const DEFAULT_TASK_METRICS: Readonly<Record<string, FlinkMetricType>> = {
   numRecordsIn: 'counter',
   numRecordsOut: 'counter',

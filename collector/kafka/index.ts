@@ -15,5 +15,3 @@ export type {
   LagPollResult,
   KafkaLagCollectorStats,
 } from './lag-sampler.ts';
-export { KAFKA_BROKERS_ENV, resolveKafkaBrokers, kafkajsLogCreator, createKafka } from './client.ts';
-export type { CreateKafkaOptions } from './client.ts';

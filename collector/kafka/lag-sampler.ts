@@ -4,11 +4,8 @@
  * and the committed offsets with the kafkajs admin client, compute lag in records and in seconds,
  * and hand MetricPoints to an injected sink.
  */
-import type { MetricPoint } from '../../core/points.ts';
-import { StreamtuneError, errorMessage } from '../../core/errors.ts';
-import { silentLogger, type Logger } from '../../core/logger.ts';
+import { createKafka, errorMessage, type Logger, type MetricPoint, resolveKafkaBrokers, silentLogger, StreamtuneError } from '../../core/index.ts';
 import { LagTable, type LagSecondsKind } from './lag-table.ts';
-import { createKafka, resolveKafkaBrokers } from './client.ts';
 
 /** Measurement names written by {@link KafkaLagCollector} (see docs/METRICS.md). */
 export const KAFKA_LAG_MEASUREMENTS = {

@@ -3,7 +3,7 @@
  * idea of kafka-lag-exporter's `LookupTable` (seglo/kafka-lag-exporter, `LookupTable.scala`), with
  * its known failures fixed (see {@link LagTable.lagSeconds}). Pure: no clock reads, no I/O.
  */
-import { StreamtuneError } from '../../core/errors.ts';
+import { StreamtuneError } from '../../core/index.ts';
 
 /** One sample: the partition's log-end offset observed at `time` (ms since epoch). */
 export interface LagTablePoint {

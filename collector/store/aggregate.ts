@@ -3,8 +3,7 @@
  * stores give the same answers: numeric reading of field values, epoch-aligned windows, the
  * counter rate with resets, series ordering and query validation.
  */
-import { StreamtuneError } from '../../core/errors.ts';
-import type { FieldValue } from '../../core/points.ts';
+import { type FieldValue, StreamtuneError } from '../../core/index.ts';
 import type { Aggregate, Series, SeriesQuery } from './types.ts';
 
 /** A raw sample: time (ms) and numeric value. */

@@ -27,9 +27,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBResult, type DuckDBValue } from '@duckdb/node-api';
-import { StreamtuneError, errorMessage } from '../../core/errors.ts';
-import { silentLogger, type Logger } from '../../core/logger.ts';
-import type { LogEvent, LogLevel, MetricPoint } from '../../core/points.ts';
+import { errorMessage, type LogEvent, type Logger, type LogLevel, type MetricPoint, silentLogger, StreamtuneError } from '../../core/index.ts';
 import {
   LEVEL_RANK,
   counterRate,

@@ -2,8 +2,7 @@
  * The metric store's public surface: the two implementations and the settings factory that picks
  * one from the environment.
  */
-import { StreamtuneError } from '../../core/errors.ts';
-import type { Logger } from '../../core/logger.ts';
+import { type Logger, StreamtuneError } from '../../core/index.ts';
 import { createEmbeddedStore, defaultEmbeddedPath } from './embedded.ts';
 import { createInfluxStore } from './influx.ts';
 import type { MetricStore } from './types.ts';

@@ -21,11 +21,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { InfluxDB, setLogger, type WriteApi } from '@influxdata/influxdb-client';
-import { StreamtuneError, errorMessage, type ErrorCode } from '../../core/errors.ts';
-import { pointToLine } from '../../core/line-protocol.ts';
-import { silentLogger, type Logger } from '../../core/logger.ts';
-import type { LogEvent, LogLevel, MetricPoint } from '../../core/points.ts';
-import { retry, type RetryOptions } from '../../core/retry.ts';
+import { type ErrorCode, errorMessage, isRetriableHttpStatus, type LogEvent, type Logger, type LogLevel, type MetricPoint, pointToLine, retry, type RetryOptions, silentLogger, StreamtuneError } from '../../core/index.ts';
 import {
   LEVEL_RANK,
   aggregateWindows,
@@ -68,13 +64,13 @@ export interface InfluxStoreOptions {
   createDatabase?: boolean;
 }
 
-/** HTTP statuses worth retrying, as data: server trouble and throttling. */
-const RETRIABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-
-/** Error code for an HTTP status: 401/403 → UNAUTHORIZED, retriable → STORE_UNAVAILABLE, others STORE_REJECTED. */
+/**
+ * Error code for an HTTP status: 401/403 → UNAUTHORIZED, retriable by the one status table
+ * (`core/http-status.ts`) → STORE_UNAVAILABLE, others STORE_REJECTED.
+ */
 function codeForStatus(status: number): { code: ErrorCode; retriable: boolean } {
   if (status === 401 || status === 403) return { code: 'UNAUTHORIZED', retriable: false };
-  if (RETRIABLE_STATUS.has(status)) return { code: 'STORE_UNAVAILABLE', retriable: true };
+  if (isRetriableHttpStatus(status)) return { code: 'STORE_UNAVAILABLE', retriable: true };
   return { code: 'STORE_REJECTED', retriable: false };
 }
 

@@ -3,7 +3,7 @@
  * read through it. Two implementations pass one shared contract suite: the embedded DuckDB store
  * (default, no server) and InfluxDB (`@influxdata/influxdb-client` writes, InfluxQL reads).
  */
-import type { LogEvent, LogLevel, MetricPoint } from '../../core/points.ts';
+import type { LogEvent, LogLevel, MetricPoint } from '../../core/index.ts';
 
 /** How points inside one window are combined. `rate` is the per-second rate of a counter,
  * with resets (a counter going down after a restart) handled: a decrease counts from zero. */

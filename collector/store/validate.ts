@@ -2,7 +2,7 @@
  * Validation of points and log events before they are written. A point that fails is rejected as
  * a whole (never written half); the reason names the field.
  */
-import type { LogEvent, MetricPoint } from '../../core/points.ts';
+import type { LogEvent, MetricPoint } from '../../core/index.ts';
 
 /** Largest timestamp accepted, ms (year 2286, the ns line-protocol limit). */
 export const MAX_TIMESTAMP_MS = 9_223_372_036_854;

@@ -13,15 +13,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import type { Logger } from '../../core/logger.ts';
-import { createApiRouter, healthReport, type ApiOptions } from './api.ts';
+import type { Logger } from '../../core/index.ts';
+import { createApiRouter, type ApiOptions } from './api.ts';
+import { type ControlPlane, healthReport } from '../../control-plane/index.ts';
 import type { Auth } from './auth.ts';
-import type { ControlPlane } from './control-plane.ts';
 import { errorHandler, notFoundHandler } from './http-error.ts';
 import { loginRateLimit, type LoginRateLimitOptions } from './login-limit.ts';
 import { createServerMetrics } from './metrics.ts';
 import { FastReads } from './fast-reads.ts';
-import { createPagesRouter } from './pages.ts';
+import { createPagesRouter } from './pages/index.ts';
 
 /** Options of {@link createApp}. */
 export interface AppOptions {

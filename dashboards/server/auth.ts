@@ -16,7 +16,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Request, RequestHandler, Response } from 'express';
-import type { Logger } from '../../core/logger.ts';
+import type { Logger } from '../../core/index.ts';
 import { HttpError } from './http-error.ts';
 import { markLoginFailed } from './login-limit.ts';
 

@@ -7,8 +7,7 @@
  * logged with their stack and answered with a generic message (no internals, no secrets).
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { StreamtuneError, errorMessage, type ErrorCode } from '../../core/errors.ts';
-import type { Logger } from '../../core/logger.ts';
+import { type ErrorCode, errorMessage, type Logger, StreamtuneError } from '../../core/index.ts';
 
 /** An error with the HTTP status to answer with. `field` names the bad parameter for 400s. */
 export class HttpError extends Error {
@@ -58,6 +57,7 @@ export const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   BUS_UNAVAILABLE: 503,
   FLINK_API: 502,
   OPERATION_FAILED: 502,
+  NOTIFY_FAILED: 502,
 };
 
 /** Detail keys of a StreamtuneError that are safe to show a client (never secrets). */

@@ -6,8 +6,9 @@
  */
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ControlPlane } from './control-plane.ts';
-import { isOpenDiagnosis } from './api.ts';
+import { type ControlPlane, isOpenDiagnosis } from '../../control-plane/index.ts';
+import { JOB_STATES } from '../../platform/index.ts';
+import { OPERATION_STATES } from '../../tuner/index.ts';
 
 /** Metrics of one app. */
 export interface ServerMetrics {
@@ -20,9 +21,6 @@ export interface ServerMetrics {
   observe(method: string, route: string, status: number, seconds: number): void;
 }
 
-/** Job states the `streamtune_jobs` gauge always reports (0 when none), so dashboards see every series. */
-const JOB_STATES = ['RUNNING', 'RESTARTING', 'FAILED', 'FINISHED', 'CANCELED', 'CREATED', 'INITIALIZING', 'SUSPENDED'];
-const OPERATION_STATES = ['PENDING', 'SAVEPOINTING', 'STARTING', 'VERIFYING', 'ROLLING_BACK', 'SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE'];
 
 /**
  * Creates the registry and metrics.
@@ -55,6 +53,7 @@ export function createServerMetrics(cp: ControlPlane, sessions: () => number = (
   new Gauge({
     name: 'streamtune_jobs', help: 'jobs known to the control plane, by state', labelNames: ['state'], registers: [registry],
     collect() {
+      // every state is reported (0 when none), so dashboards see every series
       const counts = new Map<string, number>(JOB_STATES.map((s) => [s, 0]));
       for (const j of cp.jobs.list()) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
       for (const [state, n] of counts) this.set({ state }, n);

@@ -8,7 +8,7 @@
  * without a finding: whether it matters depends on lag — see source.ts and diagnose.ts), and the
  * busiest vertex overall is returned as `busiest` (mean busy time over subtasks, then max).
  */
-import type { DetectorRule } from '../../rules/types.ts';
+import type { DetectorRule } from '../../rules/index.ts';
 import type { Finding } from '../types.ts';
 import { backpressureLevel, gradeRule, makeFinding, param, type VertexStats } from './common.ts';
 import { round } from '../series.ts';

@@ -10,7 +10,7 @@
  *   of the sources' read rate is taken as noise. A busy source below its partition count is not
  *   source-bound: it is under-provisioned and the plan scales it.
  */
-import type { DetectorRule } from '../../rules/types.ts';
+import type { DetectorRule } from '../../rules/index.ts';
 import type { Finding } from '../types.ts';
 import { round } from '../series.ts';
 import { gradeRule, makeFinding, param, processedRate, severityRank, type VertexStats } from './common.ts';

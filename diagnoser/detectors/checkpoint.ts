@@ -6,7 +6,7 @@
  *   back-pressured (aligned barriers queue behind full buffers; unaligned checkpoints fix it).
  * - 'checkpoint.size-growth': lastCheckpointSize last/first − 1 over the window (≥ minPoints points).
  */
-import type { DetectorRule } from '../../rules/types.ts';
+import type { DetectorRule } from '../../rules/index.ts';
 import type { Finding } from '../types.ts';
 import type { CheckpointWindow } from '../window.ts';
 import { firstOf, increaseOf, lastOf, maxOf, round } from '../series.ts';

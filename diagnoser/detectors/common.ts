@@ -2,8 +2,8 @@
  * Shared pieces of the detectors: Dr. Elephant severity grading from four thresholds, finding
  * construction from a rule, and per-vertex summaries of the window's series.
  */
-import type { DetectorRule, Thresholds } from '../../rules/types.ts';
-import type { Finding, Severity } from '../types.ts';
+import type { DetectorRule, Severity, Thresholds } from '../../rules/index.ts';
+import type { Finding } from '../types.ts';
 import type { JobWindow, VertexWindow } from '../window.ts';
 import { meanOf } from '../series.ts';
 

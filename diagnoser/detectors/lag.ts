@@ -4,10 +4,10 @@
  * of a sliding window of committed-offset observations. Pure: plain data in, plain data out, `now`
  * passed in.
  */
-import type { Series } from '../../collector/store/types.ts';
+import type { Series } from '../../collector/index.ts';
 import type { Finding, GroupLagStatus, PartitionLagStatus } from '../types.ts';
 import type { ConsumerLagWindow } from '../window.ts';
-import { StreamtuneError } from '../../core/errors.ts';
+import { StreamtuneError } from '../../core/index.ts';
 
 /** One committed-offset observation of a partition. */
 export interface OffsetObservation {
@@ -98,7 +98,7 @@ export interface EvaluateLagOptions {
 const SEVERITY: Record<PartitionLagStatus, number> = { OK: 0, WARN: 1, STOP: 2, STALL: 2, REWIND: 2 };
 
 /**
- * Evaluates one partition. Rules, checked in this order (anchors.md's order of Burrow's rules);
+ * Evaluates one partition. Rules, checked in this order (Burrow's order, docs/PRIOR-ART.md);
  * the first that matches decides:
  * 0. No observation (the group never committed) → OK, 'no-committed-offset' (Burrow: nothing to
  *    judge; the lag from the earliest offset is still reported in `currentLag`). One observation →

@@ -12,7 +12,7 @@
  *   `minLag`. Graded on how long (ms) the offsets have not moved. A partition without any committed
  *   offset is listed in the evidence (`partitionsWithoutCommit`), not counted as stalled.
  */
-import type { DetectorRule } from '../../rules/types.ts';
+import type { DetectorRule } from '../../rules/index.ts';
 import type { Finding } from '../types.ts';
 import type { JobWindow, Points } from '../window.ts';
 import { lastOf, round, slopePerSecond, sumSeries, wholeSteps } from '../series.ts';

@@ -14,7 +14,7 @@
  *   be": a leak at 10% of the heap filling it within the horizon is already severe — and its
  *   evidence carries the slope (bytes/min), the current and projected floor / max ratios.
  */
-import type { DetectorRule } from '../../rules/types.ts';
+import type { DetectorRule } from '../../rules/index.ts';
 import type { Finding } from '../types.ts';
 import type { JvmWindow, Points, TimePoint } from '../window.ts';
 import { lastOf, maxOf, meanOf, round, slopePerSecond } from '../series.ts';

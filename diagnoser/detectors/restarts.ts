@@ -6,8 +6,8 @@
  * exception class and message, with numbers, hex ids and quoted values masked so the same failure on
  * different records groups together. Each group has count, first and last seen (ms) and vertices.
  */
-import type { LogEvent } from '../../core/points.ts';
-import type { DetectorRule } from '../../rules/types.ts';
+import type { LogEvent } from '../../core/index.ts';
+import type { DetectorRule } from '../../rules/index.ts';
 import type { Finding } from '../types.ts';
 import type { Points } from '../window.ts';
 import { increaseOf } from '../series.ts';

@@ -8,7 +8,8 @@
  * A skewed vertex's hot subtask does not get faster with more parallelism: its hot keys stay on one
  * subtask. Vertices with one subtask, no keyed input, or input below `minRecordsPerSecond` are skipped.
  */
-import type { DetectorRule } from '../../rules/types.ts';
+import { subtaskForKeyGroup } from '../../platform/index.ts';
+import type { DetectorRule } from '../../rules/index.ts';
 import type { Finding } from '../types.ts';
 import { gradeRule, makeFinding, param, severityRank, type VertexStats } from './common.ts';
 import { round } from '../series.ts';
@@ -35,11 +36,6 @@ export interface SkewResult {
   /** share of the vertex's records on the hot subtask, 0..1 */
   hotSubtaskShare: number;
   hotKeyGroups: HotKeyGroup[];
-}
-
-/** Operator index (subtask) owning a key group: Flink `computeOperatorIndexForKeyGroup`. */
-export function subtaskForKeyGroup(keyGroup: number, parallelism: number, maxParallelism: number): number {
-  return Math.floor((keyGroup * parallelism) / maxParallelism);
 }
 
 /**

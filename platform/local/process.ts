@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { StreamtuneError, errorMessage } from '../../core/errors.ts';
+import { StreamtuneError, errorMessage } from '../../core/index.ts';
 
 const live = new Set<ChildProcess>();
 let exitHook = false;

@@ -14,8 +14,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { StreamtuneError } from '../../core/errors.ts';
-import type { Logger } from '../../core/logger.ts';
+import { type Logger, StreamtuneError } from '../../core/index.ts';
 import type { OperatorSnapshot } from '../operators/types.ts';
 import type { CheckpointAcker, Subtask } from '../task.ts';
 import { pruneCheckpoints, writeCheckpointDir, type CheckpointMetadata, type SubtaskState } from './storage.ts';

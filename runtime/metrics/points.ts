@@ -7,8 +7,8 @@
  */
 import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import type { MetricPoint } from '../../core/points.ts';
-import type { LocalJob } from '../job.ts';
+import type { MetricPoint } from '../../core/index.ts';
+import type { Subtask } from '../task.ts';
 import { RateWindow } from './task-metrics.ts';
 
 /** Heap, GC and event-loop measurements of this process (Flink's `Status.JVM.*` for Node.js). */
@@ -75,8 +75,35 @@ export interface ReporterIdentity {
   attemptId: string;
 }
 
+/**
+ * What {@link jobMetricPoints} reads of a job. `LocalJob` (runtime/job.ts) has this shape; it is
+ * written out here so that this module does not import job.ts, which imports it.
+ */
+export interface MetricsJobView {
+  readonly id: string;
+  readonly name: string;
+  /** ms since epoch the current execution started; 0 before */
+  readonly startedAt: number;
+  readonly numRestarts: number;
+  readonly state: string;
+  readonly maxParallelism: number;
+  readonly stats: {
+    /** ms */
+    lastCheckpointDuration: number;
+    /** bytes */
+    lastCheckpointSize: number;
+    numberOfCompletedCheckpoints: number;
+    numberOfFailedCheckpoints: number;
+    numberOfInProgressCheckpoints: number;
+  };
+  readonly vertices: ReadonlyArray<{ id: string; name: string; parallelism: number; inputs: readonly string[]; keyed: boolean; partitions?: number }>;
+  /** ms durations and the unaligned flag in force */
+  checkpointSettings(): { interval: number; timeout: number; minPause: number; unaligned: boolean };
+  currentSubtasks(): readonly Subtask[];
+}
+
 /** All metric points of a job at `now` (ms epoch). */
-export function jobMetricPoints(job: LocalJob, now: number, id: ReporterIdentity, proc: ProcessMetrics): MetricPoint[] {
+export function jobMetricPoints(job: MetricsJobView, now: number, id: ReporterIdentity, proc: ProcessMetrics): MetricPoint[] {
   const out: MetricPoint[] = [];
   const jm = { host: id.host, job_id: job.id, job_name: job.name };
   const tm = { host: id.host, tm_id: id.tmId };

@@ -4,7 +4,7 @@
  * quotes). Record fields are variables.
  */
 import { compileExpression } from 'filtrex';
-import { StreamtuneError } from '../../core/errors.ts';
+import { StreamtuneError } from '../../core/index.ts';
 
 /** A compiled expression: record → value. */
 export type CompiledExpression = (record: Record<string, unknown>) => unknown;

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { StreamtuneError } from '../../core/errors.ts';
+import { StreamtuneError } from '../../core/index.ts';
 import type { LookupSpec } from '../spec.ts';
 import { LatencyDebt } from './sleep.ts';
 import type { Operator, OperatorContext, Output, Rec } from './types.ts';

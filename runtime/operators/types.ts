@@ -3,7 +3,7 @@
  * batches in, records out through an {@link Output}; state out through `snapshot` and back in
  * through `open(ctx, restored)`.
  */
-import type { Logger } from '../../core/logger.ts';
+import type { Logger } from '../../core/index.ts';
 import type { TaskMetrics } from '../metrics/task-metrics.ts';
 
 /** A record: a plain JSON-like object. */

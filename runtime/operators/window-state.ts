@@ -20,7 +20,7 @@
  * Format 1 (savepoints written before columns) is an array of `[key, windowStart, count, vals, ns]`
  * tuples per key group, `vals`/`ns` indexed by every aggregation including counts; it is still read.
  */
-import { StreamtuneError } from '../../core/errors.ts';
+import { StreamtuneError } from '../../core/index.ts';
 import { javaHashCode, javaStringHashCode, murmurHash } from '../keygroups.ts';
 
 /** Java `hashCode()` of a key (strings inline, the hot case). */

@@ -10,11 +10,8 @@
  * is in Kafka: after a failure the job replays from that checkpoint, which may write records twice
  * (at-least-once), never loses one.
  */
-import type { Kafka, Producer } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
-import { StreamtuneError, errorMessage } from '../../core/errors.ts';
-import type { Logger } from '../../core/logger.ts';
-import { createKafka, resolveKafkaBrokers } from '../../collector/kafka/client.ts';
+import { type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { createKafka, errorMessage, type Logger, resolveKafkaBrokers, StreamtuneError } from '../../core/index.ts';
 import type { KafkaSinkSpec } from '../spec.ts';
 import type { Operator, OperatorContext, OperatorSnapshot, Rec } from '../operators/types.ts';
 

@@ -5,7 +5,7 @@
  */
 import { DuckDBInstance, type DuckDBDataChunk } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
-import { StreamtuneError } from '../../core/errors.ts';
+import { StreamtuneError } from '../../core/index.ts';
 import { compileObjectBuilder } from '../operators/codegen.ts';
 
 /** A column: numbers in a Float64Array, strings dictionary-encoded, anything else as values. */

@@ -10,7 +10,7 @@
  * arrived and the source reads as fast as it can.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StreamtuneError } from '../../core/errors.ts';
+import { StreamtuneError } from '../../core/index.ts';
 import { parseDuration, type DatasetSourceSpec } from '../spec.ts';
 import { resolveDataPath } from '../paths.ts';
 import type { OperatorContext, OperatorSnapshot, Rec, RestoredState } from '../operators/types.ts';

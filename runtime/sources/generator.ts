@@ -5,7 +5,7 @@
  * Rate-limited like the dataset source (arrival clock kept in checkpoints, backlog as pendingRecords).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StreamtuneError } from '../../core/errors.ts';
+import { StreamtuneError } from '../../core/index.ts';
 import type { GeneratorSourceSpec } from '../spec.ts';
 import type { OperatorContext, OperatorSnapshot, Rec, RestoredState } from '../operators/types.ts';
 import { assignedSplits, type PollResult, type SourceReader } from './types.ts';

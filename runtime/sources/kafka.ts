@@ -46,9 +46,7 @@
  * The topic is unbounded: `poll()` never returns 'end'. Runs end with stop-with-savepoint.
  */
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import { StreamtuneError, errorMessage } from '../../core/errors.ts';
-import type { Logger } from '../../core/logger.ts';
-import { createKafka, resolveKafkaBrokers } from '../../collector/kafka/client.ts';
+import { createKafka, errorMessage, type Logger, resolveKafkaBrokers, StreamtuneError } from '../../core/index.ts';
 import { parseDuration, type KafkaSourceSpec } from '../spec.ts';
 import type { OperatorContext, OperatorSnapshot, Rec, RestoredState } from '../operators/types.ts';
 import { assignedSplits, type PollResult, type SourceReader } from './types.ts';

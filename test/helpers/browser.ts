@@ -1,5 +1,5 @@
 /**
- * A real Chromium for dashboard tests, through playwright-core (test-services.md, Chromium): the
+ * A real Chromium for dashboard tests, through playwright-core (docs/TEST-SERVERS.md, Chromium): the
  * system browser at /usr/bin/chromium, headless, with a new empty `--user-data-dir` per launch.
  * Screenshots go to `test-artifacts/<test name>/NN-<step>.png` (kept as test artifacts, ignored by git).
  */
@@ -11,7 +11,7 @@ import { tempDir } from './wait.ts';
 /** Chromium's path on these machines (apt package `chromium`). */
 export const CHROMIUM_PATH = process.env.STREAMTUNE_CHROMIUM ?? '/usr/bin/chromium';
 
-/** The flags test-services.md prescribes. */
+/** The flags docs/TEST-SERVERS.md gives. */
 export const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',

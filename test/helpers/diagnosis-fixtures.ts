@@ -42,7 +42,7 @@ export function laggingDiagnosis(over: Partial<Diagnosis> = {}): Diagnosis {
         title: 'Raise parallelism of enrich from 2 to 4',
         rationale: 'target rate 4100 rec/s + catch-up 228 rec/s over true rate 1300 rec/s per subtask (DS2)',
         expected: { throughputRecordsPerSecond: 5200, catchUpMs: 1800000 },
-        actions: [{ type: 'set-parallelism', vertex: 'enrich', from: 2, to: 4 }],
+        actions: [{ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 2, to: 4 }],
       },
     ],
     severity: 'severe',

@@ -7,7 +7,7 @@
  * recorded in {@link FakeFlink.violations}; a response of the fake that breaks the spec is recorded
  * too and sent as 500. Tests assert `violations` is empty.
  *
- * Semantics follow Flink 2.1 (flink-metrics.md §3): savepoint/stop are 202 `{request-id}` polled at
+ * Semantics follow Flink 2.1 (docs/FLINK-CONTRACT.md §3): savepoint/stop are 202 `{request-id}` polled at
  * `/jobs/:jid/savepoints/:triggerid`; a caller-chosen `triggerId` makes retries idempotent; a failed
  * stop-with-savepoint leaves the job RUNNING; `/jars/:jarid/run` applies
  * `pipeline.jobvertex-parallelism-overrides`; PUT resource-requirements needs the adaptive scheduler

@@ -2,7 +2,7 @@
  * Test helper: a real InfluxDB 1.x (`influxd`, Debian package `influxdb`, 1.6.7 here) on 127.0.0.1
  * with a free HTTP port, a separate free RPC port (top-level `bind-address`) and a temporary
  * directory. Ready when `GET /ping` answers 204. Stopped by PID; can be stopped and started again
- * on the same port and directory (outage tests). See /work/shared/reference/test-services.md.
+ * on the same port and directory (outage tests). See docs/TEST-SERVERS.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, rmSync, writeFileSync, readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * A real Kafka-protocol broker for tests, the demo and the bench: the librdkafka mock cluster that
- * kcat starts when given `test.mock.num.brokers` (see /work/shared/reference/test-services.md).
+ * kcat starts when given `test.mock.num.brokers` (see docs/TEST-SERVERS.md).
  * It lives as long as the kcat process, keeps everything in memory, and creates topics on first
  * use with 4 partitions (replication factor = number of brokers).
  *

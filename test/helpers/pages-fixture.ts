@@ -10,8 +10,8 @@ import { silentLogger } from '../../core/logger.ts';
 import type { MetricPoint } from '../../core/points.ts';
 import { createDiagnosisStore } from '../../diagnoser/diagnosis-store.ts';
 import type { Diagnosis } from '../../diagnoser/types.ts';
-import type { ControlPlane } from '../../dashboards/server/control-plane.ts';
-import type { JobCatalog, ManagedJob } from '../../tuner/catalog.ts';
+import type { ControlPlane } from '../../control-plane/control-plane.ts';
+import type { JobCatalog, ManagedJob } from '../../platform/index.ts';
 import type { Operation, TunerService } from '../../tuner/types.ts';
 import { DEFAULT_POLICY, blockedActions } from '../../tuner/policy.ts';
 import { tempDir } from './wait.ts';
@@ -33,10 +33,10 @@ export const job: ManagedJob = {
   topics: ['flights'],
   startedAt: NOW - 600_000,
   topology: [
-    { id: 'flights', name: 'flights', parallelism: 1, inputs: [], partitions: 2 },
-    { id: 'enrich', name: 'enrich', parallelism: 2, inputs: ['flights'] },
-    { id: 'delay-by-origin', name: 'delay-by-origin', parallelism: 1, inputs: ['enrich'], keyedInput: true },
-    { id: 'results', name: 'results', parallelism: 1, inputs: ['delay-by-origin'] },
+    { id: 'flights', name: 'flights', parallelism: 1, maxParallelism: 128, inputs: [], partitions: 2 },
+    { id: 'enrich', name: 'enrich', parallelism: 2, maxParallelism: 128, inputs: ['flights'] },
+    { id: 'delay-by-origin', name: 'delay-by-origin', parallelism: 1, maxParallelism: 128, inputs: ['enrich'], keyedInput: true },
+    { id: 'results', name: 'results', parallelism: 1, maxParallelism: 128, inputs: ['delay-by-origin'] },
   ],
 };
 
@@ -112,7 +112,7 @@ export const diagnosis: Diagnosis = {
       title: 'Raise the parallelism of enrich to 6',
       rationale: 'DS2: true rate 1,500 records/s per subtask, target 9,000 records/s.',
       expected: { throughputRecordsPerSecond: 9000, catchUpMs: 600_000 },
-      actions: [{ type: 'set-parallelism', vertex: 'enrich', from: 2, to: 6 }],
+      actions: [{ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 2, to: 6 }],
     },
   ],
 };
@@ -125,7 +125,7 @@ export const operation: Operation = {
   diagnosisId: 'diag-1',
   recommendationId: 'rec-0',
   origin: 'user',
-  actions: [{ type: 'set-parallelism', vertex: 'enrich', from: 1, to: 2 }],
+  actions: [{ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from: 1, to: 2 }],
   previous: { parallelism: { enrich: 1 } },
   state: 'SUCCEEDED',
   steps: [
@@ -161,7 +161,7 @@ export function fakeTuner(ops: Operation[], apply?: TunerService['apply']): Tune
     operation: (id) => ops.find((o) => o.id === id),
     operations: (f) => ops.filter((o) => !f?.job_id || o.job_id === f.job_id).slice(0, f?.limit ?? ops.length),
     recover: async () => [],
-    policy: () => { throw new Error('not in this test'); },
+    policy: () => ({ ...DEFAULT_POLICY }),
     setPolicy: () => { throw new Error('not in this test'); },
     snapshots: (jobId) => (jobId === JOB_ID ? [{ job_id: JOB_ID, kind: 'savepoint', path: '/data/savepoints/sp-1', completedAt: NOW - 199_000, sizeBytes: 40_960, operationId: 'op-1' }] : []),
     blocked: (jobId) => blockedActions(ops.filter((o) => o.job_id === jobId), DEFAULT_POLICY, NOW),

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO_JOB } from '../../dashboards/server/demo.ts';
+import { DEMO_JOB } from '../../control-plane/demo.ts';
 
 /**
  * Creates `<parent>/rules/alerts.yaml` holding `lag.consumer-group`: summed partition lag of a

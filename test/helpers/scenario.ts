@@ -12,7 +12,8 @@
  */
 import type { MetricPoint } from '../../core/points.ts';
 import { createEmbeddedStore, type EmbeddedStore } from '../../collector/store/index.ts';
-import { loadJobWindow, type TopologyVertex } from '../../diagnoser/load.ts';
+import { loadJobWindow } from '../../diagnoser/load.ts';
+import { type TopologyVertex } from '../../platform/index.ts';
 import { diagnose } from '../../diagnoser/diagnose.ts';
 import type { Diagnosis, TuningAction } from '../../diagnoser/types.ts';
 import type { JobWindow } from '../../diagnoser/window.ts';

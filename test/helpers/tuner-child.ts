@@ -24,8 +24,7 @@ import type { Logger } from '../../core/logger.ts';
 import { createDiagnosisStore } from '../../diagnoser/diagnosis-store.ts';
 import type { DiagnosisStore } from '../../diagnoser/store-types.ts';
 import type { JobSpec } from '../../runtime/spec.ts';
-import { createBundledCatalog, type BundledCatalog } from '../../tuner/bundled/catalog.ts';
-import type { BundledExecutorFaults } from '../../tuner/bundled/executor.ts';
+import { type BundledCatalog, type BundledExecutorFaults, createBundledCatalog } from '../../platform/index.ts';
 import { createTunerService, type TunerServiceImpl } from '../../tuner/service.ts';
 import type { TuningPolicy } from '../../tuner/types.ts';
 

@@ -2,7 +2,7 @@
  * Test helper: a real VictoriaMetrics (`victoria-metrics`) on 127.0.0.1 with a free port and a
  * temporary storage directory; ready when `GET /health` answers `OK`; stopped by PID.
  * It accepts the InfluxDB v2 write API (`/api/v2/write`); a point of measurement `m` with field
- * `value` becomes the series `m_value`. See /work/shared/reference/test-services.md.
+ * `value` becomes the series `m_value`. See docs/TEST-SERVERS.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';

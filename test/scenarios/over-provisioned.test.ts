@@ -20,6 +20,6 @@ test('over-provisioned → over-provisioned, the vertex, a scale-down', { timeou
   });
   assert.equal(d.rootCause.kind, 'over-provisioned', explain(d));
   assert.equal(d.rootCause.vertex, 'enrich', explain(d));
-  const act = setParallelism(d).find((a) => a.vertex === 'enrich');
+  const act = setParallelism(d).find((a) => a.vertex.name === 'enrich');
   assert.ok(act && act.from === 4 && act.to < 4, explain(d));
 });

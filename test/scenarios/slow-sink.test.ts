@@ -21,6 +21,6 @@ test('slow sink → under-provisioned, the sink vertex, set-parallelism up for t
   assert.equal(d.rootCause.kind, 'under-provisioned', explain(d));
   assert.equal(d.rootCause.vertex, 'out', explain(d));
   assert.ok(d.findings.some((f) => f.ruleId === 'backpressure.bottleneck' && f.vertex === 'out'), explain(d));
-  const act = setParallelism(d).find((a) => a.vertex === 'out');
+  const act = setParallelism(d).find((a) => a.vertex.name === 'out');
   assert.ok(act && act.to > act.from, explain(d));
 });

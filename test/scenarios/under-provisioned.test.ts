@@ -29,7 +29,7 @@ test('under-provisioned operator → set-parallelism up for it, within one of th
   });
   assert.equal(d.rootCause.kind, 'under-provisioned', explain(d));
   assert.equal(d.rootCause.vertex, 'enrich', explain(d));
-  const act = setParallelism(d).find((a) => a.vertex === 'enrich');
+  const act = setParallelism(d).find((a) => a.vertex.name === 'enrich');
   assert.ok(act, explain(d));
   assert.equal(act.from, 1);
   assert.ok(act.to >= pMin && act.to <= pMin + 1, `to ${act.to}, smallest that keeps up ${pMin}: ${explain(d)}`);

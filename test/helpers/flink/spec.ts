@@ -1,17 +1,17 @@
 /**
- * Flink's REST contract for the fake Flink server: loads `rest_v1_dispatcher.yml` (OpenAPI 3.0.1,
- * apache/flink 0a1b3ca9, 2.1-SNAPSHOT), patches its known gaps, closes every object schema, and
+ * Flink's REST contract for the fake Flink server: loads `test/fixtures/flink/rest_v1_dispatcher.yml`
+ * (OpenAPI 3.0.1, apache/flink 0a1b3ca9, 2.1-SNAPSHOT; source and licence in its header), patches its known gaps, closes every object schema, and
  * validates requests and responses with openapi-backend (which compiles the schemas with ajv).
  *
  * Patches, each a documented difference between the generated spec and what Flink really does
- * (see /work/shared/reference/flink-metrics.md section 3):
+ * (see docs/FLINK-CONTRACT.md, the REST API section):
  * 1. `MetricCollectionResponseBody` is declared `{metrics: Metric[]}` but Flink sends a bare JSON
- *    array of `Metric` (`[{"id":…,"value":"<string>"}]`) — flink-metrics.md §3 "Metrics".
+ *    array of `Metric` (`[{"id":…,"value":"<string>"}]`).
  * 2. `AggregatedMetricsResponseBody` is declared as an empty object and `AggregatedMetric`
- *    (`id,min,max,avg,sum,skew`) is missing; Flink sends a bare array of them — flink-metrics.md §3.
+ *    (`id,min,max,avg,sum,skew`) is missing; Flink sends a bare array of them.
  * 3. `agg` of the subtask metrics endpoint is declared as one `AggregationMode` enum value
- *    (MIN…SKEW) but is a comma-separated, case-insensitive list (`agg=min,max,skew`) —
- *    flink-metrics.md §3. Enum-valued query parameters in general are parsed by Flink with
+ *    (MIN…SKEW) but is a comma-separated, case-insensitive list (`agg=min,max,skew`).
+ *    Enum-valued query parameters in general are parsed by Flink with
  *    `valueOf(value.toUpperCase())` (e.g. `mode=cancel`), so enum query values are upper-cased
  *    before validation.
  * 4. `AsynchronousOperationResult.operation` is a `oneOf` of three schemas whose properties overlap
@@ -31,11 +31,12 @@
  * discriminator (`className`) pinned and required.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { OpenAPIBackend, type Document, type Operation, type Request } from 'openapi-backend';
 
-/** Location of the spec in the shared reference folder. */
-export const FLINK_SPEC_PATH = '/work/shared/flink/rest_v1_dispatcher.yml';
+/** Location of the spec: a fixture of this repository. */
+export const FLINK_SPEC_PATH = fileURLToPath(new URL('../../fixtures/flink/rest_v1_dispatcher.yml', import.meta.url));
 
 type Schema = Record<string, unknown>;
 
@@ -88,7 +89,7 @@ export function loadPatchedFlinkSpec(path = FLINK_SPEC_PATH): Document {
   const doc = parse(readFileSync(path, 'utf8')) as Schema;
   const components = (doc.components as Schema).schemas as Record<string, Schema>;
 
-  // Gap 1 and 2 (flink-metrics.md §3): bare arrays; AggregatedMetric is not in the spec.
+  // Gap 1 and 2 (docs/FLINK-CONTRACT.md): bare arrays; AggregatedMetric is not in the spec.
   components.MetricCollectionResponseBody = { type: 'array', items: { $ref: '#/components/schemas/Metric' } };
   components.AggregatedMetric = {
     type: 'object',

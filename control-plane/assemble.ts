@@ -1,0 +1,229 @@
+/**
+ * Wires one `streamtune serve` process from a validated {@link ServerConfig}: metric store, event bus,
+ * rule set, diagnosis store, bundled job catalog (with a Flink cluster's jobs beside it when the
+ * config has a `flink` section, `assemble-flink.ts`), collector (watching every job execution as it
+ * starts), diagnoser service and alerter, tuner (recovering its journal), notifications (subscribed
+ * to 'diagnoses', with periodic reminder checks and the digest's data), then the startup jobs.
+ * `close()` stops everything in reverse order; running jobs are stopped with a savepoint and resume
+ * from it at the next start.
+ *
+ * Roles (`config.roles`, see `ROLES` in config.ts): this is the process with the `jobs` role. Without
+ * `alerter` it evaluates no alert rules; without `diagnoser` its diagnoser service diagnoses only on
+ * request (the dashboard's Diagnose) and the diagnoses published by the diagnoser process are put
+ * into this process's diagnosis store; without `notify` it sends nothing. When any role runs
+ * elsewhere, the job catalog is announced on the bus topic 'jobs' (`announceCatalog`).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { createCollector, createStoreFromEnv } from '../collector/index.ts';
+import { createBus, errorMessage, type Logger, silentLogger, StreamtuneError } from '../core/index.ts';
+import { type Alerter, createAlerter, createDiagnosisService, createDiagnosisStore } from '../diagnoser/index.ts';
+import { BUILTIN_RULES_DIR, RuleSetManager } from '../rules/index.ts';
+import { announceCatalog, CompositeCatalog, createBundledCatalog, isTerminalJobState, type BundledCatalog, type BundledCatalogOptions, type JobCatalog, type ManagedJob } from '../platform/index.ts';
+import { createTunerService, type Operation, type TunerServiceImpl } from '../tuner/index.ts';
+import { createNotificationService, type NotificationService } from '../notify/index.ts';
+import { digestData } from './digest.ts';
+import { createFlinkParts, type FlinkParts } from './assemble-flink.ts';
+import { ROLES, type ServerConfig } from './config.ts';
+import { alerterSettings, closerStack, diagnoserSettings } from './parts.ts';
+import type { ControlPlane } from './control-plane.ts';
+
+/** Options of {@link createControlPlane}. */
+export interface AssembleOptions {
+  /** Root logger; each component gets a namespace. Default silent. */
+  logger?: Logger;
+  /** Clock, ms since epoch. Default Date.now. */
+  now?: () => number;
+  /** Extra options of the bundled catalog (tests: `jobOptions.metricsWindowMs`). */
+  catalog?: Pick<BundledCatalogOptions, 'jobOptions' | 'snapshotPollMs'>;
+  /** Submit `config.jobs` before resolving. Default true; `serve` says false, listens first, then calls `startJobs()`. */
+  startJobs?: boolean;
+}
+
+/** The control plane with the parts beyond the {@link ControlPlane} contract that `serve` and tests use. */
+export interface AssembledControlPlane extends ControlPlane {
+  catalog: BundledCatalog;
+  /** the Flink cluster's executor and catalog; undefined without a `flink` config section */
+  flink: FlinkParts | undefined;
+  tuner: TunerServiceImpl;
+  alerter: Alerter;
+  /** created always; runs (evaluates rules) only with the `alerter` role */
+  alerterRunning: boolean;
+  /** undefined when the config has no `notify` section or the process has no `notify` role */
+  notifications: NotificationService | undefined;
+  /** jobs of `config.jobs`: submitted, or already running (resumed from their snapshot); filled by `startJobs()` */
+  startupJobs: ManagedJob[];
+  /**
+   * Submits every spec of `config.jobs` unless a job of the same name is already running (the catalog
+   * resumed it from its latest snapshot). Resolves with those jobs. Throws INVALID_SPEC / INVALID_CONFIG.
+   */
+  startJobs(): Promise<ManagedJob[]>;
+  config: ServerConfig;
+}
+
+/**
+ * Builds and starts every service of one process. On a failure half-way, what was started is
+ * closed again before the error is rethrown.
+ * @throws StreamtuneError INVALID_CONFIG (store, dirs, policies, sweep cron), INVALID_RULES (the
+ *   rules folder), INVALID_SPEC (a startup job spec, naming file:line/field), STORE_UNAVAILABLE.
+ */
+export async function createControlPlane(config: ServerConfig, opts: AssembleOptions = {}): Promise<AssembledControlPlane> {
+  const logger = opts.logger ?? silentLogger;
+  const now = opts.now ?? Date.now;
+  const log = logger.namespace('serve');
+  const closers = closerStack(log);
+  const closeAll = (): Promise<void> => closers.closeAll();
+  const roles = new Set(config.roles);
+  if (!roles.has('jobs')) throw new StreamtuneError('INVALID_CONFIG', `createControlPlane runs the 'jobs' role; roles ${config.roles.join(', ')} run with createWorker (control-plane/worker.ts)`, { details: { field: 'roles' } });
+  log.info('starting', { roles: config.roles });
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    const store = await createStoreFromEnv({}, { ...config.store, dataDir: config.dataDir, logger: logger.namespace('store') });
+    closers.push({ name: 'store', close: () => store.close() });
+
+    const bus = await createBus(config.bus === 'kafka' && config.kafka ? { kafka: { ...config.kafka, clientId: config.kafka.clientId ?? 'streamtune' } } : {}, logger.namespace('bus'));
+    closers.push({ name: 'bus', close: () => bus.close() });
+
+    const rules = new RuleSetManager(config.rules.dir ?? BUILTIN_RULES_DIR, { logger, watch: config.rules.watch });
+    closers.push({ name: 'rules', close: () => rules.close() });
+
+    const diagnoses = await createDiagnosisStore({ dir: join(config.dataDir, 'diagnoses'), logger });
+    closers.push({ name: 'diagnoses', close: () => diagnoses.close() });
+
+    const flink = config.flink ? createFlinkParts(config.flink, { logger }) : undefined;
+    const collector = createCollector({
+      store, intervalMs: config.collector.intervalMs, logger, now,
+      ...(flink?.remoteSource ? { remoteSources: [flink.remoteSource] } : {}),
+      ...(config.kafka ? { kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId ?? 'streamtune-lag' } } : {}),
+      ...(config.collector.maxBufferedPoints !== undefined ? { maxBufferedPoints: config.collector.maxBufferedPoints } : {}),
+    });
+    closers.push({ name: 'collector', close: () => collector.stop() });
+
+    const catalog = await createBundledCatalog({ dataDir: config.dataDir, logger, now, ...(opts.catalog ?? {}) });
+    closers.push({ name: 'jobs', close: () => catalog.close() });
+    const watchedGroups = new Set<string>();
+    const watch = (managed: ManagedJob): void => {
+      const local = catalog.localJob(managed.job_id);
+      if (local) collector.watchJob(local, managed);
+      if (config.kafka && managed.consumerGroup && managed.topics?.length) {
+        const key = `${managed.consumerGroup}\u0000${managed.topics.join(',')}`;
+        if (!watchedGroups.has(key)) {
+          watchedGroups.add(key);
+          collector.watchGroup(managed.consumerGroup, managed.topics);
+        }
+      }
+    };
+    const offStarted = catalog.onJobStarted((_local, managed) => watch(managed));
+    const offChange = catalog.onChange((job) => {
+      if (isTerminalJobState(job.state)) collector.unwatchJob(job.job_id);
+    });
+    closers.push({ name: 'job listeners', close: () => { offStarted(); offChange(); } });
+    // jobs the catalog resumed while it opened started before the listener existed
+    for (const j of catalog.list()) if (j.state === 'RUNNING') watch(j);
+    if (flink) {
+      const offFlink = flink.catalog.onChange((j) => j.state === 'RUNNING' && watch(j)); // consumer groups of Flink jobs
+      closers.push({ name: 'flink', close: async () => { offFlink(); await flink.close(); } });
+      await flink.start();
+      for (const j of flink.catalog.list()) if (j.state === 'RUNNING') watch(j);
+    }
+    const jobs: JobCatalog = flink ? new CompositeCatalog([catalog, flink.catalog]) : catalog;
+    collector.start();
+
+    const diagnoser = createDiagnosisService({
+      store, rules, bus, jobs, diagnoses, logger, now,
+      ...diagnoserSettings(config),
+    });
+    if (roles.has('diagnoser')) {
+      await diagnoser.start();
+      closers.push({ name: 'diagnoser', close: () => diagnoser.stop() });
+    } else {
+      // the diagnoser runs in another process: keep its diagnoses here, for the dashboard and Apply
+      const off = await bus.subscribe('diagnoses', (d) => diagnoses.put(d));
+      closers.push({ name: 'diagnoses subscription', close: off });
+    }
+
+    const tuner = await createTunerService({
+      executor: catalog.executor, jobs, store, diagnoses, bus, dataDir: config.dataDir,
+      policies: config.tuner.policies, logger, now, ...(flink ? { executors: { flink: flink.executor } } : {}),
+    });
+    flink?.setLastDowntime((id) => tuner.operations({ job_id: id }).find((o) => o.downtimeMs !== undefined)?.downtimeMs);
+    closers.push({ name: 'tuner', close: () => tuner.close() });
+    const recovered = await tuner.recover();
+    if (recovered.length > 0) log.info('tuner operations recovered', { operations: recovered.map((o) => `${o.id} ${o.state}`) });
+
+    const alerter = createAlerter({
+      store, rules, bus, jobs, logger, now,
+      ...alerterSettings(config),
+    });
+    if (roles.has('alerter')) {
+      alerter.start();
+      closers.push({ name: 'alerter', close: () => alerter.stop() });
+    }
+    if (!ROLES.every((r) => roles.has(r))) {
+      const stop = announceCatalog(bus, jobs, `${hostname()}-${process.pid}`, { logger, now });
+      closers.push({ name: 'jobs announcements', close: stop });
+    }
+
+    let notifications: NotificationService | undefined;
+    const cpPartial = { store, collector, bus, rules, jobs, diagnoses, diagnoser, tuner, logger, now };
+    if (config.notify && roles.has('notify')) {
+      const { reminderCheckMs, ...notifyConfig } = config.notify;
+      const digestProvider = () => digestData({ ...cpPartial, close: async () => {} }, notifications?.tracker.openIncidents() ?? [], now());
+      const n = createNotificationService({ ...notifyConfig, dataDir: notifyConfig.dataDir ?? join(config.dataDir, 'notify') }, { logger, now, digestProvider });
+      notifications = n;
+      n.start();
+      closers.push({ name: 'notifications', close: () => n.stop() });
+      const off = await bus.subscribe('diagnoses', (d) => {
+        n.onDiagnosis(d);
+      });
+      closers.push({ name: 'notification subscription', close: off });
+      const timer = setInterval(() => n.checkReminders(), reminderCheckMs ?? 60_000);
+      timer.unref();
+      closers.push({ name: 'reminder timer', close: () => clearInterval(timer) });
+    }
+
+    const startupJobs: ManagedJob[] = [];
+    const startJobs = async (): Promise<ManagedJob[]> => {
+      for (const j of config.jobs) {
+        let text: string;
+        try {
+          text = readFileSync(j.path, 'utf8');
+        } catch (err) {
+          throw new StreamtuneError('INVALID_CONFIG', `jobs: cannot read job spec ${j.path}: ${errorMessage(err)}`, { details: { field: 'jobs', file: j.path }, cause: err });
+        }
+        let name: unknown;
+        try {
+          name = (parseYaml(text) as { name?: unknown } | null)?.name;
+        } catch {
+          name = undefined; // submit() reports the syntax error with its line
+        }
+        const running = typeof name === 'string' ? catalog.list().find((m) => m.name === name && !isTerminalJobState(m.state)) : undefined;
+        if (running) {
+          log.info('startup job already running (resumed from its latest snapshot)', { job: running.name, job_id: running.job_id });
+          startupJobs.push(running);
+          continue;
+        }
+        const job = await catalog.submit(text, { source: j.path, ...(j.parallelism ? { parallelism: j.parallelism } : {}) });
+        log.info('startup job submitted', { job: job.name, job_id: job.job_id, file: j.path });
+        startupJobs.push(job);
+      }
+      return startupJobs;
+    };
+    if (opts.startJobs !== false) await startJobs();
+
+    let closed: Promise<void> | undefined;
+    return {
+      ...cpPartial,
+      catalog, flink, tuner, alerter, alerterRunning: roles.has('alerter'), notifications, startupJobs, config, startJobs,
+      close() {
+        closed ??= closeAll();
+        return closed;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * {@link JobExecutor} for Apache Flink over its REST API (Flink ≥ 1.17 for per-vertex overrides at
+ * submission; ≥ 1.18 with the adaptive scheduler for in-place rescale). Semantics from
+ * docs/FLINK-CONTRACT.md (REST API):
+ * - stop-with-savepoint: `POST /jobs/:jid/stop` with a caller-chosen `triggerId`, then poll
+ *   `/jobs/:jid/savepoints/:triggerId` until COMPLETED (location or failure-cause) or the timeout.
+ *   A failed savepoint leaves the job RUNNING; streamtune does not touch it further. A stop that
+ *   completes after the timeout is followed by a start from it with the previous parallelism.
+ * - start: `POST /jars/:jarid/run` with `savepointPath` and
+ *   `flinkConfiguration["pipeline.jobvertex-parallelism-overrides"] = "<vid>:<p>,…"`.
+ * - rescale in place: `PUT /jobs/:jid/resource-requirements` listing every vertex, upperBound = target,
+ *   lowerBound lowered only when it would exceed the target (the Flink Kubernetes operator's rule).
+ */
+import { errorMessage, type Logger, poll, silentLogger, sleep, StreamtuneError } from '../../core/index.ts';
+import type { JobExecutor, JobTopology, SavepointOptions, StartRequest, StopOptions } from '../executor.ts';
+import { isTerminalJobState, type JobState } from '../job.ts';
+import { flinkTopology } from './topology.ts';
+import {
+  FlinkRestClient,
+  formatParallelismOverrides,
+  newTriggerId,
+  PARALLELISM_OVERRIDES_KEY,
+  type FlinkRestClientOptions,
+  type JarRunRequest,
+  type ParallelismBounds,
+} from './rest-client.ts';
+
+/** Options of {@link FlinkExecutor}. */
+export interface FlinkExecutorOptions {
+  /** REST client options (baseUrl, authorization, timeouts, retries). */
+  rest: FlinkRestClientOptions;
+  /** Id of the uploaded jar that `start` runs (`POST /jars/upload` → basename of `filename`). Required for `start`. */
+  jarId?: string;
+  /** Fully qualified entry class; default the jar manifest's. */
+  entryClass?: string;
+  /** Program arguments passed as `programArgsList`. Default none. */
+  programArgs?: string[];
+  /** Restore claim mode (Flink 1.20+ `claimMode`). Default not sent (Flink's default, NO_CLAIM). */
+  claimMode?: 'CLAIM' | 'NO_CLAIM' | 'LEGACY';
+  /** Extra `flinkConfiguration` entries sent on every start. Default none. */
+  flinkConfiguration?: Record<string, string>;
+  /** 'adaptive' enables {@link FlinkExecutor.rescaleInPlace} (needs `jobmanager.scheduler: adaptive`, Flink 1.18+). Default 'default'. */
+  scheduler?: 'default' | 'adaptive';
+  /**
+   * Start the new execution under the JobID of the one it replaces (`jobId` of `POST /jars/:jarid/run`)
+   * instead of a fresh one, so that metrics, diagnoses, operations and policies stay attached to one
+   * id across tuner restarts, as on the bundled runtime. Flink accepts a JobID again once the
+   * previous execution's entry left its JobResultStore (`job-result-store.delete-on-commit: true`,
+   * Flink's default); until the stopped execution's cleanup finishes, a submit under its JobID is
+   * refused with DuplicateJobSubmissionException ("Job has already been submitted"), which `start`
+   * retries for up to `duplicateJobRetryMs`. Default false (a new JobID per start).
+   */
+  keepJobId?: boolean;
+  /** ms `start` keeps retrying a submit refused as a duplicate JobID (see `keepJobId`). Default 30 000. */
+  duplicateJobRetryMs?: number;
+  /** ms between savepoint/status polls. Default 500. */
+  pollIntervalMs?: number;
+  /** ms to wait for a plain savepoint ({@link SavepointOptions.timeoutMs} wins). Default 600 000. */
+  savepointTimeoutMs?: number;
+  /** ms a stop-with-savepoint that timed out is still watched for a late completion (then the job is started again unchanged). Default 600 000. */
+  lateStopWatchMs?: number;
+  logger?: Logger;
+  /** ms since epoch, for polling deadlines. Default Date.now. */
+  now?: () => number;
+  /** Waits between polls. Default a timer. Tests inject a virtual one. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Flink implementation of {@link JobExecutor}; errors as documented in `platform/executor.ts`. */
+export class FlinkExecutor implements JobExecutor {
+  readonly kind = 'flink' as const;
+  readonly client: FlinkRestClient;
+  private readonly log: Logger;
+  private readonly pollMs: number;
+  private readonly now: () => number;
+
+  /** True with `scheduler: 'adaptive'`: {@link rescaleInPlace} is available. */
+  get rescalesInPlace(): boolean {
+    return this.opts.scheduler === 'adaptive';
+  }
+
+  constructor(private readonly opts: FlinkExecutorOptions) {
+    this.client = new FlinkRestClient({ ...opts.rest, logger: opts.rest.logger ?? opts.logger });
+    this.log = (opts.logger ?? silentLogger).namespace('flink-executor');
+    this.pollMs = opts.pollIntervalMs ?? 500;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** `GET /jobs/:jid` and its `/plan` → topology. Vertex ids are JobVertexIDs. Throws FLINK_API (404 → not retriable). */
+  async describe(jobId: string): Promise<JobTopology> {
+    const [d, plan] = await Promise.all([this.client.jobDetails(jobId), this.client.jobPlan(jobId)]);
+    return {
+      jobId: d.jid,
+      name: d.name,
+      state: d.state as JobState,
+      maxParallelism: d.maxParallelism ?? -1,
+      vertices: flinkTopology(d, plan),
+    };
+  }
+
+  /** `POST /jobs/:jid/savepoints` (cancel-job false) and poll. */
+  async triggerSavepoint(jobId: string, opts: SavepointOptions): Promise<{ savepointPath: string }> {
+    const triggerId = newTriggerId();
+    await this.client.triggerSavepoint(jobId, { targetDirectory: opts.targetDirectory, cancelJob: false, triggerId });
+    return this.awaitSavepoint(jobId, triggerId, opts.timeoutMs ?? this.opts.savepointTimeoutMs ?? 600_000, 'savepoint');
+  }
+
+  /**
+   * `POST /jobs/:jid/stop` and poll until the savepoint completes, fails or `timeoutMs` passes.
+   * Flink goes on with a stop whose wait timed out here; so after a timeout the stop is watched in
+   * the background (at most `lateStopWatchMs`), and if it still completes, the job is started again
+   * from that savepoint with the per-vertex parallelism it ran with before the stop (read with
+   * `GET /jobs/:jid` first): it keeps running unchanged instead of being left stopped by an
+   * operation that already ended FAILED. Throws OPERATION_FAILED ('failure-cause' | 'timeout'), FLINK_API.
+   */
+  async stopWithSavepoint(jobId: string, opts: StopOptions): Promise<{ savepointPath: string }> {
+    const before = await this.describe(jobId);
+    const triggerId = newTriggerId();
+    this.log.info('stop-with-savepoint', { job_id: jobId, triggerId, drain: opts.drain ?? false });
+    await this.client.stopWithSavepoint(jobId, { targetDirectory: opts.targetDirectory, drain: opts.drain ?? false, triggerId });
+    try {
+      return await this.awaitSavepoint(jobId, triggerId, opts.timeoutMs, 'stop-with-savepoint');
+    } catch (err) {
+      if (err instanceof StreamtuneError && err.details.reason === 'timeout') this.restartAfterLateStop(before, triggerId);
+      throw err;
+    }
+  }
+
+  /** Watches a stop-with-savepoint that timed out; if it completes, starts the job again from it unchanged. */
+  private restartAfterLateStop(before: JobTopology, triggerId: string): void {
+    const jobId = before.jobId;
+    const parallelism = Object.fromEntries(before.vertices.map((v) => [v.id, v.parallelism]));
+    this.awaitSavepoint(jobId, triggerId, this.opts.lateStopWatchMs ?? 600_000, 'late stop-with-savepoint', true)
+      .then(
+        async ({ savepointPath }) => {
+          this.log.warn(`stop-with-savepoint of ${jobId} completed after its timeout; starting it again unchanged`, { job_id: jobId, savepointPath, parallelism });
+          await this.start({ jobId, savepointPath, parallelism });
+        },
+        () => undefined, // failed (Flink keeps the job running) or still not done: nothing to bring back
+      )
+      .catch((err: unknown) => this.log.error(`starting ${jobId} again after a late stop-with-savepoint failed`, { job_id: jobId, error: errorMessage(err) }));
+  }
+
+  /** `check` every poll interval until it gives a value (`core/poll.ts`); on timeout, `onTimeout()` is thrown. */
+  private pollFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string, onTimeout: () => Error, background = false): Promise<T> {
+    return poll(check, {
+      intervalMs: this.pollMs, timeoutMs, what, now: this.now, timeoutError: onTimeout,
+      sleep: this.opts.sleep ?? ((ms, signal) => sleep(ms, signal, background)),
+    });
+  }
+
+  /** Polls the savepoint status; `background` timers do not keep the process alive. */
+  private async awaitSavepoint(jobId: string, triggerId: string, timeoutMs: number, what: string, background = false): Promise<{ savepointPath: string }> {
+    const check = async (): Promise<{ savepointPath: string } | undefined> => {
+      const s = await this.client.savepointStatus(jobId, triggerId);
+      if (s.status === 'COMPLETED') {
+        this.log.info(`${what} completed`, { job_id: jobId, triggerId, savepointPath: s.location });
+        return { savepointPath: s.location };
+      }
+      if (s.status === 'FAILED') {
+        this.log.warn(`${what} failed`, { job_id: jobId, triggerId, failure: s.failureMessage });
+        throw new StreamtuneError('OPERATION_FAILED', `${what} of job ${jobId} failed: ${s.failureMessage}`, {
+          details: { reason: 'failure-cause', jobId, triggerId, failureClass: s.failureClass, failureMessage: s.failureMessage, stackTrace: s.stackTrace },
+        });
+      }
+      return undefined;
+    };
+    const timedOut = () =>
+      new StreamtuneError('OPERATION_FAILED', `${what} of job ${jobId} did not complete within ${timeoutMs} ms (trigger ${triggerId})`, {
+        retriable: true,
+        details: { reason: 'timeout', jobId, triggerId, timeoutMs },
+      });
+    return this.pollFor(check, timeoutMs, `${what} of job ${jobId}`, timedOut, background);
+  }
+
+  /**
+   * `POST /jars/:jarId/run` with savepointPath, allowNonRestoredState, checkpointing keys and
+   * `pipeline.jobvertex-parallelism-overrides` built from `req.parallelism`. Throws INVALID_CONFIG
+   * without `jarId`, INVALID_ARGUMENT for a parallelism < 1.
+   */
+  async start(req: StartRequest): Promise<{ jobId: string }> {
+    if (!this.opts.jarId) throw new StreamtuneError('INVALID_CONFIG', 'flink.jarId is required to start jobs over REST', { details: { field: 'jarId' } });
+    const conf: Record<string, string> = { ...(this.opts.flinkConfiguration ?? {}) };
+    const overrides = req.parallelism ?? {};
+    for (const [vid, p] of Object.entries(overrides)) {
+      if (!Number.isInteger(p) || p < 1) {
+        throw new StreamtuneError('INVALID_ARGUMENT', `parallelism for vertex ${vid} must be an integer ≥ 1, got ${p}`, { details: { field: `parallelism.${vid}` } });
+      }
+    }
+    if (Object.keys(overrides).length > 0) conf[PARALLELISM_OVERRIDES_KEY] = formatParallelismOverrides(overrides);
+    const cp = req.checkpointing;
+    if (cp?.interval !== undefined) conf['execution.checkpointing.interval'] = `${cp.interval} ms`;
+    if (cp?.timeout !== undefined) conf['execution.checkpointing.timeout'] = `${cp.timeout} ms`;
+    if (cp?.minPause !== undefined) conf['execution.checkpointing.min-pause'] = `${cp.minPause} ms`;
+    if (cp?.unaligned !== undefined) conf['execution.checkpointing.unaligned.enabled'] = String(cp.unaligned);
+    const body: JarRunRequest = {};
+    if (this.opts.keepJobId) body.jobId = req.jobId;
+    if (this.opts.entryClass !== undefined) body.entryClass = this.opts.entryClass;
+    if (this.opts.programArgs !== undefined) body.programArgsList = this.opts.programArgs;
+    if (req.savepointPath !== undefined) body.savepointPath = req.savepointPath;
+    if (req.allowNonRestoredState !== undefined) body.allowNonRestoredState = req.allowNonRestoredState;
+    if (this.opts.claimMode !== undefined && req.savepointPath !== undefined) body.claimMode = this.opts.claimMode;
+    if (Object.keys(conf).length > 0) body.flinkConfiguration = conf;
+    const jobId = await this.runJarRetryingDuplicate(this.opts.jarId, body);
+    this.log.info('job submitted', { previous_job_id: req.jobId, job_id: jobId, savepointPath: req.savepointPath, overrides });
+    return { jobId };
+  }
+
+  /**
+   * `runJar`, retried every poll interval for up to `duplicateJobRetryMs` while Flink refuses the
+   * fixed JobID as a duplicate (the stopped execution is not cleaned up yet). Other errors, and the
+   * duplicate refusal after the deadline, are thrown as they are (FLINK_API).
+   */
+  private async runJarRetryingDuplicate(jarId: string, body: JarRunRequest): Promise<string> {
+    let last: unknown;
+    const check = async (): Promise<string | undefined> => {
+      try {
+        return await this.client.runJar(jarId, body);
+      } catch (err) {
+        const duplicate = body.jobId !== undefined && /DuplicateJobSubmission|already been submitted/i.test(errorMessage(err));
+        if (!duplicate) throw err;
+        last = err;
+        this.log.info('JobID not free yet (previous execution still cleaning up); submitting again', { job_id: body.jobId });
+        return undefined;
+      }
+    };
+    // the duplicate refusal after the deadline is thrown as it is (FLINK_API)
+    return this.pollFor(check, this.opts.duplicateJobRetryMs ?? 30_000, `JobID ${body.jobId} to be free`, () => last as StreamtuneError);
+  }
+
+  /** Polls `GET /jobs/:jid` until RUNNING; a terminal state first → OPERATION_FAILED 'job-failed'. */
+  async waitUntilRunning(jobId: string, timeoutMs: number): Promise<void> {
+    let state = 'unknown';
+    const check = async (): Promise<true | undefined> => {
+      const d = await this.client.jobDetails(jobId);
+      state = d.state;
+      if (d.state === 'RUNNING') return true;
+      if (isTerminalJobState(d.state)) {
+        throw new StreamtuneError('OPERATION_FAILED', `job ${jobId} reached ${d.state} instead of RUNNING`, { details: { reason: 'job-failed', jobId, state: d.state } });
+      }
+      return undefined;
+    };
+    const timedOut = () =>
+      new StreamtuneError('OPERATION_FAILED', `job ${jobId} not RUNNING after ${timeoutMs} ms (state ${state})`, {
+        retriable: true,
+        details: { reason: 'timeout', jobId, state, timeoutMs },
+      });
+    await this.pollFor(check, timeoutMs, `job ${jobId} RUNNING`, timedOut);
+  }
+
+  /** `PATCH /jobs/:jid?mode=cancel`. */
+  async cancel(jobId: string): Promise<void> {
+    await this.client.cancel(jobId);
+  }
+
+  /**
+   * In-place rescale (adaptive scheduler, Flink 1.18+): reads the current requirements, sets
+   * upperBound = target for the overridden vertices, lowers lowerBound only when it exceeds the target,
+   * keeps every other vertex as it was, and PUTs the full map. Throws INVALID_CONFIG when not
+   * configured for the adaptive scheduler, INVALID_ARGUMENT for an unknown vertex or a target outside
+   * [1, maxParallelism].
+   */
+  async rescaleInPlace(jobId: string, overrides: Record<string, number>): Promise<void> {
+    if (this.opts.scheduler !== 'adaptive') {
+      throw new StreamtuneError('INVALID_CONFIG', 'rescaleInPlace needs scheduler: adaptive (jobmanager.scheduler: adaptive, Flink ≥ 1.18)', { details: { field: 'scheduler' } });
+    }
+    const topo = await this.describe(jobId);
+    const current = await this.client.resourceRequirements(jobId);
+    const next: Record<string, ParallelismBounds> = {};
+    for (const v of topo.vertices) {
+      const cur = current[v.id] ?? { lowerBound: 1, upperBound: v.parallelism };
+      next[v.id] = { ...cur };
+    }
+    for (const [vid, target] of Object.entries(overrides)) {
+      const v = topo.vertices.find((x) => x.id === vid);
+      if (!v) throw new StreamtuneError('INVALID_ARGUMENT', `vertex ${vid} is not part of job ${jobId}`, { details: { field: `overrides.${vid}` } });
+      if (!Number.isInteger(target) || target < 1 || target > v.maxParallelism) {
+        throw new StreamtuneError('INVALID_ARGUMENT', `parallelism for vertex ${vid} must be in [1, ${v.maxParallelism}] (max parallelism), got ${target}`, { details: { field: `overrides.${vid}` } });
+      }
+      const cur = next[vid]!;
+      next[vid] = { lowerBound: cur.lowerBound > target ? target : cur.lowerBound, upperBound: target };
+    }
+    this.log.info('rescale in place', { job_id: jobId, overrides });
+    await this.client.updateResourceRequirements(jobId, next);
+  }
+}

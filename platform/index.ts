@@ -1,0 +1,41 @@
+/**
+ * Public surface of the platform layer: what runs jobs. The job and catalog contracts (plain data),
+ * the job graph with its vertex references, the bundled runtime's catalog and executor, Apache Flink's
+ * REST client, catalog and executor, the composite and mirror catalogs, and the launchers of local
+ * Kafka and Flink servers. Stages above (collector, diagnoser, tuner, control plane) import from here.
+ */
+export { JOB_STATES, TERMINAL_JOB_STATES, isTerminalJobState, type JobState, type CheckpointingSettings, type SnapshotRecord, type ManagedJob } from './job.ts';
+export { vertexRef, findVertex, sourceVertices, type VertexRef, type TopologyVertex } from './topology.ts';
+export type { JobCatalog } from './catalog.ts';
+export type { JobExecutor, JobTopology, StartRequest, SavepointOptions, StopOptions } from './executor.ts';
+export { CompositeCatalog } from './composite-catalog.ts';
+export { createMirrorCatalog, subscribeMirrorCatalog, announceCatalog, type JobsAnnouncement, type PlatformEvents, type MirrorCatalog, type MirrorCatalogOptions } from './mirror-catalog.ts';
+export { createBundledCatalog, BUNDLED_RESTART_MS, type BundledCatalog, type BundledCatalogOptions, type BundledJobRecord, type SubmitSpecOptions } from './bundled/catalog.ts';
+export { BundledExecutor, type BundledExecutorFaults, type BundledExecutorOptions, type BundledJobHost } from './bundled/executor.ts';
+export { FlinkCatalog, FLINK_RESTART_MS, type FlinkCatalogOptions, type FlinkJobMapping } from './flink/catalog.ts';
+export { FlinkExecutor, type FlinkExecutorOptions } from './flink/executor.ts';
+export {
+  FlinkRestClient,
+  PARALLELISM_OVERRIDES_KEY,
+  formatParallelismOverrides,
+  operatorMetricId,
+  newTriggerId,
+  type FlinkRestClientOptions,
+  type MetricAggregation,
+  type JobOverview,
+  type JobDetails,
+  type PlanNode,
+  type JobPlan,
+  type AggregatedMetric,
+  type MetricValue,
+  type BackPressureInfo,
+  type CheckpointStats,
+  type CheckpointConfig,
+  type ExceptionEntry,
+  type SavepointStatus,
+  type JarRunRequest,
+  type ParallelismBounds,
+} from './flink/rest-client.ts';
+export { cacheDir, CACHE_DIR_ENV, REPO_ROOT } from './local/cache.ts';
+export { startProcess, type LocalProcess, type StartProcessOptions } from './local/process.ts';
+export { DEFAULT_MAX_PARALLELISM, defaultMaxParallelism, javaHashCode, murmurHash, keyGroupOf, subtaskForKeyGroup, keyGroupRange } from './flink/keygroups.ts';
