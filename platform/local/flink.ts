@@ -18,13 +18,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
 import { StreamtuneError, errorMessage } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import { cacheDir } from './cache.ts';
+import { freePorts } from './ports.ts';
 import { startProcess, type LocalProcess } from './process.ts';
 
 /** The Flink version the local cluster runs by default (the newest 1.20.x on PyPI as sdist). */
@@ -245,28 +245,6 @@ appender.main.layout.type = PatternLayout
 appender.main.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
 `;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const out: number[] = [];
-  while (out.length < n) {
-    const p = await freePort();
-    if (!out.includes(p)) out.push(p);
-  }
-  return out;
-}
-
 function javaBin(opt?: string): string {
   if (opt) return opt;
   const home = process.env.JAVA_HOME;
@@ -398,7 +376,11 @@ export async function startFlinkCluster(opts: FlinkClusterOptions = {}): Promise
     if (!existsSync(src)) throw new StreamtuneError('INTERNAL', `the Flink distribution has no plugins/${p} (${dist.home})`);
     if (!existsSync(join(pluginsDir, p))) symlinkSync(src, join(pluginsDir, p));
   }
-  writeFileSync(join(confDir, 'config.yaml'), `# written by streamtune (platform/local/flink.ts)\n${stringify(config)}`);
+  // Every value as a YAML string: Flink 1.20 hands reporter options to the reporter as a
+  // java.util.Properties (MetricConfig), whose getProperty() ignores non-String values, so an
+  // unquoted `metrics.reporter.influxdb.port: 8087` is silently read as the default 8086.
+  const asStrings = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
+  writeFileSync(join(confDir, 'config.yaml'), `# written by streamtune (platform/local/flink.ts)\n${stringify(asStrings)}`);
   writeFileSync(join(confDir, 'log4j.properties'), LOG4J_PROPERTIES);
   const restUrl = `http://127.0.0.1:${restPort}`;
   const classPath = flinkClassPath(dist);
