@@ -6,6 +6,8 @@ import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.util.Collector;
 
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 
 /** The incremental aggregation of {@code delay-by-origin}: count, sum of delays, flights with a delay. */
 public class DelayAggregate implements AggregateFunction<Flight, DelayAggregate.Acc, DelayAggregate.Acc> {
@@ -48,6 +50,9 @@ public class DelayAggregate implements AggregateFunction<Flight, DelayAggregate.
         return a;
     }
 
+    /** ISO-8601 in UTC with milliseconds, as JavaScript's toISOString() (the bundled runtime's format). */
+    static final DateTimeFormatter ISO_MS = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+
     /** Turns the final accumulator of a window into its output record. */
     public static class ToStats extends ProcessWindowFunction<Acc, DelayStats, String, TimeWindow> {
         @Override
@@ -55,8 +60,8 @@ public class DelayAggregate implements AggregateFunction<Flight, DelayAggregate.
             Acc a = accs.iterator().next();
             DelayStats s = new DelayStats();
             s.origin = origin;
-            s.windowStart = Instant.ofEpochMilli(ctx.window().getStart()).toString();
-            s.windowEnd = Instant.ofEpochMilli(ctx.window().getEnd()).toString();
+            s.windowStart = ISO_MS.format(Instant.ofEpochMilli(ctx.window().getStart()));
+            s.windowEnd = ISO_MS.format(Instant.ofEpochMilli(ctx.window().getEnd()));
             s.count = a.count;
             s.sumDelay = a.sumDelay;
             s.avgDelay = a.withDelay > 0 ? (double) a.sumDelay / a.withDelay : null;
