@@ -93,7 +93,8 @@ describe('real Flink 1.20 session cluster', { timeout: 900_000 }, () => {
   const rows = 30_000;
 
   before(async () => {
-    env = await startRealFlink({ influxdb: true, prometheus: true });
+    // a killed TaskManager is declared lost after 2 failed heartbeat RPCs: 2 × 2 s instead of 2 × 10 s
+    env = await startRealFlink({ influxdb: true, prometheus: true, cluster: { config: { 'heartbeat.interval': '2 s' } } });
   });
   after(async () => {
     await env?.close();
@@ -207,4 +208,61 @@ describe('real Flink 1.20 session cluster', { timeout: 900_000 }, () => {
     assert.deepEqual(duplicateWindows(records), []);
     assertSameWindows(resultsByWindow(records), await groundTruth(2 * half));
   });
+
+  test('a TaskManager killed under a running job: it restarts on a new TaskManager from its last checkpoint, still exact', async () => {
+    const topic = uniqueName('flights');
+    const groupId = uniqueName('g');
+    const output = outputDir(env.flink, 'failover');
+    const n = 10_000;
+    await env.kafka.createTopic(topic, 4);
+    await produce(env, topic, n);
+    // enrich at 1 ms per record and parallelism 1: ~1,000 records/s, so the kill lands mid-stream
+    const args = flightDelaysArgs({ brokers: env.kafka.bootstrap.join(','), topic, groupId, output, parallelism: 1, lookupLatencyMs: 1 });
+    const job = await runJar(env.flink, env.jarId, args);
+    await waitFor(
+      async () => (await flinkGet<{ counts: { completed: number } }>(env.flink, `/jobs/${job}/checkpoints`)).counts.completed >= 1 && (await committedOffset(env, groupId, topic)) > 0,
+      { timeoutMs: 60_000, intervalMs: 250, what: 'a completed checkpoint with committed offsets' },
+    );
+    const lost = env.flink.taskManagerId;
+    await env.flink.killTaskManager();
+    // the ResourceManager declares it lost (failed heartbeat RPCs) and the job fails over
+    await waitFor(async () => (await flinkGet<{ taskmanagers: Array<{ id: string }> }>(env.flink, '/taskmanagers')).taskmanagers.every((t) => t.id !== lost), {
+      timeoutMs: 90_000,
+      intervalMs: 250,
+      what: `the JobManager to drop TaskManager ${lost}`,
+    });
+    await env.flink.startTaskManager();
+    assert.notEqual(env.flink.taskManagerId, lost);
+    await waitFor(
+      async () => {
+        const j = await flinkGet<JobDetails>(env.flink, `/jobs/${job}`);
+        if (j.state === 'FAILED') throw new Error(`job ${job} FAILED`);
+        return j.state === 'RUNNING' && j.vertices.every((v) => v.status === 'RUNNING');
+      },
+      { timeoutMs: 120_000, intervalMs: 250, what: 'the job RUNNING again on the new TaskManager' },
+    );
+    await waitFor(async () => Number((await flinkGet<Array<{ id: string; value: string }>>(env.flink, `/jobs/${job}/metrics?get=numRestarts`))[0]?.value) >= 1, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'numRestarts ≥ 1',
+    });
+    // every flight read and its offset committed (on a checkpoint after the restart)
+    await waitFor(async () => (await committedOffset(env, groupId, topic)) === n, { timeoutMs: 120_000, intervalMs: 500, what: `group ${groupId} at the topic's end` });
+    await stopWithSavepoint(env.flink, job, true);
+    const records = committedRecords(output);
+    assert.deepEqual(duplicateWindows(records), []);
+    assertSameWindows(resultsByWindow(records), await groundTruth(n));
+  });
 });
+
+/** The consumer group's committed offsets on `topic`, summed over partitions (−1s count as 0). */
+async function committedOffset(env: RealFlink, groupId: string, topic: string): Promise<number> {
+  const admin = new Kafka({ clientId: 'flink-real-test-admin', brokers: env.kafka.bootstrap, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}

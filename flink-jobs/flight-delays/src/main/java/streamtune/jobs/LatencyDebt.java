@@ -25,7 +25,10 @@ final class LatencyDebt {
             if (due - now <= 0) debtNanos = 0; // the processing time covered it already
             return;
         }
-        for (long left = due - now; left > 0; left = due - System.nanoTime()) LockSupport.parkNanos(left);
+        // an interrupt (the task being cancelled) ends the wait at once
+        for (long left = due - now; left > 0 && !Thread.currentThread().isInterrupted(); left = due - System.nanoTime()) {
+            LockSupport.parkNanos(left);
+        }
         debtNanos = 0;
     }
 }
