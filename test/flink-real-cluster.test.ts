@@ -253,6 +253,28 @@ describe('real Flink 1.20 session cluster', { timeout: 900_000 }, () => {
     assert.deepEqual(duplicateWindows(records), []);
     assertSameWindows(resultsByWindow(records), await groundTruth(n));
   });
+
+  test('a poison record crash-loops the job until its restart attempts are spent: FAILED with the cause', async () => {
+    const topic = uniqueName('flights');
+    await env.kafka.createTopic(topic, 4);
+    await produce(env, topic, 2_000);
+    const args = flightDelaysArgs({
+      brokers: env.kafka.bootstrap.join(','),
+      topic,
+      groupId: uniqueName('g'),
+      output: outputDir(env.flink, 'poison'),
+      parallelism: 1,
+      extra: ['--poison-after', '500', '--restart-attempts', '2', '--restart-delay-ms', '200'],
+    });
+    const { jobid } = await (
+      await fetch(`${env.flink.restUrl}/jars/${env.jarId}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ programArgsList: args }) })
+    ).json() as { jobid: string };
+    await waitFor(async () => (await flinkGet<JobDetails>(env.flink, `/jobs/${jobid}`)).state === 'FAILED', { timeoutMs: 120_000, intervalMs: 250, what: `job ${jobid} FAILED` });
+    const ex = await flinkGet<{ 'root-exception': string; exceptionHistory: { entries: unknown[] } }>(env.flink, `/jobs/${jobid}/exceptions`);
+    assert.match(ex['root-exception'], /poison record in 'enrich'/);
+    // the first failure and one per restart attempt
+    assert.equal(ex.exceptionHistory.entries.length, 3);
+  });
 });
 
 /** The consumer group's committed offsets on `topic`, summed over partitions (−1s count as 0). */
