@@ -3,7 +3,7 @@
  * TaskManager as separate JVMs) with a real Kafka broker (platform/local/kafka.ts) and, on demand, a
  * real InfluxDB 1.x for Flink's InfluxDB reporter and Flink's Prometheus reporter; plus the
  * flight-delays job jar (flink-jobs/flight-delays) uploaded, and the REST calls the tests make.
- * Start it once per test FILE (in `before`): a cluster takes ~15 s to start and ~1.3 GB of memory.
+ * Start it once per test FILE (in `before`): a cluster takes 7–25 s to start and ~1 GB of memory (RSS).
  * A missing Java, Maven or influxd fails the test (it never skips).
  */
 import { join, resolve } from 'node:path';
