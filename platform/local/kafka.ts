@@ -217,7 +217,11 @@ export function kafkaServerProperties(o: {
   return ['# Written by streamtune (platform/local/kafka.ts)', ...Object.entries(props).map(([k, v]) => `${k}=${String(v)}`), ''].join('\n');
 }
 
-/** Log4j 2 config: INFO to stdout (the broker log file), the chatty state-change logger at WARN. */
+/**
+ * Log4j 2 config: INFO to stdout (the broker log file); the state-change logger and the request
+ * logger (Kafka 3.x logs every request of a deprecated protocol version at INFO there, one long line
+ * per request from an old client such as Burrow) at WARN.
+ */
 const LOG4J2_PROPERTIES = `# Written by streamtune (platform/local/kafka.ts)
 status = warn
 appender.out.type = Console
@@ -228,6 +232,8 @@ rootLogger.level = INFO
 rootLogger.appenderRef.out.ref = OUT
 logger.state.name = state.change.logger
 logger.state.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
 `;
 
 function javaPath(java?: string): string {
