@@ -167,6 +167,9 @@ export interface KafkaBroker {
   unref(): void;
 }
 
+/** ms a new topic may take until every partition has a leader that serves it. */
+const TOPIC_READY_TIMEOUT_MS = 60_000;
+
 const tempDirs = new Set<string>();
 let exitHook = false;
 function removeTempDirsOnExit(dir: string): void {
@@ -385,7 +388,33 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     const admin = new Kafka({ clientId: 'streamtune-broker-admin', brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } }).admin();
     try {
       await admin.connect();
-      await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+      // Retry and wait for the leaders ourselves: kafkajs gives up after a few quick retries, and on
+      // a loaded machine the metadata takes longer to know the new topic (UNKNOWN_TOPIC_OR_PARTITION
+      // meanwhile). A retried create of a topic that exists answers false.
+      const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
+      for (;;) {
+        try {
+          await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }] });
+          break;
+        } catch (err) {
+          if (Date.now() > deadline || (err as { retriable?: boolean }).retriable === false) throw err;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (;;) {
+        try {
+          const md = await admin.fetchTopicMetadata({ topics: [name] });
+          const parts = md.topics[0]?.partitions ?? [];
+          if (parts.length > 0 && parts.every((p) => p.leader >= 0)) {
+            await admin.fetchTopicOffsets(name);
+            return;
+          }
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+        }
+        if (Date.now() > deadline) throw new Error(`no leader for every partition within ${TOPIC_READY_TIMEOUT_MS} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     } catch (err) {
       throw new StreamtuneError('KAFKA_ERROR', `creating topic ${name} (${partitions} partitions) on ${bootstrap[0]} failed: ${errorMessage(err)}`, { cause: err, details: { topic: name } });
     } finally {
