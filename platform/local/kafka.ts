@@ -15,7 +15,8 @@
  * 3. `java -cp ... kafka.tools.StorageTool format -t <cluster id> -c server.properties` (once per
  *    directory);
  * 4. `java -Xmx512m -cp ... kafka.Kafka server.properties`; ready when a kafkajs admin's
- *    `describeCluster` lists the broker.
+ *    `describeCluster` lists the broker and the offsets of every existing topic can be read (after a
+ *    restart the broker answers metadata a moment before it serves the partitions it leads).
  * Config keys: https://kafka.apache.org/documentation/#brokerconfigs and the KRaft section of
  * https://kafka.apache.org/documentation/#kraft_config.
  */
@@ -158,7 +159,16 @@ export interface KafkaBroker {
   createTopic(name: string, partitions?: number): Promise<void>;
   /** Stops the broker (SIGKILL when its directory is temporary) and removes a temporary directory. */
   close(): Promise<void>;
+  /**
+   * Lets the Node.js process exit while the broker runs (now and after every later `start()`); the
+   * JVM is then killed, and a temporary directory removed, when the process exits. For a broker
+   * shared by all tests of a file.
+   */
+  unref(): void;
 }
+
+/** ms a new topic may take until every partition has a leader that serves it. */
+const TOPIC_READY_TIMEOUT_MS = 60_000;
 
 const tempDirs = new Set<string>();
 let exitHook = false;
@@ -217,7 +227,11 @@ export function kafkaServerProperties(o: {
   return ['# Written by streamtune (platform/local/kafka.ts)', ...Object.entries(props).map(([k, v]) => `${k}=${String(v)}`), ''].join('\n');
 }
 
-/** Log4j 2 config: INFO to stdout (the broker log file), the chatty state-change logger at WARN. */
+/**
+ * Log4j 2 config: INFO to stdout (the broker log file); the state-change logger and the request
+ * logger (Kafka 3.x logs every request of a deprecated protocol version at INFO there, one long line
+ * per request from an old client such as Burrow) at WARN.
+ */
 const LOG4J2_PROPERTIES = `# Written by streamtune (platform/local/kafka.ts)
 status = warn
 appender.out.type = Console
@@ -228,6 +242,8 @@ rootLogger.level = INFO
 rootLogger.appenderRef.out.ref = OUT
 logger.state.name = state.change.logger
 logger.state.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
 `;
 
 function javaPath(java?: string): string {
@@ -295,9 +311,19 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
 
   let clusterId = '';
   const metaFile = join(dataDir, 'meta.properties');
+  const dropTempDir = (): void => {
+    if (!temporary) return;
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  };
   if (!existsSync(metaFile)) {
     clusterId = newKafkaClusterId();
-    await runJava(java, ['-Xmx256m', ...baseJvm, '-cp', jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile], logFile, `formatting the Kafka ${version} log directory ${dataDir}`);
+    try {
+      await runJava(java, ['-Xmx256m', ...baseJvm, '-cp', jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile], logFile, `formatting the Kafka ${version} log directory ${dataDir}`);
+    } catch (err) {
+      dropTempDir();
+      throw err;
+    }
   } else {
     const m = /cluster\.id=(\S+)/.exec(readFileSync(metaFile, 'utf8'));
     clusterId = m?.[1] ?? '';
@@ -305,6 +331,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
 
   const bootstrap = [`127.0.0.1:${port}`];
   let proc: LocalProcess | undefined;
+  let unrefd = false;
   let starting: Promise<void> | undefined;
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
 
@@ -323,7 +350,19 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
           try {
             await admin.connect();
             const c = await admin.describeCluster();
-            return c.brokers.some((b) => b.port === port);
+            if (!c.brokers.some((b) => b.port === port)) return false;
+            // After a restart the broker answers metadata before it serves every partition it leads
+            // (NOT_LEADER_OR_FOLLOWER from ListOffsets for a moment): ready once each topic's
+            // offsets can be read.
+            const md = await admin.fetchTopicMetadata();
+            for (const t of md.topics) {
+              if (t.partitions.some((p) => p.leader < 0)) return false;
+              await admin.fetchTopicOffsets(t.name);
+            }
+            // ... and the group coordinator has loaded `__consumer_offsets` (ListGroups answers
+            // COORDINATOR_LOAD_IN_PROGRESS until then, and so would OffsetFetch for a group).
+            if (md.topics.some((t) => t.name === '__consumer_offsets')) await admin.listGroups();
+            return true;
           } finally {
             await admin.disconnect().catch(() => {});
           }
@@ -332,18 +371,50 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
         intervalMs: 250,
         stopGraceMs: options.stopGraceMs ?? 30_000,
       });
+      if (unrefd) proc.unref();
       logger.info('Kafka broker ready', { version, bootstrap: bootstrap[0], pid: proc.pid, ms: Date.now() - t0 });
     })().finally(() => { starting = undefined; });
     return starting;
   };
 
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    dropTempDir();
+    throw err;
+  }
 
   const createTopic = async (name: string, partitions = 1): Promise<void> => {
     const admin = new Kafka({ clientId: 'streamtune-broker-admin', brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } }).admin();
     try {
       await admin.connect();
-      await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+      // Retry and wait for the leaders ourselves: kafkajs gives up after a few quick retries, and on
+      // a loaded machine the metadata takes longer to know the new topic (UNKNOWN_TOPIC_OR_PARTITION
+      // meanwhile). A retried create of a topic that exists answers false.
+      const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
+      for (;;) {
+        try {
+          await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }] });
+          break;
+        } catch (err) {
+          if (Date.now() > deadline || (err as { retriable?: boolean }).retriable === false) throw err;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (;;) {
+        try {
+          const md = await admin.fetchTopicMetadata({ topics: [name] });
+          const parts = md.topics[0]?.partitions ?? [];
+          if (parts.length > 0 && parts.every((p) => p.leader >= 0)) {
+            await admin.fetchTopicOffsets(name);
+            return;
+          }
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+        }
+        if (Date.now() > deadline) throw new Error(`no leader for every partition within ${TOPIC_READY_TIMEOUT_MS} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     } catch (err) {
       throw new StreamtuneError('KAFKA_ERROR', `creating topic ${name} (${partitions} partitions) on ${bootstrap[0]} failed: ${errorMessage(err)}`, { cause: err, details: { topic: name } });
     } finally {
@@ -377,13 +448,16 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     stop: async () => { await proc?.stop(); },
     kill: async () => { await proc?.kill(); },
     createTopic,
+    unref: () => {
+      unrefd = true;
+      proc?.unref();
+    },
     close: async () => {
       if (closed) return;
       closed = true;
       if (temporary) {
         await proc?.kill();
-        rmSync(dir, { recursive: true, force: true });
-        tempDirs.delete(dir);
+        dropTempDir();
       } else {
         await proc?.stop();
       }
