@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { runCommand } from './run.ts';
 import { diagnoseCommand } from './diagnose.ts';
 import { demoCommand, serveCommand } from './serve.ts';
+import { produceFlightsCommand } from './produce-flights.ts';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(diagnoseCommand(exit).exitOverride());
   program.addCommand(serveCommand(exit).exitOverride());
   program.addCommand(demoCommand(exit).exitOverride());
+  program.addCommand(produceFlightsCommand(exit).exitOverride());
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

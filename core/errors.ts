@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'BUS_UNAVAILABLE'
   | 'FORBIDDEN'
+  /** a server's artifacts (jars, packages) cannot be had: tool missing, not resolvable, not installed */
+  | 'ARTIFACT_UNAVAILABLE'
   | 'INTERNAL';
 
 /** Options of {@link StreamtuneError}. */

@@ -63,6 +63,11 @@ export interface LocalProcess {
   stop(): Promise<void>;
   /** SIGKILL at once (a crash); resolves once it has exited. */
   kill(): Promise<void>;
+  /**
+   * Lets the Node.js process exit while this server runs (it is then killed by the exit hook): for a
+   * server shared by all the tests of one file, which dies with the file's process.
+   */
+  unref(): void;
 }
 
 /**
@@ -113,6 +118,7 @@ export async function startProcess(opts: StartProcessOptions): Promise<LocalProc
   }
   const signal = async (sig: NodeJS.Signals, graceMs: number): Promise<void> => {
     if (done) return;
+    child.ref(); // an unref'd child must keep the event loop alive while we wait for its exit
     try {
       child.kill(sig);
     } catch (err) {
@@ -133,5 +139,6 @@ export async function startProcess(opts: StartProcessOptions): Promise<LocalProc
     exited,
     stop: () => signal('SIGTERM', opts.stopGraceMs ?? 20_000),
     kill: () => signal('SIGKILL', 0),
+    unref: () => child.unref(),
   };
 }

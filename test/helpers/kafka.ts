@@ -199,13 +199,18 @@ export interface ProduceMessage {
 }
 
 /**
- * Produces `messages` to `topic` (auto-created with 4 partitions on the mock) with a short-lived
- * kafkajs producer, acks = all. Resolves with kafkajs' per-partition record metadata.
+ * Produces `messages` to `topic` (auto-created with 4 partitions on the mock and on the test broker)
+ * with a short-lived kafkajs producer, acks = all. With `idempotent` (real brokers only: the mock
+ * fails InitProducerId) a retry after a timeout on a loaded machine cannot write a record twice. Resolves with kafkajs' per-partition record metadata.
  * @throws StreamtuneError KAFKA_ERROR (retriable) when the brokers do not accept the batch.
  */
-export async function produce(bootstrap: string[], topic: string, messages: ProduceMessage[]): Promise<RecordMetadata[]> {
+export async function produce(bootstrap: string[], topic: string, messages: ProduceMessage[], options: { idempotent?: boolean } = {}): Promise<RecordMetadata[]> {
   const producer = new Kafka({ clientId: 'streamtune-produce', brokers: bootstrap, logLevel: logLevel.NOTHING })
-    .producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true });
+    .producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: true,
+      ...(options.idempotent ? { idempotent: true, maxInFlightRequests: 1 } : {}),
+    });
   try {
     await producer.connect();
     return await producer.send({

@@ -1,0 +1,100 @@
+/**
+ * The real Kafka broker for tests: one broker per test FILE (Node's test runner runs each file in
+ * its own process), started by the first {@link testKafkaBroker} call of the file and shared by all
+ * its tests, which keep to their own topics and consumer groups (`uniqueName`). The broker dies with
+ * the file's process (SIGKILL from platform/local/process.ts' exit hook; its temporary directory is
+ * removed then too).
+ *
+ * The handle has the shape of the old kcat mock's (`bootstrap`, `pid`, `logTail()`, `stop()`), so a
+ * test moves over by swapping the start call. Differences from the mock:
+ * - `stop()` only says "this test is done with the broker": it keeps running for the file's other
+ *   tests. To take the broker down (a broker-outage test), call `broker.stop()` or `broker.kill()`;
+ *   the next `testKafkaBroker()` call of the file starts it again on the same ports and data.
+ * - Topics are auto-created with 4 partitions (`num.partitions=4`, as the mock did), or explicitly
+ *   with `createTopic(name, partitions)`.
+ * - The data lives on disk (a restart keeps records and committed offsets), and the admin API is
+ *   complete (`createTopics`, `listGroups`, `describeGroups`, `setOffsets` work; not on the mock).
+ *
+ * Startup: ~3 s with the jars in the cache (`cacheDir('maven/kafka-<version>')`); the first run on a
+ * machine downloads them through Maven (CI does that first: scripts/prefetch-servers.ts).
+ */
+import type { RecordMetadata } from 'kafkajs';
+import { startKafkaBroker, DEFAULT_KAFKA_VERSION, type KafkaBroker } from '../../platform/local/kafka.ts';
+import { produce as produceAny, type ProduceMessage } from './kafka.ts';
+
+export { consumeAndCommit, type ProduceMessage } from './kafka.ts';
+
+/**
+ * Produces `messages` to `topic` with an idempotent producer (acks = all): on a loaded machine a
+ * retried request cannot duplicate a record, so tests may count them. Topics are auto-created.
+ * @throws StreamtuneError KAFKA_ERROR (retriable) when the broker does not accept the batch.
+ */
+export function produce(bootstrap: string[], topic: string, messages: ProduceMessage[]): Promise<RecordMetadata[]> {
+  return produceAny(bootstrap, topic, messages, { idempotent: true });
+}
+
+/** Options of {@link testKafkaBroker}. */
+export interface TestKafkaOptions {
+  /** Kafka release. Default {@link DEFAULT_KAFKA_VERSION}. One version per test file. */
+  version?: string;
+  /** Partitions of an auto-created topic. Default 4 (what the kcat mock did). */
+  numPartitions?: number;
+}
+
+/** A test's handle on the file's broker. */
+export interface TestKafka {
+  /** ['127.0.0.1:<port>'] */
+  readonly bootstrap: string[];
+  /** The Kafka release, e.g. '4.1.1'. */
+  readonly version: string;
+  /** PID of the broker's JVM (undefined while stopped). */
+  readonly pid: number | undefined;
+  /** The broker itself: `stop()`, `kill()`, `start()` act on the JVM shared by the file's tests. */
+  readonly broker: KafkaBroker;
+  /** The last 4 000 characters of the broker's log, for failure messages. */
+  logTail(): string;
+  /** Creates `name` with `partitions` partitions (default 4) and waits for its leaders. */
+  createTopic(name: string, partitions?: number): Promise<void>;
+  /** This test is done with the broker; the broker keeps running for the file's other tests. */
+  stop(): Promise<void>;
+}
+
+let shared: Promise<KafkaBroker> | undefined;
+let sharedVersion: string | undefined;
+let sharedPartitions = 4;
+
+/**
+ * The file's broker, started on the first call (and started again if a test stopped it).
+ * @throws Error when a second call of the same file asks for another version or partition count;
+ *   StreamtuneError from {@link startKafkaBroker} when it cannot start (a missing server FAILS the
+ *   test).
+ */
+export async function testKafkaBroker(options: TestKafkaOptions = {}): Promise<TestKafka> {
+  const version = options.version ?? DEFAULT_KAFKA_VERSION;
+  const numPartitions = options.numPartitions ?? 4;
+  if (shared && (version !== sharedVersion || numPartitions !== sharedPartitions)) {
+    throw new Error(`this test file's broker is Kafka ${sharedVersion} with ${sharedPartitions} partitions per topic; one broker per file`);
+  }
+  if (!shared) {
+    sharedVersion = version;
+    sharedPartitions = numPartitions;
+    shared = startKafkaBroker({ version, numPartitions }).then((b) => {
+      b.unref();
+      return b;
+    });
+    shared.catch(() => { shared = undefined; });
+  }
+  const broker = await shared;
+  if (!broker.running) await broker.start();
+  return {
+    bootstrap: broker.bootstrap,
+    version: broker.version,
+    get pid() {
+      return broker.pid;
+    },
+    broker,
+    logTail: () => broker.logTail(),
+    createTopic: (name, partitions = numPartitions) => broker.createTopic(name, partitions),
+    stop: async () => {},
+  };
+}
