@@ -25,14 +25,13 @@
  *   change after the start, sampled every {@link DOWNTIME_SAMPLE_MS} ms.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { BUNDLED_RESTART_MS } from '../platform/index.ts';
+import { BUNDLED_RESTART_MS, type TopologyVertex } from '../platform/index.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEmbeddedStore, type EmbeddedStore } from '../collector/store/index.ts';
 import { datasetLagPoints } from '../collector/dataset-lag.ts';
 import { diagnose, loadJobWindow } from '../diagnoser/index.ts';
-import type { TopologyVertex } from '../platform/index.ts';
 import type { Diagnosis, TuningAction } from '../diagnoser/types.ts';
 import { loadRules } from '../rules/loader.ts';
 import type { RuleSet } from '../rules/types.ts';

@@ -6,9 +6,8 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
-import { errorMessage } from '../core/errors.ts';
-import { createLogger } from '../core/logger.ts';
-import { produceFlights, type FlightKeying } from '../platform/kafka/produce-flights.ts';
+import { createLogger, errorMessage } from '../core/index.ts';
+import { produceFlights, type FlightKeying } from '../platform/index.ts';
 
 interface ProduceOptions {
   brokers: string;

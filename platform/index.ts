@@ -38,4 +38,11 @@ export {
 } from './flink/rest-client.ts';
 export { cacheDir, CACHE_DIR_ENV, REPO_ROOT } from './local/cache.ts';
 export { startProcess, type LocalProcess, type StartProcessOptions } from './local/process.ts';
+export { freePort, freePorts } from './local/ports.ts';
+export { resolveMavenJars, type MavenJars, type ResolveMavenOptions } from './local/maven.ts';
+export { DEFAULT_KAFKA_VERSION, KAFKA_3_VERSION, ensureKafkaArtifacts, startKafkaBroker, type KafkaBroker, type KafkaBrokerOptions } from './local/kafka.ts';
+export { startZooKeeper, checkZooKeeperInstalled, type ZooKeeperServer, type ZooKeeperOptions } from './local/zookeeper.ts';
+export { DEFAULT_FLINK_VERSION, ensureFlinkDistribution, startFlinkCluster, type FlinkCluster, type FlinkClusterOptions, type FlinkDistribution, type InfluxReporterTarget } from './local/flink.ts';
+export { FLIGHT_DELAYS_PROJECT, buildFlinkJob, buildFlightDelaysJob, prefetchFlink, type BuildFlinkJobOptions } from './local/flink-job.ts';
+export { flightsParquetPath, flightsSliceSql, produceFlights, type FlightKeying, type ProduceFlightsOptions, type ProduceFlightsResult } from './kafka/produce-flights.ts';
 export { DEFAULT_MAX_PARALLELISM, defaultMaxParallelism, javaHashCode, murmurHash, keyGroupOf, subtaskForKeyGroup, keyGroupRange } from './flink/keygroups.ts';

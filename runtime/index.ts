@@ -7,3 +7,4 @@ export { randomId, vertexId } from './ids.ts';
 export { DEFAULT_MAX_PARALLELISM, defaultMaxParallelism, javaHashCode, murmurHash, keyGroupOf, subtaskForKeyGroup, keyGroupRange } from './keygroups.ts';
 // the kafka-source and kafka-sink vertex types are registered with the runtime when it is imported
 import './kafka-register.ts';
+export { resolveDataPath } from './paths.ts';

@@ -1,6 +1,6 @@
 /**
  * `streamtune diagnose` on a file written exactly the way Flink's InfluxDB reporter writes
- * (`test/fixtures/flink/influxdb-reporter-sample.lp`): nanosecond timestamps, integer fields with
+ * (`test/fixtures/flink/influxdb-reporter-handmade.lp`): nanosecond timestamps, integer fields with
  * `i`, meters with `count` and `rate` fields, the reporter's full tag set (host, job_id, job_name,
  * subtask_index, task_attempt_id, task_attempt_num, task_id, task_name, tm_id), chained task names
  * such as `Source: orders -> Map`, JobVertexIDs as hex, and none of streamtune's own measurements

@@ -1,7 +1,7 @@
 /**
  * FlinkRestCollector against the fake Flink REST server: the points must carry exactly the
  * measurement names, tags and typed fields Flink's InfluxDB reporter writes, checked line by line
- * against test/fixtures/flink/influxdb-reporter-sample.lp where they overlap.
+ * against test/fixtures/flink/influxdb-reporter-handmade.lp where they overlap.
  */
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';

@@ -19,9 +19,8 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
 import type { Message, Producer } from 'kafkajs';
-import { StreamtuneError, errorMessage } from '../../core/errors.ts';
-import { silentLogger, type Logger } from '../../core/logger.ts';
-import { resolveDataPath } from '../../runtime/paths.ts';
+import { errorMessage, type Logger, silentLogger, StreamtuneError } from '../../core/index.ts';
+import { resolveDataPath } from '../../runtime/index.ts';
 
 /** The dataset's path in the installed vega-datasets package. */
 export function flightsParquetPath(baseDir: string = process.cwd()): string {

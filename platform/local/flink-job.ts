@@ -11,8 +11,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { StreamtuneError, errorMessage } from '../../core/errors.ts';
-import { silentLogger, type Logger } from '../../core/logger.ts';
+import { errorMessage, type Logger, silentLogger, StreamtuneError } from '../../core/index.ts';
 import { REPO_ROOT, cacheDir } from './cache.ts';
 import { ensureFlinkDistribution, DEFAULT_FLINK_VERSION } from './flink.ts';
 

@@ -21,8 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSy
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
-import { StreamtuneError, errorMessage } from '../../core/errors.ts';
-import { silentLogger, type Logger } from '../../core/logger.ts';
+import { errorMessage, type Logger, silentLogger, StreamtuneError } from '../../core/index.ts';
 import { cacheDir } from './cache.ts';
 import { freePorts } from './ports.ts';
 import { startProcess, type LocalProcess } from './process.ts';

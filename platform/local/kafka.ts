@@ -26,8 +26,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { StreamtuneError, errorMessage } from '../../core/errors.ts';
-import { silentLogger, type Logger } from '../../core/logger.ts';
+import { errorMessage, type Logger, silentLogger, StreamtuneError } from '../../core/index.ts';
 import { resolveMavenJars, type MavenJars } from './maven.ts';
 import { freePorts } from './ports.ts';
 import { startProcess, type LocalProcess } from './process.ts';

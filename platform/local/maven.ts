@@ -12,8 +12,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { StreamtuneError, errorMessage } from '../../core/errors.ts';
-import { silentLogger, type Logger } from '../../core/logger.ts';
+import { errorMessage, type Logger, silentLogger, StreamtuneError } from '../../core/index.ts';
 import { cacheDir } from './cache.ts';
 
 /**
