@@ -75,8 +75,9 @@ export interface JobExecutor {
   stopWithSavepoint(jobId: string, opts: StopOptions): Promise<{ savepointPath: string }>;
   /** Starts a job (from a savepoint, with overrides); resolves with the new job id once submitted. */
   start(req: StartRequest): Promise<{ jobId: string }>;
-  /** Polls until the job is RUNNING; throws OPERATION_FAILED with reason 'job-failed' when it reaches
-   * a terminal state first, reason 'timeout' (retriable) after `timeoutMs` ms. */
+  /** Polls until the job is RUNNING with its tasks running (not only scheduled); throws OPERATION_FAILED
+   * with reason 'job-failed' when it reaches a terminal state first, reason 'timeout' (retriable) after
+   * `timeoutMs` ms, NOT_FOUND for an unknown job. */
   waitUntilRunning(jobId: string, timeoutMs: number): Promise<void>;
   /** Cancels a job without a savepoint. */
   cancel(jobId: string): Promise<void>;

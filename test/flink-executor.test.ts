@@ -262,3 +262,12 @@ test('keepJobId: any other submit failure, or a duplicate past duplicateJobRetry
   await assert.rejects(ex.start({ jobId: job.jid, savepointPath }), (e: unknown) => e instanceof StreamtuneError && e.code === 'FLINK_API' && /already been submitted/.test(e.message));
   fake.clearFailures();
 });
+
+test('a savepoint operation that fails with FlinkJobNotFoundException (Flink 1.20 accepts the trigger of an unknown job) throws NOT_FOUND', async () => {
+  const job = fake.addJob(template());
+  fake.savepointBehaviour = { mode: 'fail', polls: 0, failureMessage: `org.apache.flink.runtime.messages.FlinkJobNotFoundException: Could not find Flink job (${job.jid})` };
+  const err = await executor(fake).triggerSavepoint(job.jid, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+  fake.savepointBehaviour = { mode: 'complete', polls: 1 };
+  assert.ok(err instanceof StreamtuneError);
+  assert.equal(err.code, 'NOT_FOUND', err.message);
+});

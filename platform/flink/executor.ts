@@ -86,9 +86,9 @@ export class FlinkExecutor implements JobExecutor {
     this.now = opts.now ?? Date.now;
   }
 
-  /** `GET /jobs/:jid` and its `/plan` → topology. Vertex ids are JobVertexIDs. Throws FLINK_API (404 → not retriable). */
+  /** `GET /jobs/:jid` and its `/plan` → topology. Vertex ids are JobVertexIDs. Throws NOT_FOUND for an unknown job, FLINK_API. */
   async describe(jobId: string): Promise<JobTopology> {
-    const [d, plan] = await Promise.all([this.client.jobDetails(jobId), this.client.jobPlan(jobId)]);
+    const [d, plan] = await onJob(jobId, () => Promise.all([this.client.jobDetails(jobId), this.client.jobPlan(jobId)]));
     return {
       jobId: d.jid,
       name: d.name,
@@ -98,10 +98,10 @@ export class FlinkExecutor implements JobExecutor {
     };
   }
 
-  /** `POST /jobs/:jid/savepoints` (cancel-job false) and poll. */
+  /** `POST /jobs/:jid/savepoints` (cancel-job false) and poll. Throws NOT_FOUND for an unknown job, OPERATION_FAILED, FLINK_API. */
   async triggerSavepoint(jobId: string, opts: SavepointOptions): Promise<{ savepointPath: string }> {
     const triggerId = newTriggerId();
-    await this.client.triggerSavepoint(jobId, { targetDirectory: opts.targetDirectory, cancelJob: false, triggerId });
+    await onJob(jobId, () => this.client.triggerSavepoint(jobId, { targetDirectory: opts.targetDirectory, cancelJob: false, triggerId }));
     return this.awaitSavepoint(jobId, triggerId, opts.timeoutMs ?? this.opts.savepointTimeoutMs ?? 600_000, 'savepoint');
   }
 
@@ -111,7 +111,8 @@ export class FlinkExecutor implements JobExecutor {
    * the background (at most `lateStopWatchMs`), and if it still completes, the job is started again
    * from that savepoint with the per-vertex parallelism it ran with before the stop (read with
    * `GET /jobs/:jid` first): it keeps running unchanged instead of being left stopped by an
-   * operation that already ended FAILED. Throws OPERATION_FAILED ('failure-cause' | 'timeout'), FLINK_API.
+   * operation that already ended FAILED. Throws NOT_FOUND for an unknown job, OPERATION_FAILED
+   * ('failure-cause' | 'timeout'), FLINK_API.
    */
   async stopWithSavepoint(jobId: string, opts: StopOptions): Promise<{ savepointPath: string }> {
     const before = await this.describe(jobId);
@@ -158,6 +159,10 @@ export class FlinkExecutor implements JobExecutor {
         return { savepointPath: s.location };
       }
       if (s.status === 'FAILED') {
+        // Flink (1.20) accepts a savepoint trigger for a job it does not know and fails the operation
+        if (JOB_NOT_FOUND.test(`${s.failureClass ?? ''} ${s.failureMessage} ${s.stackTrace ?? ''}`)) {
+          throw new StreamtuneError('NOT_FOUND', `no Flink job ${jobId}: ${s.failureMessage}`, { details: { jobId, triggerId } });
+        }
         this.log.warn(`${what} failed`, { job_id: jobId, triggerId, failure: s.failureMessage });
         throw new StreamtuneError('OPERATION_FAILED', `${what} of job ${jobId} failed: ${s.failureMessage}`, {
           details: { reason: 'failure-cause', jobId, triggerId, failureClass: s.failureClass, failureMessage: s.failureMessage, stackTrace: s.stackTrace },
@@ -228,29 +233,39 @@ export class FlinkExecutor implements JobExecutor {
     return this.pollFor(check, this.opts.duplicateJobRetryMs ?? 30_000, `JobID ${body.jobId} to be free`, () => last as StreamtuneError);
   }
 
-  /** Polls `GET /jobs/:jid` until RUNNING; a terminal state first → OPERATION_FAILED 'job-failed'. */
+  /**
+   * Polls `GET /jobs/:jid` until the job is RUNNING and so is every one of its vertices (FINISHED
+   * counts too: a bounded source that is done). Flink reports the job RUNNING as soon as scheduling
+   * starts, before any task is deployed or has opened its operators, so a job whose tasks fail at
+   * start would pass for running; Flink's own tests wait for every task the same way
+   * (`CommonTestUtils.waitForAllTaskRunning`). A terminal job state first → OPERATION_FAILED
+   * 'job-failed'; an unknown job → NOT_FOUND.
+   */
   async waitUntilRunning(jobId: string, timeoutMs: number): Promise<void> {
     let state = 'unknown';
+    /** vertices not running yet, for the timeout message */
+    let waitingFor: string[] = [];
     const check = async (): Promise<true | undefined> => {
-      const d = await this.client.jobDetails(jobId);
+      const d = await onJob(jobId, () => this.client.jobDetails(jobId));
       state = d.state;
-      if (d.state === 'RUNNING') return true;
+      waitingFor = d.vertices.filter((v) => v.status !== undefined && v.status !== 'RUNNING' && v.status !== 'FINISHED').map((v) => `${v.name} ${v.status}`);
+      if (d.state === 'RUNNING' && waitingFor.length === 0) return true;
       if (isTerminalJobState(d.state)) {
         throw new StreamtuneError('OPERATION_FAILED', `job ${jobId} reached ${d.state} instead of RUNNING`, { details: { reason: 'job-failed', jobId, state: d.state } });
       }
       return undefined;
     };
     const timedOut = () =>
-      new StreamtuneError('OPERATION_FAILED', `job ${jobId} not RUNNING after ${timeoutMs} ms (state ${state})`, {
+      new StreamtuneError('OPERATION_FAILED', `job ${jobId} not RUNNING after ${timeoutMs} ms (state ${state}${waitingFor.length > 0 ? `; vertices ${waitingFor.join(', ')}` : ''})`, {
         retriable: true,
-        details: { reason: 'timeout', jobId, state, timeoutMs },
+        details: { reason: 'timeout', jobId, state, waitingFor, timeoutMs },
       });
     await this.pollFor(check, timeoutMs, `job ${jobId} RUNNING`, timedOut);
   }
 
-  /** `PATCH /jobs/:jid?mode=cancel`. */
+  /** `PATCH /jobs/:jid?mode=cancel`. Throws NOT_FOUND for an unknown job, FLINK_API. */
   async cancel(jobId: string): Promise<void> {
-    await this.client.cancel(jobId);
+    await onJob(jobId, () => this.client.cancel(jobId));
   }
 
   /**
@@ -282,5 +297,27 @@ export class FlinkExecutor implements JobExecutor {
     }
     this.log.info('rescale in place', { job_id: jobId, overrides });
     await this.client.updateResourceRequirements(jobId, next);
+  }
+}
+
+/**
+ * Flink's exception for an unknown JobID (`org.apache.flink.runtime.messages.FlinkJobNotFoundException`),
+ * as a savepoint operation's failure cause names it.
+ */
+const JOB_NOT_FOUND = /FlinkJobNotFoundException/;
+
+/**
+ * Runs a REST call addressed to one job: Flink's 404 for it (`FlinkJobNotFoundException`, "Job … not
+ * found") becomes NOT_FOUND, as the executor contract (`platform/executor.ts`) has it for an unknown
+ * job id; the FLINK_API error is kept as the cause. Other errors pass unchanged.
+ */
+async function onJob<T>(jobId: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof StreamtuneError && err.code === 'FLINK_API' && err.details.status === 404) {
+      throw new StreamtuneError('NOT_FOUND', `no Flink job ${jobId}: ${err.message}`, { cause: err, details: { jobId } });
+    }
+    throw err;
   }
 }
