@@ -41,11 +41,13 @@ export class CompositeCatalog implements JobCatalog {
     return this.catalogs[0]!.submit(yamlText, opts);
   }
 
-  triggerSavepoint(jobId: string): Promise<{ savepointPath: string }> {
+  /** Savepoint through the catalog that knows the job; rejects with NOT_FOUND when none does. */
+  async triggerSavepoint(jobId: string): Promise<{ savepointPath: string }> {
     return this.owner(jobId).triggerSavepoint(jobId);
   }
 
-  stop(jobId: string): Promise<{ savepointPath: string }> {
+  /** Stop with savepoint through the catalog that knows the job; rejects with NOT_FOUND when none does. */
+  async stop(jobId: string): Promise<{ savepointPath: string }> {
     return this.owner(jobId).stop(jobId);
   }
 
