@@ -44,7 +44,10 @@ export interface WebhookPayload {
 
 /** Options of {@link WebhookNotifier}. */
 export interface WebhookNotifierOptions {
-  /** http(s) URL to POST to. */
+  /**
+   * http(s) URL to POST to. A `user:password@` in it is sent as HTTP Basic authentication (RFC 7617)
+   * unless `headers` has an authorization of its own, and never appears in logs or errors.
+   */
   url: string;
   /** Extra headers (e.g. authorization); never logged. */
   headers?: Record<string, string>;
@@ -55,6 +58,15 @@ export interface WebhookNotifierOptions {
   /** Notifier name in logs. Default 'webhook'. */
   name?: string;
   logger?: Logger;
+}
+
+/** A percent-encoded URL part decoded; as it is when it does not decode. */
+function decoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** The summary of a diagnosis carried by webhooks. */
@@ -94,11 +106,16 @@ export function webhookPayload(n: Notification, baseUrl: string): WebhookPayload
  * as the one HTTP status table says (`core/http-status.ts`): network errors, timeouts, 408, 429 and
  * 5xx; not retriable on other 4xx.
  * Throws `StreamtuneError('INVALID_CONFIG')` from the constructor when the URL is not http(s).
+ * Credentials in the URL become an `authorization: Basic` header (fetch refuses a URL carrying
+ * them, and its error would quote the URL, password included).
  */
 export class WebhookNotifier implements Notifier {
   readonly name: string;
   private readonly log: Logger;
   private readonly target: string;
+  /** the URL without credentials */
+  private readonly url: string;
+  private readonly headers: Record<string, string>;
 
   constructor(private readonly options: WebhookNotifierOptions) {
     let u: URL;
@@ -110,7 +127,14 @@ export class WebhookNotifier implements Notifier {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
       throw new StreamtuneError('INVALID_CONFIG', `webhook url must be http(s), got ${u.protocol}`, { details: { field: 'webhooks[].url' } });
     }
-    if (u.password) u.password = '***';
+    this.headers = { ...options.headers };
+    if (u.username || u.password) {
+      const hasAuth = Object.keys(this.headers).some((k) => k.toLowerCase() === 'authorization');
+      if (!hasAuth) this.headers.authorization = `Basic ${Buffer.from(`${decoded(u.username)}:${decoded(u.password)}`).toString('base64')}`;
+      u.username = '';
+      u.password = '';
+    }
+    this.url = u.toString();
     this.target = `${u.origin}${u.pathname}`;
     this.name = options.name ?? 'webhook';
     this.log = (options.logger ?? silentLogger).namespace(this.name);
@@ -121,9 +145,9 @@ export class WebhookNotifier implements Notifier {
     const body = JSON.stringify(webhookPayload(notification, this.options.baseUrl));
     let res: Response;
     try {
-      res = await fetch(this.options.url, {
+      res = await fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'streamtune', ...this.options.headers },
+        headers: { 'content-type': 'application/json', 'user-agent': 'streamtune', ...this.headers },
         body,
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });

@@ -31,6 +31,11 @@ export interface SmtpTestServer {
   messages: ReceivedMail[];
   /** failed authentication attempts (username tried) */
   authFailures: string[];
+  /**
+   * Answers the next MAIL FROM with SMTP reply `code` (e.g. 451: try again later; 550: refused for
+   * good, RFC 5321 §4.2), so that message is not accepted. Several calls queue up, one per message.
+   */
+  refuseNext(code: number, message?: string): void;
   /** Stops listening and closes connections. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -49,6 +54,7 @@ export async function startSmtp(options: StartSmtpOptions = {}): Promise<SmtpTes
   const port = options.port ?? (await freePort());
   const messages: ReceivedMail[] = [];
   const authFailures: string[] = [];
+  const refusals: Array<{ code: number; message: string }> = [];
   const needAuth = options.user !== undefined;
   const server = new SMTPServer({
     secure: false,
@@ -65,6 +71,14 @@ export async function startSmtp(options: StartSmtpOptions = {}): Promise<SmtpTes
         authFailures.push(auth.username ?? '');
         callback(new Error('Invalid username or password'));
       }
+    },
+    onMailFrom(_address, _session, callback) {
+      const r = refusals.shift();
+      if (!r) {
+        callback();
+        return;
+      }
+      callback(Object.assign(new Error(r.message), { responseCode: r.code }));
     },
     onData(stream, session, callback) {
       simpleParser(stream)
@@ -100,6 +114,9 @@ export async function startSmtp(options: StartSmtpOptions = {}): Promise<SmtpTes
     url: `smtp://${cred}127.0.0.1:${port}`,
     messages,
     authFailures,
+    refuseNext: (code, message) => {
+      refusals.push({ code, message: message ?? (code >= 500 ? 'Mailbox unavailable' : 'Try again later') });
+    },
     close: () =>
       closed
         ? Promise.resolve()
