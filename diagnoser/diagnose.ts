@@ -19,7 +19,7 @@ import { detectRestarts } from './detectors/restarts.ts';
 import { detectMemory } from './detectors/memory.ts';
 import { detectInsufficientData, detectOverProvisioned, detectSourceBound } from './detectors/capacity.ts';
 import { detectStalled, detectTransientSpike, lagTrend, totalLagSeries } from './detectors/lagtrend.ts';
-import { evaluateGroupLag, lagFinding, lagInputsFromWindow, type GroupLagResult } from './detectors/lag.ts';
+import { DEFAULT_MIN_STOP_SILENCE_MS, evaluateGroupLag, lagFinding, lagInputsFromWindow, type GroupLagResult } from './detectors/lag.ts';
 import { planParallelism, type VertexPlan, type VertexPlanInput } from './plan.ts';
 import { lastOf, round, slopePerSecond, wholeSteps } from './series.ts';
 
@@ -160,7 +160,8 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   const windowSize = Math.max(1, Math.round(param(lagRule, 'windowSize', 10)));
   const lagInputs = lagInputsFromWindow(w.consumerLag, { windowSize });
   // Burrow's evaluator (detectors/lag.ts); UNKNOWN when the group has no partition in the window
-  const burrow: GroupLagResult | undefined = lagInputs.length > 0 ? evaluateGroupLag(lagInputs, { now: w.now, allowedLag, windowSize }) : undefined;
+  const minStopSilenceMs = param(lagRule, 'minStopSilenceMs', DEFAULT_MIN_STOP_SILENCE_MS);
+  const burrow: GroupLagResult | undefined = lagInputs.length > 0 ? evaluateGroupLag(lagInputs, { now: w.now, allowedLag, windowSize, minStopSilenceMs }) : undefined;
   const lagStatus = { status: burrow ? burrow.status : ('UNKNOWN' as const), totalLag: burrow?.totalLag ?? 0 };
   const lagSeries = totalLagSeries(w);
   const trend = lagTrend(lagSeries, w.start, w.end, w.stepMs);

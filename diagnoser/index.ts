@@ -13,7 +13,7 @@ export { detectRestarts, groupExceptions, maskMessage, rootCauseOf, type Excepti
 export { detectMemory, type MemoryStats } from './detectors/memory.ts';
 export { detectOverProvisioned, detectSourceBound, detectInsufficientData, type SourceBoundResult } from './detectors/capacity.ts';
 export { detectStalled, detectTransientSpike, lagTrend, totalLagSeries, type LagTrend, type StalledResult } from './detectors/lagtrend.ts';
-export { evaluateGroupLag, evaluatePartitionLag, lagFinding, lagInputsFromSeries, lagInputsFromWindow, type EvaluateLagOptions, type GroupLagResult, type PartitionLagResult, type PartitionLagInput, type OffsetObservation, type LagRule, type LagSeriesInput } from './detectors/lag.ts';
+export { DEFAULT_MIN_STOP_SILENCE_MS, evaluateGroupLag, evaluatePartitionLag, lagFinding, lagInputsFromSeries, lagInputsFromWindow, type EvaluateLagOptions, type GroupLagResult, type PartitionLagResult, type PartitionLagInput, type OffsetObservation, type LagRule, type LagSeriesInput } from './detectors/lag.ts';
 export { createDiagnosisStore, DIAGNOSIS_JOURNAL, type DiagnosisStoreOptions } from './diagnosis-store.ts';
 export { createAlerter, jobsForLabels, splitTagsFor, type Alerter, type AlerterOptions } from './alerter.ts';
 export { createDiagnosisService, type DiagnosisServiceOptions } from './service.ts';

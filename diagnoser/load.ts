@@ -226,8 +226,8 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
   const groups = [...new Set(jobs.map((j) => j.consumerGroup).filter((g): g is string => !!g))];
   const lagBy = ['topic', 'partition'];
   const singleGroup = groups.length === 1 ? groups[0] : undefined;
-  const ql = async (measurement: string): Promise<Map<string, Series[]>> =>
-    splitBy(await q(measurement, 'value', singleGroup ? lagBy : [...lagBy, 'group'], 'last', { group: singleGroup ?? groups }), 'group', singleGroup);
+  const ql = async (measurement: string, field = 'value'): Promise<Map<string, Series[]>> =>
+    splitBy(await q(measurement, field, singleGroup ? lagBy : [...lagBy, 'group'], 'last', { group: singleGroup ?? groups }), 'group', singleGroup);
   const tmWhere = { tm_id: allTms };
   // TaskManager-wide reads (no job filter): the same for every batch of a sweep whose jobs ran on the same TaskManagers
   const qt = (measurement: string, field: string, groupBy: readonly string[], aggregate: SeriesQuery['aggregate'], window = step): Promise<Series[]> => {
@@ -257,6 +257,7 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
       ql('streamtune_kafka_partition_committedOffset'),
       ql('streamtune_kafka_partition_logEndOffset'),
       ql('streamtune_kafka_partition_lagSeconds'),
+      ql('streamtune_kafka_partition_lagSeconds', 'lowerBound'),
     ]),
   ]);
 
@@ -448,7 +449,7 @@ function assemble(job: JobToLoad, start: number, end: number, now: number, step:
 
   let consumerLag: ConsumerLagWindow | undefined;
   if (job.consumerGroup && x.lag) {
-    const [lag, committed, leo, secs] = x.lag as [Series[], Series[], Series[], Series[]];
+    const [lag, committed, leo, secs, lower] = x.lag as [Series[], Series[], Series[], Series[], Series[]];
     const keys = new Map<string, PartitionLagSeries>();
     const part = (s: Series): PartitionLagSeries => {
       const k = `${s.tags.topic}/${s.tags.partition}`;
@@ -463,6 +464,7 @@ function assemble(job: JobToLoad, start: number, end: number, now: number, step:
     for (const s of committed) part(s).committedOffset = toPoints(s);
     for (const s of leo) part(s).logEndOffset = toPoints(s);
     for (const s of secs) part(s).lagSeconds = toPoints(s);
+    for (const s of lower) part(s).lagSecondsLowerBound = toPoints(s);
     consumerLag = { group: job.consumerGroup, partitions: [...keys.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition) };
   }
 

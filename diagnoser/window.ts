@@ -110,6 +110,9 @@ export interface PartitionLagSeries {
   lag: Points;
   /** lag in seconds (kafka-lag-exporter style), s */
   lagSeconds?: Points;
+  /** 1 where `lagSeconds` is a lower bound (the record is older than the collector's history of
+   * the partition), 0 where it is exact; absent when not recorded */
+  lagSecondsLowerBound?: Points;
 }
 
 /** The consumer group of the job and its partitions. */
