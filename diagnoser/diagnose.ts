@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import type { DetectorRule, RuleSet } from '../rules/types.ts';
 import type { Diagnosis, Finding, Recommendation, RootCauseKind, TuningAction } from './types.ts';
 import type { JobWindow } from './window.ts';
-import { makeFinding, param, processedRate, severityRank, summarise, worst, gradeRule, type VertexStats } from './detectors/common.ts';
+import { makeFinding, measuredRate, param, processedRate, severityRank, summarise, worst, gradeRule, type VertexStats } from './detectors/common.ts';
+import { loadPeaks, type VertexLoadPeak } from './history.ts';
 import { detectBottleneck } from './detectors/backpressure.ts';
 import { detectSkew } from './detectors/skew.ts';
 import { detectCheckpoints } from './detectors/checkpoint.ts';
@@ -76,20 +77,29 @@ export function arrivalRate(w: JobWindow): number | undefined {
 }
 
 /**
- * Planner inputs from the window: processed rates, busy MAX, and for sources the backlog, lag
- * growth (the source's pendingRecords, or the group's total lag split over sources by rate share)
- * and, when the group's log-end offsets are known, the arrival rate (`arrival`, records/s, split
- * the same way).
+ * Planner inputs from the window: processed rates (undefined where neither the meter nor the
+ * counter was reported: "no data", never 0), busy MAX, the highest rate within the load history
+ * (`peaks`, from {@link loadPeaks}), and for sources the backlog, lag growth (the source's
+ * pendingRecords, or the group's total lag split over sources by rate share) and, when the group's
+ * log-end offsets are known, the arrival rate (`arrival`, records/s, split the same way).
  */
-export function planInputs(w: JobWindow, stats: readonly VertexStats[], totalLag: number | undefined, lagGrowth: number | undefined, skewed: ReadonlySet<string> = new Set(), arrival?: number): VertexPlanInput[] {
+export function planInputs(w: JobWindow, stats: readonly VertexStats[], totalLag: number | undefined, lagGrowth: number | undefined, skewed: ReadonlySet<string> = new Set(), arrival?: number, peaks: ReadonlyMap<string, VertexLoadPeak> = new Map()): VertexPlanInput[] {
   const sources = stats.filter((s) => s.vertex.isSource);
   const srcRate = sources.reduce((a, s) => a + processedRate(s), 0);
   return stats.map((s) => {
     const v = s.vertex;
     const inp: VertexPlanInput = {
       id: v.id, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism, inputs: v.inputs,
-      isSource: v.isSource, keyedInput: v.keyedInput, processedRate: processedRate(s), outRate: s.outRate,
+      isSource: v.isSource, keyedInput: v.keyedInput,
     };
+    const rate = measuredRate(s);
+    if (rate !== undefined) inp.processedRate = rate;
+    if (s.outRateKnown) inp.outRate = s.outRate;
+    const peak = peaks.get(v.id);
+    if (peak) {
+      inp.peakRate = peak.peakRate;
+      inp.loadObservedMs = peak.observedMs;
+    }
     if (v.partitions !== undefined) inp.partitions = v.partitions;
     if (s.busyMax !== undefined) inp.busyMaxMsPerSecond = s.busyMax;
     if (skewed.has(v.id)) inp.hold = 'skew';
@@ -220,14 +230,25 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   findings.push(...tr);
   const sb = on('source.bound') && lagging && !crashLoop ? detectSourceBound(stats, bn.anyBackpressure, trend.growthRate, rule(rules, 'source.bound')) : { findings: [] };
   findings.push(...sb.findings);
-  const lagOk = !lagging && (lagNow ?? 0) <= allowedLag;
-  const op = on('capacity.over-provisioned') && !crashLoop ? detectOverProvisioned(stats, !lagOk, rule(rules, 'capacity.over-provisioned')) : { findings: [], vertices: [] };
-  findings.push(...op.findings);
-
   // The plan for every vertex (skewed vertices held).
   const skewedIds = new Set(sk.skewed.map((s) => s.vertexId));
-  const plans = planParallelism(planInputs(w, stats, burrow ? burrow.totalLag : trend.lag, trend.growthRate, skewedIds, arrivalRate(w)), opts.restartMs !== undefined ? { ...rules.planner, restartMs: opts.restartMs } : rules.planner, { lagging });
+  const peaks = loadPeaks(w);
+  const plans = planParallelism(planInputs(w, stats, burrow ? burrow.totalLag : trend.lag, trend.growthRate, skewedIds, arrivalRate(w), peaks), opts.restartMs !== undefined ? { ...rules.planner, restartMs: opts.restartMs } : rules.planner, { lagging });
   const planOf = (vid: string | undefined) => plans.find((p) => p.id === vid);
+
+  // Over-provisioning: idle subtasks now, and a scale-down in the plan — which needs the load to
+  // have stayed low for the scale-down interval and plans for its highest load (diagnoser/plan.ts).
+  const lagOk = !lagging && (lagNow ?? 0) <= allowedLag;
+  const opAll = on('capacity.over-provisioned') && !crashLoop ? detectOverProvisioned(stats, !lagOk, rule(rules, 'capacity.over-provisioned')) : { findings: [], vertices: [] };
+  const downIds = new Set(opAll.vertices.filter((id) => planOf(id)?.decision === 'scale-down'));
+  const op = { vertices: [...downIds], findings: opAll.findings.filter((_, i) => downIds.has(opAll.vertices[i]!)) };
+  opAll.findings.forEach((f, i) => {
+    const peak = peaks.get(opAll.vertices[i]!);
+    if (!downIds.has(opAll.vertices[i]!) || !peak) return;
+    f.evidence.peakRecordsPerSecond = round(peak.peakRate, 1);
+    f.evidence.loadObservedMs = peak.observedMs;
+  });
+  findings.push(...op.findings);
   const nameOf = (vid: string | undefined) => w.vertices.find((v) => v.id === vid)?.name;
 
   // Root cause.

@@ -79,6 +79,11 @@ export interface Finding {
   /** the numbers behind it */
   evidence: Record<string, unknown>;
   /**
+   * 'cost': the job works, it only uses more than it needs (over-provisioning); severity never
+   * above 'low', whatever the rule's thresholds. Absent for findings about the job's health.
+   */
+  category?: 'cost';
+  /**
    * Rule id of the root-cause finding this one follows from (e.g. 'restarts.crash-loop' on the
    * stalled consumer of a crash-looping job): a symptom of that cause, not a cause of its own.
    */
