@@ -32,6 +32,8 @@ export interface LagNow {
   records: number | null;
   /** s: age of the oldest unconsumed record, largest partition; null when never sampled */
   seconds: number | null;
+  /** true when `seconds` is a lower bound (the record is older than the collector's first sample): show "≥" */
+  secondsLowerBound: boolean;
   /** ms since epoch of the sample; null when never sampled */
   at: number | null;
 }
@@ -213,12 +215,13 @@ export function isOpenDiagnosis(cp: ControlPlane, d: Diagnosis): boolean {
 
 /** Lag of one job now (last sample within the last 2 min). */
 export async function lagNow(cp: ControlPlane, job: ManagedJob, now: number): Promise<LagNow> {
-  const out: LagNow = { status: 'UNKNOWN', records: null, seconds: null, at: null };
+  const out: LagNow = { status: 'UNKNOWN', records: null, seconds: null, secondsLowerBound: false, at: null };
   if (job.consumerGroup) {
     const where = { group: job.consumerGroup };
-    const [total, secs] = await Promise.all([
+    const [total, secs, lower] = await Promise.all([
       cp.store.query({ measurement: 'streamtune_kafka_group_totalLag', field: 'value', start: now - 120_000, end: now, where }),
       cp.store.query({ measurement: 'streamtune_kafka_group_maxLagSeconds', field: 'value', start: now - 120_000, end: now, where }),
+      cp.store.query({ measurement: 'streamtune_kafka_group_maxLagSeconds', field: 'lowerBound', start: now - 120_000, end: now, where }),
     ]);
     const t = lastPoint(total);
     const s = lastPoint(secs);
@@ -227,6 +230,7 @@ export async function lagNow(cp: ControlPlane, job: ManagedJob, now: number): Pr
       out.at = t.t;
     }
     if (s) out.seconds = s.v;
+    out.secondsLowerBound = lastPoint(lower)?.v === 1;
   }
   const latest = cp.diagnoses.list({ job_id: job.job_id, limit: 1 })[0];
   if (latest && latest.lagStatus !== 'UNKNOWN' && (job.startedAt === undefined || latest.createdAt >= job.startedAt)) out.status = latest.lagStatus;

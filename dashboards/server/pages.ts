@@ -86,6 +86,8 @@ export interface LagNow {
   records?: number;
   /** s */
   seconds?: number;
+  /** true when `seconds` is a lower bound (shown as "≥") */
+  secondsLowerBound?: boolean;
   partitions: Array<{ topic: string; partition: number; lag: number; status: string }>;
 }
 
@@ -125,14 +127,15 @@ export async function lagNow(cp: ControlPlane, job: ManagedJob, now: number): Pr
   const start = now - 5 * 60_000;
   const q = (measurement: string): Promise<Series[]> =>
     cp.store.query({ measurement, field: 'value', start, end: now, where: { group }, groupBy: ['topic', 'partition'] });
-  const [committedOffset, lag, logEndOffset, lagSeconds] = await Promise.all([
+  const [committedOffset, lag, logEndOffset, lagSeconds, lagSecondsLowerBound] = await Promise.all([
     q('streamtune_kafka_partition_committedOffset'),
     q('streamtune_kafka_partition_lag'),
     q('streamtune_kafka_partition_logEndOffset'),
     q('streamtune_kafka_partition_lagSeconds'),
+    cp.store.query({ measurement: 'streamtune_kafka_partition_lagSeconds', field: 'lowerBound', start, end: now, where: { group }, groupBy: ['topic', 'partition'] }),
   ]);
   if (lag.length === 0 && committedOffset.length === 0) return { status: 'UNKNOWN', partitions: [] };
-  const evaluated = evaluateGroupLag(lagInputsFromSeries({ committedOffset, lag, logEndOffset, lagSeconds }), { now });
+  const evaluated = evaluateGroupLag(lagInputsFromSeries({ committedOffset, lag, logEndOffset, lagSeconds, lagSecondsLowerBound }), { now });
   let seconds: number | undefined;
   for (const s of lagSeconds) {
     const v = s.points.at(-1)?.v;
@@ -144,6 +147,7 @@ export async function lagNow(cp: ControlPlane, job: ManagedJob, now: number): Pr
     status: evaluated.status,
     records,
     seconds,
+    secondsLowerBound: evaluated.partitions.some((p) => p.lagSecondsLowerBound && p.lagSeconds === seconds),
     partitions: evaluated.partitions.map((p) => ({
       topic: p.topic,
       partition: p.partition,
@@ -577,6 +581,7 @@ export function createPagesRouter(cp: ControlPlane, opts: PagesOptions): Router 
           lagClass: statusClass(lag.status),
           lagRecords: num(lag.records),
           lagSeconds: num(lag.seconds, 1),
+          lagSecondsLowerBound: lag.secondsLowerBound === true,
           throughput: num(thr),
           openDiagnoses: open.length,
           latestDiagnosis: open[0] && diagnosisSummary(open[0]),
