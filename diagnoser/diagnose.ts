@@ -22,6 +22,7 @@ import { detectInsufficientData, detectOverProvisioned, detectSourceBound } from
 import { detectStalled, detectTransientSpike, lagTrend, totalLagSeries } from './detectors/lagtrend.ts';
 import { DEFAULT_MIN_STOP_SILENCE_MS, evaluateGroupLag, lagFinding, lagInputsFromWindow, type GroupLagResult } from './detectors/lag.ts';
 import { planParallelism, type VertexPlan, type VertexPlanInput } from './plan.ts';
+import { checkpointRemedy, skewRemedy } from './remedies.ts';
 import { lastOf, round, slopePerSecond, wholeSteps } from './series.ts';
 
 /** What started the diagnosis. */
@@ -393,50 +394,17 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   for (const s of sk.skewed) {
     if (kind !== 'data-skew' && severityRank(sk.findings.find((f) => f.vertex === s.vertexName)?.severity ?? 'none') < 2) continue;
     const p = planOf(s.vertexId);
-    recs.push({
-      ruleId: 'skew.keyed',
-      title: `Remove the key skew of ${s.vertexName}: two-phase (local-global) aggregation or key salting — not more parallelism`,
-      rationale: `Subtask ${s.hotSubtask} of ${s.vertexName} receives ${Math.round(s.hotSubtaskShare * 100)}% of its records (max/min ${Number.isFinite(s.maxMinRatio) ? round(s.maxMinRatio, 1) : '∞'}, skew ${Math.round(s.skew * 100)}%)` +
-        (s.hotKeyGroups.length ? `; key groups ${s.hotKeyGroups.slice(0, 3).map((h) => `${h.keyGroup} (${Math.round(h.share * 100)}%)`).join(', ')} are hot` : '') +
-        `. Keys stay on one subtask whatever the parallelism, so scaling up adds idle subtasks and leaves the hot one as slow. Pre-aggregate per key before the keyBy (local-global / two-phase), or salt hot keys (key + random suffix in [0, n)) and merge the partial results in a second keyBy.`,
-      expected: {
-        hotSubtaskShare: round(s.hotSubtaskShare, 3),
-        evenShare: round(1 / Math.max(1, w.vertices.find((v) => v.id === s.vertexId)?.parallelism ?? 1), 3),
-        ...(p?.trueRatePerSubtask ? { throughputIfEvenRecordsPerSecond: Math.round(p.trueRatePerSubtask * p.from) } : {}),
-      },
-      actions: [],
-    });
+    const v = w.vertices.find((x) => x.id === s.vertexId);
+    recs.push(skewRemedy({ skew: s, parallelism: Math.max(1, v?.parallelism ?? 1), maxParallelism: v?.maxParallelism ?? 128, ...(p?.trueRatePerSubtask ? { trueRatePerSubtask: p.trueRatePerSubtask } : {}) }));
   }
   const cfg = w.checkpoints.config;
-  if (cp.findings.length > 0 && (kind === 'checkpoint-pressure' || cpSev >= 2) && cfg) {
-    const act: Extract<TuningAction, { type: 'set-checkpointing' }> = { type: 'set-checkpointing' };
-    const why: string[] = [];
-    const maxDur = cp.stats.maxDuration ?? 0;
-    if ((cp.stats.durationRatio ?? 0) >= 0.5 || cp.stats.failures > 0) {
-      // a failed checkpoint expired at the timeout: it would have taken at least that long, and
-      // failed ones report no duration, so the slowest known duration alone can understate it
-      const basis = Math.max(maxDur, cp.stats.failures > 0 ? cfg.timeout : 0);
-      act.timeout = Math.max(cfg.timeout, Math.ceil((basis * 2) / 1000) * 1000);
-      if (act.timeout === cfg.timeout) delete act.timeout;
-      else why.push(`timeout ${cfg.timeout} → ${act.timeout} ms (twice ${basis > maxDur ? 'the timeout the failed checkpoints ran into' : 'the slowest checkpoint'}, ${Math.round(basis)} ms)`);
-    }
-    if (maxDur > cfg.interval / 2) {
-      act.minPause = Math.max(cfg.minPause ?? 0, Math.ceil(maxDur / 1000) * 1000);
-      why.push(`min pause ${act.minPause} ms so the job gets time to process between checkpoints`);
-    }
-    if (cp.findings.some((f) => f.ruleId === 'checkpoint.alignment') || (bn.anyBackpressure && !cfg.unaligned && (cp.stats.durationRatio ?? 0) >= 0.5)) {
-      act.unaligned = true;
-      why.push('unaligned checkpoints, so barriers overtake back-pressured buffers');
-    }
-    if (why.length > 0) {
-      recs.push({
-        ruleId: cp.findings[0]!.ruleId,
-        title: `Change checkpointing: ${why.map((x) => x.split(' (')[0]).join('; ')}`,
-        rationale: `${cp.findings.map((f) => f.summary).join('; ')}. Set ${why.join('; ')}.`,
-        expected: { durationToTimeoutAfter: act.timeout ? round(maxDur / act.timeout, 3) : round(cp.stats.durationRatio ?? 0, 3), failedCheckpointsInWindow: cp.stats.failures },
-        actions: [act],
-      });
-    }
+  // a draining spike is watched, not acted on: checkpoints slowed by its catch-up recover with it
+  if (cp.findings.length > 0 && (kind === 'checkpoint-pressure' || (cpSev >= 2 && kind !== 'transient-spike')) && cfg) {
+    const r = checkpointRemedy({
+      stats: cp.stats, config: cfg, findings: cp.findings, backpressured: bn.anyBackpressure,
+      intervalShare: param(rule(rules, 'checkpoint.duration'), 'intervalShare', 0.5),
+    });
+    if (r) recs.push(r);
   }
   if (kind === 'memory-pressure' && mem.stats.heapMax) {
     const growth = param(rule(rules, 'memory.gc'), 'heapGrowthFactor', 1.5);
