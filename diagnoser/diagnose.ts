@@ -23,6 +23,7 @@ import { detectStalled, detectTransientSpike, lagTrend, totalLagSeries } from '.
 import { DEFAULT_MIN_STOP_SILENCE_MS, evaluateGroupLag, lagFinding, lagInputsFromWindow, type GroupLagResult } from './detectors/lag.ts';
 import { planParallelism, type VertexPlan, type VertexPlanInput } from './plan.ts';
 import { checkpointRemedy, skewRemedy } from './remedies.ts';
+import { jobCapacity, lagUnderOneMinuteMs } from './forecast.ts';
 import { lastOf, round, slopePerSecond, wholeSteps } from './series.ts';
 
 /** What started the diagnosis. */
@@ -120,7 +121,7 @@ export function planInputs(w: JobWindow, stats: readonly VertexStats[], totalLag
   });
 }
 
-function parallelismRecommendation(w: JobWindow, plans: readonly VertexPlan[], ruleId: string, only: 'up' | 'down' | 'any', catchUpMs: number): Omit<Recommendation, 'id'> | undefined {
+function parallelismRecommendation(w: JobWindow, plans: readonly VertexPlan[], ruleId: string, only: 'up' | 'down' | 'any', catchUpMs: number): Omit<Recommendation, 'id' | 'lagUnderOneMinuteMs'> | undefined {
   const changed = plans.filter((p) => p.to !== p.from && (only === 'any' || (only === 'up' ? p.to > p.from : p.to < p.from)));
   if (changed.length === 0) return undefined;
   const actions: TuningAction[] = changed.map((p) => ({ type: 'set-parallelism', vertex: vertexKey(w, p), from: p.from, to: p.to }));
@@ -253,7 +254,7 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   const nameOf = (vid: string | undefined) => w.vertices.find((v) => v.id === vid)?.name;
 
   // Root cause.
-  const recs: Array<Omit<Recommendation, 'id'>> = [];
+  const recs: Array<Omit<Recommendation, 'id' | 'lagUnderOneMinuteMs'>> = [];
   let kind: RootCauseKind = 'healthy';
   let vertex: string | undefined;
   let confidence = 0.9;
@@ -418,7 +419,21 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
     });
   }
 
-  const recommendations: Recommendation[] = recs.map((r, i) => ({ id: `${id}-r${i + 1}`, ...r }));
+  // Forecast: time until the lag is back under one minute of input once each recommendation is applied.
+  const restartMs = opts.restartMs ?? rules.planner.restartMs;
+  const sourcePlans = plans.filter((p) => w.vertices.find((v) => v.id === p.id)?.isSource);
+  const inputRate = arrivalRate(w) ?? (sourcePlans.some((p) => p.decision !== 'no-data') ? sourcePlans.reduce((a, p) => a + p.targetRate, 0) : undefined);
+  const forecast = (r: Omit<Recommendation, 'id' | 'lagUnderOneMinuteMs'>): number | null => {
+    if (lagNow === undefined || inputRate === undefined) return null;
+    if (r.actions.length === 0) return lagNow <= 60 * inputRate && !lagging ? 0 : null;
+    const to = new Map(r.actions.flatMap((a) => (a.type === 'set-parallelism' ? [[a.vertex, a.to] as const] : [])));
+    const capacity = jobCapacity(plans, inputRate, (p) => to.get(vertexKey(w, p)) ?? p.from);
+    return capacity === undefined ? null : lagUnderOneMinuteMs({ lag: lagNow, inputRate, capacity, restartMs });
+  };
+  const recommendations: Recommendation[] = recs.map((r, i) => {
+    const f = forecast(r);
+    return { id: `${id}-r${i + 1}`, ...r, expected: f === null ? r.expected : { ...r.expected, lagUnderOneMinuteMs: f }, lagUnderOneMinuteMs: f };
+  });
   const rootCause: Diagnosis['rootCause'] = { kind, confidence, explanation };
   if (vertex !== undefined) rootCause.vertex = vertex;
   return withName({ ...base, findings, rootCause, recommendations, severity: worst(findings.map((f) => f.severity)) });

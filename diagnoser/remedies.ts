@@ -13,7 +13,7 @@ import type { CheckpointWindow } from './window.ts';
 import { round } from './series.ts';
 
 /** A recommendation before diagnose() gives it its id. */
-export type RecommendationDraft = Omit<Recommendation, 'id'>;
+export type RecommendationDraft = Omit<Recommendation, 'id' | 'lagUnderOneMinuteMs'>;
 
 /** What {@link checkpointRemedy} reads. */
 export interface CheckpointRemedyInput {
