@@ -1,11 +1,14 @@
 /** Public surface of the diagnoser: window shape and loading, detectors, planning, diagnose(). */
 export type * from './types.ts';
-export type { JobWindow, VertexWindow, SubtaskSeries, CheckpointWindow, JvmWindow, ConsumerLagWindow, PartitionLagSeries, Points, TimePoint } from './window.ts';
+export type { JobWindow, VertexWindow, SubtaskSeries, CheckpointWindow, JvmWindow, ConsumerLagWindow, PartitionLagSeries, Points, TimePoint, LoadHistory, VertexLoadHistory } from './window.ts';
 export { emptyCheckpoints } from './window.ts';
-export { loadJobWindow, inferTopology, defaultMaxParallelism, type LoadJobWindowOptions, type TopologyVertex } from './load.ts';
+export { loadJobWindow, inferTopology, defaultMaxParallelism, DEFAULT_LOAD_HISTORY_MS, type LoadJobWindowOptions, type LoadWindowsOptions, type TopologyVertex } from './load.ts';
+export { loadPeaks, vertexRateHistory, type VertexLoadPeak } from './history.ts';
+export { checkpointRemedy, skewRemedy, operatorKind, type CheckpointRemedyInput, type SkewRemedyInput, type OperatorKind, type RecommendationDraft } from './remedies.ts';
+export { lagUnderOneMinuteMs, jobCapacity, type LagForecastInput } from './forecast.ts';
 export { diagnose, diagnosisId, planInputs, vertexKey, type DiagnoseOptions, type DiagnoseTrigger } from './diagnose.ts';
 export { planParallelism, type PlanOptions, type VertexPlan, type VertexPlanInput } from './plan.ts';
-export { grade, summarise, backpressureLevel, type VertexStats, type SubtaskStats } from './detectors/common.ts';
+export { grade, summarise, backpressureLevel, measuredRate, type VertexStats, type SubtaskStats } from './detectors/common.ts';
 export { detectBottleneck, type Bottleneck, type BottleneckResult } from './detectors/backpressure.ts';
 export { detectSkew, subtaskForKeyGroup, type SkewResult, type HotKeyGroup } from './detectors/skew.ts';
 export { detectCheckpoints, type CheckpointStats } from './detectors/checkpoint.ts';
