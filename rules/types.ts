@@ -79,12 +79,14 @@ export interface PlannerSettings {
   maxScaleUpFactor: number;
   /**
    * ms the load must stay low before a scale-down is recommended, planned for the highest load
-   * within it (Flink autoscaler `job.autoscaler.scale-down.interval`, default 1 h). 0 = at once.
+   * within it (Flink autoscaler `AutoScalerOptions.SCALE_DOWN_INTERVAL`,
+   * `job.autoscaler.scale-down.interval`, default 1 h). 0 = at once.
    */
   scaleDownIntervalMs: number;
   /**
    * largest share of the parallelism one scale-down step may remove, 0..1 (Flink autoscaler
-   * `job.autoscaler.scale-down.max-factor`, default 0.6: 10 subtasks → at least 4). 1 = no bound.
+   * `AutoScalerOptions.MAX_SCALE_DOWN_FACTOR`, `job.autoscaler.scale-down.max-factor`, default 0.6:
+   * 10 subtasks → at least 4). 1 = no bound.
    */
   maxScaleDownFactor: number;
 }
