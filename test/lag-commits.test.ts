@@ -96,6 +96,17 @@ test('the same job stopped at minute 6 while records keep arriving: STOP once th
   assert.ok(g.partitions.every((p) => p.status === 'STOP'), JSON.stringify(g.partitions.map((p) => p.rule)));
 });
 
+test('a consumer committing at every poll and reading 90% of its input is WARN after three commits (its lag at the polls is exact: no jitter allowance)', () => {
+  const polls = Array.from({ length: 3 }, (_, i) => (i + 1) * 5000);
+  const leo = (t: number) => 1000 * (t / 1000);
+  const committed = (t: number) => 0.9 * leo(t);
+  const ser = (f: (t: number) => number) => [{ tags: { topic: 't', partition: '0' }, points: polls.map((t) => ({ t, v: f(t) })) }];
+  const inputs = lagInputsFromSeries({ committedOffset: ser(committed), logEndOffset: ser(leo), lag: ser((t) => leo(t) - committed(t)) });
+  assert.equal(inputs[0]!.offsets.every((o) => o.lagLow === undefined), true);
+  const r = evaluateGroupLag(inputs, { now: 15_000 });
+  assert.equal(r.status, 'WARN');
+});
+
 test('a job reading 80% of its input, committing every 60 s, is WARN (lag grows at every commit by more than a poll of input)', () => {
   const f = flinkSeries({ minutes: 10, readShare: 0.8 });
   const g = evaluateGroupLag(lagInputsFromSeries(f.at(600_000)), { now: 600_000 });

@@ -20,11 +20,11 @@
  *   lone commit with lag STALL; one commit says nothing about progress.
  * - WARN needs the lag to have grown across the window, not only never to have decreased: a Flink
  *   job commits the offset of its checkpoint barrier while records keep arriving, so a job that
- *   keeps up has about the same, never zero, lag at every commit, which Burrow calls WARN. A
- *   poll-detected commit happened between the poll before and the poll that saw it, so its lag is
- *   known only to within the records that arrived between the two polls (`lag` − `lagLow`): a
- *   change smaller than that is no change, for the lag-not-decreasing rule as for the growth, and
- *   the zero-lag rule counts the commit as caught up when `lagLow` is.
+ *   keeps up has about the same, never zero, lag at every commit, which Burrow calls WARN. When a
+ *   consumer commits less often than it is polled, a poll-detected commit happened somewhere
+ *   between the poll before and the poll that saw it, so its lag is known only to within the
+ *   records that arrived between the two polls (`lag` − `lagLow`): for the lag-not-decreasing rule
+ *   a change smaller than that is no change, and so is a growth across the window.
  */
 import type { Series } from '../../collector/store/types.ts';
 import type { Finding, GroupLagStatus, PartitionLagStatus } from '../types.ts';
@@ -43,9 +43,10 @@ export interface OffsetObservation {
   /** records: log-end offset − committed offset at that time, floored at 0 */
   lag: number;
   /**
-   * records, ≤ `lag`: the smallest lag the commit may have had when its time is known only to a
-   * poll interval (log-end offset at the poll before the one that saw it − offset, floored at 0).
-   * Absent = `lag` (the commit time is exact).
+   * records, ≤ `lag`: the smallest lag the commit may have had when the consumer commits less
+   * often than it is polled and the commit's time is known only to a poll interval (log-end offset
+   * at the poll before the one that saw it − offset, floored at 0). Absent = `lag` (the commit
+   * time is exact, or the consumer commits at every poll: its lag at the polls is a consistent series).
    */
   lagLow?: number;
 }
@@ -156,8 +157,7 @@ const SEVERITY: Record<PartitionLagStatus, number> = { OK: 0, WARN: 1, STOP: 2, 
  * 4. REWIND, 'rewind' (Burrow `checkIfOffsetsRewind` && !`checkIfRewindRecovered`): a committed
  *    offset lower than the one before it, and no later commit back at or past that one (a
  *    rebalance that briefly commits an older offset is not a rewind).
- * 5. OK, 'caught-up-in-window' (Burrow `isLagAlwaysNotZero` false): some commit had lag (its
- *    `lagLow`) ≤ allowedLag.
+ * 5. OK, 'caught-up-in-window' (Burrow `isLagAlwaysNotZero` false): some commit had lag ≤ allowedLag.
  * 6. STALL, 'stall' (Burrow `checkIfOffsetsStalled`): every commit has the same offset.
  * 7. WARN, 'lag-not-decreasing' (Burrow `checkIfLagNotDecreasing`): no commit's lag is below the
  *    lag of the commit before it, and the last commit's lag is above the first's (both beyond the
@@ -217,7 +217,7 @@ export function evaluatePartitionLag(input: PartitionLagInput, opts: EvaluateLag
   const low = (o: OffsetObservation): number => Math.min(o.lag, o.lagLow ?? o.lag);
   const rewindAt = obs.findIndex((o, i) => i > 0 && o.offset < obs[i - 1]!.offset);
   if (rewindAt > 0 && !obs.slice(rewindAt).some((o) => o.offset >= obs[rewindAt - 1]!.offset)) return res('REWIND', 'rewind');
-  if (obs.some((o) => low(o) <= allowed)) return res('OK', 'caught-up-in-window');
+  if (obs.some((o) => o.lag <= allowed)) return res('OK', 'caught-up-in-window');
   if (obs.every((o) => o.offset === first.offset)) return res('STALL', 'stall');
   // the records that arrived between the two polls bracketing a poll-detected commit: its lag is
   // known only to within that many records (0 for an exact commit time)
@@ -337,7 +337,7 @@ export function lagInputsFromSeries(series: LagSeriesInput, opts: { windowSize?:
     const offsets: OffsetObservation[] = [];
     // log-end offset at a point: the _logEndOffset point, else committed + _lag
     const leoAt = (t: number, offset: number): number | undefined => acc.leo.get(t) ?? (acc.lag.has(t) ? offset + acc.lag.get(t)! : undefined);
-    let prev: { t: number; offset: number } | undefined;
+    let prev: { t: number; offset: number; polls: number } | undefined;
     for (const t of [...acc.committed.keys()].sort((a, b) => a - b)) {
       const offset = acc.committed.get(t)!;
       const lagAt = acc.lag.get(t);
@@ -346,12 +346,14 @@ export function lagInputsFromSeries(series: LagSeriesInput, opts: { windowSize?:
       if (lag === undefined) continue;
       if (prev === undefined) offsets.push({ offset, timestamp: t, lag });
       else if (offset !== prev.offset) {
-        const leoBefore = leoAt(prev.t, prev.offset);
         const o: OffsetObservation = { offset, timestamp: t, lag };
+        // the consumer commits less often than we poll (the previous offset was seen at several
+        // polls): where between the last two polls it committed is unknown, and so is its lag then
+        const leoBefore = prev.polls > 1 ? leoAt(prev.t, prev.offset) : undefined;
         if (leoBefore !== undefined) o.lagLow = Math.min(lag, Math.max(0, leoBefore - offset));
         offsets.push(o);
       }
-      prev = { t, offset };
+      prev = { t, offset, polls: prev && offset === prev.offset ? prev.polls + 1 : 1 };
     }
     const input: PartitionLagInput = { topic: acc.topic, partition: acc.partition, offsets: offsets.slice(-windowSize) };
     const leo = latest(acc.leo);
