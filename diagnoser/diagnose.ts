@@ -5,6 +5,8 @@
  * it is slow (GC, skew, too little parallelism, the source), then risks without lag (checkpoints,
  * memory) and over-provisioning. The lag status and the `lag.burrow` finding come from Burrow's
  * evaluator (`evaluateGroupLag` over `lagInputsFromWindow`, detectors/lag.ts) at `window.now`.
+ * Every recommendation carries a forecast of the time until the lag is back under one minute of
+ * input (`lagUnderOneMinuteMs`, diagnoser/forecast.ts).
  * Pure: no clock, no I/O; the id is a hash of job, window and trigger.
  */
 import { createHash } from 'node:crypto';
