@@ -55,7 +55,7 @@ async function run(o: DiagnoseOptions): Promise<number> {
     try {
       await store.write(points);
       const rules = loadRules(o.rules);
-      const window = await loadJobWindow(store, o.job, end - windowMs, end, end, { consumerGroup: o.group });
+      const window = await loadJobWindow(store, o.job, end - windowMs, end, end, { consumerGroup: o.group, historyMs: rules.planner.scaleDownIntervalMs });
       const d = diagnose(rules, window, { type: 'manual' });
       process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
     } finally {

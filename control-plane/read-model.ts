@@ -40,9 +40,12 @@ export interface LagNow {
   records: number | null;
   /** s: age of the oldest unconsumed record, largest partition; null when never sampled */
   seconds: number | null;
+  /** true when `seconds` is a lower bound (the record is older than the collector's first log-end
+   * offset sample): shown as "≥" */
+  secondsLowerBound: boolean;
   /** ms since epoch of the newest sample; null when never sampled */
   at: number | null;
-  partitions: Array<{ topic: string; partition: number; lag: number | null; seconds: number | null; status: PartitionLagStatus | 'UNKNOWN' }>;
+  partitions: Array<{ topic: string; partition: number; lag: number | null; seconds: number | null; secondsLowerBound: boolean; status: PartitionLagStatus | 'UNKNOWN' }>;
 }
 
 /** One row of the overview (`GET /api/v1/jobs`, the overview page, the digest). */
@@ -116,9 +119,11 @@ export async function lagNowOfJobs(store: MetricStore, jobs: readonly ManagedJob
   const out = new Map<string, LagNow>();
   if (groups.length === 0) return out;
   const start = now - LAG_NOW_WINDOW_MS;
-  const [committed, lag, leo, secs] = await Promise.all(
-    PARTITION_LAG.map((measurement) => store.query({ measurement, field: 'value', start, end: now, where: { group: groups }, groupBy: ['group', 'topic', 'partition'] })),
-  );
+  const byPartition = { start, end: now, where: { group: groups }, groupBy: ['group', 'topic', 'partition'] };
+  const [committed, lag, leo, secs, lower] = await Promise.all([
+    ...PARTITION_LAG.map((measurement) => store.query({ ...byPartition, measurement, field: 'value' })),
+    store.query({ ...byPartition, measurement: 'streamtune_kafka_partition_lagSeconds', field: 'lowerBound' }),
+  ]);
   const byGroup = (list: Series[]): Map<string, Series[]> => {
     const m = new Map<string, Series[]>();
     for (const s of list) {
@@ -129,18 +134,21 @@ export async function lagNowOfJobs(store: MetricStore, jobs: readonly ManagedJob
     }
     return m;
   };
-  const [c, l, e, s] = [byGroup(committed!), byGroup(lag!), byGroup(leo!), byGroup(secs!)];
+  const [c, l, e, s, lb] = [byGroup(committed!), byGroup(lag!), byGroup(leo!), byGroup(secs!), byGroup(lower!)];
   const perGroup = new Map<string, LagNow>();
-  for (const g of groups) perGroup.set(g, groupLagNow(c.get(g) ?? [], l.get(g) ?? [], e.get(g) ?? [], s.get(g) ?? [], now));
+  for (const g of groups) perGroup.set(g, groupLagNow(c.get(g) ?? [], l.get(g) ?? [], e.get(g) ?? [], s.get(g) ?? [], lb.get(g) ?? [], now));
   for (const j of jobs) if (j.consumerGroup) out.set(j.job_id, perGroup.get(j.consumerGroup)!);
   return out;
 }
 
 /** {@link LagNow} of one group from its partition series (tags topic, partition). */
-function groupLagNow(committedOffset: Series[], lag: Series[], logEndOffset: Series[], lagSeconds: Series[], now: number): LagNow {
-  if (lag.length === 0 && committedOffset.length === 0) return { status: 'UNKNOWN', records: null, seconds: null, at: null, partitions: [] };
+function groupLagNow(committedOffset: Series[], lag: Series[], logEndOffset: Series[], lagSeconds: Series[], lowerBound: Series[], now: number): LagNow {
+  if (lag.length === 0 && committedOffset.length === 0) return { status: 'UNKNOWN', records: null, seconds: null, secondsLowerBound: false, at: null, partitions: [] };
   const strip = (list: Series[]): Series[] => list.map((x) => ({ tags: { topic: x.tags.topic ?? '', partition: x.tags.partition ?? '' }, points: x.points }));
-  const evaluated = evaluateGroupLag(lagInputsFromSeries({ committedOffset: strip(committedOffset), lag: strip(lag), logEndOffset: strip(logEndOffset), lagSeconds: strip(lagSeconds) }), { now });
+  const evaluated = evaluateGroupLag(
+    lagInputsFromSeries({ committedOffset: strip(committedOffset), lag: strip(lag), logEndOffset: strip(logEndOffset), lagSeconds: strip(lagSeconds), lagSecondsLowerBound: strip(lowerBound) }),
+    { now },
+  );
   const latest = (list: Series[], topic: string, partition: number): { t: number; v: number } | undefined =>
     list.find((x) => x.tags.topic === topic && Number(x.tags.partition) === partition)?.points.at(-1);
   let records: number | null = null;
@@ -153,14 +161,15 @@ function groupLagNow(committedOffset: Series[], lag: Series[], logEndOffset: Ser
     if (partLag !== null) records = (records ?? 0) + partLag;
     if (sp && (seconds === null || sp.v > seconds)) seconds = sp.v;
     if (lp && (at === null || lp.t > at)) at = lp.t;
-    return { topic: p.topic, partition: p.partition, lag: partLag, seconds: sp?.v ?? null, status: p.status };
+    return { topic: p.topic, partition: p.partition, lag: partLag, seconds: sp?.v ?? null, secondsLowerBound: (sp && p.lagSecondsLowerBound) === true, status: p.status };
   });
-  return { status: evaluated.status, records, seconds, at, partitions };
+  const secondsLowerBound = partitions.some((p) => p.secondsLowerBound && p.seconds === seconds);
+  return { status: evaluated.status, records, seconds, secondsLowerBound, at, partitions };
 }
 
 /** {@link LagNow} of one job: UNKNOWN with nulls when it has no consumer group. */
 export async function lagNow(cp: Pick<ReadSources, 'store'>, job: ManagedJob, now: number): Promise<LagNow> {
-  return (await lagNowOfJobs(cp.store, [job], now)).get(job.job_id) ?? { status: 'UNKNOWN', records: null, seconds: null, at: null, partitions: [] };
+  return (await lagNowOfJobs(cp.store, [job], now)).get(job.job_id) ?? { status: 'UNKNOWN', records: null, seconds: null, secondsLowerBound: false, at: null, partitions: [] };
 }
 
 /** Records/s out of the job's sources now (see the module comment); null when unknown. */

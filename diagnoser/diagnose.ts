@@ -5,13 +5,16 @@
  * it is slow (GC, skew, too little parallelism, the source), then risks without lag (checkpoints,
  * memory) and over-provisioning. The lag status and the `lag.burrow` finding come from Burrow's
  * evaluator (`evaluateGroupLag` over `lagInputsFromWindow`, detectors/lag.ts) at `window.now`.
+ * Every recommendation carries a forecast of the time until the lag is back under one minute of
+ * input (`lagUnderOneMinuteMs`, diagnoser/forecast.ts).
  * Pure: no clock, no I/O; the id is a hash of job, window and trigger.
  */
 import { createHash } from 'node:crypto';
 import type { DetectorRule, RuleSet } from '../rules/index.ts';
 import type { Diagnosis, Finding, Recommendation, RootCauseKind, TuningAction } from './types.ts';
 import type { JobWindow } from './window.ts';
-import { makeFinding, param, processedRate, severityRank, summarise, worst, gradeRule, type VertexStats } from './detectors/common.ts';
+import { makeFinding, measuredRate, param, processedRate, severityRank, summarise, worst, gradeRule, type VertexStats } from './detectors/common.ts';
+import { loadPeaks, type VertexLoadPeak } from './history.ts';
 import { detectBottleneck } from './detectors/backpressure.ts';
 import { detectSkew } from './detectors/skew.ts';
 import { detectCheckpoints } from './detectors/checkpoint.ts';
@@ -19,8 +22,10 @@ import { detectRestarts } from './detectors/restarts.ts';
 import { detectMemory } from './detectors/memory.ts';
 import { detectInsufficientData, detectOverProvisioned, detectSourceBound } from './detectors/capacity.ts';
 import { detectStalled, detectTransientSpike, lagTrend, totalLagSeries } from './detectors/lagtrend.ts';
-import { evaluateGroupLag, lagFinding, lagInputsFromWindow, type GroupLagResult } from './detectors/lag.ts';
+import { DEFAULT_MIN_STOP_SILENCE_MS, evaluateGroupLag, lagFinding, lagInputsFromWindow, type GroupLagResult } from './detectors/lag.ts';
 import { planParallelism, type VertexPlan, type VertexPlanInput } from './plan.ts';
+import { checkpointRemedy, skewRemedy } from './remedies.ts';
+import { jobCapacity, lagUnderOneMinuteMs } from './forecast.ts';
 import { lastOf, round, slopePerSecond, wholeSteps } from './series.ts';
 
 /** What started the diagnosis. */
@@ -71,20 +76,29 @@ export function arrivalRate(w: JobWindow): number | undefined {
 }
 
 /**
- * Planner inputs from the window: processed rates, busy MAX, and for sources the backlog, lag
- * growth (the source's pendingRecords, or the group's total lag split over sources by rate share)
- * and, when the group's log-end offsets are known, the arrival rate (`arrival`, records/s, split
- * the same way).
+ * Planner inputs from the window: processed rates (undefined where neither the meter nor the
+ * counter was reported: "no data", never 0), busy MAX, the highest rate within the load history
+ * (`peaks`, from {@link loadPeaks}), and for sources the backlog, lag growth (the source's
+ * pendingRecords, or the group's total lag split over sources by rate share) and, when the group's
+ * log-end offsets are known, the arrival rate (`arrival`, records/s, split the same way).
  */
-export function planInputs(w: JobWindow, stats: readonly VertexStats[], totalLag: number | undefined, lagGrowth: number | undefined, skewed: ReadonlySet<string> = new Set(), arrival?: number): VertexPlanInput[] {
+export function planInputs(w: JobWindow, stats: readonly VertexStats[], totalLag: number | undefined, lagGrowth: number | undefined, skewed: ReadonlySet<string> = new Set(), arrival?: number, peaks: ReadonlyMap<string, VertexLoadPeak> = new Map()): VertexPlanInput[] {
   const sources = stats.filter((s) => s.vertex.isSource);
   const srcRate = sources.reduce((a, s) => a + processedRate(s), 0);
   return stats.map((s) => {
     const v = s.vertex;
     const inp: VertexPlanInput = {
       id: v.id, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism, inputs: v.inputs,
-      isSource: v.isSource, keyedInput: v.keyedInput, processedRate: processedRate(s), outRate: s.outRate,
+      isSource: v.isSource, keyedInput: v.keyedInput,
     };
+    const rate = measuredRate(s);
+    if (rate !== undefined) inp.processedRate = rate;
+    if (s.outRateKnown) inp.outRate = s.outRate;
+    const peak = peaks.get(v.id);
+    if (peak) {
+      inp.peakRate = peak.peakRate;
+      inp.loadObservedMs = peak.observedMs;
+    }
     if (v.partitions !== undefined) inp.partitions = v.partitions;
     if (s.busyMax !== undefined) inp.busyMaxMsPerSecond = s.busyMax;
     if (skewed.has(v.id)) inp.hold = 'skew';
@@ -104,7 +118,7 @@ export function planInputs(w: JobWindow, stats: readonly VertexStats[], totalLag
   });
 }
 
-function parallelismRecommendation(w: JobWindow, plans: readonly VertexPlan[], ruleId: string, only: 'up' | 'down' | 'any', catchUpMs: number): Omit<Recommendation, 'id'> | undefined {
+function parallelismRecommendation(w: JobWindow, plans: readonly VertexPlan[], ruleId: string, only: 'up' | 'down' | 'any', catchUpMs: number): Omit<Recommendation, 'id' | 'lagUnderOneMinuteMs'> | undefined {
   const changed = plans.filter((p) => p.to !== p.from && (only === 'any' || (only === 'up' ? p.to > p.from : p.to < p.from)));
   if (changed.length === 0) return undefined;
   const actions: TuningAction[] = changed.map((p) => ({ type: 'set-parallelism', vertex: { id: p.id, name: p.name }, from: p.from, to: p.to }));
@@ -155,7 +169,8 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   const windowSize = Math.max(1, Math.round(param(lagRule, 'windowSize', 10)));
   const lagInputs = lagInputsFromWindow(w.consumerLag, { windowSize });
   // Burrow's evaluator (detectors/lag.ts); UNKNOWN when the group has no partition in the window
-  const burrow: GroupLagResult | undefined = lagInputs.length > 0 ? evaluateGroupLag(lagInputs, { now: w.now, allowedLag, windowSize }) : undefined;
+  const minStopSilenceMs = param(lagRule, 'minStopSilenceMs', DEFAULT_MIN_STOP_SILENCE_MS);
+  const burrow: GroupLagResult | undefined = lagInputs.length > 0 ? evaluateGroupLag(lagInputs, { now: w.now, allowedLag, windowSize, minStopSilenceMs }) : undefined;
   const lagStatus = { status: burrow ? burrow.status : ('UNKNOWN' as const), totalLag: burrow?.totalLag ?? 0 };
   const lagSeries = totalLagSeries(w);
   const trend = lagTrend(lagSeries, w.start, w.end, w.stepMs);
@@ -214,18 +229,29 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   findings.push(...tr);
   const sb = on('source.bound') && lagging && !crashLoop ? detectSourceBound(stats, bn.anyBackpressure, trend.growthRate, rule(rules, 'source.bound')) : { findings: [] };
   findings.push(...sb.findings);
-  const lagOk = !lagging && (lagNow ?? 0) <= allowedLag;
-  const op = on('capacity.over-provisioned') && !crashLoop ? detectOverProvisioned(stats, !lagOk, rule(rules, 'capacity.over-provisioned')) : { findings: [], vertices: [] };
-  findings.push(...op.findings);
-
   // The plan for every vertex (skewed vertices held).
   const skewedIds = new Set(sk.skewed.map((s) => s.vertexId));
-  const plans = planParallelism(planInputs(w, stats, burrow ? burrow.totalLag : trend.lag, trend.growthRate, skewedIds, arrivalRate(w)), opts.restartMs !== undefined ? { ...rules.planner, restartMs: opts.restartMs } : rules.planner, { lagging });
+  const peaks = loadPeaks(w);
+  const plans = planParallelism(planInputs(w, stats, burrow ? burrow.totalLag : trend.lag, trend.growthRate, skewedIds, arrivalRate(w), peaks), opts.restartMs !== undefined ? { ...rules.planner, restartMs: opts.restartMs } : rules.planner, { lagging });
   const planOf = (vid: string | undefined) => plans.find((p) => p.id === vid);
+
+  // Over-provisioning: idle subtasks now, and a scale-down in the plan — which needs the load to
+  // have stayed low for the scale-down interval and plans for its highest load (diagnoser/plan.ts).
+  const lagOk = !lagging && (lagNow ?? 0) <= allowedLag;
+  const opAll = on('capacity.over-provisioned') && !crashLoop ? detectOverProvisioned(stats, !lagOk, rule(rules, 'capacity.over-provisioned')) : { findings: [], vertices: [] };
+  const downIds = new Set(opAll.vertices.filter((id) => planOf(id)?.decision === 'scale-down'));
+  const op = { vertices: [...downIds], findings: opAll.findings.filter((_, i) => downIds.has(opAll.vertices[i]!)) };
+  opAll.findings.forEach((f, i) => {
+    const peak = peaks.get(opAll.vertices[i]!);
+    if (!downIds.has(opAll.vertices[i]!) || !peak) return;
+    f.evidence.peakRecordsPerSecond = round(peak.peakRate, 1);
+    f.evidence.loadObservedMs = peak.observedMs;
+  });
+  findings.push(...op.findings);
   const nameOf = (vid: string | undefined) => w.vertices.find((v) => v.id === vid)?.name;
 
   // Root cause.
-  const recs: Array<Omit<Recommendation, 'id'>> = [];
+  const recs: Array<Omit<Recommendation, 'id' | 'lagUnderOneMinuteMs'>> = [];
   let kind: RootCauseKind = 'healthy';
   let vertex: string | undefined;
   let confidence = 0.9;
@@ -366,50 +392,17 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   for (const s of sk.skewed) {
     if (kind !== 'data-skew' && severityRank(sk.findings.find((f) => f.vertex === s.vertexName)?.severity ?? 'none') < 2) continue;
     const p = planOf(s.vertexId);
-    recs.push({
-      ruleId: 'skew.keyed',
-      title: `Remove the key skew of ${s.vertexName}: two-phase (local-global) aggregation or key salting — not more parallelism`,
-      rationale: `Subtask ${s.hotSubtask} of ${s.vertexName} receives ${Math.round(s.hotSubtaskShare * 100)}% of its records (max/min ${Number.isFinite(s.maxMinRatio) ? round(s.maxMinRatio, 1) : '∞'}, skew ${Math.round(s.skew * 100)}%)` +
-        (s.hotKeyGroups.length ? `; key groups ${s.hotKeyGroups.slice(0, 3).map((h) => `${h.keyGroup} (${Math.round(h.share * 100)}%)`).join(', ')} are hot` : '') +
-        `. Keys stay on one subtask whatever the parallelism, so scaling up adds idle subtasks and leaves the hot one as slow. Pre-aggregate per key before the keyBy (local-global / two-phase), or salt hot keys (key + random suffix in [0, n)) and merge the partial results in a second keyBy.`,
-      expected: {
-        hotSubtaskShare: round(s.hotSubtaskShare, 3),
-        evenShare: round(1 / Math.max(1, w.vertices.find((v) => v.id === s.vertexId)?.parallelism ?? 1), 3),
-        ...(p?.trueRatePerSubtask ? { throughputIfEvenRecordsPerSecond: Math.round(p.trueRatePerSubtask * p.from) } : {}),
-      },
-      actions: [],
-    });
+    const v = w.vertices.find((x) => x.id === s.vertexId);
+    recs.push(skewRemedy({ skew: s, parallelism: Math.max(1, v?.parallelism ?? 1), maxParallelism: v?.maxParallelism ?? 128, ...(p?.trueRatePerSubtask ? { trueRatePerSubtask: p.trueRatePerSubtask } : {}) }));
   }
   const cfg = w.checkpoints.config;
-  if (cp.findings.length > 0 && (kind === 'checkpoint-pressure' || cpSev >= 2) && cfg) {
-    const act: Extract<TuningAction, { type: 'set-checkpointing' }> = { type: 'set-checkpointing' };
-    const why: string[] = [];
-    const maxDur = cp.stats.maxDuration ?? 0;
-    if ((cp.stats.durationRatio ?? 0) >= 0.5 || cp.stats.failures > 0) {
-      // a failed checkpoint expired at the timeout: it would have taken at least that long, and
-      // failed ones report no duration, so the slowest known duration alone can understate it
-      const basis = Math.max(maxDur, cp.stats.failures > 0 ? cfg.timeout : 0);
-      act.timeout = Math.max(cfg.timeout, Math.ceil((basis * 2) / 1000) * 1000);
-      if (act.timeout === cfg.timeout) delete act.timeout;
-      else why.push(`timeout ${cfg.timeout} → ${act.timeout} ms (twice ${basis > maxDur ? 'the timeout the failed checkpoints ran into' : 'the slowest checkpoint'}, ${Math.round(basis)} ms)`);
-    }
-    if (maxDur > cfg.interval / 2) {
-      act.minPause = Math.max(cfg.minPause ?? 0, Math.ceil(maxDur / 1000) * 1000);
-      why.push(`min pause ${act.minPause} ms so the job gets time to process between checkpoints`);
-    }
-    if (cp.findings.some((f) => f.ruleId === 'checkpoint.alignment') || (bn.anyBackpressure && !cfg.unaligned && (cp.stats.durationRatio ?? 0) >= 0.5)) {
-      act.unaligned = true;
-      why.push('unaligned checkpoints, so barriers overtake back-pressured buffers');
-    }
-    if (why.length > 0) {
-      recs.push({
-        ruleId: cp.findings[0]!.ruleId,
-        title: `Change checkpointing: ${why.map((x) => x.split(' (')[0]).join('; ')}`,
-        rationale: `${cp.findings.map((f) => f.summary).join('; ')}. Set ${why.join('; ')}.`,
-        expected: { durationToTimeoutAfter: act.timeout ? round(maxDur / act.timeout, 3) : round(cp.stats.durationRatio ?? 0, 3), failedCheckpointsInWindow: cp.stats.failures },
-        actions: [act],
-      });
-    }
+  // a draining spike is watched, not acted on: checkpoints slowed by its catch-up recover with it
+  if (cp.findings.length > 0 && (kind === 'checkpoint-pressure' || (cpSev >= 2 && kind !== 'transient-spike')) && cfg) {
+    const r = checkpointRemedy({
+      stats: cp.stats, config: cfg, findings: cp.findings, backpressured: bn.anyBackpressure,
+      intervalShare: param(rule(rules, 'checkpoint.duration'), 'intervalShare', 0.5),
+    });
+    if (r) recs.push(r);
   }
   if (kind === 'memory-pressure' && mem.stats.heapMax) {
     const growth = param(rule(rules, 'memory.gc'), 'heapGrowthFactor', 1.5);
@@ -423,7 +416,21 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
     });
   }
 
-  const recommendations: Recommendation[] = recs.map((r, i) => ({ id: `${id}-r${i + 1}`, ...r }));
+  // Forecast: time until the lag is back under one minute of input once each recommendation is applied.
+  const restartMs = opts.restartMs ?? rules.planner.restartMs;
+  const sourcePlans = plans.filter((p) => w.vertices.find((v) => v.id === p.id)?.isSource);
+  const inputRate = arrivalRate(w) ?? (sourcePlans.some((p) => p.decision !== 'no-data') ? sourcePlans.reduce((a, p) => a + p.targetRate, 0) : undefined);
+  const forecast = (r: Omit<Recommendation, 'id' | 'lagUnderOneMinuteMs'>): number | null => {
+    if (lagNow === undefined || inputRate === undefined) return null;
+    if (r.actions.length === 0) return lagNow <= 60 * inputRate && !lagging ? 0 : null;
+    const to = new Map(r.actions.flatMap((a) => (a.type === 'set-parallelism' ? [[a.vertex.id, a.to] as const] : [])));
+    const capacity = jobCapacity(plans, inputRate, (p) => to.get(p.id) ?? p.from);
+    return capacity === undefined ? null : lagUnderOneMinuteMs({ lag: lagNow, inputRate, capacity, restartMs });
+  };
+  const recommendations: Recommendation[] = recs.map((r, i) => {
+    const f = forecast(r);
+    return { id: `${id}-r${i + 1}`, ...r, expected: f === null ? r.expected : { ...r.expected, lagUnderOneMinuteMs: f }, lagUnderOneMinuteMs: f };
+  });
   const rootCause: Diagnosis['rootCause'] = { kind, confidence, explanation };
   if (vertex !== undefined) rootCause.vertex = vertex;
   return withName({ ...base, findings, rootCause, recommendations, severity: worst(findings.map((f) => f.severity)) });

@@ -1,11 +1,14 @@
 /** Public surface of the diagnoser: window shape and loading, detectors, planning, diagnose(). */
 export type * from './types.ts';
-export type { JobWindow, VertexWindow, SubtaskSeries, CheckpointWindow, JvmWindow, ConsumerLagWindow, PartitionLagSeries, Points, TimePoint } from './window.ts';
+export type { JobWindow, VertexWindow, SubtaskSeries, CheckpointWindow, JvmWindow, ConsumerLagWindow, PartitionLagSeries, Points, TimePoint, LoadHistory, VertexLoadHistory } from './window.ts';
 export { emptyCheckpoints } from './window.ts';
-export { loadJobWindow, inferTopology, type LoadJobWindowOptions, type KnownVertex } from './load.ts';
+export { loadJobWindow, inferTopology, DEFAULT_LOAD_HISTORY_MS, type LoadJobWindowOptions, type LoadWindowsOptions, type KnownVertex } from './load.ts';
+export { loadPeaks, vertexRateHistory, type VertexLoadPeak } from './history.ts';
+export { checkpointRemedy, skewRemedy, operatorKind, type CheckpointRemedyInput, type SkewRemedyInput, type OperatorKind, type RecommendationDraft } from './remedies.ts';
+export { lagUnderOneMinuteMs, jobCapacity, type LagForecastInput } from './forecast.ts';
 export { diagnose, diagnosisId, planInputs, type DiagnoseOptions, type DiagnoseTrigger } from './diagnose.ts';
 export { planParallelism, type PlanOptions, type VertexPlan, type VertexPlanInput } from './plan.ts';
-export { grade, summarise, backpressureLevel, type VertexStats, type SubtaskStats } from './detectors/common.ts';
+export { grade, summarise, backpressureLevel, measuredRate, type VertexStats, type SubtaskStats } from './detectors/common.ts';
 export { detectBottleneck, type Bottleneck, type BottleneckResult } from './detectors/backpressure.ts';
 export { detectSkew, type SkewResult, type HotKeyGroup } from './detectors/skew.ts';
 export { detectCheckpoints, type CheckpointStats } from './detectors/checkpoint.ts';
@@ -13,7 +16,7 @@ export { detectRestarts, groupExceptions, maskMessage, rootCauseOf, type Excepti
 export { detectMemory, type MemoryStats } from './detectors/memory.ts';
 export { detectOverProvisioned, detectSourceBound, detectInsufficientData, type SourceBoundResult } from './detectors/capacity.ts';
 export { detectStalled, detectTransientSpike, lagTrend, totalLagSeries, type LagTrend, type StalledResult } from './detectors/lagtrend.ts';
-export { evaluateGroupLag, evaluatePartitionLag, lagFinding, lagInputsFromSeries, lagInputsFromWindow, type EvaluateLagOptions, type GroupLagResult, type PartitionLagResult, type PartitionLagInput, type OffsetObservation, type LagRule, type LagSeriesInput } from './detectors/lag.ts';
+export { DEFAULT_MIN_STOP_SILENCE_MS, evaluateGroupLag, evaluatePartitionLag, lagFinding, lagInputsFromSeries, lagInputsFromWindow, type EvaluateLagOptions, type GroupLagResult, type PartitionLagResult, type PartitionLagInput, type OffsetObservation, type LagRule, type LagSeriesInput } from './detectors/lag.ts';
 export { createDiagnosisStore, DIAGNOSIS_JOURNAL, type DiagnosisStoreOptions } from './diagnosis-store.ts';
 export { createAlerter, jobsForLabels, splitTagsFor, type Alerter, type AlerterOptions } from './alerter.ts';
 export { createDiagnosisService, type DiagnosisServiceOptions } from './service.ts';

@@ -2,7 +2,9 @@
  * `loadJobWindow`: fills a {@link JobWindow} from a {@link MetricStore} using Flink's InfluxDB
  * reporter measurement names (docs/FLINK-CONTRACT.md) and streamtune's own
  * (`streamtune_job_vertex`, `jobmanager_job_streamtune_checkpointConfig`, `streamtune_kafka_partition_*`).
- * Series are read per `stepMs` window (mean for gauges and meter rates, last for counters).
+ * Series are read per `stepMs` window (mean for gauges and meter rates, last for counters). The
+ * `numRecordsIn`/`numRecordsOut` counters are kept for a subtask whose meter has no points, so its
+ * rate comes from the counter (diagnoser/detectors/common.ts `summarise`) instead of reading as 0.
  *
  * Topology: from `streamtune_job_vertex` (parallelism, maxParallelism, partitions, keyed, and the
  * edges from its `inputs` tag: comma-joined upstream task_ids, empty for sources, written by the
@@ -10,14 +12,17 @@
  * When no vertex carries a non-empty `inputs` tag (plain Flink reporter data; InfluxDB drops empty
  * tags, so sources have none), edges come from {@link inferTopology}'s heuristic.
  *
- * Cost: one store query per measurement and field (about 30), whatever the number of jobs:
+ * Load history (`JobWindow.loadHistory`, for the scale-down): the records in/out meters and
+ * counters per subtask over `historyMs` before `end` (default 1 h), at `historyStepMs` (~60 points).
+ *
+ * Cost: one store query per measurement and field (about 36), whatever the number of jobs:
  * {@link loadJobWindows} reads many jobs at once (grouped by `job_id` as well) and splits the
  * series in memory. Queries are issued concurrently (the InfluxDB store runs them in parallel; the
  * embedded store serialises them).
  */
 import type { MetricStore, Series, SeriesQuery } from '../collector/index.ts';
 import { type LogEvent, StreamtuneError } from '../core/index.ts';
-import { type ConsumerLagWindow, emptyCheckpoints, type JobWindow, type JvmWindow, type PartitionLagSeries, type Points, type SubtaskSeries, type VertexWindow } from './window.ts';
+import { type ConsumerLagWindow, emptyCheckpoints, type JobWindow, type JvmWindow, type LoadHistory, type PartitionLagSeries, type Points, type SubtaskSeries, type VertexLoadHistory, type VertexWindow } from './window.ts';
 import { lastOf, maxSeries, sumSeries } from './series.ts';
 import { defaultMaxParallelism, type TopologyVertex } from '../platform/index.ts';
 
@@ -37,7 +42,21 @@ export interface LoadJobWindowOptions {
   topology?: readonly KnownVertex[];
   /** max log events read. Default 1000. */
   logLimit?: number;
+  /**
+   * ms of load history read before `end` for the scale-down (`JobWindow.loadHistory`: records
+   * in/out rates per subtask). Default {@link DEFAULT_LOAD_HISTORY_MS} (1 h, the Flink autoscaler's
+   * `scale-down.interval`); pass the rules' `planner.scaleDownIntervalMs`. 0 = none read.
+   */
+  historyMs?: number;
+  /** ms between history points. Default max(`stepMs`, `historyMs` / 60): about 60 points. */
+  historyStepMs?: number;
 }
+
+/** Default {@link LoadJobWindowOptions.historyMs}: 1 h, the Flink autoscaler's default `scale-down.interval`. */
+export const DEFAULT_LOAD_HISTORY_MS = 3_600_000;
+
+/** The options a batch read takes (per-job ones come with each {@link JobToLoad}). */
+export type LoadWindowsOptions = Pick<LoadJobWindowOptions, 'stepMs' | 'logLimit' | 'historyMs' | 'historyStepMs'>;
 
 const TASK = 'taskmanager_job_task_';
 const TASK_TAGS = ['task_id', 'task_name', 'subtask_index'] as const;
@@ -145,13 +164,17 @@ export async function loadJobWindow(store: MetricStore, jobId: string, start: nu
  * @returns job id → window, for every job given (jobs with no data get empty windows)
  * @throws StreamtuneError INVALID_ARGUMENT when end < start; the store's errors pass through.
  */
-export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoad[], start: number, end: number, now: number, opts: Pick<LoadJobWindowOptions, 'stepMs' | 'logLimit'> & { tmQueries?: TmQueryMemo } = {}): Promise<Map<string, JobWindow>> {
+export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoad[], start: number, end: number, now: number, opts: LoadWindowsOptions & { tmQueries?: TmQueryMemo } = {}): Promise<Map<string, JobWindow>> {
   if (!(end >= start)) throw new StreamtuneError('INVALID_ARGUMENT', `window end ${end} is before start ${start}`, { details: { jobs: jobs.map((j) => j.jobId).slice(0, 5), start, end } });
   const result = new Map<string, JobWindow>();
   const ids = [...new Set(jobs.map((j) => j.jobId))];
   if (ids.length === 0) return result;
   const step = opts.stepMs ?? 10_000;
   const logLimit = opts.logLimit ?? 1000;
+  const historyMs = Math.max(0, opts.historyMs ?? DEFAULT_LOAD_HISTORY_MS);
+  const historyStep = Math.max(1, opts.historyStepMs ?? Math.max(step, Math.round(historyMs / 60)));
+  // one step more than the history: its first step, epoch-aligned, starts at or before end − historyMs
+  const historyStart = end - historyMs - historyStep;
   // one job: filter on it and split nothing; many: group by job_id as well
   const single = ids.length === 1 ? ids[0]! : undefined;
   const jobWhere: SeriesQuery['where'] = { job_id: single ?? ids };
@@ -182,11 +205,14 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
     return out;
   };
 
-  const [vertexMeta, vertexInputs, recIn, recOut, busy, bp, idle, inPool, outPool, align, pending, kg, cpDur, cpFail, cpDone, cpSize, cpCfg, restarts, logs, tms] = await Promise.all([
+  const [vertexMeta, vertexInputs, recIn, recOut, cntIn, cntOut, busy, bp, idle, inPool, outPool, align, pending, kg, cpDur, cpFail, cpDone, cpSize, cpCfg, restarts, logs, tms] = await Promise.all([
     Promise.all(['parallelism', 'maxParallelism', 'partitions', 'keyed'].map((f) => qj('streamtune_job_vertex', f, ['task_id', 'task_name', 'job_name'], 'last'))),
     q('streamtune_job_vertex', 'parallelism', byJob(['task_id', 'inputs']), 'last', jobWhere, whole).then((l) => splitBy(l, 'job_id', single)),
     qj(`${TASK}numRecordsInPerSecond`, 'rate', TASK_TAGS),
     qj(`${TASK}numRecordsOutPerSecond`, 'rate', TASK_TAGS),
+    // the counters: rates come from them where the meters are missing (never "0 records/s")
+    qj(`${TASK}numRecordsIn`, 'count', TASK_TAGS, 'last'),
+    qj(`${TASK}numRecordsOut`, 'count', TASK_TAGS, 'last'),
     qj(`${TASK}busyTimeMsPerSecond`, 'value', TASK_TAGS),
     qj(`${TASK}backPressuredTimeMsPerSecond`, 'value', TASK_TAGS),
     qj(`${TASK}idleTimeMsPerSecond`, 'value', TASK_TAGS),
@@ -213,8 +239,8 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
   const groups = [...new Set(jobs.map((j) => j.consumerGroup).filter((g): g is string => !!g))];
   const lagBy = ['topic', 'partition'];
   const singleGroup = groups.length === 1 ? groups[0] : undefined;
-  const ql = async (measurement: string): Promise<Map<string, Series[]>> =>
-    splitBy(await q(measurement, 'value', singleGroup ? lagBy : [...lagBy, 'group'], 'last', { group: singleGroup ?? groups }), 'group', singleGroup);
+  const ql = async (measurement: string, field = 'value'): Promise<Map<string, Series[]>> =>
+    splitBy(await q(measurement, field, singleGroup ? lagBy : [...lagBy, 'group'], 'last', { group: singleGroup ?? groups }), 'group', singleGroup);
   const tmWhere = { tm_id: allTms };
   // TaskManager-wide reads (no job filter): the same for every batch of a sweep whose jobs ran on the same TaskManagers
   const qt = (measurement: string, field: string, groupBy: readonly string[], aggregate: SeriesQuery['aggregate'], window = step): Promise<Series[]> => {
@@ -228,7 +254,10 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
     }
     return p;
   };
-  const [tmJobSeries, jvmSeries, lagSeries] = await Promise.all([
+  // the vertices' load over the scale-down interval, at the history step (meters, and counters for missing meters)
+  const qh = async (measurement: string, field: string, aggregate: SeriesQuery['aggregate']): Promise<Map<string, Series[]>> =>
+    splitBy(await store.query({ measurement, field, start: historyStart, end, where: jobWhere, groupBy: byJob(TASK_TAGS), window: historyStep, aggregate }), 'job_id', single);
+  const [tmJobSeries, jvmSeries, lagSeries, historySeries] = await Promise.all([
     // every job that ran subtasks on those TaskManagers: a TM shared by several jobs (a session
     // cluster, or one bundled-runtime process running several jobs) has one heap and one GC for all
     allTms.length === 0 ? undefined : qt(`${TASK}busyTimeMsPerSecond`, 'value', ['tm_id', 'job_id', 'job_name'], 'last', whole),
@@ -244,6 +273,13 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
       ql('streamtune_kafka_partition_committedOffset'),
       ql('streamtune_kafka_partition_logEndOffset'),
       ql('streamtune_kafka_partition_lagSeconds'),
+      ql('streamtune_kafka_partition_lagSeconds', 'lowerBound'),
+    ]),
+    historyMs === 0 ? undefined : Promise.all([
+      qh(`${TASK}numRecordsInPerSecond`, 'rate', 'mean'),
+      qh(`${TASK}numRecordsOutPerSecond`, 'rate', 'mean'),
+      qh(`${TASK}numRecordsIn`, 'count', 'last'),
+      qh(`${TASK}numRecordsOut`, 'count', 'last'),
     ]),
   ]);
 
@@ -267,12 +303,13 @@ export async function loadJobWindows(store: MetricStore, jobs: readonly JobToLoa
     if (result.has(j.jobId)) continue;
     const get = (m: Map<string, Series[]>) => m.get(j.jobId) ?? none;
     const w = assemble(j, start, end, now, step, {
-      vertexMeta: vertexMeta.map(get), vertexInputs: get(vertexInputs), recIn: get(recIn), recOut: get(recOut), busy: get(busy), bp: get(bp), idle: get(idle),
+      vertexMeta: vertexMeta.map(get), vertexInputs: get(vertexInputs), recIn: get(recIn), recOut: get(recOut), cntIn: get(cntIn), cntOut: get(cntOut), busy: get(busy), bp: get(bp), idle: get(idle),
       inPool: get(inPool), outPool: get(outPool), align: get(align), pending: get(pending), kg: get(kg),
       cpDur: get(cpDur), cpFail: get(cpFail), cpDone: get(cpDone), cpSize: get(cpSize), cpCfg: cpCfg.map(get), restarts: get(restarts),
       logs: logs.get(j.jobId) ?? [], tmIds: tmIdsOf.get(j.jobId) ?? [], jobsOnTm: jobsOnTmSorted, jvm: jvmSeries,
       lag: lagSeries && j.consumerGroup ? lagSeries.map((m) => m.get(j.consumerGroup!) ?? none) : undefined,
     });
+    if (historySeries) w.loadHistory = loadHistoryOf(historySeries.map(get) as [Series[], Series[], Series[], Series[]], historyStart, historyStep);
     result.set(j.jobId, w);
   }
   return result;
@@ -315,7 +352,7 @@ export async function* windowBatches(
   jobs: readonly JobToLoad[],
   batchSize: number,
   range: { start: number; end: number; now: number },
-  opts: Pick<LoadJobWindowOptions, 'stepMs' | 'logLimit'> = {},
+  opts: LoadWindowsOptions = {},
 ): AsyncGenerator<WindowBatch> {
   const size = Math.max(1, Math.floor(batchSize));
   const tmQueries: TmQueryMemo = new Map();
@@ -336,10 +373,32 @@ export async function* windowBatches(
 }
 
 interface JobSeries {
-  vertexMeta: Series[][]; vertexInputs: Series[]; recIn: Series[]; recOut: Series[]; busy: Series[]; bp: Series[]; idle: Series[];
+  vertexMeta: Series[][]; vertexInputs: Series[]; recIn: Series[]; recOut: Series[]; cntIn: Series[]; cntOut: Series[]; busy: Series[]; bp: Series[]; idle: Series[];
   inPool: Series[]; outPool: Series[]; align: Series[]; pending: Series[]; kg: Series[];
   cpDur: Series[]; cpFail: Series[]; cpDone: Series[]; cpSize: Series[]; cpCfg: Series[][]; restarts: Series[];
   logs: LogEvent[]; tmIds: string[]; jobsOnTm: Map<string, OtherJob[]>; jvm: Series[][] | undefined; lag: Series[][] | undefined;
+}
+
+/** The {@link LoadHistory} of one job from its history series (meters in/out, counters in/out). */
+function loadHistoryOf([rin, rout, cin, cout]: [Series[], Series[], Series[], Series[]], start: number, stepMs: number): LoadHistory {
+  const byVertex = new Map<string, Map<number, VertexLoadHistory['subtasks'][number]>>();
+  const sub = (s: Series): VertexLoadHistory['subtasks'][number] => {
+    const id = s.tags.task_id ?? '';
+    const i = Number(s.tags.subtask_index);
+    let v = byVertex.get(id);
+    if (!v) byVertex.set(id, (v = new Map()));
+    let x = v.get(i);
+    if (!x) v.set(i, (x = { subtask: i, recordsInPerSecond: [], recordsOutPerSecond: [] }));
+    return x;
+  };
+  for (const s of rin) sub(s).recordsInPerSecond = toPoints(s);
+  for (const s of rout) sub(s).recordsOutPerSecond = toPoints(s);
+  for (const s of cin) { const x = sub(s); if (x.recordsInPerSecond.length === 0) x.numRecordsIn = toPoints(s); }
+  for (const s of cout) { const x = sub(s); if (x.recordsOutPerSecond.length === 0) x.numRecordsOut = toPoints(s); }
+  return {
+    start, stepMs,
+    vertices: [...byVertex.entries()].map(([id, subs]) => ({ id, subtasks: [...subs.values()].sort((a, b) => a.subtask - b.subtask) })),
+  };
 }
 
 /** Builds one job's window from its series (already split per job). */
@@ -369,6 +428,8 @@ function assemble(job: JobToLoad, start: number, end: number, now: number, step:
     };
     fill(recIn, (s, p) => (s.recordsInPerSecond = p));
     fill(recOut, (s, p) => (s.recordsOutPerSecond = p));
+    fill(x.cntIn, (s, p) => { if (s.recordsInPerSecond.length === 0) s.numRecordsIn = p; });
+    fill(x.cntOut, (s, p) => { if (s.recordsOutPerSecond.length === 0) s.numRecordsOut = p; });
     fill(busy, (s, p) => (s.busyTimeMsPerSecond = p));
     fill(bp, (s, p) => (s.backPressuredTimeMsPerSecond = p));
     fill(idle, (s, p) => (s.idleTimeMsPerSecond = p));
@@ -435,7 +496,7 @@ function assemble(job: JobToLoad, start: number, end: number, now: number, step:
 
   let consumerLag: ConsumerLagWindow | undefined;
   if (job.consumerGroup && x.lag) {
-    const [lag, committed, leo, secs] = x.lag as [Series[], Series[], Series[], Series[]];
+    const [lag, committed, leo, secs, lower] = x.lag as [Series[], Series[], Series[], Series[], Series[]];
     const keys = new Map<string, PartitionLagSeries>();
     const part = (s: Series): PartitionLagSeries => {
       const k = `${s.tags.topic}/${s.tags.partition}`;
@@ -450,6 +511,7 @@ function assemble(job: JobToLoad, start: number, end: number, now: number, step:
     for (const s of committed) part(s).committedOffset = toPoints(s);
     for (const s of leo) part(s).logEndOffset = toPoints(s);
     for (const s of secs) part(s).lagSeconds = toPoints(s);
+    for (const s of lower) part(s).lagSecondsLowerBound = toPoints(s);
     consumerLag = { group: job.consumerGroup, partitions: [...keys.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition) };
   }
 

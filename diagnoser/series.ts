@@ -55,6 +55,35 @@ export function increaseOf(p: Points | undefined): number {
 }
 
 /**
+ * Mean per-second rate of a counter over the series, records/s: its increase ({@link increaseOf},
+ * a reset after a restart counts from zero) over the time between the first and the last point —
+ * the Flink autoscaler's `ScalingMetricEvaluator.getRate` (last − first over the metric window),
+ * with resets. undefined with fewer than two points or no time between them, never NaN.
+ */
+export function counterRate(p: Points | undefined): number | undefined {
+  if (!p || p.length < 2) return undefined;
+  const span = p[p.length - 1]!.t - p[0]!.t;
+  return span > 0 ? increaseOf(p) / (span / 1000) : undefined;
+}
+
+/**
+ * Per-interval rates of a counter, records/s: one point per pair of consecutive points, at the
+ * later one's time, (increase, resets counting from zero) / (time between them). [] with fewer
+ * than two points; pairs at the same time are skipped.
+ */
+export function counterRates(p: Points | undefined): Points {
+  const out: Points = [];
+  if (!p) return out;
+  for (let i = 1; i < p.length; i++) {
+    const dt = p[i]!.t - p[i - 1]!.t;
+    if (dt <= 0) continue;
+    const d = p[i]!.v - p[i - 1]!.v;
+    out.push({ t: p[i]!.t, v: (d >= 0 ? d : p[i]!.v) / (dt / 1000) });
+  }
+  return out;
+}
+
+/**
  * Least-squares slope of the series in value units per second; undefined with fewer than two
  * points or a zero time span. (simple-statistics `linearRegression`.)
  */

@@ -104,7 +104,7 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
   /** Loads the window ending now and diagnoses; no storing. */
   const run = async (job: ManagedJob, trigger: Diagnosis['trigger']): Promise<Diagnosis> => {
     const now = clock();
-    const window = (await loadJobWindows(opts.store, [toLoad(job)], now - windowMs, now, now, { stepMs })).get(job.job_id)!;
+    const window = (await loadJobWindows(opts.store, [toLoad(job)], now - windowMs, now, now, { stepMs, historyMs: opts.rules.current().planner.scaleDownIntervalMs })).get(job.job_id)!;
     if (!window.jobName) window.jobName = job.name;
     return diagnose(opts.rules.current(), window, trigger, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
   };
@@ -182,7 +182,7 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
     // next batch while this one is diagnosed; every batch over the window ending at the sweep's start
     const now = clock();
     const range = { start: now - windowMs, end: now, now };
-    for await (const { offset, jobs: read, windows, error } of windowBatches(opts.store, jobs.map(toLoad), batchSize, range, { stepMs })) {
+    for await (const { offset, jobs: read, windows, error } of windowBatches(opts.store, jobs.map(toLoad), batchSize, range, { stepMs, historyMs: opts.rules.current().planner.scaleDownIntervalMs })) {
       const batch = jobs.slice(offset, offset + read.length);
       if (!windows) {
         failed += batch.length;

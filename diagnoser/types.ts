@@ -61,10 +61,24 @@ export interface Recommendation {
   title: string;
   /** why, with the numbers */
   rationale: string;
-  /** expected effect in numbers, e.g. { throughputRecordsPerSecond: 5200, catchUpMs: 600000 } */
+  /**
+   * expected effect in numbers, e.g. { throughputRecordsPerSecond: 5200, catchUpMs: 600000 };
+   * `lagUnderOneMinuteMs` repeats {@link Recommendation.lagUnderOneMinuteMs} when it is a number
+   * (the tuner records `expected` with the operation, so verification can compare it)
+   */
   expected: Record<string, number>;
   /** empty when the remedy is not machine-applicable (skew: rewrite the job) */
   actions: TuningAction[];
+  /**
+   * Forecast, ms: from applying the recommendation until the consumer group's lag is back under one
+   * minute of input (lag ≤ 60 s × the input rate, records), the restart its actions need included
+   * (diagnoser/forecast.ts). 0 when the lag is under one minute of input and stays there; null
+   * when it cannot be forecast: no lag or input rate measured, a capacity that stays at or below
+   * the input rate, or advice (no actions) whose effect streamtune cannot compute while the lag is
+   * above one minute of input. Set on every recommendation diagnose() makes; absent on diagnoses
+   * stored by earlier versions (and on hand-made ones).
+   */
+  lagUnderOneMinuteMs?: number | null;
 }
 
 /** A finding of one detector. */
@@ -80,6 +94,11 @@ export interface Finding {
   vertex?: string;
   /** the numbers behind it */
   evidence: Record<string, unknown>;
+  /**
+   * 'cost': the job works, it only uses more than it needs (over-provisioning); severity never
+   * above 'low', whatever the rule's thresholds. Absent for findings about the job's health.
+   */
+  category?: 'cost';
   /**
    * Rule id of the root-cause finding this one follows from (e.g. 'restarts.crash-loop' on the
    * stalled consumer of a crash-looping job): a symptom of that cause, not a cause of its own.

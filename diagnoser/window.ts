@@ -35,6 +35,14 @@ export interface SubtaskSeries {
   outPoolUsage?: Points;
   /** checkpointAlignmentTime converted to ms (Flink reports ns) */
   checkpointAlignmentMs?: Points;
+  /**
+   * numRecordsIn counter, records (cumulative; back to 0 when the subtask restarts): the input rate
+   * is derived from it where the `recordsInPerSecond` meter has no points (a reporter filter, an
+   * older Flink, a gap). Absent or empty when the loader did not need it.
+   */
+  numRecordsIn?: Points;
+  /** numRecordsOut counter, records: the output rate where `recordsOutPerSecond` has no points */
+  numRecordsOut?: Points;
 }
 
 /** One vertex (Flink JobVertex / task) of the job's topology and its series. */
@@ -110,12 +118,35 @@ export interface PartitionLagSeries {
   lag: Points;
   /** lag in seconds (kafka-lag-exporter style), s */
   lagSeconds?: Points;
+  /** 1 where `lagSeconds` is a lower bound (the record is older than the collector's history of
+   * the partition), 0 where it is exact; absent when not recorded */
+  lagSecondsLowerBound?: Points;
 }
 
 /** The consumer group of the job and its partitions. */
 export interface ConsumerLagWindow {
   group: string;
   partitions: PartitionLagSeries[];
+}
+
+/** The rate series of one vertex's subtasks in a {@link LoadHistory}, one point per history step. */
+export interface VertexLoadHistory {
+  /** task_id, as {@link VertexWindow.id} */
+  id: string;
+  subtasks: Array<Pick<SubtaskSeries, 'subtask' | 'recordsInPerSecond' | 'recordsOutPerSecond' | 'numRecordsIn' | 'numRecordsOut'>>;
+}
+
+/**
+ * The load of the job's vertices over a span longer than the window (the planner's scale-down
+ * interval, Flink autoscaler `scale-down.interval`), at a coarser step: a scale-down waits until the
+ * load has been observed that long and plans for the highest load within it.
+ */
+export interface LoadHistory {
+  /** ms since the epoch: start of the span read (inclusive); it ends at the window's `end` */
+  start: number;
+  /** ms between points (each point stands for the step starting at its timestamp) */
+  stepMs: number;
+  vertices: VertexLoadHistory[];
 }
 
 /** All the data of one job over one window. See the module comment. */
@@ -147,6 +178,8 @@ export interface JobWindow {
   logs: LogEvent[];
   /** the job's consumer group, when known */
   consumerLag?: ConsumerLagWindow;
+  /** the vertices' load over the scale-down interval, when read (no scale-down without it) */
+  loadHistory?: LoadHistory;
 }
 
 /** An empty checkpoint window, for builders. */

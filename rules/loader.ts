@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import { StreamtuneError } from '../core/index.ts';
-import { parseDuration, rulesFileSchema } from './schema.ts';
+import { DETECTOR_PARAMS, parseDuration, rulesFileSchema, type DetectorId } from './schema.ts';
 import type { AlertOp, AlertRule, DetectorRule, PlannerSettings, RuleError, RuleSet, Thresholds } from './types.ts';
 
 /** The folder holding the built-in rule files (this folder). */
@@ -25,6 +25,8 @@ export const DEFAULT_PLANNER: PlannerSettings = {
   restartMs: 5 * 60_000,
   alignmentOvershoot: 0.25,
   maxScaleUpFactor: 0,
+  scaleDownIntervalMs: 60 * 60_000,
+  maxScaleDownFactor: 0.6,
 };
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -87,7 +89,10 @@ function ajvErrorToRuleError(file: string, doc: Document.Parsed, lc: LineCounter
   if (e.keyword === 'additionalProperties') {
     const prop = String((e.params as { additionalProperty: string }).additionalProperty);
     pos = locate(doc, lc, [...path, prop], true);
-    reason = `unknown key '${prop}' at ${e.instancePath || '/'}`;
+    const known = path.length === 3 && path[0] === 'detectors' && path[2] === 'params' ? DETECTOR_PARAMS[path[1] as DetectorId] : undefined;
+    reason = known
+      ? `unknown parameter '${prop}' of detector ${path[1]} (${known.length ? `known: ${known.join(', ')}` : 'it takes no params'})`
+      : `unknown key '${prop}' at ${e.instancePath || '/'}`;
   } else if (e.keyword === 'propertyNames') {
     const prop = String((e.params as { propertyName: string }).propertyName);
     pos = locate(doc, lc, [...path, prop], true);
@@ -209,6 +214,8 @@ function merge(parsed: ParsedFile[], base?: RuleSet): RuleSet {
       if (pl.restartTime !== undefined) rs.planner.restartMs = parseDuration(pl.restartTime);
       if (pl.alignmentOvershoot !== undefined) rs.planner.alignmentOvershoot = Number(pl.alignmentOvershoot);
       if (pl.maxScaleUpFactor !== undefined) rs.planner.maxScaleUpFactor = Number(pl.maxScaleUpFactor);
+      if (pl.scaleDownInterval !== undefined) rs.planner.scaleDownIntervalMs = parseDuration(pl.scaleDownInterval);
+      if (pl.maxScaleDownFactor !== undefined) rs.planner.maxScaleDownFactor = Number(pl.maxScaleDownFactor);
     }
     for (const [id, d] of Object.entries(raw.detectors ?? {})) {
       const prev = rs.detectors[id];

@@ -26,6 +26,30 @@ export const DETECTOR_IDS = [
 /** One of {@link DETECTOR_IDS}. */
 export type DetectorId = (typeof DETECTOR_IDS)[number];
 
+/**
+ * The `params` each detector reads (units in rules/detectors.yaml and the detector's doc comment).
+ * Any other key under a detector's `params` is an error naming file, line and key (a typo such as
+ * `windowSise` would otherwise pass silently and leave the default in force).
+ */
+export const DETECTOR_PARAMS: Record<DetectorId, readonly string[]> = {
+  'lag.burrow': ['allowedLag', 'windowSize', 'minStopSilenceMs'],
+  'backpressure.bottleneck': ['symptomMsPerSecond', 'busyRatio', 'ownBackpressureMax'],
+  'skew.keyed': ['maxMinRatio', 'minRecordsPerSecond', 'hotKeyGroupFactor'],
+  'checkpoint.duration': ['intervalShare'],
+  'checkpoint.failures': [],
+  'checkpoint.alignment': [],
+  'checkpoint.size-growth': ['minPoints'],
+  'restarts.crash-loop': ['crashLoopRestarts'],
+  'memory.gc': ['heapGrowthFactor'],
+  'memory.heap': ['buckets', 'minPoints', 'minRise', 'minRecentShare', 'resetDrop', 'horizonMinutes'],
+  'capacity.under-provisioned': [],
+  'capacity.over-provisioned': ['minIdleRatio'],
+  'source.bound': ['busyRatio', 'minGrowthRatio'],
+  'lag.transient-spike': ['minDrainRate', 'minDropRatio', 'minPeakSeconds'],
+  'consumer.stalled': ['minLag', 'processingEpsilon'],
+  'data.insufficient': ['minPoints', 'minCoverage'],
+};
+
 /** A duration: a number of ms, or a string like '500ms', '30s', '5m', '1h', '1d'. */
 export const DURATION_PATTERN = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$';
 /** An alert condition: comparison then number, e.g. '> 10000'. */
@@ -37,6 +61,29 @@ const duration = {
     { type: 'string', pattern: DURATION_PATTERN },
   ],
 };
+
+/** Schema of one detector entry; `params` takes exactly `params` (numbers). */
+function detectorSchema(params: readonly string[]) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['help'],
+    properties: {
+      enabled: { type: 'boolean' },
+      help: { type: 'string', minLength: 1 },
+      severity: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['thresholds'],
+        properties: {
+          thresholds: { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4 },
+          direction: { enum: ['higher', 'lower'] },
+        },
+      },
+      params: { type: 'object', additionalProperties: false, properties: Object.fromEntries(params.map((k) => [k, { type: 'number' }])) },
+    },
+  } as const;
+}
 
 /** The JSON schema (draft-07, ajv) of one rules file. */
 export const rulesFileSchema = {
@@ -54,30 +101,15 @@ export const rulesFileSchema = {
         restartTime: duration,
         alignmentOvershoot: { type: 'number', minimum: 0, maximum: 4 },
         maxScaleUpFactor: { type: 'number', minimum: 0 },
+        scaleDownInterval: duration,
+        maxScaleDownFactor: { type: 'number', minimum: 0, maximum: 1 },
       },
     },
     detectors: {
       type: 'object',
       propertyNames: { enum: [...DETECTOR_IDS] },
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['help'],
-        properties: {
-          enabled: { type: 'boolean' },
-          help: { type: 'string', minLength: 1 },
-          severity: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['thresholds'],
-            properties: {
-              thresholds: { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4 },
-              direction: { enum: ['higher', 'lower'] },
-            },
-          },
-          params: { type: 'object', additionalProperties: { type: 'number' } },
-        },
-      },
+      // one schema per detector, so that `params` lists exactly the keys that detector reads
+      properties: Object.fromEntries(DETECTOR_IDS.map((id) => [id, detectorSchema(DETECTOR_PARAMS[id])])),
     },
     alerts: {
       type: 'array',

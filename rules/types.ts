@@ -82,6 +82,18 @@ export interface PlannerSettings {
   alignmentOvershoot: number;
   /** cap on one step's scale-up factor (Dhalion caps at 4×); 0 = none */
   maxScaleUpFactor: number;
+  /**
+   * ms the load must stay low before a scale-down is recommended, planned for the highest load
+   * within it (Flink autoscaler `AutoScalerOptions.SCALE_DOWN_INTERVAL`,
+   * `job.autoscaler.scale-down.interval`, default 1 h). 0 = at once.
+   */
+  scaleDownIntervalMs: number;
+  /**
+   * largest share of the parallelism one scale-down step may remove, 0..1 (Flink autoscaler
+   * `AutoScalerOptions.MAX_SCALE_DOWN_FACTOR`, `job.autoscaler.scale-down.max-factor`, default 0.6:
+   * 10 subtasks → at least 4). 1 = no bound.
+   */
+  maxScaleDownFactor: number;
 }
 
 /** A whole rule set: what `loadRules` returns and `diagnose` reads. */

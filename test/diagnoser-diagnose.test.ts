@@ -7,6 +7,8 @@ import type { Diagnosis, TuningAction } from '../diagnoser/types.ts';
 import * as F from './fixtures/diagnoser/jobs.ts';
 
 const rules = loadRules();
+/** the built-in rules with the scale-down delay off (`scaleDownInterval: 0s`): a fixture window alone can be over-provisioned */
+const atOnce: RuleSet = { ...rules, planner: { ...rules.planner, scaleDownIntervalMs: 0 } };
 
 function setParallelism(d: Diagnosis): Array<Extract<TuningAction, { type: 'set-parallelism' }>> {
   return d.recommendations.flatMap((r) => r.actions).filter((a): a is Extract<TuningAction, { type: 'set-parallelism' }> => a.type === 'set-parallelism');
@@ -83,22 +85,26 @@ test('crash loop: the exception is named with count, first and last seen', () =>
 
 test('crash loop on an idle, not lagging job: idle subtasks are no over-provisioning', () => {
   const idle = F.overProvisioned();
-  assert.ok(diagnose(rules, idle).findings.some((f) => f.ruleId === 'capacity.over-provisioned'), 'the window alone reads as over-provisioned');
+  assert.ok(diagnose(atOnce, idle).findings.some((f) => f.ruleId === 'capacity.over-provisioned'), 'the window alone reads as over-provisioned');
   const crash = F.crashLoop();
-  const d = diagnose(rules, { ...idle, numRestarts: crash.numRestarts, logs: crash.logs });
+  const d = diagnose(atOnce, { ...idle, numRestarts: crash.numRestarts, logs: crash.logs });
   assert.equal(d.rootCause.kind, 'crash-loop');
   assert.deepEqual(d.findings.filter((f) => f.ruleId === 'capacity.over-provisioned'), []);
   assert.deepEqual(d.recommendations.flatMap((r) => r.actions), []);
 });
 
-test('over-provisioned: scale down enrich', () => {
-  const d = diagnose(rules, F.overProvisioned());
+test('over-provisioned: scale down enrich (scale-down delay off), a low cost finding, at most 60% fewer subtasks in one step', () => {
+  const d = diagnose(atOnce, F.overProvisioned());
   assert.equal(d.rootCause.kind, 'over-provisioned');
   const a = setParallelism(d);
   assert.equal(a.length, 1);
   assert.equal(a[0]!.vertex.name, 'enrich');
   assert.equal(a[0]!.from, 8);
-  assert.ok(a[0]!.to < 8 && a[0]!.to >= 1);
+  assert.ok(a[0]!.to < 8 && a[0]!.to >= 4, `8 → ${a[0]!.to}`);
+  const f = d.findings.find((x) => x.ruleId === 'capacity.over-provisioned')!;
+  assert.equal(f.severity, 'low');
+  assert.equal(f.category, 'cost');
+  assert.equal(d.severity, 'low');
 });
 
 test('transient spike: reported, no action', () => {

@@ -80,13 +80,14 @@ test('a partition with no committed offset: Burrow says OK (nothing to judge) an
   assert.notEqual(d.rootCause.kind, 'consumer-stalled', 'a partition without commits is not a stall');
 });
 
-test('diagnose takes the lag status from Burrow: a frozen committed offset with lag is ERR (STALL), lag.burrow severe', () => {
+test('diagnose takes the lag status from Burrow: a committed offset frozen for the whole window with lag is ERR (STOP: no commit for longer than minStopSilenceMs), lag.burrow severe', () => {
   const w = buildWindow({ vertices: [{ id: 's', source: true, p: 1, in: 50, busy: 100 }], lag: (i) => 1000 + 10 * i, lagPartitions: 1, committed: () => 500 });
   const d = diagnose(rules, w);
   assert.equal(d.lagStatus, 'ERR');
   const f = d.findings.find((x) => x.ruleId === 'lag.burrow')!;
   assert.equal(f.severity, 'severe');
-  assert.equal((f.evidence.partitions as Array<{ status: string }>)[0]!.status, 'STALL');
+  // the broker polls saw one commit (the offset never changed in 290 s): no commit for 291 s > 120 s
+  assert.equal((f.evidence.partitions as Array<{ status: string }>)[0]!.status, 'STOP');
   assert.equal(d.rootCause.kind, 'consumer-stalled');
 });
 

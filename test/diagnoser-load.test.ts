@@ -188,7 +188,8 @@ test('loadJobWindows reads many jobs with one query per measurement and gives wh
     // job-9 and job-10 ran on the same TaskManager: each window names the other job there
     assert.deepEqual(many.get(JOB)!.jvm.map((j) => [j.tmId, j.otherJobs]), [['tm-1', [{ jobId: 'job-10', jobName: 'orders' }]]]);
     assert.deepEqual(many.get('job-10')!.jvm[0]!.otherJobs, [{ jobId: JOB, jobName: 'orders' }]);
-    assert.ok(batchQueries <= 35, `one query per measurement and field, not per job (${batchQueries})`);
+    // ~30 for the window, 2 counters (rates where the meters are missing), 4 for the load history
+    assert.ok(batchQueries <= 42, `one query per measurement and field, not per job (${batchQueries})`);
   } finally {
     await store.close();
   }

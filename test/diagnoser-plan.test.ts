@@ -36,9 +36,9 @@ test('downstream targets follow the edge output/input ratio; every vertex planne
 test('no change inside the utilisation band when not lagging; scale-down below it', () => {
   const keep = planParallelism([src({ parallelism: 4, processedRate: 1000, busyMaxMsPerSecond: 600, backlog: 0 })], DEFAULT_PLANNER);
   assert.equal(keep[0]!.decision, 'keep');
-  const down = planParallelism([src({ parallelism: 8, partitions: 8, processedRate: 800, busyMaxMsPerSecond: 100, backlog: 0 })], DEFAULT_PLANNER);
+  const down = planParallelism([src({ parallelism: 8, partitions: 8, processedRate: 800, busyMaxMsPerSecond: 100, backlog: 0, loadObservedMs: 3_600_000 })], { ...DEFAULT_PLANNER, maxScaleDownFactor: 1 });
   assert.equal(down[0]!.decision, 'scale-down');
-  // 800 rec/s at 10% busy on 8 subtasks → 1000 rec/s per subtask; 800/0.7 + restart term → 2 (divides 8 partitions)
+  // 800 rec/s at 10% busy on 8 subtasks → 1000 rec/s per subtask; 800/0.85 + restart term → 2 (divides 8 partitions)
   assert.equal(down[0]!.to, 2);
   const lagging = planParallelism([src({ parallelism: 8, processedRate: 800, busyMaxMsPerSecond: 100, backlog: 0 })], DEFAULT_PLANNER, { lagging: true });
   assert.equal(lagging[0]!.to, 8, 'never scale down while lagging');

@@ -51,7 +51,9 @@ test('emits per-partition and per-group points with the documented names, tags a
   assert.equal(find(pts, M.committedOffset, p0)?.fields.value, 40);
   assert.equal(find(pts, M.lag, p0)?.fields.value, 60);
   assert.deepEqual(find(pts, M.lag, p0)?.intFields, ['value']);
-  assert.equal(find(pts, M.lagSeconds, p0)?.intFields, undefined);
+  // seconds are floats; the lower-bound flag beside them an int (one sample: a lower bound)
+  assert.deepEqual(find(pts, M.lagSeconds, p0)?.intFields, ['lowerBound']);
+  assert.equal(find(pts, M.lagSeconds, p0)?.fields.lowerBound, 1);
   // partition 1 never committed: no committedOffset point, lag from the earliest offset (0)
   const p1 = { group: 'g1', topic: 'orders', partition: '1' };
   assert.equal(find(pts, M.committedOffset, p1), undefined);

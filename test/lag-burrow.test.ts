@@ -20,18 +20,27 @@ test('caught up now → OK by rule within-allowed-lag; allowedLag lets transacti
   assert.equal(r.catchUpMs, 0);
   const tx = evaluatePartitionLag(part(obs([10, 20, 30], [1, 1, 1]), 31), { now: 31_000, allowedLag: 1 });
   assert.equal(tx.rule, 'within-allowed-lag');
+  // without allowedLag a transactional topic's constant lag of 1 is no WARN either: a lag that stays
+  // the same at every commit is a consumer keeping up (a difference from Burrow, which says WARN)
   const tx0 = evaluatePartitionLag(part(obs([10, 20, 30], [1, 1, 1]), 31), { now: 31_000 });
-  assert.equal(tx0.status, 'WARN');
+  assert.equal(tx0.status, 'OK');
+  assert.equal(tx0.rule, 'lag-decreasing');
+  const growing = evaluatePartitionLag(part(obs([10, 20, 30], [1, 1, 2]), 32), { now: 31_000 });
+  assert.equal(growing.status, 'WARN');
 });
 
 test('zero traffic: a quiet caught-up topic is OK even when the last commit is old (no false STOP)', () => {
   const r = evaluatePartitionLag(part(obs([50, 50, 50], [0, 0, 0]), 50), { now: 10_000_000 });
   assert.equal(r.status, 'OK');
-  // a record arrives after a long quiet spell: lag 1, last commit long ago, but caught up recently
-  const r2 = evaluatePartitionLag(part(obs([50, 50, 50], [0, 0, 0]), 51), { now: 10_000_000 });
+  // a record arrives after a long quiet spell: lag 1, last commit long ago, but the recent log-end
+  // offsets show the consumer caught up moments ago (Burrow's checkIfRecentLagZero): no STOP
+  const r2 = evaluatePartitionLag(part(obs([50, 50, 50], [0, 0, 0]), 51, { recentLogEndOffsets: [50, 50, 50, 51] }), { now: 10_000_000 });
   assert.equal(r2.status, 'OK');
   assert.equal(r2.rule, 'caught-up-in-window');
   assert.equal(r2.currentLag, 1);
+  // once every recent log-end offset is past the last commit, the silence is a STOP
+  const r3 = evaluatePartitionLag(part(obs([50, 50, 50], [0, 0, 0]), 60, { recentLogEndOffsets: [51, 55, 60] }), { now: 10_000_000 });
+  assert.equal(r3.status, 'STOP');
 });
 
 test('stop: consumer died; lag is computed now from the latest log-end offset, not frozen at the last commit', () => {
@@ -89,15 +98,19 @@ test('window: only the last windowSize observations count, complete when full', 
   assert.throws(() => evaluatePartitionLag(part(o, 1), { now: 0, windowSize: 0 }), { code: 'INVALID_ARGUMENT' });
 });
 
-test('no committed offset and a single observation are OK (not enough data), with the lag still reported', () => {
+test('no committed offset, and a single recent commit, are OK (not enough data) with the lag still reported; a single old one is STOP', () => {
   const none = evaluatePartitionLag(part([], 500, { sampledLag: 500 }), { now: NOW });
   assert.equal(none.status, 'OK');
   assert.equal(none.rule, 'no-committed-offset');
   assert.equal(none.currentLag, 500);
   assert.equal(none.complete, false);
-  const one = evaluatePartitionLag(part(obs([10], [90]), 100), { now: 1_000_000 });
+  const one = evaluatePartitionLag(part(obs([10], [90]), 100), { now: 100_000 });
   assert.equal(one.rule, 'not-enough-observations');
   assert.equal(one.currentLag, 90);
+  // no new commit for 1000 s while the lag is 90: STOP (minStopSilenceMs 120 s)
+  const old = evaluatePartitionLag(part(obs([10], [90]), 100), { now: 1_000_000 });
+  assert.equal(old.status, 'STOP');
+  assert.equal(evaluatePartitionLag(part(obs([10], [90]), 100), { now: 1_000_000, minStopSilenceMs: 2_000_000 }).rule, 'not-enough-observations');
 });
 
 test('group: worst status with STOP/STALL/REWIND as ERR, max and total lag, completeness share', () => {
@@ -131,7 +144,7 @@ function s(topic: string, partition: number, points: Array<[number, number]>): S
   return { tags: { topic, partition: String(partition) }, points: points.map(([t, v]) => ({ t, v })) };
 }
 
-test('lagInputsFromSeries: sampled polls become observations; a missing point is skipped; no-commit partitions kept', () => {
+test('lagInputsFromSeries: a poll that sees a new committed offset is a commit, repeats of it are not; a missing point is skipped; no-commit partitions kept', () => {
   const inputs = lagInputsFromSeries({
     committedOffset: [s('t', 0, [[10_000, 100], [20_000, 100], [30_000, 100], [40_000, 100]]), s('t', 1, [[10_000, 5], [20_000, 9]])],
     lag: [s('t', 0, [[10_000, 10], [20_000, 20], [40_000, 40]]), s('t', 2, [[40_000, 33]])],
@@ -140,29 +153,29 @@ test('lagInputsFromSeries: sampled polls become observations; a missing point is
   });
   assert.deepEqual(inputs.map((i) => i.partition), [0, 1, 2]);
   const p0 = inputs[0]!;
-  // the 30 s committed point has neither lag nor log-end at the same time → dropped
-  assert.deepEqual(p0.offsets, [
-    { offset: 100, timestamp: 10_000, lag: 10 },
-    { offset: 100, timestamp: 20_000, lag: 20 },
-    { offset: 100, timestamp: 40_000, lag: 40 },
-  ]);
+  // one commit: the offset 100 polled four times (the 30 s point has neither lag nor log-end)
+  assert.deepEqual(p0.offsets, [{ offset: 100, timestamp: 10_000, lag: 10 }]);
   assert.equal(p0.logEndOffset, 140);
+  assert.deepEqual(p0.recentLogEndOffsets, [110, 120, 140]);
   assert.equal(p0.lagSeconds, 30.5);
-  // lag computed from log-end when there is no _lag point
-  assert.deepEqual(inputs[1]!.offsets.map((o) => o.lag), [4, 0]);
+  // lag computed from log-end when there is no _lag point; a new offset at each poll: the lag at
+  // the polls is exact (no lagLow)
+  assert.deepEqual(inputs[1]!.offsets, [{ offset: 5, timestamp: 10_000, lag: 4 }, { offset: 9, timestamp: 20_000, lag: 0 }]);
   assert.deepEqual(inputs[2]!.offsets, []);
   assert.equal(inputs[2]!.sampledLag, 33);
-  // evaluated: an unchanged sampled offset with growing lag is STALL; the never-committed one OK
+  // evaluated at 45 s: the unchanged offset of t/0 is one commit 35 s ago (not yet a STOP)
   const g = evaluateGroupLag(inputs, { now: 45_000 });
-  assert.deepEqual(g.partitions.map((p) => p.status), ['STALL', 'OK', 'OK']);
+  assert.deepEqual(g.partitions.map((p) => `${p.status}:${p.rule}`), ['OK:not-enough-observations', 'OK:within-allowed-lag', 'OK:no-committed-offset']);
   assert.equal(g.partitions[2]!.currentLag, 33);
-  assert.equal(g.status, 'ERR');
+  // 3 min without a new commit while the lag grows: STOP
+  assert.equal(evaluateGroupLag(inputs, { now: 200_000 }).partitions[0]!.status, 'STOP');
 });
 
 test('lagInputsFromSeries keeps the last windowSize observations and rejects series without topic/partition tags', () => {
   const pts: Array<[number, number]> = Array.from({ length: 15 }, (_, i) => [i * 1000, i]);
-  const [p] = lagInputsFromSeries({ committedOffset: [s('t', 0, pts)], lag: [s('t', 0, pts)] }, { windowSize: 4 });
+  const [p] = lagInputsFromSeries({ committedOffset: [s('t', 0, pts)], lag: [s('t', 0, pts)], logEndOffset: [s('t', 0, pts.map(([t, v]) => [t, 2 * v]))] }, { windowSize: 4 });
   assert.deepEqual(p!.offsets.map((o) => o.offset), [11, 12, 13, 14]);
+  assert.deepEqual(p!.recentLogEndOffsets, [22, 24, 26, 28]);
   assert.throws(() => lagInputsFromSeries({ committedOffset: [{ tags: { topic: 't' }, points: [] }] }), { code: 'INVALID_ARGUMENT' });
   assert.throws(() => lagInputsFromSeries({ committedOffset: [{ tags: { topic: 't', partition: 'x' }, points: [] }] }), { code: 'INVALID_ARGUMENT' });
 });
@@ -172,9 +185,11 @@ test('lagInputsFromSeries: sampled committed offset disappears (offsets expired)
   const lag = s('t', 0, [[0, 90], [10_000, 90], [20_000, 90], [30_000, 200], [90_000, 500]]);
   const leo = s('t', 0, [[0, 100], [10_000, 110], [20_000, 120], [30_000, 230], [90_000, 530]]);
   const inputs = lagInputsFromSeries({ committedOffset: [committed], lag: [lag], logEndOffset: [leo] });
-  const r = evaluateGroupLag(inputs, { now: 90_000 });
+  const r = evaluateGroupLag(inputs, { now: 150_000 });
   assert.equal(r.partitions[0]!.status, 'STOP');
   assert.equal(r.partitions[0]!.currentLag, 500);
+  // 70 s after the last commit, less than minStopSilenceMs: not yet
+  assert.notEqual(evaluateGroupLag(inputs, { now: 90_000 }).partitions[0]!.status, 'STOP');
 });
 
 test('lagFinding: null when OK, severe for ERR with the partitions that fired', () => {
@@ -202,7 +217,9 @@ test('lagInputsFromWindow maps the diagnoser window like the store series', () =
   });
   assert.equal(inputs.length, 1);
   assert.equal(inputs[0]!.partition, 3);
-  assert.equal(inputs[0]!.offsets.length, 3);
-  assert.equal(evaluateGroupLag(inputs, { now: 21_000 }).partitions[0]!.status, 'STALL');
+  assert.equal(inputs[0]!.offsets.length, 1, 'one commit polled three times');
+  assert.deepEqual(inputs[0]!.recentLogEndOffsets, [80, 90, 100]);
+  assert.equal(evaluateGroupLag(inputs, { now: 21_000 }).partitions[0]!.rule, 'not-enough-observations');
+  assert.equal(evaluateGroupLag(inputs, { now: 200_000 }).partitions[0]!.status, 'STOP');
   assert.deepEqual(lagInputsFromWindow(undefined), []);
 });

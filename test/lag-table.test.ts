@@ -25,15 +25,16 @@ test('flat stretches are compressed to their two ends', () => {
   assert.equal(t.size, 4);
 });
 
-test('the table is a sliding window of `limit` samples, default 60', () => {
+test('the table keeps `limit` samples (default 120) from the first one on: a full table thins its old part', () => {
   const d = new LagTable();
-  assert.equal(d.limit, 60);
-  for (let i = 0; i < 70; i++) d.add(i * 10, i * 1000);
-  assert.equal(d.size, 60);
-  assert.deepEqual(d.points()[0], { offset: 100, time: 10_000 });
+  assert.equal(d.limit, 120);
+  for (let i = 0; i < 130; i++) d.add(i * 10, i * 1000);
+  assert.equal(d.size, 120);
+  assert.deepEqual(d.points()[0], { offset: 0, time: 0 }, 'the first sample stays');
+  assert.deepEqual(d.latest(), { offset: 1290, time: 129_000 });
   const t = table([[1, 1], [2, 2], [3, 3]], 3);
   t.add(4, 4);
-  assert.deepEqual(t.points().map((p) => p.offset), [2, 3, 4]);
+  assert.deepEqual(t.points().map((p) => p.offset), [1, 3, 4]);
   assert.throws(() => new LagTable({ limit: 1 }), { code: 'INVALID_ARGUMENT' });
   assert.throws(() => t.add(Number.NaN, 10), { code: 'INVALID_ARGUMENT' });
 });

@@ -15,13 +15,15 @@ export const KAFKA_LAG_MEASUREMENTS = {
   committedOffset: 'streamtune_kafka_partition_committedOffset',
   /** per partition, int records: log-end − committed, floored at 0 (log-end − earliest when none) */
   lag: 'streamtune_kafka_partition_lag',
-  /** per partition, float s: age of the oldest unconsumed record (see LagTable.lagSeconds) */
+  /** per partition, float s: age of the oldest unconsumed record (see LagTable.lagSeconds); int
+   * field `lowerBound` 1 when that age is a lower bound (the record is older than the collector's
+   * first sample of the partition), else 0 */
   lagSeconds: 'streamtune_kafka_partition_lagSeconds',
   /** per group, int records: sum of partition lags */
   groupTotalLag: 'streamtune_kafka_group_totalLag',
   /** per group, int records: largest partition lag */
   groupMaxLag: 'streamtune_kafka_group_maxLag',
-  /** per group, float s: largest partition lag in seconds */
+  /** per group, float s: largest partition lag in seconds; `lowerBound` as for the partition */
   groupMaxLagSeconds: 'streamtune_kafka_group_maxLagSeconds',
 } as const;
 
@@ -57,7 +59,7 @@ export interface KafkaLagCollectorOptions {
   groups?: WatchedGroup[];
   /** ms between polls. Default 10 000 (Burrow's broker offset poll). */
   intervalMs?: number;
-  /** Samples kept per partition for lag seconds. Default 60 (kafka-lag-exporter). */
+  /** Samples kept per partition for lag seconds (the table thins old ones, see LagTable). Default 120. */
   tableSize?: number;
   /** ms since epoch. Default Date.now. */
   clock?: () => number;
@@ -163,7 +165,7 @@ export class KafkaLagCollector {
     if (!Number.isFinite(this.intervalMs) || this.intervalMs <= 0) {
       throw new StreamtuneError('INVALID_ARGUMENT', `intervalMs must be a positive number of ms, got ${options.intervalMs}`);
     }
-    this.tableSize = options.tableSize ?? 60;
+    this.tableSize = options.tableSize ?? 120;
     this.clock = options.clock ?? Date.now;
     this.log = (options.logger ?? silentLogger).namespace('kafka-lag');
     if (options.admin) {
@@ -416,11 +418,14 @@ export class KafkaLagCollector {
  * The MetricPoints of one poll: per partition `logEndOffset`, `committedOffset` (only when the
  * group committed), `lag`, `lagSeconds` with tags {group, topic, partition}; per group `totalLag`,
  * `maxLag`, `maxLagSeconds` with tag {group}. Field `value`; offsets and lags are integers
- * (`intFields: ['value']`), seconds are floats.
+ * (`intFields: ['value']`), seconds are floats. The seconds points also carry the int field
+ * `lowerBound`: 1 when the value is a lower bound (`lagSecondsLowerBound`; for the group, that of
+ * the partition with the largest lag in seconds), else 0.
  */
 export function toPoints(groups: readonly GroupLagSample[], timestamp: number): MetricPoint[] {
   const M = KAFKA_LAG_MEASUREMENTS;
   const INT = ['value'] as const;
+  const LOWER = ['lowerBound'] as const;
   const points: MetricPoint[] = [];
   for (const g of groups) {
     for (const p of g.partitions) {
@@ -430,12 +435,13 @@ export function toPoints(groups: readonly GroupLagSample[], timestamp: number): 
         points.push({ measurement: M.committedOffset, tags, fields: { value: p.committedOffset }, timestamp, intFields: INT });
       }
       points.push({ measurement: M.lag, tags, fields: { value: p.lag }, timestamp, intFields: INT });
-      points.push({ measurement: M.lagSeconds, tags, fields: { value: p.lagSeconds }, timestamp });
+      points.push({ measurement: M.lagSeconds, tags, fields: { value: p.lagSeconds, lowerBound: p.lagSecondsLowerBound ? 1 : 0 }, timestamp, intFields: LOWER });
     }
     const tags = { group: g.group };
     points.push({ measurement: M.groupTotalLag, tags, fields: { value: g.totalLag }, timestamp, intFields: INT });
     points.push({ measurement: M.groupMaxLag, tags, fields: { value: g.maxLag }, timestamp, intFields: INT });
-    points.push({ measurement: M.groupMaxLagSeconds, tags, fields: { value: g.maxLagSeconds }, timestamp });
+    const oldest = g.partitions.reduce<PartitionLagSample | undefined>((m, p) => (!m || p.lagSeconds > m.lagSeconds ? p : m), undefined);
+    points.push({ measurement: M.groupMaxLagSeconds, tags, fields: { value: g.maxLagSeconds, lowerBound: oldest?.lagSecondsLowerBound ? 1 : 0 }, timestamp, intFields: LOWER });
   }
   return points;
 }

@@ -2,7 +2,9 @@
  * Capacity detectors:
  * - 'capacity.over-provisioned': a vertex with parallelism > 1 whose every subtask is idle at least
  *   `minIdleRatio` of the time (idleTimeMsPerSecond/1000), graded (direction lower) on its busy ratio
- *   (max over subtasks); only when the job is not lagging.
+ *   (max over subtasks) and capped at 'low': a cost finding (`category: 'cost'`), never an alarm;
+ *   only when the job is not lagging. diagnose() keeps it only where the plan scales the vertex
+ *   down, i.e. once the load stayed low for the scale-down interval (diagnoser/plan.ts).
  * - 'source.bound': no vertex back-pressured above the symptom threshold, yet lag grows: the sources
  *   cannot read faster. Either a source is busy (≥ `busyRatio`) but already runs one subtask per
  *   partition (more parallelism cannot help: add partitions), or no source is busy (an external
@@ -26,12 +28,14 @@ export function detectOverProvisioned(stats: readonly VertexStats[], lagging: bo
     const idle = s.subtasks.map((x) => x.idle);
     if (idle.some((i) => i === undefined || i < minIdle)) continue;
     const busyRatio = s.busyMax / 1000;
-    const sev = gradeRule(rule, busyRatio);
-    if (severityRank(sev) === 0) continue;
+    if (severityRank(gradeRule(rule, busyRatio)) === 0) continue;
+    // spare capacity costs money, it does not hurt the job: never above low
+    const sev = 'low';
     vertices.push(s.vertex.id);
     findings.push(makeFinding(rule, sev, `vertex ${s.vertex.name} is over-provisioned: ${s.vertex.parallelism} subtasks, busiest ${Math.round(s.busyMax)} ms/s, every subtask idle ≥ ${Math.round(Math.min(...(idle as number[])))} ms/s`, {
       parallelism: s.vertex.parallelism, busyMaxMsPerSecond: round(s.busyMax, 1), idleMinMsPerSecond: round(Math.min(...(idle as number[])), 1), recordsInPerSecond: round(processedRate(s), 1),
     }, s.vertex.name));
+    findings[findings.length - 1]!.category = 'cost';
   }
   return { findings, vertices };
 }

@@ -1,6 +1,9 @@
 /**
  * Checkpoint detectors (StreamPark-style risk checks):
- * - 'checkpoint.duration': max lastCheckpointDuration / configured timeout (needs the config).
+ * - 'checkpoint.duration': max lastCheckpointDuration / configured timeout (needs the config), and
+ *   against the interval: a checkpoint taking `intervalShare` (default 0.5) of the interval is at
+ *   least 'moderate', one taking the whole interval at least 'severe' (checkpoints back to back
+ *   leave the job no time to process; the remedy is a longer interval, diagnoser/remedies.ts).
  * - 'checkpoint.failures': increase of numberOfFailedCheckpoints in the window (resets handled).
  * - 'checkpoint.alignment': max alignment time / interval, reported only while some vertex is
  *   back-pressured (aligned barriers queue behind full buffers; unaligned checkpoints fix it).
@@ -18,6 +21,8 @@ export interface CheckpointStats {
   maxDuration?: number;
   /** max duration / timeout */
   durationRatio?: number;
+  /** max duration / interval */
+  durationToInterval?: number;
   failures: number;
   completed: number;
   /** ms */
@@ -48,13 +53,18 @@ export function detectCheckpoints(
   if (maxDur !== undefined) stats.maxDuration = maxDur;
   const cfg = cp.config;
   const rd = rules['checkpoint.duration'];
+  if (maxDur !== undefined && cfg && cfg.interval > 0) stats.durationToInterval = maxDur / cfg.interval;
   if (maxDur !== undefined && cfg && cfg.timeout > 0) {
     stats.durationRatio = maxDur / cfg.timeout;
     if (rd?.enabled) {
-      const sev = gradeRule(rd, stats.durationRatio);
+      const byTimeout = gradeRule(rd, stats.durationRatio);
+      const toInterval = stats.durationToInterval ?? 0;
+      const byInterval = toInterval >= 1 ? 'severe' : toInterval >= param(rd, 'intervalShare', 0.5) ? 'moderate' : 'none';
+      const sev = severityRank(byInterval) > severityRank(byTimeout) ? byInterval : byTimeout;
       if (severityRank(sev) > 0)
-        findings.push(makeFinding(rd, sev, `checkpoints take up to ${Math.round(maxDur)} ms, ${Math.round(stats.durationRatio * 100)}% of the ${cfg.timeout} ms timeout`, {
-          maxCheckpointDurationMs: Math.round(maxDur), timeoutMs: cfg.timeout, intervalMs: cfg.interval, durationToTimeout: round(stats.durationRatio, 3),
+        findings.push(makeFinding(rd, sev, `checkpoints take up to ${Math.round(maxDur)} ms, ${Math.round(stats.durationRatio * 100)}% of the ${cfg.timeout} ms timeout` +
+          (byInterval === sev && byInterval !== 'none' ? ` and ${Math.round(toInterval * 100)}% of the ${cfg.interval} ms interval` : ''), {
+          maxCheckpointDurationMs: Math.round(maxDur), timeoutMs: cfg.timeout, intervalMs: cfg.interval, durationToTimeout: round(stats.durationRatio, 3), durationToInterval: round(toInterval, 3),
         }));
     }
   }

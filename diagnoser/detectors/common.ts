@@ -5,7 +5,7 @@
 import type { DetectorRule, Severity, Thresholds } from '../../rules/index.ts';
 import type { Finding } from '../types.ts';
 import type { JobWindow, VertexWindow } from '../window.ts';
-import { meanOf } from '../series.ts';
+import { counterRate, meanOf } from '../series.ts';
 
 const LEVELS: Severity[] = ['none', 'low', 'moderate', 'severe', 'critical'];
 
@@ -55,10 +55,12 @@ export function makeFinding(rule: DetectorRule, severity: Severity, summary: str
 /** Means of one subtask's series over the window (undefined where a series has no points). */
 export interface SubtaskStats {
   subtask: number;
-  /** records/s */
+  /** records/s: the mean of numRecordsInPerSecond, else the numRecordsIn counter's rate; undefined = no data */
   inRate?: number;
-  /** records/s */
+  /** records/s: the mean of numRecordsOutPerSecond, else the numRecordsOut counter's rate; undefined = no data */
   outRate?: number;
+  /** 'counter' when a rate above was derived from the counter because the meter had no points */
+  rateFrom?: 'counter';
   /** ms/s */
   busy?: number;
   /** ms/s */
@@ -73,10 +75,14 @@ export interface SubtaskStats {
 export interface VertexStats {
   vertex: VertexWindow;
   subtasks: SubtaskStats[];
-  /** records/s summed over subtasks (subtasks without data count 0) */
+  /** records/s summed over subtasks (subtasks without data count 0); see `inRateKnown` */
   inRate: number;
-  /** records/s summed over subtasks */
+  /** records/s summed over subtasks; see `outRateKnown` */
   outRate: number;
+  /** false when no subtask has an input rate (neither meter nor counter): `inRate` 0 means "no data" */
+  inRateKnown: boolean;
+  /** false when no subtask has an output rate: `outRate` 0 means "no data", not 0 records/s */
+  outRateKnown: boolean;
   /** max over subtasks of mean busy time, ms/s (undefined without data) */
   busyMax?: number;
   /** mean over subtasks of mean busy time, ms/s */
@@ -96,15 +102,24 @@ function defined(xs: Array<number | undefined>): number[] {
 /** Summarises every vertex of the window (order kept). */
 export function summarise(w: JobWindow): VertexStats[] {
   return w.vertices.map((v) => {
-    const subtasks: SubtaskStats[] = v.subtasks.map((s) => ({
-      subtask: s.subtask,
-      inRate: meanOf(s.recordsInPerSecond),
-      outRate: meanOf(s.recordsOutPerSecond),
-      busy: meanOf(s.busyTimeMsPerSecond),
-      backPressured: meanOf(s.backPressuredTimeMsPerSecond),
-      idle: meanOf(s.idleTimeMsPerSecond),
-      points: s.busyTimeMsPerSecond.length,
-    }));
+    const subtasks: SubtaskStats[] = v.subtasks.map((s) => {
+      const inMeter = meanOf(s.recordsInPerSecond);
+      const outMeter = meanOf(s.recordsOutPerSecond);
+      // a missing meter is no data, not 0 records/s: fall back to the counter's rate of increase
+      const inRate = inMeter ?? counterRate(s.numRecordsIn);
+      const outRate = outMeter ?? counterRate(s.numRecordsOut);
+      const st: SubtaskStats = {
+        subtask: s.subtask,
+        busy: meanOf(s.busyTimeMsPerSecond),
+        backPressured: meanOf(s.backPressuredTimeMsPerSecond),
+        idle: meanOf(s.idleTimeMsPerSecond),
+        points: s.busyTimeMsPerSecond.length,
+      };
+      if (inRate !== undefined) st.inRate = inRate;
+      if (outRate !== undefined) st.outRate = outRate;
+      if ((inMeter === undefined && inRate !== undefined) || (outMeter === undefined && outRate !== undefined)) st.rateFrom = 'counter';
+      return st;
+    });
     const busy = defined(subtasks.map((s) => s.busy));
     const bp = defined(subtasks.map((s) => s.backPressured));
     const idle = defined(subtasks.map((s) => s.idle));
@@ -113,6 +128,8 @@ export function summarise(w: JobWindow): VertexStats[] {
       subtasks,
       inRate: subtasks.reduce((a, s) => a + (s.inRate ?? 0), 0),
       outRate: subtasks.reduce((a, s) => a + (s.outRate ?? 0), 0),
+      inRateKnown: subtasks.some((s) => s.inRate !== undefined),
+      outRateKnown: subtasks.some((s) => s.outRate !== undefined),
       backPressuredMax: bp.length ? Math.max(...bp) : 0,
       hasData: busy.length > 0,
     };
@@ -130,7 +147,17 @@ export function backpressureLevel(ratio: number): 'ok' | 'low' | 'high' {
   return ratio <= 0.1 ? 'ok' : ratio <= 0.5 ? 'low' : 'high';
 }
 
-/** Records/s a vertex processes: its input rate, or for a source without input metrics its output rate. */
+/** Records/s a vertex processes: its input rate, or for a source without input metrics its output rate (0 without data: see {@link measuredRate}). */
 export function processedRate(s: VertexStats): number {
   return s.inRate > 0 ? s.inRate : s.vertex.isSource ? s.outRate : 0;
+}
+
+/**
+ * Records/s a vertex processes as {@link processedRate}, or undefined when it was not measured
+ * (no input meter or counter, and for a source no output one either): "no data", never 0.
+ */
+export function measuredRate(s: VertexStats): number | undefined {
+  if (s.inRateKnown && s.inRate > 0) return s.inRate;
+  if (s.vertex.isSource && s.outRateKnown) return s.outRate;
+  return s.inRateKnown ? s.inRate : undefined;
 }

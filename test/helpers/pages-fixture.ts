@@ -53,7 +53,8 @@ export function points(): MetricPoint[] {
       out.push({ measurement: 'streamtune_kafka_partition_lag', tags, fields: { value: lag }, timestamp: t, intFields: ['value'] });
       out.push({ measurement: 'streamtune_kafka_partition_logEndOffset', tags, fields: { value: leo }, timestamp: t, intFields: ['value'] });
       out.push({ measurement: 'streamtune_kafka_partition_committedOffset', tags, fields: { value: leo - lag }, timestamp: t, intFields: ['value'] });
-      out.push({ measurement: 'streamtune_kafka_partition_lagSeconds', tags, fields: { value: 2 + i * 0.5 }, timestamp: t });
+      // partition 0's oldest record is older than the collector's first sample: a lower bound
+      out.push({ measurement: 'streamtune_kafka_partition_lagSeconds', tags, fields: { value: 2 + i * 0.5, lowerBound: partition === '0' ? 1 : 0 }, timestamp: t, intFields: ['lowerBound'] });
     }
     const task = (name: string, sub: number) => ({ ...jt, task_id: `id-${name}`, task_name: name, subtask_index: String(sub), host: 'h', tm_id: 'tm' });
     out.push({ measurement: 'taskmanager_job_task_numRecordsOut', tags: task('flights', 0), fields: { count: i * 1500 * 5 }, timestamp: t, intFields: ['count'] });

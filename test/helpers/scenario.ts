@@ -26,12 +26,15 @@ import { waitFor } from './wait.ts';
 /**
  * The built-in rules with the planner scaled for windows of seconds instead of minutes:
  * catch-up duration 60 s (default 30 min: a backlog built in seconds would weigh nothing) and
- * restart time 1 s (default 5 min; the bundled runtime restarts in about a second). Detector
- * thresholds are unchanged. `over` adjusts further (documented in the test using it).
+ * restart time 1 s (default 5 min; the bundled runtime restarts in about a second), scale-down
+ * after the load stayed low for 4 s (default 1 h); Burrow's STOP after 2 s without a new commit
+ * (default 2 min: the bundled jobs checkpoint every few hundred ms).
+ * Other detector thresholds are unchanged. `over` adjusts further (documented in the test using it).
  */
 export function shortWindowRules(over: (r: RuleSet) => RuleSet = (r) => r): RuleSet {
   const base = loadRules();
-  return over({ ...base, planner: { ...base.planner, catchUpMs: 60_000, restartMs: 1_000 } });
+  const scaled = withDetector(base, 'lag.burrow', { params: { minStopSilenceMs: 2_000 } });
+  return over({ ...scaled, planner: { ...base.planner, catchUpMs: 60_000, restartMs: 1_000, scaleDownIntervalMs: 4_000 } });
 }
 
 /** Returns `r` with detector `id`'s params / thresholds changed. */
@@ -117,6 +120,7 @@ export async function startScenario(spec: JobSpec, opts: ScenarioOptions = {}): 
       const now = Date.now();
       const window = await loadJobWindow(store, job.id, from, now, now, {
         stepMs: 1000,
+        historyMs: rules.planner.scaleDownIntervalMs,
         topology: topologyOf(job),
         ...(opts.consumerGroup ? { consumerGroup: opts.consumerGroup } : {}),
       });

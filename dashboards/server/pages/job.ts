@@ -113,7 +113,7 @@ export function jobPage(router: Router, { cp, cached, page, notFound }: PageCont
     page(res, 'job', job.name, {
       job: { id: job.job_id, name: job.name, state: job.state, executor: job.executor, consumerGroup: job.consumerGroup ?? '–', started: job.startedAt ? formatTime(job.startedAt) : '–' },
       lag: {
-        status: lag.status, cls: statusClass(lag.status), records: num(lag.records), seconds: num(lag.seconds, 1),
+        status: lag.status, cls: statusClass(lag.status), records: num(lag.records), seconds: `${lag.secondsLowerBound ? '≥ ' : ''}${num(lag.seconds, 1)}`,
         partitions: lag.partitions.map((p) => ({ ...p, lag: num(p.lag), cls: statusClass(p.status === 'OK' ? 'OK' : p.status === 'WARN' ? 'WARN' : p.status === 'UNKNOWN' ? 'UNKNOWN' : 'ERR') })),
       },
       throughput: num(thr),

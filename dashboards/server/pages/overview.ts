@@ -17,6 +17,7 @@ export function overviewPage(router: Router, { cp, cached, page }: PageContext):
       lagClass: statusClass(j.lag.status),
       lagRecords: num(j.lag.records),
       lagSeconds: num(j.lag.seconds, 1),
+      lagSecondsLowerBound: j.lag.secondsLowerBound,
       throughput: num(j.throughput),
       openDiagnoses: j.openDiagnoses,
       latestDiagnosis: j.latestDiagnosis,
