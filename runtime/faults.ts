@@ -72,11 +72,14 @@ export class Faults {
     }
   }
 
-  /** Runs after a batch: the added latency, paid as real sleep. */
-  async after(n: number): Promise<void> {
-    if (this.spec?.latencyMs) {
-      this.debt.add(this.spec.latencyMs * n);
-      await this.debt.pay();
-    }
+  /**
+   * Runs after a batch of `n` records: adds their latency (`latencyMs` each) and sleeps it off once
+   * at least 1 ms is owed (see {@link LatencyDebt}). Undefined when there is nothing to wait for now;
+   * else resolves with the ms slept that count as the subtask's own busy time.
+   */
+  after(n: number): Promise<number> | undefined {
+    if (!this.spec?.latencyMs) return undefined;
+    this.debt.add(this.spec.latencyMs * n);
+    return this.debt.pay();
   }
 }

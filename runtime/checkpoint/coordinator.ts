@@ -61,6 +61,9 @@ export interface CoordinatorSettings {
   unaligned?: boolean;
 }
 
+/** ms between attempts to trigger a due periodic checkpoint while not every subtask runs. */
+const PERIODIC_RETRY_MS = 50;
+
 interface Pending {
   id: number;
   savepoint: boolean;
@@ -78,7 +81,11 @@ export class CheckpointCoordinator implements CheckpointAcker {
   private pending: Pending | undefined;
   private queue: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
+  /** ms epoch the last checkpoint or savepoint ended (completed or failed) */
   private lastEnd = 0;
+  /** ms epoch the last periodic checkpoint was triggered */
+  private lastTrigger = 0;
+  private periodic = false;
   private stopped = false;
 
   constructor(
@@ -92,23 +99,38 @@ export class CheckpointCoordinator implements CheckpointAcker {
     private readonly canCheckpoint: () => boolean,
   ) {}
 
-  /** Starts periodic checkpoints. */
+  /**
+   * Starts periodic checkpoints, as Flink's CheckpointCoordinator schedules them: the next one is
+   * triggered `interval` ms after the previous periodic trigger, but never sooner than `minPause` ms
+   * after the previous checkpoint or savepoint *ended* (completed or failed), and never while one is
+   * in progress — so a checkpoint that completes in milliseconds is not followed by a second one in
+   * the same interval.
+   */
   start(): void {
     if (this.settings.interval <= 0) return;
-    this.lastEnd = Date.now();
-    const tick = () => {
-      if (this.stopped) return;
-      const due = Math.max(this.lastEnd + this.settings.minPause, this.lastEnd + this.settings.interval) - Date.now();
-      this.timer = setTimeout(() => {
-        if (this.stopped) return;
-        if (!this.pending && this.queue.length === 0 && this.canCheckpoint()) {
-          this.trigger({ savepoint: false, stop: false }).catch(() => {});
-        }
-        tick();
-      }, Math.max(50, due));
-      this.timer.unref();
-    };
-    tick();
+    const now = Date.now();
+    this.lastEnd = now;
+    this.lastTrigger = now;
+    this.periodic = true;
+    this.arm();
+  }
+
+  /** (Re-)arms the periodic timer for the next due time; a no-op while a checkpoint is in progress (its end re-arms). */
+  private arm(retryMs = 0): void {
+    if (!this.periodic || this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending || this.queue.length > 0) return;
+    const due = Math.max(this.lastTrigger + this.settings.interval, this.lastEnd + this.settings.minPause, Date.now() + retryMs) - Date.now();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.stopped || this.pending || this.queue.length > 0) return;
+      // not every subtask runs yet (starting, restarting): try again shortly
+      if (!this.canCheckpoint()) return this.arm(PERIODIC_RETRY_MS);
+      this.lastTrigger = Date.now();
+      this.trigger({ savepoint: false, stop: false }).catch(() => {});
+    }, Math.max(0, due));
+    this.timer.unref();
   }
 
   /** Stops periodic checkpoints and fails a pending one. */
@@ -204,9 +226,11 @@ export class CheckpointCoordinator implements CheckpointAcker {
     return `checkpoint ${id} expired before completing (timeout ${this.settings.timeout} ms)`;
   }
 
+  /** Runs the next queued trigger, or re-arms the periodic timer when none waits. */
   private next(): void {
     const q = this.queue.shift();
-    q?.();
+    if (q) q();
+    else this.arm();
   }
 
   private async complete(p: Pick<Pending, 'id' | 'savepoint' | 'targetDir' | 'triggeredAt' | 'acks'> & { timer?: NodeJS.Timeout }): Promise<CompletedCheckpoint> {
