@@ -40,7 +40,10 @@ export class Faults {
     this.active = spec !== undefined && Object.keys(spec).length > 0;
   }
 
-  /** Runs before a batch is processed: failures, CPU burn and allocations. Throws InjectedFailure. */
+  /**
+   * Runs before a batch is processed: failures and allocations. Throws InjectedFailure. The CPU
+   * burn is {@link cpuMsFor}'s, spent by the subtask in slices (see `Subtask`).
+   */
   before(values: Rec[]): void {
     const s = this.spec;
     if (!s) return;
@@ -53,12 +56,6 @@ export class Faults {
     if (s.failAfterRecords !== undefined && this.attempt === 0 && this.seen > s.failAfterRecords) {
       throw new InjectedFailure(`injected failure in '${this.vertex}' after ${s.failAfterRecords} records`);
     }
-    if (s.cpuMs) {
-      const until = performance.now() + s.cpuMs * values.length;
-      while (performance.now() < until) {
-        /* burn CPU */
-      }
-    }
     // Allocated on the V8 heap (arrays of numbers, 8 bytes per element): Node.js Buffers live
     // outside it, barely drive the garbage collector and do not show in heap used.
     if (s.allocBytes) {
@@ -70,6 +67,11 @@ export class Faults {
     if (s.retainBytes) {
       for (let i = 0; i < values.length; i++) retained.push(onHeap(s.retainBytes));
     }
+  }
+
+  /** CPU time to burn for a batch of `n` records, ms (`cpuMs` each; 0 without the knob). */
+  cpuMsFor(n: number): number {
+    return (this.spec?.cpuMs ?? 0) * n;
   }
 
   /**

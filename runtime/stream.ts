@@ -30,6 +30,12 @@ export interface BarrierElement {
    * data, and no input is blocked. Savepoints are always aligned.
    */
   unaligned?: boolean;
+  /**
+   * Unaligned barriers that came from another TaskManager: the records the barrier overtook in the
+   * receiving channel (copied), which the receiver stores in the checkpoint as in-flight data (a
+   * local channel's sender records them itself).
+   */
+  overtaken?: Array<{ vertex: string; edge: number; values: Record<string, unknown>[]; ts: number[] }>;
 }
 /** The upstream subtask has no more input. */
 export interface EndElement {
