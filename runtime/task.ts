@@ -8,7 +8,7 @@
 import type { Logger } from '../core/logger.ts';
 import { keyGroupRange, subtaskForKeyGroup, KeyGroupCache } from './keygroups.ts';
 import type { Partitioning } from './spec.ts';
-import { CancelledError, type BarrierElement, type Channel, type InputGate, type StreamElement } from './stream.ts';
+import { CancelledError, type BarrierElement, type InputGate, type OutputChannel, type StreamElement } from './stream.ts';
 import { TaskMetrics } from './metrics/task-metrics.ts';
 import type { InflightBatch, Operator, OperatorContext, OperatorSnapshot, Output, Rec, RestoredState } from './operators/types.ts';
 import type { SourceReader } from './sources/types.ts';
@@ -58,7 +58,7 @@ export type SubtaskState = 'CREATED' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FA
 export interface OutputEdge {
   partitioning: Partitioning;
   key?: string;
-  channels: Channel[];
+  channels: OutputChannel[];
   maxParallelism: number;
   /** downstream vertex name and the edge's index in the job spec (unaligned checkpoints' channel state) */
   target?: string;
@@ -67,8 +67,68 @@ export interface OutputEdge {
 
 /** What a subtask reports to the checkpoint coordinator. */
 export interface CheckpointAcker {
-  ack(checkpointId: number, subtask: Subtask, snapshot: OperatorSnapshot): void;
-  decline(checkpointId: number, subtask: Subtask, reason: string): void;
+  ack(checkpointId: number, subtask: CheckpointParticipant, snapshot: OperatorSnapshot): void;
+  decline(checkpointId: number, subtask: CheckpointParticipant, reason: string): void;
+}
+
+/**
+ * A subtask as the checkpoint coordinator drives it: a {@link Subtask} of this thread, or the
+ * JobManager's handle of one on another TaskManager (`runtime/taskmanager/pool.ts`).
+ */
+export interface CheckpointParticipant {
+  readonly vertex: string;
+  readonly index: number;
+  readonly kind: 'source' | 'operator';
+  /** Asks a source subtask to take part in a checkpoint at its next step. */
+  trigger(t: SourceTrigger): void;
+  /** A stopped source (stop-with-savepoint that failed) starts emitting again. */
+  resume(): void;
+  /** Snapshot of operator or reader state, for the final checkpoint of a finished job. */
+  snapshotNow(checkpointId: number): Promise<OperatorSnapshot>;
+  /** Tells the operator or reader that a checkpoint completed. */
+  notifyComplete(checkpointId: number): Promise<void>;
+}
+
+/** The measurements of a subtask other code reads (a {@link TaskMetrics}, or a copy from another TaskManager). */
+export type TaskMetricsView = Pick<
+  TaskMetrics,
+  | 'numRecordsIn'
+  | 'numRecordsOut'
+  | 'currentInputWatermark'
+  | 'currentOutputWatermark'
+  | 'lastAlignmentNanos'
+  | 'lastStartDelayNanos'
+  | 'keyGroupRecords'
+  | 'pendingRecords'
+  | 'sourceIdle'
+  | 'lastSourceRecordAt'
+  | 'kafkaOffsets'
+  | 'lateRecordsDropped'
+  | 'rates'
+>;
+
+/**
+ * A subtask of a running job, wherever it runs (`LocalJob.currentSubtasks()`): the {@link Subtask}
+ * itself on TaskManager 0 (this thread), a handle whose metrics are copied from its TaskManager
+ * every 200 ms on the others.
+ */
+export interface SubtaskView extends CheckpointParticipant {
+  readonly parallelism: number;
+  readonly state: SubtaskState;
+  readonly metrics: TaskMetricsView;
+  readonly ctx: { readonly keyGroupRange: { start: number; end: number } };
+  /** `tm_id` of the TaskManager it runs on ('' = this process's main thread) */
+  readonly tmId: string;
+  /** Mean fill ratio of the input channels, 0..1 (Flink's inPoolUsage); 0 for sources. */
+  inputUsage(): number;
+  /** Mean fill ratio of the output channels, 0..1 (Flink's outPoolUsage). */
+  outputUsage(): number;
+  /** Runs the subtask to its end. Resolves on finish or cancellation; rejects on an operator error. */
+  run(): Promise<void>;
+  /** Stops it (waits reject with CancelledError inside). */
+  cancel(): void;
+  /** Closes the operator or reader. */
+  close(): Promise<void>;
 }
 
 /** A checkpoint or savepoint request injected into a source subtask. */
@@ -126,8 +186,10 @@ export interface SubtaskOptions {
 }
 
 /** One subtask. */
-export class Subtask {
+export class Subtask implements SubtaskView {
   state: SubtaskState = 'CREATED';
+  /** `tm_id` of the TaskManager it runs on, set by its host ('' = this process's main thread) */
+  tmId = '';
   readonly metrics: TaskMetrics;
   private readonly partitioners: Partitioner[];
   private readonly out: Output;

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { StreamtuneError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { OperatorSnapshot } from '../operators/types.ts';
-import type { CheckpointAcker, Subtask } from '../task.ts';
+import type { CheckpointAcker, CheckpointParticipant } from '../task.ts';
 import { pruneCheckpoints, writeCheckpointDir, type CheckpointMetadata, type SubtaskState } from './storage.ts';
 
 /** A completed checkpoint or savepoint. */
@@ -70,7 +70,7 @@ interface Pending {
   stop: boolean;
   targetDir: string | undefined;
   triggeredAt: number;
-  acks: Map<Subtask, OperatorSnapshot>;
+  acks: Map<CheckpointParticipant, OperatorSnapshot>;
   resolve: (c: CompletedCheckpoint) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -91,7 +91,7 @@ export class CheckpointCoordinator implements CheckpointAcker {
   constructor(
     private readonly job: { name: string; id: string; maxParallelism: number },
     private readonly settings: CoordinatorSettings,
-    private readonly subtasks: Subtask[],
+    private readonly subtasks: readonly CheckpointParticipant[],
     private readonly vertexParallelism: Record<string, number>,
     readonly stats: CheckpointStats,
     private nextId: () => number,
@@ -178,12 +178,12 @@ export class CheckpointCoordinator implements CheckpointAcker {
   /** Completes a checkpoint of a finished job directly from every subtask's final state. */
   async finalCheckpoint(): Promise<CompletedCheckpoint> {
     const id = this.nextId();
-    const acks = new Map<Subtask, OperatorSnapshot>();
+    const acks = new Map<CheckpointParticipant, OperatorSnapshot>();
     for (const s of this.subtasks) acks.set(s, await s.snapshotNow(id));
     return this.complete({ id, savepoint: false, targetDir: undefined, triggeredAt: Date.now(), acks });
   }
 
-  ack(checkpointId: number, subtask: Subtask, snapshot: OperatorSnapshot): void {
+  ack(checkpointId: number, subtask: CheckpointParticipant, snapshot: OperatorSnapshot): void {
     const p = this.pending;
     if (!p || p.id !== checkpointId) return; // late ack of a failed checkpoint
     p.acks.set(subtask, snapshot);
@@ -195,7 +195,7 @@ export class CheckpointCoordinator implements CheckpointAcker {
     }
   }
 
-  decline(checkpointId: number, subtask: Subtask, reason: string): void {
+  decline(checkpointId: number, subtask: CheckpointParticipant, reason: string): void {
     const p = this.pending;
     if (p && p.id === checkpointId) this.fail(p, `declined by ${subtask.vertex}#${subtask.index}: ${reason}`, true);
   }
