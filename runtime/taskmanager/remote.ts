@@ -10,15 +10,18 @@
  * which stores them as in-flight channel state (FLIP-76's input channel state).
  *
  * One {@link Link} carries every channel between two TaskManagers of one job attempt over one
- * MessagePort (records are copied by the structured clone of `postMessage`). Messages:
- * `{k:'d', c, v, t}` a data buffer (values, event timestamps) of channel `c`; `{k:'e', c, el}` a
- * control element; `{k:'o', c, el}` an overtaking unaligned barrier; `{k:'cr', c}` one credit back.
+ * MessagePort. Messages: `{k:'d', c, b}` a data buffer of channel `c`: its values and event
+ * timestamps as MessagePack (msgpackr with records: a batch of same-shaped records is written as one
+ * record structure plus values, several times faster than `postMessage`'s structured clone of the
+ * objects; the bytes are transferred, not copied); `{k:'e', c, el}` a control element;
+ * `{k:'o', c, el}` an overtaking unaligned barrier; `{k:'cr', c}` one credit back.
  */
 import type { MessagePort } from 'node:worker_threads';
+import { Packr } from 'msgpackr';
 import { CancelledError, type BarrierElement, type Channel, type DataElement, type OutputChannel, type StreamElement } from '../stream.ts';
 
 type LinkMessage =
-  | { k: 'd'; c: number; v: Record<string, unknown>[]; t: number[] }
+  | { k: 'd'; c: number; b: Uint8Array }
   | { k: 'e'; c: number; el: StreamElement }
   | { k: 'o'; c: number; el: BarrierElement }
   | { k: 'cr'; c: number };
@@ -45,7 +48,7 @@ export class RemoteOutputChannel implements OutputChannel {
     if (this.cancelled) throw new CancelledError();
     if (el.k === 0) {
       this.credits--;
-      this.link.post({ k: 'd', c: this.id, v: el.values, t: el.ts });
+      this.link.postData(this.id, el.values, el.ts);
     } else {
       this.link.post({ k: 'e', c: this.id, el });
     }
@@ -103,6 +106,7 @@ export class Link {
   private readonly outputs = new Map<number, RemoteOutputChannel>();
   private readonly inputs = new Map<number, RemoteInput>();
   private closed = false;
+  private readonly packr = new Packr({ useRecords: true });
 
   /** @param port this TaskManager's end of the MessageChannel to the peer */
   constructor(private readonly port: MessagePort) {
@@ -124,6 +128,14 @@ export class Link {
     };
   }
 
+  /** @internal sends a data buffer of channel `c` */
+  postData(c: number, values: Record<string, unknown>[], ts: number[]): void {
+    if (this.closed) throw new CancelledError();
+    // an exact-size copy of msgpackr's (reused) output buffer, transferred to the receiver
+    const b = this.packr.pack([values, ts]).slice();
+    this.port.postMessage({ k: 'd', c, b } satisfies LinkMessage, [b.buffer as ArrayBuffer]);
+  }
+
   /** @internal */
   post(m: LinkMessage): void {
     if (this.closed) throw new CancelledError();
@@ -139,7 +151,10 @@ export class Link {
     const input = this.inputs.get(m.c);
     if (!input) return;
     try {
-      if (m.k === 'd') input.channel.push({ k: 0, values: m.v, ts: m.t });
+      if (m.k === 'd') {
+        const [values, ts] = this.packr.unpack(m.b) as [Record<string, unknown>[], number[]];
+        input.channel.push({ k: 0, values, ts });
+      }
       else if (m.k === 'e') input.channel.push(m.el);
       else {
         const el = m.el;
