@@ -339,6 +339,8 @@ export class LocalJob {
       }
       return out;
     };
+    // functions do not cross threads; their vertices never run on a worker (placement.ts)
+    const cloneable: JobSpec = { ...spec, vertices: spec.vertices.map((v) => ('fn' in v && typeof v.fn === 'function' ? ({ ...v, fn: undefined } as VertexSpec) : v)) };
     const descriptor = (tm: number): DeploymentDescriptor => ({
       deploymentId: `${this.attemptId}-${tm}`,
       jobId: this.id,
@@ -346,7 +348,7 @@ export class LocalJob {
       attempt,
       maxParallelism: this.maxParallelism,
       baseDir,
-      spec,
+      spec: tm === 0 ? spec : cloneable,
       parallelism,
       placement,
       partitioning,

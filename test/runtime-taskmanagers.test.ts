@@ -140,3 +140,28 @@ test('2 TaskManagers: a collect sink on the worker hands every record to the job
   await endless.cancel();
   assert.equal((await endless.done()).state, 'CANCELED');
 });
+
+test('2 TaskManagers: a vertex with a TypeScript function stays on TaskManager 0 while the others spread', { timeout: 60_000 }, async () => {
+  const N = 5000;
+  const job = new LocalJob({
+    name: 'tm-fn',
+    taskManagers: 2,
+    checkpoints: { interval: 0, dir: tempDir() },
+    vertices: [
+      { name: 'gen', type: 'generator-source', rate: 0, keys: 50, count: N, splits: 4, parallelism: 2 },
+      { name: 'tag', type: 'map', parallelism: 2, fn: (r) => ({ ...r, tagged: true }) },
+      { name: 'out', type: 'collect-sink', parallelism: 2 },
+    ],
+    edges: [
+      { from: 'gen', to: 'tag', partitioning: 'rebalance' },
+      { from: 'tag', to: 'out', partitioning: 'rebalance' },
+    ],
+  });
+  await job.start();
+  assert.deepEqual(job.currentSubtasks().filter((s) => s.vertex === 'tag').map((s) => s.tmId), ['', '']);
+  assert.ok(job.currentSubtasks().some((s) => s.vertex === 'gen' && s.tmId !== ''));
+  const r = await job.done();
+  assert.equal(r.state, 'FINISHED', r.error?.message);
+  assert.equal(job.collected.length, N);
+  assert.ok(job.collected.every((x) => x.tagged === true));
+});
