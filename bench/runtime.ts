@@ -43,7 +43,7 @@ const child = (args: string[], script = CHILD): Promise<ChildResult> => runBench
 
 const rate = (r: ChildResult) => (r.records ?? 0) / ((r.wallMs ?? Number.NaN) / 1000);
 
-/** Runs the runtime benchmark (about 3 minutes with 3 repeats on 2 cores). */
+/** Runs the runtime benchmark (about 5 minutes with 3 repeats on 2 cores). */
 export async function run(): Promise<BenchRow[]> {
   const repeat = Math.max(1, Number(process.env.STREAMTUNE_BENCH_REPEAT ?? 3));
   const kinds: Array<{ key: string; args: string[]; script?: string }> = [

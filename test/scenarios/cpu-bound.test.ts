@@ -7,6 +7,9 @@
  * the recommendation through the tuner on the bundled executor (stop with savepoint, start with the
  * new parallelism: `parse`'s second subtask runs on the worker TaskManager's own thread) makes the
  * job keep up: the source's backlog drains.
+ *
+ * It needs about 1.1 cores of CPU once scaled: on a machine whose cores are taken by other work the
+ * second subtask cannot run, and the backlog does not drain (the fault burns wall-clock time).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +21,7 @@ import { createTunerStack } from '../helpers/tuner-child.ts';
 import { explain, setParallelism, shortWindowRules, topologyOf } from '../helpers/scenario.ts';
 import { tempDir, waitFor } from '../helpers/wait.ts';
 
-const R = 1500; // records/s from the source: 1.5 × what one parse subtask handles
+const R = 1100; // records/s from the source: more than one parse subtask handles (1.1 cores of CPU at parallelism 2)
 const CPU_MS = 1; // ms of CPU per record in parse
 
 function spec(): JobSpec {
@@ -47,8 +50,10 @@ function backlog(job: LocalJob): number {
   return job.currentSubtasks().filter((s) => s.vertex === 'orders').reduce((a, s) => a + (s.metrics.pendingRecords ?? 0), 0);
 }
 
-test('CPU-bound vertex in a chain → under-provisioned, that vertex named; applying the recommendation through the tuner makes the job keep up', { timeout: 240_000 }, async (t) => {
-  const s = await createTunerStack({ dataDir: tempDir(), collectorIntervalMs: 1000, policies: { '*': { mode: 'recommend', verifyAfterMs: 5000 } } });
+test('CPU-bound vertex in a chain → under-provisioned, that vertex named; applying the recommendation through the tuner makes the job keep up', { timeout: 300_000 }, async (t) => {
+  // small buffers: the backlog shows as lag, not as records held in channels, and the savepoint's
+  // barrier does not queue behind seconds of CPU work
+  const s = await createTunerStack({ dataDir: tempDir(), collectorIntervalMs: 1000, batchSize: 64, policies: { '*': { mode: 'recommend', verifyAfterMs: 5000 } } });
   try {
     const m = await s.catalog.submitSpec(spec());
     const id = m.job_id;
@@ -75,7 +80,7 @@ test('CPU-bound vertex in a chain → under-provisioned, that vertex named; appl
     assert.equal(tms.size, 2, 'parse runs on both TaskManagers');
     // keeps up: the backlog (which the savepoint restart kept, as on Kafka) drains to under a second of input
     const peak = await waitFor(() => backlog(after) || undefined, { what: 'the backlog after the restart' });
-    await waitFor(() => backlog(after) < R, { timeoutMs: 120_000, intervalMs: 500, what: `the backlog (${peak} records after the restart) to drain` });
+    await waitFor(() => backlog(after) < R, { timeoutMs: 150_000, intervalMs: 500, what: `the backlog (${peak} records after the restart) to drain` });
     t.diagnostic(`parse at ${act.to}: backlog ${peak} → ${backlog(after)} records`);
     const done = await s.tuner.waitFor(op.id, 60_000);
     t.diagnostic(`operation ${done.state}: ${done.steps.map((x) => `${x.name} ${x.status} ${x.message ?? ''}`).join('; ')}`);
