@@ -3,7 +3,8 @@
  * cache belong to that run alone. Spawned by bench/runtime.ts:
  *   node --import tsx bench/_runtime-child.ts MODE [ARG]
  * MODE: `flights P` (the flights job, delay-by-origin parallelism P), `stateless`, `plain`
- * (the same aggregation as a Node.js stream pipeline), `savepoint KEYS`.
+ * (the same aggregation as a Node.js stream pipeline), `savepoint KEYS`, `cpu P` (a CPU-bound map
+ * at parallelism P on 2 TaskManagers), `busy` (busy time of a no-fault filter next to a CPU-bound map).
  * Prints one JSON line `{"result": {...}}` on stdout as its last line: counts, wall ms, maxRSS bytes.
  */
 import { createHash } from 'node:crypto';
@@ -52,6 +53,10 @@ export interface ChildResult {
   /** ms, trigger → savepoint written (the coordinator's duration) */
   savepointDurationMs?: number;
   checkpointsBeforeStop?: number;
+  /** `busy`: mean busy time of the vertices, ms/s */
+  busyMsPerSecond?: Record<string, number>;
+  /** `busy`: mean back-pressured time of the vertices, ms/s */
+  backPressuredMsPerSecond?: Record<string, number>;
 }
 
 function peakRss(): number {
@@ -385,6 +390,94 @@ function countKeys(path: string): number {
   return n;
 }
 
+/** Records and ms of CPU per record of the `cpu` mode: 3 s of CPU work in total. */
+const CPU_RECORDS = 15_000;
+const CPU_MS = 0.2;
+
+/**
+ * A CPU-bound vertex: generator (bounded, as fast as possible) → map burning {@link CPU_MS} ms per
+ * record at `parallelism` → keyed count → discard, on 2 TaskManagers. Wall time from start()
+ * resolved (the worker TaskManager is up) to done().
+ */
+async function cpu(parallelism: number, tmp: string): Promise<ChildResult> {
+  const spec: JobSpec = {
+    name: 'cpu-bound',
+    taskManagers: 2,
+    checkpoints: { dir: join(tmp, 'checkpoints') },
+    vertices: [
+      { name: 'gen', type: 'generator-source', rate: 0, keys: 1000, count: CPU_RECORDS, splits: 4 },
+      { name: 'parse', type: 'map', parallelism, faults: { cpuMs: CPU_MS } },
+      { name: 'count', type: 'window-aggregate', key: 'key', size: '1h', aggregations: { n: 'count' } },
+      { name: 'discard', type: 'discard-sink' },
+    ],
+    edges: [
+      { from: 'gen', to: 'parse', partitioning: 'rebalance' },
+      { from: 'parse', to: 'count', partitioning: 'hash', key: 'key' },
+      { from: 'count', to: 'discard', partitioning: 'forward' },
+    ],
+  };
+  const job = new LocalJob(spec, { checkpoints: { interval: CHECKPOINT_INTERVAL_MS } });
+  await job.start();
+  const t0 = performance.now();
+  const res = await job.done();
+  const wallMs = performance.now() - t0;
+  if (res.state !== 'FINISHED') throw new Error(`job ${spec.name} ended ${res.state}: ${res.error?.message ?? ''}`);
+  return { mode: `cpu-${parallelism}`, records: recordsIn(job, 'parse'), wallMs, maxRssBytes: peakRss() };
+}
+
+/**
+ * Busy time of a vertex with no fault next to a CPU-bound one, all on one TaskManager (one event
+ * loop): generator at 2,000 records/s → filter → map burning 1 ms per record → keyed count →
+ * discard, for 8 s; the mean of each vertex's busy and back-pressured ms/s over the last 5 s
+ * (sampled every 500 ms from metricPoints()).
+ */
+async function busy(tmp: string): Promise<ChildResult> {
+  const spec: JobSpec = {
+    name: 'busy-next-to-cpu',
+    taskManagers: 1,
+    checkpoints: { dir: join(tmp, 'checkpoints'), interval: 0 },
+    vertices: [
+      { name: 'gen', type: 'generator-source', rate: 2000, keys: 100, splits: 4 },
+      { name: 'keep', type: 'filter', condition: 'value >= 0' },
+      { name: 'parse', type: 'map', faults: { cpuMs: 1 } },
+      { name: 'count', type: 'window-aggregate', key: 'key', size: '1h', aggregations: { n: 'count' } },
+      { name: 'discard', type: 'discard-sink' },
+    ],
+    edges: [
+      { from: 'gen', to: 'keep' },
+      { from: 'keep', to: 'parse' },
+      { from: 'parse', to: 'count', partitioning: 'hash', key: 'key' },
+      { from: 'count', to: 'discard' },
+    ],
+  };
+  const job = new LocalJob(spec, { metricsWindowMs: 1000 });
+  await job.start();
+  const sums = new Map<string, { busy: number; bp: number; n: number }>();
+  const t0 = performance.now();
+  while (performance.now() - t0 < 8000) {
+    await sleep(500);
+    if (performance.now() - t0 < 3000) continue;
+    for (const p of job.metricPoints()) {
+      const v = p.tags.task_name;
+      if (!v) continue;
+      const e = sums.get(v) ?? { busy: 0, bp: 0, n: 0 };
+      if (p.measurement === 'taskmanager_job_task_busyTimeMsPerSecond') {
+        e.busy += Number(p.fields.value);
+        e.n++;
+      } else if (p.measurement === 'taskmanager_job_task_backPressuredTimeMsPerSecond') e.bp += Number(p.fields.value);
+      sums.set(v, e);
+    }
+  }
+  await job.cancel();
+  const busyMs: Record<string, number> = {};
+  const bpMs: Record<string, number> = {};
+  for (const [v, e] of sums) {
+    busyMs[v] = e.n > 0 ? e.busy / e.n : Number.NaN;
+    bpMs[v] = e.n > 0 ? e.bp / e.n : Number.NaN;
+  }
+  return { mode: 'busy', busyMsPerSecond: busyMs, backPressuredMsPerSecond: bpMs, maxRssBytes: peakRss() };
+}
+
 const [mode, arg] = process.argv.slice(2);
 const tmp = mkdtempSync(join(tmpdir(), 'streamtune-bench-runtime-'));
 process.env.STREAMTUNE_DATA_DIR = tmp;
@@ -394,6 +487,8 @@ try {
   else if (mode === 'stateless') r = await stateless();
   else if (mode === 'plain') r = await plain(tmp);
   else if (mode === 'savepoint') r = await savepoint(Number(arg ?? 1_000_000), tmp);
+  else if (mode === 'cpu') r = await cpu(Number(arg ?? 1), tmp);
+  else if (mode === 'busy') r = await busy(tmp);
   else throw new Error(`unknown mode ${mode ?? ''}`);
   process.stdout.write(`${JSON.stringify({ result: r })}\n`);
 } finally {

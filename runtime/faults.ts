@@ -40,7 +40,10 @@ export class Faults {
     this.active = spec !== undefined && Object.keys(spec).length > 0;
   }
 
-  /** Runs before a batch is processed: failures, CPU burn and allocations. Throws InjectedFailure. */
+  /**
+   * Runs before a batch is processed: failures and allocations. Throws InjectedFailure. The CPU
+   * burn is {@link cpuMsFor}'s, spent by the subtask in slices (see `Subtask`).
+   */
   before(values: Rec[]): void {
     const s = this.spec;
     if (!s) return;
@@ -52,12 +55,6 @@ export class Faults {
     this.seen += values.length;
     if (s.failAfterRecords !== undefined && this.attempt === 0 && this.seen > s.failAfterRecords) {
       throw new InjectedFailure(`injected failure in '${this.vertex}' after ${s.failAfterRecords} records`);
-    }
-    if (s.cpuMs) {
-      const until = performance.now() + s.cpuMs * values.length;
-      while (performance.now() < until) {
-        /* burn CPU */
-      }
     }
     // Allocated on the V8 heap (arrays of numbers, 8 bytes per element): Node.js Buffers live
     // outside it, barely drive the garbage collector and do not show in heap used.
@@ -72,11 +69,19 @@ export class Faults {
     }
   }
 
-  /** Runs after a batch: the added latency, paid as real sleep. */
-  async after(n: number): Promise<void> {
-    if (this.spec?.latencyMs) {
-      this.debt.add(this.spec.latencyMs * n);
-      await this.debt.pay();
-    }
+  /** CPU time to burn for a batch of `n` records, ms (`cpuMs` each; 0 without the knob). */
+  cpuMsFor(n: number): number {
+    return (this.spec?.cpuMs ?? 0) * n;
+  }
+
+  /**
+   * Runs after a batch of `n` records: adds their latency (`latencyMs` each) and sleeps it off once
+   * at least 1 ms is owed (see {@link LatencyDebt}). Undefined when there is nothing to wait for now;
+   * else resolves with the ms slept that count as the subtask's own busy time.
+   */
+  after(n: number): Promise<number> | undefined {
+    if (!this.spec?.latencyMs) return undefined;
+    this.debt.add(this.spec.latencyMs * n);
+    return this.debt.pay();
   }
 }

@@ -4,52 +4,47 @@
  * redistributed), runs periodic checkpoints, takes savepoints, stops with a savepoint, and fails
  * over from the last completed checkpoint under a fixed-delay restart strategy.
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type LogEvent, type Logger, type MetricPoint, silentLogger, StreamtuneError } from '../core/index.ts';
 import { DEFAULT_MAX_PARALLELISM, checkParallelism, keyGroupOf, keyGroupRange } from './keygroups.ts';
-import { isSourceSpec, parseDuration, type JobSpec, type VertexSpec } from './spec.ts';
-import { Channel, InputGate } from './stream.ts';
-import { Subtask, type OutputEdge } from './task.ts';
-import { Faults } from './faults.ts';
+import { isSourceSpec, parseDuration, type JobSpec, type Partitioning, type VertexSpec } from './spec.ts';
+import type { Subtask, SubtaskView } from './task.ts';
 import { CheckpointCoordinator, type CheckpointStats, type CompletedCheckpoint, type CoordinatorSettings } from './checkpoint/coordinator.ts';
 import { readCheckpoint, type CheckpointMetadata } from './checkpoint/storage.ts';
-import type { Operator, Rec, RestoredState } from './operators/types.ts';
+import type { Rec, RestoredState } from './operators/types.ts';
 import type { SourceReader } from './sources/types.ts';
-import { createMap, createFilter } from './operators/basic.ts';
-import { createLookup } from './operators/lookup.ts';
-import { createWindowAggregate } from './operators/window.ts';
-import { createJsonlSink, prepareJsonlSinkDir } from './sinks/jsonl.ts';
-import { createCollectSink, createDiscardSink } from './sinks/simple.ts';
-import { createDatasetSource, type SplitOffset } from './sources/dataset.ts';
-import { createGeneratorSource } from './sources/generator.ts';
+import { prepareJsonlSinkDir } from './sinks/jsonl.ts';
+import type { DatasetSourceReader, SplitOffset } from './sources/dataset.ts';
 import { resolveDataPath } from './paths.ts';
 import { randomId, vertexId } from './ids.ts';
 import { ProcessMetrics, jobMetricPoints } from './metrics/points.ts';
+import { buildDeployment, type Deployment, type DeploymentDescriptor } from './taskmanager/deploy.ts';
+import { placeSubtasks, usedTaskManagers } from './taskmanager/placement.ts';
+import { Link } from './taskmanager/remote.ts';
+import { RemoteSubtask, runningWorkerTaskManager, taskManagerId, workerTaskManager, type RemoteDeployment } from './taskmanager/pool.ts';
 
-/** A source vertex's `idleTimeout` in ms (0 = never idle), from any source type that has the setting. */
-function sourceIdleTimeout(v: VertexSpec): number {
-  const t = (v as { idleTimeout?: number | string }).idleTimeout;
-  return t === undefined ? 0 : parseDuration(t, `vertex '${v.name}' idleTimeout`, 0);
+export { registerVertexFactories, type VertexFactories } from './taskmanager/deploy.ts';
+
+/**
+ * TaskManagers of a job without `taskManagers` in its spec or options: `STREAMTUNE_TASK_MANAGERS`
+ * when set (a positive integer), else the number of cores (`os.availableParallelism()`).
+ */
+export function defaultTaskManagers(): number {
+  const env = Number(process.env.STREAMTUNE_TASK_MANAGERS);
+  return Number.isInteger(env) && env >= 1 ? env : availableParallelism();
+}
+
+/** The subtasks of one attempt and where they run. */
+interface AttemptDeployments {
+  local: Deployment;
+  remotes: RemoteDeployment[];
 }
 
 /** Job lifecycle (Flink's JobStatus names). */
 export type JobState = 'CREATED' | 'INITIALIZING' | 'RUNNING' | 'RESTARTING' | 'FAILED' | 'CANCELLING' | 'CANCELED' | 'FINISHED';
-
-/** Factories for vertex types beyond the built-in ones (the Kafka source and sink register here). */
-export interface VertexFactories {
-  source?: Record<string, (spec: VertexSpec) => SourceReader>;
-  operator?: Record<string, (spec: VertexSpec) => Operator>;
-}
-
-const extraFactories: Required<VertexFactories> = { source: {}, operator: {} };
-
-/** Registers vertex factories (e.g. `kafka-source`). */
-export function registerVertexFactories(f: VertexFactories): void {
-  Object.assign(extraFactories.source, f.source ?? {});
-  Object.assign(extraFactories.operator, f.operator ?? {});
-}
 
 /** Options of {@link LocalJob}. */
 export interface JobOptions {
@@ -74,6 +69,11 @@ export interface JobOptions {
   metricsWindowMs?: number;
   /** overrides of the sink output directories: vertex name → dir */
   outputDirs?: Record<string, string>;
+  /**
+   * TaskManagers to spread the subtasks over (see `JobSpec.taskManagers`); wins over the spec's.
+   * Default: the spec's, else {@link defaultTaskManagers}.
+   */
+  taskManagers?: number;
 }
 
 /** Vertex as built for an attempt. */
@@ -128,7 +128,11 @@ export class LocalJob {
   private readonly restart: { attempts: number; delay: number };
   private readonly logger: Logger;
   private readonly opts: JobOptions;
-  private subtasks: Subtask[] = [];
+  private subtasks: SubtaskView[] = [];
+  /** where each attempt's subtasks run, until they are closed */
+  private readonly attempts = new Map<readonly SubtaskView[], AttemptDeployments>();
+  /** TaskManagers the subtasks are spread over */
+  readonly taskManagers: number;
   private coordinator: CheckpointCoordinator | undefined;
   private checkpointCounter = 0;
   private restoreFrom: string | undefined;
@@ -186,6 +190,9 @@ export class LocalJob {
         throw new StreamtuneError('INVALID_ARGUMENT', `source '${v.name}' has ${v.partitions} splits; its parallelism ${v.parallelism} cannot exceed them`);
       }
     }
+    const tms = opts.taskManagers ?? spec.taskManagers ?? defaultTaskManagers();
+    if (!Number.isInteger(tms) || tms < 1) throw new StreamtuneError('INVALID_ARGUMENT', `taskManagers must be a positive integer, got ${tms}`);
+    this.taskManagers = tms;
     this.restoreFrom = opts.fromSavepoint;
     this.donePromise = new Promise((r) => (this.doneResolve = r));
   }
@@ -276,41 +283,6 @@ export class LocalJob {
     return { list, keyed, oldParallelism: v.parallelism, ...(inflight.values.length > 0 ? { inflight } : {}) };
   }
 
-  private buildOperator(v: VertexSpec): Operator {
-    const extra = extraFactories.operator[v.type];
-    if (extra) return extra(v);
-    switch (v.type) {
-      case 'map':
-        return createMap(v);
-      case 'filter':
-        return createFilter(v);
-      case 'lookup':
-        return createLookup(v);
-      case 'window-aggregate':
-        return createWindowAggregate(v);
-      case 'jsonl-sink':
-        return createJsonlSink(this.opts.outputDirs?.[v.name] ? { ...v, path: this.opts.outputDirs[v.name]! } : v);
-      case 'collect-sink':
-        return createCollectSink();
-      case 'discard-sink':
-        return createDiscardSink();
-      default:
-        throw new StreamtuneError('INVALID_SPEC', `vertex '${v.name}': type '${v.type}' is not available (is its module loaded?)`);
-    }
-  }
-
-  private buildReader(v: VertexSpec): SourceReader {
-    const extra = extraFactories.source[v.type];
-    if (extra) return extra(v);
-    if (v.type === 'dataset-source') {
-      const reader = createDatasetSource(v);
-      this.readers.push({ vertex: v.name, reader });
-      return reader;
-    }
-    if (v.type === 'generator-source') return createGeneratorSource(v);
-    throw new StreamtuneError('INVALID_SPEC', `vertex '${v.name}': source type '${v.type}' is not available (is its module loaded?)`);
-  }
-
   private async launch(meta: CheckpointMetadata | undefined): Promise<void> {
     const spec = this.spec;
     const baseDir = spec.baseDir ?? process.cwd();
@@ -323,28 +295,23 @@ export class LocalJob {
       const list = (meta?.vertices[v.name]?.subtasks ?? []).flatMap((s) => s?.list ?? []);
       prepareJsonlSinkDir(dir, list);
     }
-    // channels: edge → [upstream subtask][downstream subtask]
-    const edgeChannels = spec.edges.map((e) => {
+    const partitioning: Partitioning[] = spec.edges.map((e) => {
       const up = par.get(e.from)!;
       const down = par.get(e.to)!;
       // a forward edge whose ends got different parallelism (an override) becomes rebalance, as Flink does
-      const partitioning = (e.partitioning ?? 'forward') === 'forward' && up !== down ? 'rebalance' : (e.partitioning ?? 'forward');
-      if (e.partitioning === 'forward' && up !== down) {
-        this.logger.warn(`edge ${e.from} -> ${e.to} is forward but parallelism differs (${up} vs ${down}): using rebalance`);
+      if ((e.partitioning ?? 'forward') === 'forward' && up !== down) {
+        if (e.partitioning === 'forward') this.logger.warn(`edge ${e.from} -> ${e.to} is forward but parallelism differs (${up} vs ${down}): using rebalance`);
+        return 'rebalance';
       }
-      const grid: Channel[][] = [];
-      for (let u = 0; u < up; u++) {
-        grid.push([]);
-        for (let d = 0; d < down; d++) {
-          // forward: one channel per pair (u, u); other pairs never used, so not created
-          grid[u]!.push(partitioning === 'forward' && u !== d ? (undefined as unknown as Channel) : new Channel(capacity));
-        }
-      }
-      return { edge: e, partitioning, grid };
+      return e.partitioning ?? 'forward';
     });
+    const parallelism = Object.fromEntries(par);
+    const placement = placeSubtasks(spec, parallelism, this.taskManagers);
+    const used = usedTaskManagers(placement);
     const attempt = this.numRestarts;
-    const subtasks: Subtask[] = [];
+    const subtasks: SubtaskView[] = [];
     const vertexPar: Record<string, number> = {};
+    for (const v of spec.vertices) vertexPar[v.name] = par.get(v.name)!;
     const coordinator = new CheckpointCoordinator(
       { name: this.name, id: this.id, maxParallelism: this.maxParallelism },
       { ...this.settings, dir: this.settings.dir, unaligned: this.unaligned },
@@ -357,54 +324,116 @@ export class LocalJob {
     );
     this.attemptId = randomId();
     this.readers = [];
-    for (const [vi, v] of spec.vertices.entries()) {
-      const p = par.get(v.name)!;
-      vertexPar[v.name] = p;
-      for (let i = 0; i < p; i++) {
-        const outputs: OutputEdge[] = edgeChannels
-          .filter((ec) => ec.edge.from === v.name)
-          .map((ec) => ({
-            partitioning: ec.partitioning,
-            key: ec.edge.key,
-            target: ec.edge.to,
-            edgeIndex: spec.edges.indexOf(ec.edge),
-            maxParallelism: this.maxParallelism,
-            channels: ec.partitioning === 'forward' ? [ec.grid[i]![i]!] : ec.grid[i]!,
-          }));
-        const inputs: Channel[] = [];
-        const inputEdges: number[] = [];
-        for (const ec of edgeChannels.filter((x) => x.edge.to === v.name)) {
-          for (let u = 0; u < ec.grid.length; u++) {
-            if (!ec.grid[u]![i]) continue;
-            inputs.push(ec.grid[u]![i]!);
-            inputEdges.push(spec.edges.indexOf(ec.edge));
-          }
+    const taskLogger = this.logger.namespace('task');
+    const tasksOn = (tm: number): DeploymentDescriptor['tasks'] => {
+      const out: DeploymentDescriptor['tasks'] = [];
+      for (const v of spec.vertices) {
+        const p = par.get(v.name)!;
+        for (let i = 0; i < p; i++) {
+          if (placement.tm[v.name]![i] !== tm) continue;
+          const restored = this.restoredFor(meta, v.name, i, p);
+          out.push(restored ? { vertex: v.name, index: i, restored } : { vertex: v.name, index: i });
         }
-        const source = isSourceSpec(v);
-        subtasks.push(
-          new Subtask(
-            v.name,
-            vi,
-            i,
-            p,
-            source ? 'source' : 'operator',
-            source ? this.buildReader(v) : undefined,
-            source ? undefined : this.buildOperator(v),
-            source ? undefined : new InputGate(inputs, inputEdges),
-            outputs,
-            new Faults(v.faults, v.name, attempt),
-            coordinator,
-            this.restoredFor(meta, v.name, i, p),
-            { jobId: this.id, jobName: this.name, maxParallelism: this.maxParallelism, attempt, baseDir, collected: this.collected },
-            { batchSize: this.opts.batchSize ?? 512, logger: this.logger.namespace('task'), metricsWindowMs: this.opts.metricsWindowMs ?? 5000, idleTimeoutMs: source ? sourceIdleTimeout(v) : 0 },
-          ),
-        );
+      }
+      return out;
+    };
+    // functions do not cross threads; their vertices never run on a worker (placement.ts)
+    const cloneable: JobSpec = { ...spec, vertices: spec.vertices.map((v) => ('fn' in v && typeof v.fn === 'function' ? ({ ...v, fn: undefined } as VertexSpec) : v)) };
+    const descriptor = (tm: number): DeploymentDescriptor => ({
+      deploymentId: `${this.attemptId}-${tm}`,
+      jobId: this.id,
+      jobName: this.name,
+      attempt,
+      maxParallelism: this.maxParallelism,
+      baseDir,
+      spec: tm === 0 ? spec : cloneable,
+      parallelism,
+      placement,
+      partitioning,
+      capacity,
+      batchSize: this.opts.batchSize ?? 512,
+      metricsWindowMs: this.opts.metricsWindowMs ?? 5000,
+      ...(this.opts.outputDirs ? { outputDirs: this.opts.outputDirs } : {}),
+      tasks: tasksOn(tm),
+    });
+    // links between every two TaskManagers of the attempt: TaskManager 0 keeps its ends, workers get theirs
+    const links0 = new Map<number, Link>();
+    const ports = new Map<number, Array<{ peer: number; port: MessagePort }>>(used.map((tm) => [tm, []]));
+    for (const a of used) {
+      for (const b of used) {
+        if (b <= a) continue;
+        const mc = new MessageChannel();
+        if (a === 0) links0.set(b, new Link(mc.port1));
+        else ports.get(a)!.push({ peer: b, port: mc.port1 });
+        ports.get(b)!.push({ peer: a, port: mc.port2 });
       }
     }
+    const remotes: RemoteDeployment[] = [];
+    const proxies = new Map<string, RemoteSubtask>();
+    let local: Deployment;
+    try {
+      for (const tm of used) {
+        if (tm === 0) continue;
+        const w = await workerTaskManager(tm);
+        const desc = descriptor(tm);
+        remotes.push(
+          w.deploy(desc, ports.get(tm)!, this.opts.logger !== undefined, {
+            acker: coordinator,
+            collected: (records) => {
+              for (const r of records) this.collected.push(r);
+            },
+            log: (level, ns, meta, msg) => {
+              let l = taskLogger;
+              for (const n of ns) l = l.namespace(n);
+              l.child(meta)[level](msg);
+            },
+          }, (d) => {
+            for (const t of desc.tasks) {
+              const p = par.get(t.vertex)!;
+              const v = spec.vertices.find((x) => x.name === t.vertex)!;
+              const proxy = new RemoteSubtask(d, t.vertex, t.index, p, isSourceSpec(v) ? 'source' : 'operator', keyGroupRange(t.index, p, this.maxParallelism), w.tmId);
+              d.tasks.set(`${t.vertex}#${t.index}`, proxy);
+              proxies.set(`${t.vertex}#${t.index}`, proxy);
+            }
+          }),
+        );
+      }
+      await Promise.all(remotes.map((r) => r.deployed));
+      local = buildDeployment(descriptor(0), {
+        me: 0,
+        links: links0,
+        acker: coordinator,
+        collected: this.collected,
+        logger: taskLogger,
+        onReader: (vertex, _i, reader) => this.readers.push({ vertex, reader }),
+      });
+    } catch (err) {
+      for (const r of remotes) {
+        r.cancel();
+        r.dispose();
+      }
+      for (const l of links0.values()) l.close();
+      for (const l of ports.values()) for (const { port } of l) port.close();
+      throw err;
+    }
+    const locals = new Map(local.subtasks.map((s) => [`${s.vertex}#${s.index}`, s]));
+    for (const v of spec.vertices) {
+      for (let i = 0; i < par.get(v.name)!; i++) {
+        const key = `${v.name}#${i}`;
+        const s = locals.get(key) ?? proxies.get(key)!;
+        subtasks.push(s);
+      }
+    }
+    this.attempts.set(subtasks, { local, remotes });
     this.subtasks = subtasks;
     this.coordinator = coordinator;
     this.state = 'RUNNING';
-    this.logger.info(`job ${this.name} running`, { attempt, restored_from: this.restoreFrom ?? null, parallelism: Object.fromEntries(par) });
+    this.logger.info(`job ${this.name} running`, {
+      attempt,
+      restored_from: this.restoreFrom ?? null,
+      parallelism: Object.fromEntries(par),
+      task_managers: used.map((tm) => taskManagerId(tm)),
+    });
     const runs = subtasks.map((s) =>
       s.run().catch((err: Error) => {
         this.onTaskFailure(s, err, subtasks);
@@ -428,7 +457,7 @@ export class LocalJob {
     });
   }
 
-  private onTaskFailure(s: Subtask, err: Error, attemptTasks: Subtask[]): void {
+  private onTaskFailure(s: SubtaskView, err: Error, attemptTasks: SubtaskView[]): void {
     if (this.subtasks !== attemptTasks || this.state !== 'RUNNING') return;
     this.logger.error(`task ${s.vertex} (${s.index + 1}/${s.parallelism}) failed: ${err.name}: ${err.message}`, {
       vertex: s.vertex,
@@ -441,7 +470,7 @@ export class LocalJob {
     void this.failover(err, attemptTasks);
   }
 
-  private async failover(err: Error, attemptTasks: Subtask[]): Promise<void> {
+  private async failover(err: Error, attemptTasks: SubtaskView[]): Promise<void> {
     this.state = 'RESTARTING';
     this.coordinator?.stop('job failing over');
     this.cancelTasks(attemptTasks);
@@ -466,12 +495,21 @@ export class LocalJob {
     }
   }
 
-  private cancelTasks(tasks: Subtask[]): void {
-    for (const s of tasks) s.cancel();
+  private cancelTasks(tasks: readonly SubtaskView[]): void {
+    const d = this.attempts.get(tasks);
+    if (!d) return;
+    d.local.cancel();
+    for (const r of d.remotes) r.cancel();
   }
 
-  private async closeAll(tasks: Subtask[]): Promise<void> {
+  /** Closes every subtask of an attempt, then releases its channels and TaskManager deployments. */
+  private async closeAll(tasks: readonly SubtaskView[]): Promise<void> {
     for (const s of tasks) await s.close();
+    const d = this.attempts.get(tasks);
+    if (!d) return;
+    this.attempts.delete(tasks);
+    d.local.dispose();
+    for (const r of d.remotes) r.dispose();
   }
 
   private finish(r: JobResult): void {
@@ -488,14 +526,18 @@ export class LocalJob {
     return this.donePromise;
   }
 
-  /** Subtasks of the current attempt (read-only use). */
-  currentSubtasks(): readonly Subtask[] {
+  /**
+   * Subtasks of the current attempt (read-only use), in spec vertex order then subtask index: the
+   * {@link Subtask} itself for those on TaskManager 0 (this thread), a handle with a copy of the
+   * metrics (refreshed every 200 ms) for those on worker TaskManagers.
+   */
+  currentSubtasks(): readonly SubtaskView[] {
     return this.subtasks;
   }
 
   private sample(): void {
     const now = performance.now();
-    for (const s of this.subtasks) s.metrics.sample(now);
+    for (const s of this.subtasks) if (!(s instanceof RemoteSubtask)) (s as Subtask).metrics.sample(now);
     this.procMetrics.sample();
   }
 
@@ -570,14 +612,30 @@ export class LocalJob {
   sourceOffsets(now = Date.now()): Array<SplitOffset & { vertex: string }> {
     const out: Array<SplitOffset & { vertex: string }> = [];
     for (const { vertex, reader } of this.readers) {
-      const r = reader as SourceReader & { splitOffsets?: (now: number) => SplitOffset[] };
+      const r = reader as Partial<DatasetSourceReader>;
       if (r.splitOffsets) for (const o of r.splitOffsets(now)) out.push({ vertex, ...o });
+    }
+    // splits read on worker TaskManagers: positions as last reported, arrivals as of `now`
+    for (const s of this.subtasks) {
+      if (!(s instanceof RemoteSubtask) || !s.splitOffsets) continue;
+      for (const o of s.splitOffsets) {
+        const arrived = o.arrivalRate > 0 ? Math.min(o.splitRecords, Math.floor(((now - o.startedAt) * o.arrivalRate) / 1000) + 1) : o.splitRecords;
+        out.push({ vertex: s.vertex, ...o, arrivedOffset: Math.max(o.readOffset, arrived) });
+      }
     }
     return out.sort((a, b) => (a.vertex < b.vertex ? -1 : a.vertex > b.vertex ? 1 : a.split - b.split));
   }
 
   /** The job's metrics now, as Flink's InfluxDB reporter would write them (`docs/METRICS.md`). */
   metricPoints(now = Date.now()): MetricPoint[] {
-    return jobMetricPoints(this, now, { host: hostname(), tmId: `streamtune-tm-${process.pid}`, attemptId: this.attemptId }, this.procMetrics);
+    const workers: Array<{ tmId: string; stats: NonNullable<ReturnType<typeof runningWorkerTaskManager>>['stats'] }> = [];
+    const seen = new Set<string>();
+    for (const s of this.subtasks) {
+      if (!(s instanceof RemoteSubtask) || seen.has(s.tmId)) continue;
+      seen.add(s.tmId);
+      const index = Number(s.tmId.slice(s.tmId.lastIndexOf('-') + 1));
+      workers.push({ tmId: s.tmId, stats: runningWorkerTaskManager(index)?.stats });
+    }
+    return jobMetricPoints(this, now, { host: hostname(), tmId: taskManagerId(0), attemptId: this.attemptId, workers }, this.procMetrics);
   }
 }

@@ -240,6 +240,14 @@ export interface JobSpec {
   name: string;
   /** number of key groups. Default 128. */
   maxParallelism?: number;
+  /**
+   * TaskManagers the job's subtasks are spread over (`runtime/taskmanager/`): TaskManager 0 is this
+   * process's main thread, the others are worker threads, each with its own event loop and heap,
+   * so subtasks on different TaskManagers run on different cores. Slots are shared as in Flink: slot
+   * i holds subtask i of every vertex, the job needs as many slots as its highest parallelism, and
+   * slot i runs on TaskManager i mod N. Default: the number of cores (`os.availableParallelism()`).
+   */
+  taskManagers?: number;
   checkpoints?: CheckpointSpec;
   restartStrategy?: RestartStrategySpec;
   vertices: VertexSpec[];
@@ -308,6 +316,7 @@ export const JOB_SPEC_SCHEMA = {
   properties: {
     name: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' },
     maxParallelism: { type: 'integer', minimum: 1, maximum: 32768 },
+    taskManagers: { type: 'integer', minimum: 1, maximum: 256 },
     checkpoints: {
       type: 'object',
       additionalProperties: false,

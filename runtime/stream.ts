@@ -30,6 +30,12 @@ export interface BarrierElement {
    * data, and no input is blocked. Savepoints are always aligned.
    */
   unaligned?: boolean;
+  /**
+   * Unaligned barriers that came from another TaskManager: the records the barrier overtook in the
+   * receiving channel (copied), which the receiver stores in the checkpoint as in-flight data (a
+   * local channel's sender records them itself).
+   */
+  overtaken?: Array<{ vertex: string; edge: number; values: Record<string, unknown>[]; ts: number[] }>;
 }
 /** The upstream subtask has no more input. */
 export interface EndElement {
@@ -60,8 +66,25 @@ interface Listener {
   notify(at: number): void;
 }
 
+/**
+ * The sending end of a channel as a subtask sees it: a local {@link Channel}, or the sender's side
+ * of a channel to another TaskManager (`runtime/taskmanager/remote.ts`, credit-based).
+ */
+export interface OutputChannel {
+  /** True when a data buffer can be pushed without waiting. */
+  hasSpace(): boolean;
+  /** Appends an element (data only when {@link hasSpace}, except an unaligned barrier's flush). */
+  push(el: StreamElement): void;
+  /** Puts an unaligned barrier ahead of the queued data; returns the overtaken buffers it can see. */
+  pushBarrierOvertaking(barrier: BarrierElement): DataElement[];
+  /** Resolves with the time (performance.now ms) space became free. Rejects with CancelledError. */
+  waitForSpace(): Promise<number>;
+  /** Fill ratio of data buffers, 0..1. */
+  usage(): number;
+}
+
 /** A bounded FIFO of stream elements between two subtasks. */
-export class Channel {
+export class Channel implements OutputChannel {
   private readonly queue: StreamElement[] = [];
   private head = 0;
   /** data buffers currently queued */
@@ -69,6 +92,8 @@ export class Channel {
   private spaceWaiters: Array<(at: number) => void> = [];
   private listener: Listener | undefined;
   private cancelled = false;
+  /** called when a data buffer was polled: a channel from another TaskManager returns a credit */
+  onDataPolled: (() => void) | undefined;
 
   /** @param capacity max queued data buffers (Flink: buffers per channel + floating) */
   constructor(readonly capacity: number) {}
@@ -127,6 +152,7 @@ export class Channel {
     }
     if (el.k === 0) {
       this.dataBuffers--;
+      if (this.onDataPolled) this.onDataPolled();
       if (this.spaceWaiters.length > 0) {
         const w = this.spaceWaiters;
         this.spaceWaiters = [];

@@ -5,9 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diagnose } from '../diagnoser/diagnose.ts';
+import { diagnose, planInputs } from '../diagnoser/diagnose.ts';
 import { loadPeaks } from '../diagnoser/history.ts';
-import { planInputs } from '../diagnoser/diagnose.ts';
 import { planParallelism } from '../diagnoser/plan.ts';
 import { summarise } from '../diagnoser/detectors/common.ts';
 import { loadRules } from '../rules/index.ts';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { type Logger, StreamtuneError } from '../../core/index.ts';
 import type { OperatorSnapshot } from '../operators/types.ts';
-import type { CheckpointAcker, Subtask } from '../task.ts';
+import type { CheckpointAcker, CheckpointParticipant } from '../task.ts';
 import { pruneCheckpoints, writeCheckpointDir, type CheckpointMetadata, type SubtaskState } from './storage.ts';
 
 /** A completed checkpoint or savepoint. */
@@ -60,13 +60,16 @@ export interface CoordinatorSettings {
   unaligned?: boolean;
 }
 
+/** ms between attempts to trigger a due periodic checkpoint while not every subtask runs. */
+const PERIODIC_RETRY_MS = 50;
+
 interface Pending {
   id: number;
   savepoint: boolean;
   stop: boolean;
   targetDir: string | undefined;
   triggeredAt: number;
-  acks: Map<Subtask, OperatorSnapshot>;
+  acks: Map<CheckpointParticipant, OperatorSnapshot>;
   resolve: (c: CompletedCheckpoint) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -77,13 +80,17 @@ export class CheckpointCoordinator implements CheckpointAcker {
   private pending: Pending | undefined;
   private queue: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
+  /** ms epoch the last checkpoint or savepoint ended (completed or failed) */
   private lastEnd = 0;
+  /** ms epoch the last periodic checkpoint was triggered */
+  private lastTrigger = 0;
+  private periodic = false;
   private stopped = false;
 
   constructor(
     private readonly job: { name: string; id: string; maxParallelism: number },
     private readonly settings: CoordinatorSettings,
-    private readonly subtasks: Subtask[],
+    private readonly subtasks: readonly CheckpointParticipant[],
     private readonly vertexParallelism: Record<string, number>,
     readonly stats: CheckpointStats,
     private nextId: () => number,
@@ -91,23 +98,38 @@ export class CheckpointCoordinator implements CheckpointAcker {
     private readonly canCheckpoint: () => boolean,
   ) {}
 
-  /** Starts periodic checkpoints. */
+  /**
+   * Starts periodic checkpoints, as Flink's CheckpointCoordinator schedules them: the next one is
+   * triggered `interval` ms after the previous periodic trigger, but never sooner than `minPause` ms
+   * after the previous checkpoint or savepoint *ended* (completed or failed), and never while one is
+   * in progress — so a checkpoint that completes in milliseconds is not followed by a second one in
+   * the same interval.
+   */
   start(): void {
     if (this.settings.interval <= 0) return;
-    this.lastEnd = Date.now();
-    const tick = () => {
-      if (this.stopped) return;
-      const due = Math.max(this.lastEnd + this.settings.minPause, this.lastEnd + this.settings.interval) - Date.now();
-      this.timer = setTimeout(() => {
-        if (this.stopped) return;
-        if (!this.pending && this.queue.length === 0 && this.canCheckpoint()) {
-          this.trigger({ savepoint: false, stop: false }).catch(() => {});
-        }
-        tick();
-      }, Math.max(50, due));
-      this.timer.unref();
-    };
-    tick();
+    const now = Date.now();
+    this.lastEnd = now;
+    this.lastTrigger = now;
+    this.periodic = true;
+    this.arm();
+  }
+
+  /** (Re-)arms the periodic timer for the next due time; a no-op while a checkpoint is in progress (its end re-arms). */
+  private arm(retryMs = 0): void {
+    if (!this.periodic || this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending || this.queue.length > 0) return;
+    const due = Math.max(this.lastTrigger + this.settings.interval, this.lastEnd + this.settings.minPause, Date.now() + retryMs) - Date.now();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.stopped || this.pending || this.queue.length > 0) return;
+      // not every subtask runs yet (starting, restarting): try again shortly
+      if (!this.canCheckpoint()) return this.arm(PERIODIC_RETRY_MS);
+      this.lastTrigger = Date.now();
+      this.trigger({ savepoint: false, stop: false }).catch(() => {});
+    }, Math.max(0, due));
+    this.timer.unref();
   }
 
   /** Stops periodic checkpoints and fails a pending one. */
@@ -155,12 +177,12 @@ export class CheckpointCoordinator implements CheckpointAcker {
   /** Completes a checkpoint of a finished job directly from every subtask's final state. */
   async finalCheckpoint(): Promise<CompletedCheckpoint> {
     const id = this.nextId();
-    const acks = new Map<Subtask, OperatorSnapshot>();
+    const acks = new Map<CheckpointParticipant, OperatorSnapshot>();
     for (const s of this.subtasks) acks.set(s, await s.snapshotNow(id));
     return this.complete({ id, savepoint: false, targetDir: undefined, triggeredAt: Date.now(), acks });
   }
 
-  ack(checkpointId: number, subtask: Subtask, snapshot: OperatorSnapshot): void {
+  ack(checkpointId: number, subtask: CheckpointParticipant, snapshot: OperatorSnapshot): void {
     const p = this.pending;
     if (!p || p.id !== checkpointId) return; // late ack of a failed checkpoint
     p.acks.set(subtask, snapshot);
@@ -172,7 +194,7 @@ export class CheckpointCoordinator implements CheckpointAcker {
     }
   }
 
-  decline(checkpointId: number, subtask: Subtask, reason: string): void {
+  decline(checkpointId: number, subtask: CheckpointParticipant, reason: string): void {
     const p = this.pending;
     if (p && p.id === checkpointId) this.fail(p, `declined by ${subtask.vertex}#${subtask.index}: ${reason}`, true);
   }
@@ -203,9 +225,11 @@ export class CheckpointCoordinator implements CheckpointAcker {
     return `checkpoint ${id} expired before completing (timeout ${this.settings.timeout} ms)`;
   }
 
+  /** Runs the next queued trigger, or re-arms the periodic timer when none waits. */
   private next(): void {
     const q = this.queue.shift();
-    q?.();
+    if (q) q();
+    else this.arm();
   }
 
   private async complete(p: Pick<Pending, 'id' | 'savepoint' | 'targetDir' | 'triggeredAt' | 'acks'> & { timer?: NodeJS.Timeout }): Promise<CompletedCheckpoint> {

@@ -8,7 +8,8 @@
 import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { MetricPoint } from '../../core/index.ts';
-import type { Subtask } from '../task.ts';
+import type { SubtaskView } from '../task.ts';
+import type { TaskManagerStats } from '../taskmanager/protocol.ts';
 import { RateWindow } from './task-metrics.ts';
 
 /** Heap, GC and event-loop measurements of this process (Flink's `Status.JVM.*` for Node.js). */
@@ -70,9 +71,16 @@ function p(measurement: string, tags: Record<string, string>, fields: MetricPoin
 /** Identity of the process the job runs in. */
 export interface ReporterIdentity {
   host: string;
+  /** `tm_id` of TaskManager 0, the main thread (whose heap `proc` measures) */
   tmId: string;
   /** ExecutionGraphID of the current attempt, 32 hex */
   attemptId: string;
+  /**
+   * Worker TaskManagers running subtasks of the job (`runtime/taskmanager/`), with their heap, GC
+   * and event loop as last reported (undefined before the first report): reported as
+   * `taskmanager_Status_*` points with their own `tm_id`.
+   */
+  workers?: Array<{ tmId: string; stats: TaskManagerStats | undefined }>;
 }
 
 /**
@@ -99,7 +107,7 @@ export interface MetricsJobView {
   readonly vertices: ReadonlyArray<{ id: string; name: string; parallelism: number; inputs: readonly string[]; keyed: boolean; partitions?: number }>;
   /** ms durations and the unaligned flag in force */
   checkpointSettings(): { interval: number; timeout: number; minPause: number; unaligned: boolean };
-  currentSubtasks(): readonly Subtask[];
+  currentSubtasks(): readonly SubtaskView[];
 }
 
 /** All metric points of a job at `now` (ms epoch). */
@@ -134,7 +142,8 @@ export function jobMetricPoints(job: MetricsJobView, now: number, id: ReporterId
     const taskId = vertexIds.get(st.vertex)!;
     const attemptNum = String(job.numRestarts);
     const tags = {
-      ...tm,
+      host: id.host,
+      tm_id: st.tmId || id.tmId,
       job_id: job.id,
       job_name: job.name,
       subtask_index: String(st.index),
@@ -188,6 +197,18 @@ export function jobMetricPoints(job: MetricsJobView, now: number, id: ReporterId
   out.push(p('taskmanager_Status_JVM_GarbageCollector_All_Time', tm, { value: Math.round(proc.gcTimeMs) }, now, INT));
   out.push(p('taskmanager_Status_JVM_GarbageCollector_All_TimeMsPerSecond', tm, { count: Math.round(proc.gcTimeMs), rate: proc.gcTimeMsPerSecond() }, now, COUNT));
   out.push(p('taskmanager_Status_NodeJS_EventLoop_Delay', tm, { value: proc.eventLoopDelayMs() }, now));
+  for (const w of id.workers ?? []) {
+    if (!w.stats) continue;
+    const t = { host: id.host, tm_id: w.tmId };
+    const x = w.stats;
+    out.push(p('taskmanager_Status_JVM_Memory_Heap_Used', t, { value: x.heapUsed }, now, INT));
+    out.push(p('taskmanager_Status_JVM_Memory_Heap_Committed', t, { value: x.heapCommitted }, now, INT));
+    out.push(p('taskmanager_Status_JVM_Memory_Heap_Max', t, { value: x.heapMax }, now, INT));
+    out.push(p('taskmanager_Status_JVM_GarbageCollector_All_Count', t, { value: x.gcCount }, now, INT));
+    out.push(p('taskmanager_Status_JVM_GarbageCollector_All_Time', t, { value: Math.round(x.gcTimeMs) }, now, INT));
+    out.push(p('taskmanager_Status_JVM_GarbageCollector_All_TimeMsPerSecond', t, { count: Math.round(x.gcTimeMs), rate: x.gcTimeMsPerSecond }, now, COUNT));
+    out.push(p('taskmanager_Status_NodeJS_EventLoop_Delay', t, { value: x.eventLoopDelayMs }, now));
+  }
   return out;
 }
 

@@ -1,9 +1,10 @@
 /**
  * Per-subtask measurements: record counters and the split of wall time into busy, backpressured
  * and idle (Flink's `busyTimeMsPerSecond`, `backPressuredTimeMsPerSecond`, `idleTimeMsPerSecond`,
- * which add up to about 1000). A subtask is *idle* while it waits for input, *backpressured* while it
- * waits for space in an output channel, and *busy* otherwise — including time it waits for the
- * event loop, which is how a Flink task thread competing for a core shows busy time.
+ * which add up to about 1000). A subtask is *busy* while its own code runs or it awaits its own work
+ * (a latency fault, a lookup), *backpressured* while it waits for space in an output channel, and
+ * *idle* the rest of the time — waiting for input, or for the event loop while another subtask of the
+ * same TaskManager computes (in Flink that other subtask would run on its own thread).
  */
 
 /** A sliding window of (time, value) samples of a monotonically growing total, for per-second rates. */
@@ -34,18 +35,33 @@ export class RateWindow {
   }
 }
 
-/** Wait states of a subtask. */
-type WaitState = 'busy' | 'idle' | 'backpressured';
+/**
+ * What a subtask is doing: `busy` = running its own code (a synchronous segment), `own` = awaiting
+ * its own work (a latency fault's sleep, a lookup, a sink's send) — also busy —, `idle` = waiting
+ * for input, `backpressured` = waiting for output space, `off` = runnable but waiting for the event
+ * loop (another subtask's code runs): neither busy nor back-pressured, so it counts as idle.
+ */
+type WaitState = 'busy' | 'own' | 'idle' | 'backpressured' | 'off';
 
-/** Counters and time accounting of one subtask attempt. */
+/**
+ * Counters and time accounting of one subtask attempt. Busy time is measured, not inferred: the
+ * subtask marks where each of its synchronous segments starts and ends and which of its awaits are
+ * its own work (see Subtask), so time spent waiting for a shared event loop while another subtask
+ * computes is not counted as busy. Back-pressured time is time blocked on a full output channel
+ * (until space was freed); idle time is the rest of the wall time (Flink's definitions:
+ * `busyTimeMsPerSecond` + `backPressuredTimeMsPerSecond` + `idleTimeMsPerSecond` = 1000).
+ */
 export class TaskMetrics {
   numRecordsIn = 0;
   numRecordsOut = 0;
   numBytesOut = 0;
-  /** accumulated ms */
+  /** accumulated ms waiting for input (part of idle time) */
   idleMs = 0;
+  /** accumulated ms blocked on a full output */
   backpressuredMs = 0;
-  private state: WaitState = 'busy';
+  /** accumulated ms busy: own synchronous segments and own awaits */
+  busyMs = 0;
+  private state: WaitState = 'off';
   private since = 0;
   readonly startedAt: number;
   currentInputWatermark = Number.NEGATIVE_INFINITY;
@@ -69,7 +85,7 @@ export class TaskMetrics {
 
   private readonly inWin: RateWindow;
   private readonly outWin: RateWindow;
-  private readonly idleWin: RateWindow;
+  private readonly busyWin: RateWindow;
   private readonly bpWin: RateWindow;
   private readonly wallWin: RateWindow;
 
@@ -79,29 +95,66 @@ export class TaskMetrics {
     this.since = now;
     this.inWin = new RateWindow(windowMs);
     this.outWin = new RateWindow(windowMs);
-    this.idleWin = new RateWindow(windowMs);
+    this.busyWin = new RateWindow(windowMs);
     this.bpWin = new RateWindow(windowMs);
     this.wallWin = new RateWindow(windowMs);
   }
 
-  /** Enters a wait for input (idle) or for output space (backpressured) at `now` (performance.now ms). */
-  beginWait(kind: 'idle' | 'backpressured', now: number): void {
-    this.state = kind;
+  /** Closes the open interval at `now`, adding it to its total. */
+  private close(now: number): void {
+    const d = now - this.since;
+    if (d > 0) {
+      if (this.state === 'busy' || this.state === 'own') this.busyMs += d;
+      else if (this.state === 'backpressured') this.backpressuredMs += d;
+      else if (this.state === 'idle') this.idleMs += d;
+    }
     this.since = now;
   }
 
-  /** Ends the current wait; `until` is when the awaited thing happened (the rest counts as busy). */
-  endWait(until: number): void {
-    const d = Math.max(0, until - this.since);
-    if (this.state === 'idle') this.idleMs += d;
-    else if (this.state === 'backpressured') this.backpressuredMs += d;
+  /** The subtask's code starts running (after an await) at `now` (performance.now ms). */
+  resume(now: number): void {
+    this.close(now);
     this.state = 'busy';
   }
 
-  private totals(now: number): { idle: number; bp: number } {
+  /** The subtask's code stops running at `now` to wait for the event loop (a yield). */
+  suspend(now: number): void {
+    this.close(now);
+    this.state = 'off';
+  }
+
+  /**
+   * Starts a wait at `now`: for input (`idle`), for output space (`backpressured`), or for the
+   * subtask's own work (`own`, busy).
+   */
+  beginWait(kind: 'idle' | 'backpressured' | 'own', now: number): void {
+    this.close(now);
+    this.state = kind;
+  }
+
+  /**
+   * Ends the current wait: `until` is when the awaited thing happened (performance.now ms); the
+   * subtask runs again from now on. The time between `until` and now — waiting for the event loop —
+   * is neither busy nor back-pressured.
+   */
+  endWait(until: number, now = performance.now()): void {
+    this.close(Math.min(Math.max(until, this.since), now));
+    this.state = 'off';
+    this.resume(now);
+  }
+
+  /** Ends an `own` wait of which only `busyMs` count as busy (e.g. a sleep whose timer ran late). */
+  endOwnWait(busyMs: number, now = performance.now()): void {
+    this.state = 'off';
+    this.busyMs += Math.max(0, Math.min(busyMs, now - this.since));
+    this.since = now;
+    this.state = 'busy';
+  }
+
+  private totals(now: number): { busy: number; bp: number } {
     const open = Math.max(0, now - this.since);
     return {
-      idle: this.idleMs + (this.state === 'idle' ? open : 0),
+      busy: this.busyMs + (this.state === 'busy' || this.state === 'own' ? open : 0),
       bp: this.backpressuredMs + (this.state === 'backpressured' ? open : 0),
     };
   }
@@ -116,7 +169,7 @@ export class TaskMetrics {
     const t = this.totals(now);
     this.inWin.add(now, this.numRecordsIn);
     this.outWin.add(now, this.numRecordsOut);
-    this.idleWin.add(now, t.idle);
+    this.busyWin.add(now, t.busy);
     this.bpWin.add(now, t.bp);
     this.wallWin.add(now, now);
   }
@@ -125,14 +178,14 @@ export class TaskMetrics {
   rates(): { inPerSecond: number; outPerSecond: number; idleMsPerSecond: number; backPressuredMsPerSecond: number; busyMsPerSecond: number } {
     const wall = this.wallWin.ratePerSecond(); // ≈ 1000 ms/s once two samples exist
     if (wall <= 0) return { inPerSecond: 0, outPerSecond: 0, idleMsPerSecond: 0, backPressuredMsPerSecond: 0, busyMsPerSecond: 0 };
-    const idle = Math.min(1000, (this.idleWin.ratePerSecond() * 1000) / wall);
-    const bp = Math.min(1000 - idle, (this.bpWin.ratePerSecond() * 1000) / wall);
+    const busy = Math.min(1000, Math.max(0, (this.busyWin.ratePerSecond() * 1000) / wall));
+    const bp = Math.min(1000 - busy, Math.max(0, (this.bpWin.ratePerSecond() * 1000) / wall));
     return {
       inPerSecond: this.inWin.ratePerSecond(),
       outPerSecond: this.outWin.ratePerSecond(),
-      idleMsPerSecond: idle,
+      idleMsPerSecond: Math.max(0, 1000 - busy - bp),
       backPressuredMsPerSecond: bp,
-      busyMsPerSecond: Math.max(0, 1000 - idle - bp),
+      busyMsPerSecond: busy,
     };
   }
 }

@@ -72,8 +72,11 @@ export interface OperatorContext {
 /** A processing operator or sink. */
 export interface Operator {
   open?(ctx: OperatorContext, restored: RestoredState | undefined): Promise<void> | void;
-  /** Processes one buffer: `values[i]` has event timestamp `ts[i]`. */
-  processBatch(values: Rec[], ts: number[], out: Output): Promise<void> | void;
+  /**
+   * Processes one buffer: `values[i]` has event timestamp `ts[i]`. Return nothing when done
+   * synchronously; a promise only for real waits (the subtask counts them as its busy time).
+   */
+  processBatch(values: Rec[], ts: number[], out: Output): Promise<unknown> | void;
   /** The combined input watermark advanced to `wm` (ms). Return the output watermark (default `wm`). */
   processWatermark?(wm: number, out: Output): Promise<number | void> | number | void;
   /** No more input: flush (windows fire). */
