@@ -240,7 +240,8 @@ export async function produce(bootstrap: string[], topic: string, messages: Prod
  * failure the consumer is disconnected and the error rethrown.
  */
 export async function consumeAndCommit(kafka: Kafka, topic: string, group: string, take: readonly number[]): Promise<Consumer> {
-  const c = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  // short fetch waits: a real broker holds an empty fetch for maxWaitTimeInMs, and disconnect waits it out
+  const c = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 500 });
   await c.connect();
   try {
     const seen = new Map<number, number>();
