@@ -31,6 +31,8 @@
  * - kafkajs 2.2.4 consumers have no `describe()`.
  *
  * This file is imported by non-test code too (demo, bench): it depends only on kafkajs and core/.
+ * Tests use the real Kafka broker instead (test/helpers/kafka-broker.ts, which re-exports `produce`
+ * and `consumeAndCommit` from here); only test/kafka-mock.test.ts still starts the mock.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Kafka, logLevel, Partitioners, type Consumer, type RecordMetadata } from 'kafkajs';
