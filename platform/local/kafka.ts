@@ -167,6 +167,9 @@ export interface KafkaBroker {
   unref(): void;
 }
 
+/** JVM flags for the short storage-tool run: start fast, no optimising compiler (~2.4 → ~1.7 s here). */
+const SHORT_LIVED_JVM = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
+
 /** ms a new topic may take until every partition has a leader that serves it. */
 const TOPIC_READY_TIMEOUT_MS = 60_000;
 
@@ -319,7 +322,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   if (!existsSync(metaFile)) {
     clusterId = newKafkaClusterId();
     try {
-      await runJava(java, ['-Xmx256m', ...baseJvm, '-cp', jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile], logFile, `formatting the Kafka ${version} log directory ${dataDir}`);
+      await runJava(java, ['-Xmx256m', ...SHORT_LIVED_JVM, ...baseJvm, '-cp', jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile], logFile, `formatting the Kafka ${version} log directory ${dataDir}`);
     } catch (err) {
       dropTempDir();
       throw err;
