@@ -173,15 +173,31 @@ const SHORT_LIVED_JVM = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
 /** ms a new topic may take until every partition has a leader that serves it. */
 const TOPIC_READY_TIMEOUT_MS = 60_000;
 
-const tempDirs = new Set<string>();
+/** Temporary broker directories still in use → the PID of their running JVM, if any. */
+const tempDirs = new Map<string, () => number | undefined>();
 let exitHook = false;
-function removeTempDirsOnExit(dir: string): void {
-  tempDirs.add(dir);
+function removeTempDirsOnExit(dir: string, pid: () => number | undefined): void {
+  tempDirs.set(dir, pid);
   if (exitHook) return;
   exitHook = true;
-  // Runs after process.ts' own exit hook has sent SIGKILL; the files can go while the JVM dies.
   process.once('exit', () => {
-    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    for (const [d, running] of tempDirs) {
+      // the JVM first (process.ts' own exit hook may run after this one), then its files
+      let p: number | undefined;
+      try {
+        p = running();
+      } catch {
+        p = undefined; // the launcher failed before its JVM existed
+      }
+      if (p) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 }
 
@@ -299,7 +315,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
 
   const temporary = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'streamtune-kafka-'));
-  if (temporary) removeTempDirsOnExit(dir);
+  if (temporary) removeTempDirsOnExit(dir, () => (proc?.running ? proc.pid : undefined));
   mkdirSync(dir, { recursive: true });
   const [p1, p2] = await freePorts(2);
   const port = options.port ?? p1!;
