@@ -66,6 +66,9 @@ for (const sourceParallelism of [2, 1]) {
       await produce(mock.bootstrap, topic, [0, 1, 2, 3].map((p) => msg(p, 100 + p * 100)));
       await job.start();
       await waitFor(() => recordsIn(job, 'agg', 0) >= 4, { what: 'round 1 read', timeoutMs: 60_000 });
+      // every partition quiet long enough to be idle before round 2 (on a real broker round 2 can be
+      // read within idleTimeout of round 1; partition 0 would then go idle with the others)
+      await waitFor(() => job.currentSubtasks().filter((s) => s.vertex === 'src').every((s) => s.metrics.sourceIdle), { what: 'the source idle after round 1', timeoutMs: 30_000 });
       // round 2: partition 0 only, one record per 500 ms of event time up to 10 s
       const round2: ProduceMessage[] = [];
       for (let t = 1000; t <= 10_000; t += 500) round2.push(msg(0, t));
