@@ -92,7 +92,18 @@ export function createKafkaBus<E extends EventMap = AnyEvents>(options: KafkaBus
       const off = consumer.on(consumer.events.GROUP_JOIN, () => joined());
       try {
         await consumer.connect();
-        await consumer.subscribe({ topics: [topicName(topic)], fromBeginning: options.fromBeginning ?? false });
+        // A real broker answers the first metadata request for a topic it auto-creates with
+        // UNKNOWN_TOPIC_OR_PARTITION (retriable), which kafkajs 2.2.4's subscribe does not retry.
+        const subscribeBy = Date.now() + joinTimeoutMs;
+        for (;;) {
+          try {
+            await consumer.subscribe({ topics: [topicName(topic)], fromBeginning: options.fromBeginning ?? false });
+            break;
+          } catch (err) {
+            if ((err as { retriable?: boolean }).retriable !== true || Date.now() > subscribeBy) throw err;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
         await consumer.run({
           eachMessage: async ({ message, partition }) => {
             if (!message.value) return;

@@ -4,15 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { createKafkaBus } from '../core/bus-kafka.ts';
 import { createBus } from '../core/bus-factory.ts';
 import { isErrorCode } from '../core/errors.ts';
-import { startKafkaMock, type KafkaMock } from './helpers/kafka.ts';
+import { testKafkaBroker, type TestKafka } from './helpers/kafka-broker.ts';
 import { busContract } from './bus-contract.ts';
 
-let mock: KafkaMock;
-before(async () => { mock = await startKafkaMock(); });
+let mock: TestKafka;
+before(async () => { mock = await testKafkaBroker(); });
 after(async () => { await mock?.stop(); });
 
 // Two bus instances = two processes: the alerting one publishes, the diagnosis one subscribes.
-busContract('Kafka bus (two instances on the librdkafka mock)', async () => {
+busContract('Kafka bus (two instances on a real Kafka broker)', async () => {
   const topicPrefix = `st-${randomUUID().slice(0, 8)}`;
   const publisher = createKafkaBus({ brokers: mock.bootstrap, topicPrefix, groupId: `alerting-${topicPrefix}` });
   const subscriber = createKafkaBus({ brokers: mock.bootstrap, topicPrefix, groupId: `diagnoser-${topicPrefix}`, fromBeginning: true });

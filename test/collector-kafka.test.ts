@@ -1,5 +1,5 @@
 /**
- * The running collector against the librdkafka mock cluster: produce N records, consume M with a
+ * The running collector against a real Kafka broker: produce N records, consume M with a
  * consumer group and commit, `watchGroup` → the store holds N − M per partition and in total.
  */
 import { test } from 'node:test';
@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
 import { createCollector } from '../collector/index.ts';
 import { createEmbeddedStore } from '../collector/store/embedded.ts';
-import { consumeAndCommit, produce, startKafkaMock } from './helpers/kafka.ts';
+import { consumeAndCommit, produce, testKafkaBroker } from './helpers/kafka-broker.ts';
 import { uniqueName, waitFor } from './helpers/wait.ts';
 
 const FAR = { start: 0, end: Date.now() + 3_600_000 };
 
 test('watchGroup: the collector writes N − M lag per partition and per group into the store', { timeout: 240_000 }, async () => {
-  const mock = await startKafkaMock({ brokers: 1 });
+  const mock = await testKafkaBroker();
   const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
   const collector = createCollector({ store, intervalMs: 60_000, flushIntervalMs: 50, kafka: { brokers: mock.bootstrap, clientId: 'collector-test' } });
   const kafka = new Kafka({ clientId: 'collector-kafka-test', brokers: mock.bootstrap, logLevel: logLevel.NOTHING });

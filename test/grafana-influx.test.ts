@@ -4,7 +4,7 @@
  * what Grafana sends is reproduced: `$timeFilter`, `$__interval` and the multi-value `$group`
  * variable interpolated as Grafana's InfluxDB datasource does for a regex match, `(a|b)`).
  *
- * The consumer group reads a 4-partition topic on the librdkafka mock cluster and commits part of
+ * The consumer group reads a 4-partition topic on a real Kafka broker and commits part of
  * it; the collector polls five times 10 s apart (timestamps in the past) while more records arrive,
  * into the InfluxDB store. The `group` variable's query must list the group, and every panel query
  * must return a series for it with values, on InfluxDB's own `/query` endpoint.
@@ -16,7 +16,7 @@ import { KafkaLagCollector } from '../collector/kafka/index.ts';
 import { createInfluxStore } from '../collector/store/influx.ts';
 import { grafanaDashboard } from '../dashboards/grafana.ts';
 import { startInfluxDB } from './helpers/influxdb.ts';
-import { consumeAndCommit, produce, startKafkaMock } from './helpers/kafka.ts';
+import { consumeAndCommit, produce, testKafkaBroker } from './helpers/kafka-broker.ts';
 import { uniqueName } from './helpers/wait.ts';
 
 interface InfluxQueryResult {
@@ -33,7 +33,7 @@ function interpolate(query: string, groups: string[], intervalS: number): string
 }
 
 test('every panel query of the Grafana dashboard returns the consumer group\'s series from InfluxDB 1.6.7 filled by the lag collector', { timeout: 240_000 }, async () => {
-  const [influx, mock] = await Promise.all([startInfluxDB(), startKafkaMock()]);
+  const [influx, mock] = await Promise.all([startInfluxDB(), testKafkaBroker()]);
   let collector: KafkaLagCollector | undefined;
   let consumer: { disconnect(): Promise<void> } | undefined;
   try {

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
-import { consumeAndCommit, startKafkaMock, produce } from './helpers/kafka.ts';
+import { consumeAndCommit, testKafkaBroker, produce } from './helpers/kafka-broker.ts';
 import { uniqueName, waitFor } from './helpers/wait.ts';
 import { KafkaLagCollector, KAFKA_LAG_MEASUREMENTS as M } from '../collector/kafka/index.ts';
 import type { MetricPoint } from '../core/points.ts';
 
-test('collector reports N − M lag per partition and in total against the real mock broker, also after the consumer left', { timeout: 240_000 }, async () => {
-  const mock = await startKafkaMock({ brokers: 1 });
+test('collector reports N − M lag per partition and in total against a real Kafka broker, also after the consumer left', { timeout: 240_000 }, async () => {
+  const mock = await testKafkaBroker();
   const kafka = new Kafka({ clientId: 'lag-it', brokers: mock.bootstrap, logLevel: logLevel.NOTHING });
   let consumer: ReturnType<Kafka['consumer']> | undefined;
   let collector: KafkaLagCollector | undefined;
@@ -65,7 +65,7 @@ test('collector reports N − M lag per partition and in total against the real 
     assert.ok(after.groups[0]!.partitions.every((p) => Number.isFinite(p.lagSeconds)));
 
     // The broker goes away: the poll reports an error, counts it, and does not throw.
-    await mock.stop();
+    await mock.broker.stop();
     const failed = await collector.pollOnce(Date.now());
     assert.ok(failed.errors.length > 0);
     assert.ok(collector.stats().failedPolls >= 1);

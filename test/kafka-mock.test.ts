@@ -1,3 +1,9 @@
+/**
+ * The kcat librdkafka mock helper itself (test/helpers/kafka.ts). Every test that measures consumer
+ * lag or talks Kafka now runs on the real broker (test/helpers/kafka-broker.ts); the mock stays for
+ * what only it offers: a cluster of several brokers in one light process, started in milliseconds
+ * (the real launcher runs one broker). Remove this file together with the mock.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';

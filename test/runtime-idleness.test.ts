@@ -1,7 +1,7 @@
 /**
- * Idle sources (Flink's `withIdleness` and `WatermarkStatus.IDLE`) against the real Kafka-protocol
- * mock broker: a 4-partition topic where, after a first round on every partition, only partition 0
- * receives records. Event-time windows must keep firing:
+ * Idle sources (Flink's `withIdleness` and `WatermarkStatus.IDLE`) against a real Kafka broker: a
+ * 4-partition topic where, after a first round on every partition, only partition 0 receives records.
+ * Event-time windows must keep firing:
  * - with source parallelism 2, subtask 1 (partitions 1 and 3) reads nothing and marks itself idle, so
  *   the aggregation's combined watermark advances without it; subtask 0's quiet partition 2 stops
  *   holding its reader's watermark (split idleness);
@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../runtime/kafka.ts';
-import { startKafkaMock, produce, type ProduceMessage } from './helpers/kafka.ts';
+import { testKafkaBroker, produce, type ProduceMessage } from './helpers/kafka-broker.ts';
 import { uniqueName, waitFor, tempDir } from './helpers/wait.ts';
 import { LocalJob } from '../runtime/job.ts';
 import { parseJobSpecYaml, type JobSpec } from '../runtime/spec.ts';
@@ -45,7 +45,7 @@ edges:
 
 for (const sourceParallelism of [2, 1]) {
   test(`idle Kafka source (source parallelism ${sourceParallelism}): windows fire while only partition 0 has records; a reactivated input counts again`, { timeout: 180_000 }, async () => {
-    const mock = await startKafkaMock();
+    const mock = await testKafkaBroker();
     const topic = uniqueName('idle');
     const spec: JobSpec = {
       name: uniqueName('idle-job'),
@@ -66,6 +66,9 @@ for (const sourceParallelism of [2, 1]) {
       await produce(mock.bootstrap, topic, [0, 1, 2, 3].map((p) => msg(p, 100 + p * 100)));
       await job.start();
       await waitFor(() => recordsIn(job, 'agg', 0) >= 4, { what: 'round 1 read', timeoutMs: 60_000 });
+      // every partition quiet long enough to be idle before round 2 (on a real broker round 2 can be
+      // read within idleTimeout of round 1; partition 0 would then go idle with the others)
+      await waitFor(() => job.currentSubtasks().filter((s) => s.vertex === 'src').every((s) => s.metrics.sourceIdle), { what: 'the source idle after round 1', timeoutMs: 30_000 });
       // round 2: partition 0 only, one record per 500 ms of event time up to 10 s
       const round2: ProduceMessage[] = [];
       for (let t = 1000; t <= 10_000; t += 500) round2.push(msg(0, t));

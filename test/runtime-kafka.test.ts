@@ -1,5 +1,5 @@
 /**
- * The bundled runtime's Kafka source and sink against the real librdkafka mock broker (kcat):
+ * The bundled runtime's Kafka source and sink against a real Kafka broker (test/helpers/kafka-broker.ts):
  * - flights read from a 4-partition topic, aggregated per origin in 1-hour event-time windows into
  *   exactly-once JSONL files, stopped with a savepoint, restored with other source and aggregation
  *   parallelism (1 → 2, 1 → 3) while more flights are produced: every window equals the same
@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { startKafkaMock, produce, type KafkaMock } from './helpers/kafka.ts';
+import { testKafkaBroker, produce, type TestKafka } from './helpers/kafka-broker.ts';
 import { tempDir, uniqueName, waitFor } from './helpers/wait.ts';
 import { committedRecords, duplicateWindows } from './helpers/flights.ts';
 import { resolveDataPath } from '../runtime/paths.ts';
@@ -126,11 +126,11 @@ function assertCommittedFromCheckpoints(committed: Offsets, job: LocalJob, what:
 const sourceIn = (job: LocalJob) => job.currentSubtasks().filter((s) => s.vertex === 'flights').reduce((a, s) => a + s.metrics.numRecordsIn, 0);
 
 test('kafka-source: flights through 1h windows, stopped and restored with other parallelism (source 1 → 2, aggregation 1 → 3): exact windows, offsets committed from completed checkpoints', { timeout: 300_000 }, async () => {
-  let mock: KafkaMock | undefined;
+  let mock: TestKafka | undefined;
   let admin: Admin | undefined;
   const jobs: LocalJob[] = [];
   try {
-    mock = await startKafkaMock();
+    mock = await testKafkaBroker();
     admin = new Kafka({ clientId: 'runtime-kafka-test', brokers: mock.bootstrap, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     const topic = uniqueName('flights');
@@ -228,7 +228,7 @@ test('kafka-source: flights through 1h windows, stopped and restored with other 
 });
 
 test('kafka-source: parallelism above the partition count fails, naming the source', { timeout: 120_000 }, async () => {
-  const mock = await startKafkaMock();
+  const mock = await testKafkaBroker();
   const topic = uniqueName('narrow');
   const reader = createKafkaSource({ name: 'too-wide', type: 'kafka-source', topic, groupId: uniqueName('g'), brokers: mock.bootstrap });
   try {
@@ -292,7 +292,7 @@ function generatorToKafka(topic: string, brokers: string[], count: number, chk: 
 }
 
 test('kafka-sink: a bounded job writes exactly N keyed JSON records; a completed savepoint means everything before its barrier is in Kafka', { timeout: 300_000 }, async () => {
-  const mock = await startKafkaMock();
+  const mock = await testKafkaBroker();
   const admin = new Kafka({ clientId: 'runtime-kafka-sink-test', brokers: mock.bootstrap, logLevel: logLevel.NOTHING }).admin();
   let job: LocalJob | undefined;
   try {
@@ -324,7 +324,7 @@ test('kafka-sink: a bounded job writes exactly N keyed JSON records; a completed
 });
 
 test('kafka-sink: after a failure and a restart from the last checkpoint every record is in the topic at least once', { timeout: 300_000 }, async () => {
-  const mock = await startKafkaMock();
+  const mock = await testKafkaBroker();
   let job: LocalJob | undefined;
   try {
     const topic = uniqueName('gen-out-fail');

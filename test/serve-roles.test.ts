@@ -1,6 +1,6 @@
 /**
  * Alerting and diagnosis in separate processes (issue 4): two real `streamtune serve` processes
- * (bin/streamtune.js) over the Kafka bus on the librdkafka mock cluster and one real InfluxDB 1.6.7.
+ * (bin/streamtune.js) over the Kafka bus on a real Kafka broker and one real InfluxDB 1.6.7.
  *
  * Process 1 (`--roles jobs,server,alerter`) runs the demo's lagging flights job (enrich at 0.5 ms per
  * record cannot keep up with 5,000 records/s), the collector writing its metrics and lag to
@@ -20,7 +20,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { DEMO_JOB } from '../control-plane/demo.ts';
 import type { Diagnosis } from '../diagnoser/types.ts';
 import { startInfluxDB, type InfluxServer } from './helpers/influxdb.ts';
-import { startKafkaMock, type KafkaMock } from './helpers/kafka.ts';
+import { testKafkaBroker, type TestKafka } from './helpers/kafka-broker.ts';
 import { writeLagAlertRules } from './helpers/rules.ts';
 import { tempDir, uniqueName, waitFor } from './helpers/wait.ts';
 
@@ -69,13 +69,13 @@ async function until<T>(check: () => T | Promise<T>, timeoutMs: number, what: st
 }
 
 let influx: InfluxServer;
-let kafka: KafkaMock;
+let kafka: TestKafka;
 let p1: Proc | undefined;
 let p2: Proc | undefined;
 let dir: string;
 
 before(async () => {
-  [influx, kafka] = await Promise.all([startInfluxDB(), startKafkaMock()]);
+  [influx, kafka] = await Promise.all([startInfluxDB(), testKafkaBroker()]);
   dir = tempDir('streamtune-roles-');
   const db = await influx.createDatabase();
   const common = {

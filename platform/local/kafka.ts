@@ -166,18 +166,37 @@ export interface KafkaBroker {
   unref(): void;
 }
 
+/** JVM flags for the short storage-tool run: start fast, no optimising compiler (~2.4 → ~1.7 s here). */
+const SHORT_LIVED_JVM = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
+
 /** ms a new topic may take until every partition has a leader that serves it. */
 const TOPIC_READY_TIMEOUT_MS = 60_000;
 
-const tempDirs = new Set<string>();
+/** Temporary broker directories still in use → the PID of their running JVM, if any. */
+const tempDirs = new Map<string, () => number | undefined>();
 let exitHook = false;
-function removeTempDirsOnExit(dir: string): void {
-  tempDirs.add(dir);
+function removeTempDirsOnExit(dir: string, pid: () => number | undefined): void {
+  tempDirs.set(dir, pid);
   if (exitHook) return;
   exitHook = true;
-  // Runs after process.ts' own exit hook has sent SIGKILL; the files can go while the JVM dies.
   process.once('exit', () => {
-    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    for (const [d, running] of tempDirs) {
+      // the JVM first (process.ts' own exit hook may run after this one), then its files
+      let p: number | undefined;
+      try {
+        p = running();
+      } catch {
+        p = undefined; // the launcher failed before its JVM existed
+      }
+      if (p) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 }
 
@@ -295,7 +314,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
 
   const temporary = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'streamtune-kafka-'));
-  if (temporary) removeTempDirsOnExit(dir);
+  if (temporary) removeTempDirsOnExit(dir, () => (proc?.running ? proc.pid : undefined));
   mkdirSync(dir, { recursive: true });
   const [p1, p2] = await freePorts(2);
   const port = options.port ?? p1!;
@@ -318,7 +337,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   if (!existsSync(metaFile)) {
     clusterId = newKafkaClusterId();
     try {
-      await runJava(java, ['-Xmx256m', ...baseJvm, '-cp', jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile], logFile, `formatting the Kafka ${version} log directory ${dataDir}`);
+      await runJava(java, ['-Xmx256m', ...SHORT_LIVED_JVM, ...baseJvm, '-cp', jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile], logFile, `formatting the Kafka ${version} log directory ${dataDir}`);
     } catch (err) {
       dropTempDir();
       throw err;

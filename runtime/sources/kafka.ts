@@ -51,6 +51,27 @@ import { parseDuration, type KafkaSourceSpec } from '../spec.ts';
 import type { OperatorContext, OperatorSnapshot, Rec, RestoredState } from '../operators/types.ts';
 import { assignedSplits, type PollResult, type SourceReader } from './types.ts';
 
+/** ms an OffsetFetch is retried while the group coordinator is being created or loaded. */
+const COORDINATOR_WAIT_MS = 30_000;
+
+/**
+ * Runs `fn` again while it fails with a retriable Kafka error, for up to
+ * {@link COORDINATOR_WAIT_MS}: kafkajs' admin does not retry OffsetFetch, and a real broker answers
+ * NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS for a moment while it creates `__consumer_offsets`
+ * (the first group of a new cluster) or loads it (after a restart).
+ */
+async function retryWhileCoordinatorMoves<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + COORDINATOR_WAIT_MS;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { retriable?: boolean }).retriable !== true || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** A partition with no record for this long (ms) that is caught up is idle (Flink's idleness), unless the spec sets `idleTimeout`. */
 export const IDLE_TIMEOUT_MS = 1000;
 /** Log-end offsets are refreshed through the admin client at this period, ms. */
@@ -138,7 +159,7 @@ class SharedFetcher {
       await this.admin.connect();
       const offsets = await this.admin.fetchTopicOffsets(topic);
       if (offsets.length === 0) throw new Error(`topic '${topic}' has no partitions`);
-      const committedList = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+      const committedList = await retryWhileCoordinatorMoves(() => this.admin.fetchOffsets({ groupId, topics: [topic] }));
       const info: TopicInfo = {
         partitions: offsets.map((o) => o.partition).sort((a, b) => a - b),
         low: new Map(offsets.map((o) => [o.partition, Number(o.low)])),

@@ -18,8 +18,11 @@
  * Startup: ~3 s with the jars in the cache (`cacheDir('maven/kafka-<version>')`); the first run on a
  * machine downloads them through Maven (CI does that first: scripts/prefetch-servers.ts).
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { RecordMetadata } from 'kafkajs';
-import { startKafkaBroker, DEFAULT_KAFKA_VERSION, type KafkaBroker } from '../../platform/local/kafka.ts';
+import { ensureKafkaArtifacts, startKafkaBroker, DEFAULT_KAFKA_VERSION, type KafkaBroker } from '../../platform/local/kafka.ts';
 import { produce as produceAny, type ProduceMessage } from './kafka.ts';
 
 export { consumeAndCommit, type ProduceMessage } from './kafka.ts';
@@ -97,4 +100,30 @@ export async function testKafkaBroker(options: TestKafkaOptions = {}): Promise<T
     createTopic: (name, partitions = numPartitions) => broker.createTopic(name, partitions),
     stop: async () => {},
   };
+}
+
+/**
+ * Commits `offsets` (partition → offset, optionally with metadata) of `topic` for consumer group
+ * `group` the way Flink's KafkaSource does: a Java KafkaConsumer (kafka-clients of the broker's
+ * release) with `group.id` that assigns the partitions itself, never joins the group, and calls
+ * `commitSync` (test/helpers/java/CommitAssigned.java, run as a single-file Java program: ~2 s).
+ * The group stays Empty, with no members, and protocol type ''.
+ * @throws Error with Java's output when the commit fails.
+ */
+export async function commitAsAssigned(
+  bootstrap: string[],
+  group: string,
+  topic: string,
+  offsets: Record<number, number | { offset: number; metadata: string }>,
+  version: string = DEFAULT_KAFKA_VERSION,
+): Promise<void> {
+  const jars = await ensureKafkaArtifacts(version);
+  const args = Object.entries(offsets).map(([p, o]) => (typeof o === 'number' ? `${p}=${o}` : `${p}=${o.offset}:${o.metadata}`));
+  const source = join(import.meta.dirname, 'java', 'CommitAssigned.java');
+  try {
+    await promisify(execFile)('java', ['-Xmx128m', '-cp', jars.classpath, source, bootstrap.join(','), group, topic, ...args], { timeout: 120_000 });
+  } catch (err) {
+    const e = err as Error & { stdout?: string; stderr?: string };
+    throw new Error(`committing offsets for ${group} as an assigned (Flink-like) consumer failed: ${e.message}\n${e.stdout ?? ''}${(e.stderr ?? '').slice(-3000)}`);
+  }
 }

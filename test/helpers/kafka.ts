@@ -31,6 +31,8 @@
  * - kafkajs 2.2.4 consumers have no `describe()`.
  *
  * This file is imported by non-test code too (demo, bench): it depends only on kafkajs and core/.
+ * Tests use the real Kafka broker instead (test/helpers/kafka-broker.ts, which re-exports `produce`
+ * and `consumeAndCommit` from here); only test/kafka-mock.test.ts still starts the mock.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Kafka, logLevel, Partitioners, type Consumer, type RecordMetadata } from 'kafkajs';
@@ -240,7 +242,8 @@ export async function produce(bootstrap: string[], topic: string, messages: Prod
  * failure the consumer is disconnected and the error rethrown.
  */
 export async function consumeAndCommit(kafka: Kafka, topic: string, group: string, take: readonly number[]): Promise<Consumer> {
-  const c = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  // short fetch waits: a real broker holds an empty fetch for maxWaitTimeInMs, and disconnect waits it out
+  const c = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 500 });
   await c.connect();
   try {
     const seen = new Map<number, number>();

@@ -1,12 +1,12 @@
 /**
- * Scenario: a stalled consumer, on the librdkafka mock broker. A job reads a Kafka topic and commits
+ * Scenario: a stalled consumer, on a real Kafka broker. A job reads a Kafka topic and commits
  * its offsets to its consumer group at every completed checkpoint; then the job is cancelled while
  * records keep arriving. The lag collector (KafkaLagCollector) keeps measuring the group: its
  * committed offsets stop moving while the log-end offsets and the lag grow.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startKafkaMock, produce } from '../helpers/kafka.ts';
+import { testKafkaBroker, produce } from '../helpers/kafka-broker.ts';
 import { startScenario, setParallelism, explain } from '../helpers/scenario.ts';
 import { tempDir, uniqueName, waitFor } from '../helpers/wait.ts';
 import { KafkaLagCollector } from '../../collector/kafka/index.ts';
@@ -15,7 +15,7 @@ import '../../runtime/kafka-register.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 test('Kafka job stopped while records keep arriving → consumer-stalled, the source, no tuning action', { timeout: 120_000 }, async () => {
-  const mock = await startKafkaMock({ brokers: 1 });
+  const mock = await testKafkaBroker();
   const topic = uniqueName('orders');
   const group = uniqueName('sc-stalled');
   const lagPoints: MetricPoint[] = [];
