@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runs every test file under test/ (files ending in .test.ts) with Node's own test runner and tsx.
 // Usage: node scripts/run-tests.js [substring ...]  — only files whose path contains a substring.
-import { readdirSync, statSync } from 'node:fs';
+// Files that need the machine's cores to themselves (a CPU-bound scenario, several processes that
+// must keep up) say so with a line `// test-runner: serial`: they run after the others, one at a time.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -22,9 +24,12 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.STREAMTUNE_TEST_CONCURRENCY ?? '2';
-const r = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { stdio: 'inherit' },
-);
-process.exit(r.status ?? 1);
+const serial = files.filter((f) => /^\/\/ test-runner: serial$/m.test(readFileSync(f, 'utf8')));
+const parallel = files.filter((f) => !serial.includes(f));
+let status = 0;
+for (const [group, c] of [[parallel, concurrency], [serial, '1']]) {
+  if (group.length === 0) continue;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${c}`, '--test-reporter=spec', ...group], { stdio: 'inherit' });
+  if ((r.status ?? 1) !== 0) status = r.status ?? 1;
+}
+process.exit(status);

@@ -1,3 +1,4 @@
+// test-runner: serial
 /**
  * Alerting and diagnosis in separate processes (issue 4): two real `streamtune serve` processes
  * (bin/streamtune.js) over the Kafka bus on a real Kafka broker and one real InfluxDB 1.6.7.

@@ -1,3 +1,4 @@
+// test-runner: serial
 /**
  * Scenario: a CPU-bound vertex in a chain. generator (R records/s) → filter → `parse`, a map burning
  * 1 ms of CPU per record (`faults.cpuMs`: one subtask handles at most ~1,000 records/s) → keyed
