@@ -279,7 +279,12 @@ export class WorkerTaskManager {
       readyReject = rej;
     });
     this.ready.catch(() => undefined);
-    const timer = setTimeout(() => readyReject(new StreamtuneError('INTERNAL', `TaskManager ${this.tmId} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
+    // a worker that does not start in time is terminated: left booting it would hold the process open
+    // (it is referenced until ready) and start later with nobody waiting for it
+    const timer = setTimeout(() => {
+      die(new StreamtuneError('INTERNAL', `TaskManager ${this.tmId} did not start within ${WORKER_START_TIMEOUT_MS} ms`));
+      void this.worker.terminate();
+    }, WORKER_START_TIMEOUT_MS);
     timer.unref();
     this.worker.on('message', (m: FromTaskManager) => {
       if (m.t === 'ready') {
