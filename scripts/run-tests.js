@@ -26,10 +26,16 @@ if (files.length === 0) {
 const concurrency = process.env.STREAMTUNE_TEST_CONCURRENCY ?? '2';
 const serial = files.filter((f) => /^\/\/ test-runner: serial$/m.test(readFileSync(f, 'utf8')));
 const parallel = files.filter((f) => !serial.includes(f));
+// A test file whose process never exits (a thread or server left running) would hold the run until
+// CI kills it; the whole run gets a deadline instead (ms, default 40 min).
+const deadline = Date.now() + Number(process.env.STREAMTUNE_TEST_DEADLINE_MS ?? 40 * 60_000);
 let status = 0;
 for (const [group, c] of [[parallel, concurrency], [serial, '1']]) {
   if (group.length === 0) continue;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${c}`, '--test-reporter=spec', ...group], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${c}`, '--test-reporter=spec', ...group], {
+    stdio: 'inherit', timeout: Math.max(1, deadline - Date.now()), killSignal: 'SIGKILL',
+  });
+  if (r.error || r.signal) console.error(`test run stopped: ${r.error?.message ?? r.signal} (deadline STREAMTUNE_TEST_DEADLINE_MS)`);
   if ((r.status ?? 1) !== 0) status = r.status ?? 1;
 }
 process.exit(status);
