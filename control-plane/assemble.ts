@@ -146,7 +146,7 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
       });
       prometheusReporter = r;
       closers.push({ name: 'prometheus reporter', close: () => r.close() });
-    } else if (config.store.prometheusUrl && (config.store.prometheusRemoteWrite ?? 'none') === 'none') {
+    } else if (config.store.prometheusUrl && !['job-metrics', 'all'].includes(config.store.prometheusRemoteWrite ?? 'none')) {
       log.warn("Flink metrics are read from Prometheus, but bundled jobs are not exposed to it: set prometheusReporter.port (--prometheus-port) and scrape it, or store.prometheusRemoteWrite: job-metrics");
     }
 

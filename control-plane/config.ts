@@ -213,7 +213,7 @@ export const configSchema = {
         influxWriteApi: { enum: ['v1', 'v2'] },
         retentionDays: { type: 'number', minimum: 0 },
         prometheusUrl: { type: 'string' },
-        prometheusRemoteWrite: { enum: ['none', 'job-metrics', 'all'] },
+        prometheusRemoteWrite: { enum: ['none', 'own', 'job-metrics', 'all'] },
       },
     },
     prometheusReporter: {

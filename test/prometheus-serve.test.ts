@@ -42,7 +42,7 @@ test('Prometheus settings from the environment and the file; bad ones name the v
   const creds = configError(() => resolveStoreSettings({ STREAMTUNE_PROMETHEUS_URL: 'http://u:p@prom:9090' }, {}));
   assert.match(creds.message, /STREAMTUNE_PROMETHEUS_URL must not carry credentials/);
   const mode = configError(() => loadConfig({ env: { STREAMTUNE_PROMETHEUS_URL: 'http://prom:9090', STREAMTUNE_PROMETHEUS_REMOTE_WRITE: 'some' } }));
-  assert.match(mode.message, /STREAMTUNE_PROMETHEUS_REMOTE_WRITE: store\.prometheusRemoteWrite: must be one of "none", "job-metrics", "all"/);
+  assert.match(mode.message, /STREAMTUNE_PROMETHEUS_REMOTE_WRITE: store\.prometheusRemoteWrite: must be one of "none", "own", "job-metrics", "all"/);
   const noUrl = configError(() => resolveStoreSettings({ STREAMTUNE_PROMETHEUS_REMOTE_WRITE: 'all' }, {}));
   assert.match(noUrl.message, /needs a Prometheus URL/);
 

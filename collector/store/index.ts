@@ -51,9 +51,10 @@ export interface StoreConfig {
   /**
    * `STREAMTUNE_PROMETHEUS_REMOTE_WRITE`: what streamtune writes to Prometheus by remote write:
    * 'none' (default: Prometheus scrapes Flink's reporters and the bundled runtime's `/metrics`;
-   * streamtune's own measurements go to the store above), 'job-metrics' (the bundled and REST-collected
-   * jobs' Flink metrics too), 'all' (streamtune's own measurements as well; log events stay in the
-   * store above).
+   * streamtune's own measurements go to the store above), 'own' (streamtune's own measurements, e.g.
+   * the consumer-group lag, go to Prometheus; it still scrapes the jobs), 'job-metrics' (the bundled
+   * and REST-collected jobs' Flink metrics go to Prometheus, streamtune's own to the store above),
+   * 'all' (both; log events always stay in the store above).
    */
   prometheusRemoteWrite?: PrometheusRemoteWrite;
   logger?: Logger;

@@ -26,8 +26,13 @@ import type { PrometheusStore } from './prometheus.ts';
 import type { LogQuery, MetricStore, Series, SeriesQuery } from './types.ts';
 import { invalidPointReason } from './validate.ts';
 
-/** What is written to Prometheus by remote write (see the module comment). */
-export const PROMETHEUS_REMOTE_WRITE_MODES = ['none', 'job-metrics', 'all'] as const;
+/**
+ * What is written to Prometheus by remote write (see the module comment): 'none'; 'own' (streamtune's
+ * own measurements, e.g. the consumer-group lag for a Grafana over Prometheus, while Prometheus scrapes
+ * the jobs' metrics); 'job-metrics' (the jobs' Flink metrics, for a Prometheus that scrapes nothing);
+ * 'all' (both).
+ */
+export const PROMETHEUS_REMOTE_WRITE_MODES = ['none', 'own', 'job-metrics', 'all'] as const;
 /** One of {@link PROMETHEUS_REMOTE_WRITE_MODES}. */
 export type PrometheusRemoteWrite = (typeof PROMETHEUS_REMOTE_WRITE_MODES)[number];
 
@@ -47,7 +52,7 @@ export interface PrometheusRoutedStore extends MetricStore {
   readonly prometheus: PrometheusStore;
   readonly local: MetricStore;
   readonly remoteWrite: PrometheusRemoteWrite;
-  /** Flink metric points dropped on write since creation (they come to Prometheus by scrape). */
+  /** Flink metric points dropped on write since creation ('none' and 'own': they come to Prometheus by scrape). */
   droppedPoints(): number;
 }
 
@@ -59,7 +64,8 @@ export function createPrometheusRoutedStore(opts: PrometheusRoutedOptions): Prom
     throw new StreamtuneError('INVALID_CONFIG', `prometheusRemoteWrite must be one of ${PROMETHEUS_REMOTE_WRITE_MODES.join(', ')}, got "${String(mode)}"`);
   }
   const { prometheus, local } = opts;
-  const ownInPrometheus = mode === 'all';
+  const ownInPrometheus = mode === 'all' || mode === 'own';
+  const jobMetricsWritten = mode === 'all' || mode === 'job-metrics';
   const readerOf = (measurement: string): MetricStore => (isStreamtuneMeasurement(measurement) && !ownInPrometheus ? local : prometheus);
   let dropped = 0;
   let warned = false;
@@ -77,12 +83,12 @@ export function createPrometheusRoutedStore(opts: PrometheusRoutedOptions): Prom
       const toProm: MetricPoint[] = [];
       for (const p of points) {
         if (isStreamtuneMeasurement(p.measurement)) (ownInPrometheus ? toProm : toLocal).push(p);
-        else if (mode === 'none') dropped++;
+        else if (!jobMetricsWritten) dropped++;
         else toProm.push(p);
       }
-      if (mode === 'none' && dropped > 0 && !warned) {
+      if (dropped > 0 && !warned) {
         warned = true;
-        log.info("Flink metric points are not written to Prometheus (prometheusRemoteWrite 'none'): it reads them by scraping the reporters");
+        log.info(`Flink metric points are not written to Prometheus (prometheusRemoteWrite '${mode}'): it reads them by scraping the reporters`);
       }
       await Promise.all([toLocal.length ? local.write(toLocal) : undefined, toProm.length ? prometheus.write(toProm) : undefined]);
     },
