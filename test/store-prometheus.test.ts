@@ -7,6 +7,8 @@
  *   (`prometheusRemoteWrite: 'job-metrics'`): that is how the contract's writes reach the server the
  *   reads go to (in production Prometheus usually scrapes them instead; see test/prometheus-*.test.ts);
  * - Prometheus for everything by remote write (`'all'`), log events in the embedded store.
+ * One run aggregates every window in PromQL (`promqlMinWindowMs: 0`), the others only windows of
+ * 60 s and more (the default; shorter ones from the raw points).
  * Each suite has its own Prometheus with no scrape target (the contract writes samples of a past
  * time, which a server scraping now would refuse as out of bounds).
  * Plus: the snappy codec round-trips, and the range-selector probe tells Prometheus 2.x's closed ranges.
@@ -24,10 +26,10 @@ import { startInfluxDB } from './helpers/influxdb.ts';
 import { startPrometheus } from './helpers/prometheus.ts';
 import { runStoreContract, type StoreUnderTest } from './store-contract.ts';
 
-async function routed(local: () => Promise<{ store: MetricStore; cleanup?: () => Promise<void> }>, remoteWrite: PrometheusRemoteWrite): Promise<StoreUnderTest> {
+async function routed(local: () => Promise<{ store: MetricStore; cleanup?: () => Promise<void> }>, remoteWrite: PrometheusRemoteWrite, promqlMinWindowMs?: number): Promise<StoreUnderTest> {
   const server = await startPrometheus({ remoteWriteReceiver: true });
   const l = await local();
-  const prometheus = createPrometheusStore({ url: server.url, remoteWrite: true });
+  const prometheus = createPrometheusStore({ url: server.url, remoteWrite: true, ...(promqlMinWindowMs !== undefined ? { promqlMinWindowMs } : {}) });
   return {
     store: createPrometheusRoutedStore({ prometheus, local: l.store, remoteWrite }),
     cleanup: async () => {
@@ -40,6 +42,9 @@ async function routed(local: () => Promise<{ store: MetricStore; cleanup?: () =>
 const embedded = async () => ({ store: await createEmbeddedStore({ path: ':memory:', retentionDays: 0 }) });
 
 runStoreContract("Prometheus 2.42 (Flink metrics by remote write) + embedded store", () => routed(embedded, 'job-metrics'));
+
+// every windowed aggregate in PromQL (the contract's windows are 10 s to 60 s: by default the shorter ones are computed from raw points)
+runStoreContract('Prometheus 2.42 + embedded store, every window aggregated in PromQL', () => routed(embedded, 'job-metrics', 0));
 
 runStoreContract('Prometheus 2.42 (Flink metrics by remote write) + InfluxDB 1.6.7', () =>
   routed(async () => {

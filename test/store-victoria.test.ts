@@ -55,7 +55,8 @@ test('VictoriaMetrics receives points through the v2 write path of @influxdata/i
  */
 runStoreContract('VictoriaMetrics as the Prometheus server (remote write of everything)', async () => {
   const vm = await startVictoria({ args: ['-retentionPeriod=100y', '-search.latencyOffset=0s'] });
-  const prometheus = createPrometheusStore({ url: vm.url, remoteWrite: true });
+  // every window in PromQL: VictoriaMetrics' own range semantics are what is checked
+  const prometheus = createPrometheusStore({ url: vm.url, remoteWrite: true, promqlMinWindowMs: 0 });
   const routed = createPrometheusRoutedStore({ prometheus, local: await createEmbeddedStore({ path: ':memory:', retentionDays: 0 }), remoteWrite: 'all' });
   const store: MetricStore = {
     ...routed,

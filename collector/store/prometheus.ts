@@ -13,12 +13,14 @@
  *   the reporter's series; several values become one `=~` regex.
  * - **raw points**: one instant query of a range vector, `{…}[Nms]` at `end`, filtered to
  *   [start, end] (Prometheus 2.x range selectors are closed, 3.x and VictoriaMetrics left-open).
- * - **mean/max/min/sum per window**: in PromQL, per epoch-aligned window [ws, ws + w − 1]:
+ * - **mean/max/min/sum per window** of `promqlMinWindowMs` (default 60 s) or more: in PromQL, per
+ *   epoch-aligned window [ws, ws + w − 1]:
  *   `sum by (G) (sum_over_time(SEL[r] offset 1ms)) / sum by (G) (count_over_time(…))`,
  *   `max by (G) (max_over_time(…))`, … as one `query_range` evaluated at ws + w (aligned to the
  *   step) for the whole windows, and an instant query for a first or last window cut by the range.
  *   r is w − 1 ms on a server with closed range selectors and w ms on one with left-open ones (found
  *   once per store with a probe query, {@link PrometheusStore.rangeSelectorsClosed}).
+ *   Shorter windows are computed from the raw points, as the other stores do.
  * - **last per window**: `last_over_time` per series; where a group has more than one series in a
  *   window (a restarted task's old and new attempt), or a window holds NaN, the query is answered
  *   from the raw points instead (which series is newest is not in PromQL's answer).
@@ -64,6 +66,15 @@ export interface PrometheusStoreOptions {
   retry?: RetryOptions;
   /** Samples per remote write request. Default 10,000. */
   writeBatchSamples?: number;
+  /**
+   * Windows (ms) from which mean/max/min/sum/last are computed by Prometheus (PromQL per window);
+   * shorter ones are computed here from the raw samples, one instant query instead of a range query
+   * plus one per cut window. At a window of one or two scrape intervals PromQL returns as many points
+   * as there are samples and costs Prometheus three to four times the CPU of the raw read (measured:
+   * bench/store.ts); from a few scrape intervals up it returns fewer points. Default 60,000 (4 × the
+   * usual 15 s scrape interval); 0 = always PromQL.
+   */
+  promqlMinWindowMs?: number;
   logger?: Logger;
 }
 
@@ -344,7 +355,7 @@ class PromStore implements PrometheusStore {
     if (whereMatchesNothing(q.where)) return [];
     const name = prometheusMetricName(q.measurement, q.field);
     if (!name) return [];
-    if (!q.aggregate || q.aggregate === 'rate') return this.fromRaw(name, q);
+    if (!q.aggregate || q.aggregate === 'rate' || q.window! < (this.opts.promqlMinWindowMs ?? 60_000)) return this.fromRaw(name, q);
     try {
       return await this.windowed(name, q);
     } catch (err) {
