@@ -9,7 +9,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPrometheusStore } from '../collector/store/prometheus.ts';
 import { REPO_ROOT } from '../platform/local/cache.ts';
@@ -153,4 +154,38 @@ describe("the bundled runtime's /metrics in Flink's Prometheus format", { timeou
     assert.equal(targets[0]!.job, 'streamtune-bundled');
     await store.close();
   });
+});
+
+test('`streamtune run --prometheus-port 0` serves the job on a free port until it stops', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const f = join(dir, 'job.yaml');
+  writeFileSync(f, [
+    'name: cli-prom',
+    `checkpoints: { interval: 1s, dir: ${JSON.stringify(join(dir, 'ck'))} }`,
+    'vertices:',
+    '  - { name: "Source: events", type: generator-source, rate: 200, keys: 10, splits: 1 }',
+    '  - { name: out, type: discard-sink }',
+    'edges:',
+    '  - { from: "Source: events", to: out }',
+    '',
+  ].join('\n'));
+  const child = spawn(process.execPath, ['bin/streamtune.js', 'run', f, '--prometheus-port', '0', '-q', '--savepoint-dir', join(dir, 'sp')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    const url = await waitFor(() => /^prometheus: (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m.exec(out)?.[1], { timeoutMs: 60_000, intervalMs: 100, what: 'the printed Prometheus URL' });
+    const text = await waitFor(async () => {
+      const t = await (await fetch(url)).text();
+      return t.includes('flink_taskmanager_job_task_numRecordsOut{') ? t : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200, what: 'task metrics on the endpoint' });
+    assert.match(text, /flink_taskmanager_job_task_numRecordsOut\{[^}]*task_name="Source:_events"/);
+    assert.match(text, /job_name="cli_prom"/);
+    assert.equal((await fetch(url.replace('/metrics', '/other'))).status, 404);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, out);
+  assert.match(out, /savepoint: /);
 });
