@@ -18,6 +18,7 @@ import { LocalJob } from '../runtime/job.ts';
 import { prometheusExposition, startPrometheusReporter, type PrometheusReporter } from '../runtime/metrics/prometheus.ts';
 import type { JobSpec } from '../runtime/spec.ts';
 import { startPrometheus, type PrometheusServer } from './helpers/prometheus.ts';
+import { startVictoria } from './helpers/victoria.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 
 /** Metric families of a text exposition: name → label names of its samples (sorted, `quantile` left out). */
@@ -153,6 +154,31 @@ describe("the bundled runtime's /metrics in Flink's Prometheus format", { timeou
     const targets = await prom.targets();
     assert.equal(targets[0]!.job, 'streamtune-bundled');
     await store.close();
+  });
+
+  test('VictoriaMetrics scraping the endpoint (-promscrape.config) answers the same reads', async () => {
+    const dir = tempDir();
+    const cfg = join(dir, 'scrape.yml');
+    const u = new URL(reporter.url);
+    writeFileSync(cfg, ['scrape_configs:', '  - job_name: streamtune-bundled', '    scrape_interval: 1s', '    static_configs:', `      - targets: ["${u.host}"]`, ''].join('\n'));
+    const vm = await startVictoria({ args: [`-promscrape.config=${cfg}`, '-search.latencyOffset=0s'] });
+    const store = createPrometheusStore({ url: vm.url });
+    try {
+      assert.equal(await store.rangeSelectorsClosed(), false);
+      const read = (s: typeof store) => s.query({ measurement: 'taskmanager_job_task_numRecordsIn', field: 'count', start: Date.now() - 60_000, end: Date.now(), where: { job_id: job.id, task_name: 'enrich' }, groupBy: ['subtask_index'], window: 60_000, aggregate: 'max' });
+      const fromVm = await waitFor(async () => {
+        await vm.flush();
+        const s = await read(store);
+        return s.length === 2 ? s : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 500, what: 'VictoriaMetrics to scrape enrich' });
+      assert.deepEqual(fromVm.map((s) => s.tags), [{ subtask_index: '0' }, { subtask_index: '1' }]);
+      assert.ok(fromVm.every((s) => s.points.at(-1)!.v > 0));
+      assert.deepEqual(await store.tagValues('taskmanager_job_task_busyTimeMsPerSecond', 'task_name', Date.now() - 60_000, Date.now(), { job_id: job.id }),
+        ['Source:_flights', 'delay_by_origin', 'enrich', 'results:_Writer____results:_Committer']);
+    } finally {
+      await store.close();
+      await vm.close();
+    }
   });
 });
 

@@ -16,10 +16,11 @@
  *   `streamtune_job_vertex` stay readable from its `inputs` tag).
  * - **Log events** always go to and come from `local`.
  *
- * A batch is checked whole first (a malformed point rejects it, nothing written); then both parts
- * are written at once, and a failure of either rejects the batch (the BufferedWriter retries it
- * whole: the part that landed is written again, which InfluxDB and Prometheus take as the same
- * samples).
+ * A batch is checked whole first (a malformed point rejects it, nothing written); then the
+ * Prometheus part is written, then the local part, and a failure of either rejects the batch. The
+ * BufferedWriter retries it whole: the Prometheus part is sent again, which Prometheus takes as the
+ * same samples (a sample equal to the one it has at that time is no error), and the local part is
+ * written only once it succeeded.
  */
 import { isStreamtuneMeasurement, type LogEvent, type Logger, type MetricPoint, silentLogger, StreamtuneError } from '../../core/index.ts';
 import type { PrometheusStore } from './prometheus.ts';
@@ -90,7 +91,9 @@ export function createPrometheusRoutedStore(opts: PrometheusRoutedOptions): Prom
         warned = true;
         log.info(`Flink metric points are not written to Prometheus (prometheusRemoteWrite '${mode}'): it reads them by scraping the reporters`);
       }
-      await Promise.all([toLocal.length ? local.write(toLocal) : undefined, toProm.length ? prometheus.write(toProm) : undefined]);
+      // Prometheus first: a batch retried after the local write failed sends the same samples again, which it takes
+      if (toProm.length) await prometheus.write(toProm);
+      if (toLocal.length) await local.write(toLocal);
     },
     writeLogs: (events: readonly LogEvent[]) => local.writeLogs(events),
     queryLogs: (q: LogQuery) => local.queryLogs(q),
