@@ -22,8 +22,11 @@
  *   once per store with a probe query, {@link PrometheusStore.rangeSelectorsClosed}).
  *   Shorter windows are computed from the raw points, as the other stores do.
  * - **last per window**: `last_over_time` per series; where a group has more than one series in a
- *   window (a restarted task's old and new attempt), or a window holds NaN, the query is answered
- *   from the raw points instead (which series is newest is not in PromQL's answer).
+ *   window (a restarted task's old and new attempt, or the subtasks of a vertex grouped by vertex),
+ *   the series whose last sample is newest, found with `timestamp(SEL)` at the window ends (an
+ *   instant selector keeps its sample's time; verified on Prometheus 2.42 and VictoriaMetrics,
+ *   with `offset` too). Where that sample is older than the 5-min lookback, or a window holds NaN,
+ *   the query is answered from the raw points instead.
  * - **rate**: the counter rate of each series from its raw points (aggregate.ts `counterRate`, resets
  *   counted as Prometheus' `rate()` does, no extrapolation), summed per group.
  * - NaN samples (Flink's busy time of a task without a mailbox) are dropped, as the other stores do.
@@ -169,6 +172,12 @@ function segmentsOf(start: number, end: number, w: number): Segment[] {
 function sampleValue(s: string): number | null {
   const v = Number(s);
   return Number.isFinite(v) ? v : null;
+}
+
+/** A series' identity in answers of different functions: its labels without `__name__` (which `last_over_time` keeps and `timestamp` drops). */
+function seriesKey(metric: Record<string, string>): string {
+  const { __name__: _, ...labels } = metric;
+  return tagKey(labels);
 }
 
 /** Raised inside a windowed read when PromQL's answer cannot give the stores' result: answer from raw points. */
@@ -390,8 +399,9 @@ class PromStore implements PrometheusStore {
     };
     // the range covering [from, to] when evaluated at `to`
     const cover = (from: number, to: number): number => (closed ? to - from : to - from + 1);
+    const segments = segmentsOf(q.start, q.end, w);
     const answers = await Promise.all(
-      segmentsOf(q.start, q.end, w).map(async (seg) => {
+      segments.map(async (seg) => {
         const out: Array<{ metric: Record<string, string>; points: Sample[] }> = [];
         if (seg.kind === 'range') {
           // evaluated at ws + w, aligned to the step; `offset 1ms` makes each range end at ws + w − 1
@@ -428,26 +438,80 @@ class PromStore implements PrometheusStore {
         return out;
       }),
     );
-    const groups = new Map<string, { tags: Record<string, string>; points: Map<number, number> }>();
+    // per group and window, the candidates: one per series for last_over_time, one per group otherwise
+    const groups = new Map<string, { tags: Record<string, string>; points: Map<number, Array<{ series: string; v: number }>> }>();
+    let several = false;
     for (const part of answers) {
       for (const r of part) {
         const tags = pickTags(r.metric, q.groupBy ?? []);
         const k = tagKey(tags);
         let g = groups.get(k);
         if (!g) groups.set(k, (g = { tags, points: new Map() }));
+        const series = seriesKey(r.metric);
         for (const p of r.points) {
-          // last_over_time is per series: two series of one group in a window → which is newest is unknown
-          if (g.points.has(p.t)) throw new NeedRaw();
-          g.points.set(p.t, p.v);
+          const c = g.points.get(p.t);
+          if (c) {
+            c.push({ series, v: p.v });
+            several = true;
+          } else g.points.set(p.t, [{ series, v: p.v }]);
         }
       }
     }
+    // last: where a group has several series in a window, the value of the one whose last sample is newest
+    const lastTimes = several ? await this.lastSampleTimes(sel, segments, w, cover) : undefined;
     const series: Series[] = [];
     for (const g of groups.values()) {
-      const points = [...g.points.entries()].sort((a, b) => a[0] - b[0]).map(([t, v]) => ({ t, v })).filter((p) => Number.isFinite(p.v));
+      const points: Sample[] = [];
+      for (const [t, cands] of [...g.points.entries()].sort((a, b) => a[0] - b[0])) {
+        let v = cands[0]!.v;
+        if (cands.length > 1) {
+          // newest last sample wins; equal times (one scrape) → the largest value, so that the answer does not depend on order
+          let best = -Infinity;
+          for (const c of cands) {
+            const ts = lastTimes!.get(`${c.series}\u0000${t}`) ?? -Infinity;
+            if (ts > best || (ts === best && c.v > v)) {
+              best = ts;
+              v = c.v;
+            }
+          }
+          if (best === -Infinity) throw new NeedRaw(); // older than the lookback: not in the answer
+        }
+        if (Number.isFinite(v)) points.push({ t, v });
+      }
       if (points.length) series.push({ tags: g.tags, points });
     }
     return sortSeries(series);
+  }
+
+  /**
+   * Time (ms) of each series' newest sample in each window, as `series key \0 window start` → ms:
+   * `timestamp(SEL)` at the windows' ends (an instant vector selector keeps its sample's time; it
+   * looks back 5 min, Prometheus' default lookback, so an older sample is missing).
+   */
+  private async lastSampleTimes(sel: string, segments: Segment[], w: number, cover: (from: number, to: number) => number): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    await Promise.all(
+      segments.map(async (seg) => {
+        if (seg.kind === 'range') {
+          const d = await this.range(`timestamp(${sel} offset 1ms)`, seg.firstWs + w, seg.lastWs + w, w);
+          for (const r of d.result) {
+            const k = seriesKey(r.metric);
+            for (const [ts, val] of r.values ?? []) {
+              const ws = Math.round(ts * 1000) - w;
+              const at = Math.round(Number(val) * 1000);
+              if (at >= ws) out.set(`${k}\u0000${ws}`, at);
+            }
+          }
+        } else if (cover(seg.from, seg.to) > 0) {
+          const d = await this.instant(`timestamp(${sel})`, seg.to);
+          for (const r of d.result) {
+            const at = Math.round(Number(r.value?.[1]) * 1000);
+            if (at >= seg.from) out.set(`${seriesKey(r.metric)}\u0000${seg.ws}`, at);
+          }
+        }
+      }),
+    );
+    return out;
   }
 
   async tagValues(measurement: string, tag: string, start: number, end: number, where?: SeriesQuery['where']): Promise<string[]> {
