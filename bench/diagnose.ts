@@ -30,7 +30,8 @@ import type { JobCatalog, ManagedJob } from '../platform/index.ts';
 import { buildWindow, type VertexSpec } from '../test/fixtures/diagnoser/build.ts';
 import type { BenchRow } from './types.ts';
 
-const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);
+/** Start of the benchmark data, ms. */
+export const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);
 const STEPS = 90;
 
 function jobVertices(j: number): VertexSpec[] {
@@ -40,7 +41,8 @@ function jobVertices(j: number): VertexSpec[] {
   }));
 }
 
-function jobPoints(jobId: string, steps = STEPS, group = 'g'): MetricPoint[] {
+/** The points of one benchmark job: 10 vertices × 8 subtasks, `steps` collections 10 s apart from T0, lag of 8 partitions of `group`. */
+export function jobPoints(jobId: string, steps = STEPS, group = 'g'): MetricPoint[] {
   const out: MetricPoint[] = [];
   const jm = { host: 'h', job_id: jobId, job_name: 'bench' };
   const V = jobVertices(0);

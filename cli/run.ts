@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { createLogger, errorMessage } from '../core/index.ts';
-import { loadJobSpec, LocalJob } from '../runtime/index.ts';
+import { loadJobSpec, LocalJob, startPrometheusReporter, type PrometheusReporter } from '../runtime/index.ts';
 import '../runtime/index.ts'; // registers the kafka-source and kafka-sink vertex types
 import { progressLine } from './progress.ts';
 
@@ -25,6 +25,13 @@ interface RunOptions {
   untilEnd?: boolean;
   progress: string;
   quiet?: boolean;
+  prometheusPort?: number;
+  prometheusHost?: string;
+}
+
+function portArg(v: string): number {
+  if (!/^[0-9]+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError('must be an integer port 0..65535');
+  return Number(v);
 }
 
 /** Builds the `run` command; `exit` receives the exit code. */
@@ -39,6 +46,8 @@ export function runCommand(exit: (code: number) => void): Command {
     .option('--until-end', 'run bounded sources to their end and flush all windows, then exit')
     .option('--progress <ms>', 'progress line interval in ms (0 = none)', '2000')
     .option('-q, --quiet', 'no progress lines')
+    .option('--prometheus-port <n>', "serve the job's metrics at http://HOST:N/metrics in the format of Flink's Prometheus reporter (0: a free port)", portArg)
+    .option('--prometheus-host <host>', 'interface of the Prometheus endpoint (default 127.0.0.1)')
     .action(async (specPath: string, o: RunOptions) => {
       exit(await runJob(specPath, o));
     });
@@ -62,6 +71,17 @@ async function runJob(specPath: string, o: RunOptions): Promise<number> {
   } catch (err) {
     process.stderr.write(`error: ${errorMessage(err)}\n`);
     return 2;
+  }
+  let reporter: PrometheusReporter | undefined;
+  if (o.prometheusPort !== undefined) {
+    try {
+      reporter = await startPrometheusReporter({ port: o.prometheusPort, host: o.prometheusHost ?? '127.0.0.1', points: () => job.metricPoints(), logger });
+      process.stdout.write(`prometheus: ${reporter.url}\n`);
+    } catch (err) {
+      process.stderr.write(`error: ${errorMessage(err)}\n`);
+      await job.cancel();
+      return 2;
+    }
   }
   job.onLog((e) => {
     if (e.level === 'error') process.stderr.write(`job error in ${e.vertex ?? 'job'}: ${e.exception_class ?? ''} ${e.message}\n`);
@@ -87,6 +107,7 @@ async function runJob(specPath: string, o: RunOptions): Promise<number> {
   process.on('SIGTERM', onSignal);
   const result = await job.done();
   if (timer) clearInterval(timer);
+  await reporter?.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (stopping) return stopping;

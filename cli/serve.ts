@@ -54,6 +54,7 @@ export async function runServer(config: ServerConfig, opts: RunServerOptions = {
   http.server.on('request', createApp(cp, { auth, baseUrl: url, logger }));
   const loginUrl = `${url}${auth.createLoginLink()}`;
   out(`streamtune: dashboard   ${url}/`);
+  if (cp.prometheusReporter) out(`streamtune: Prometheus  ${cp.prometheusReporter.url}   (bundled jobs' metrics, Flink's reporter format)`);
   out(`streamtune: log in      ${loginUrl}   (one-time link, valid 10 min)`);
   out(
     token.source === 'config'
@@ -157,9 +158,10 @@ export function serveCommand(exit: (code: number) => void): Command {
     .option('-c, --config <file>', 'YAML config file (STREAMTUNE_* environment variables override it)')
     .option('-p, --port <n>', 'TCP port (default 8080, STREAMTUNE_PORT)', portArg)
     .option('--host <host>', 'interface to listen on (default 127.0.0.1, STREAMTUNE_HOST)')
+    .option('--prometheus-port <n>', "serve the bundled jobs' metrics for Prometheus at http://HOST:N/metrics, in Flink's reporter format (STREAMTUNE_PROMETHEUS_PORT)", portArg)
     .option('--roles <list>', `comma-separated parts this process runs, of ${ROLES.join(', ')} (default all; STREAMTUNE_ROLES). ` +
       "Split over processes they need bus 'kafka' and store.influxUrl; server and notify run beside jobs", rolesArg)
-    .action(async (o: { config?: string; port?: number; host?: string; roles?: string[] }) => {
+    .action(async (o: { config?: string; port?: number; host?: string; roles?: string[]; prometheusPort?: number }) => {
       let config: ServerConfig;
       try {
         const server: Record<string, unknown> = {};
@@ -167,6 +169,7 @@ export function serveCommand(exit: (code: number) => void): Command {
         if (o.host !== undefined) server.host = o.host;
         const overrides: Record<string, unknown> = Object.keys(server).length ? { server } : {};
         if (o.roles) overrides.roles = o.roles;
+        if (o.prometheusPort !== undefined) overrides.prometheusReporter = { port: o.prometheusPort };
         config = loadConfig({ ...(o.config ? { file: o.config } : {}), overrides });
       } catch (err) {
         process.stderr.write(`streamtune serve: ${errorMessage(err)}\n`);

@@ -23,6 +23,7 @@ import { type Alerter, createAlerter, createDiagnosisService, createDiagnosisSto
 import { BUILTIN_RULES_DIR, RuleSetManager } from '../rules/index.ts';
 import { announceCatalog, CompositeCatalog, createBundledCatalog, isTerminalJobState, type BundledCatalog, type BundledCatalogOptions, type JobCatalog, type ManagedJob } from '../platform/index.ts';
 import { createTunerService, type Operation, type TunerServiceImpl } from '../tuner/index.ts';
+import { startPrometheusReporter, type PrometheusReporter } from '../runtime/index.ts';
 import { createNotificationService, type NotificationService } from '../notify/index.ts';
 import { digestData } from './digest.ts';
 import { createFlinkParts, type FlinkParts } from './assemble-flink.ts';
@@ -53,6 +54,8 @@ export interface AssembledControlPlane extends ControlPlane {
   alerterRunning: boolean;
   /** undefined when the config has no `notify` section or the process has no `notify` role */
   notifications: NotificationService | undefined;
+  /** the bundled jobs' Prometheus endpoint (`config.prometheusReporter`), when configured */
+  prometheusReporter: PrometheusReporter | undefined;
   /** jobs of `config.jobs`: submitted, or already running (resumed from their snapshot); filled by `startJobs()` */
   startupJobs: ManagedJob[];
   /**
@@ -130,6 +133,22 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     }
     const jobs: JobCatalog = flink ? new CompositeCatalog([catalog, flink.catalog]) : catalog;
     collector.start();
+
+    // the bundled jobs' metrics for a Prometheus to scrape, as Flink's reporter serves a TaskManager's
+    let prometheusReporter: PrometheusReporter | undefined;
+    if (config.prometheusReporter) {
+      const r = await startPrometheusReporter({
+        port: config.prometheusReporter.port, host: config.prometheusReporter.host, logger,
+        points: () => {
+          const t = now();
+          return catalog.list().filter((j) => j.state === 'RUNNING').flatMap((j) => catalog.localJob(j.job_id)?.metricPoints(t) ?? []);
+        },
+      });
+      prometheusReporter = r;
+      closers.push({ name: 'prometheus reporter', close: () => r.close() });
+    } else if (config.store.prometheusUrl && !['job-metrics', 'all'].includes(config.store.prometheusRemoteWrite ?? 'none')) {
+      log.warn("Flink metrics are read from Prometheus, but bundled jobs are not exposed to it: set prometheusReporter.port (--prometheus-port) and scrape it, or store.prometheusRemoteWrite: job-metrics");
+    }
 
     const diagnoser = createDiagnosisService({
       store, rules, bus, jobs, diagnoses, logger, now,
@@ -216,7 +235,7 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     let closed: Promise<void> | undefined;
     return {
       ...cpPartial,
-      catalog, flink, tuner, alerter, alerterRunning: roles.has('alerter'), notifications, startupJobs, config, startJobs,
+      catalog, flink, tuner, alerter, alerterRunning: roles.has('alerter'), notifications, startupJobs, config, startJobs, prometheusReporter,
       close() {
         closed ??= closeAll();
         return closed;

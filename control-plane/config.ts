@@ -72,8 +72,20 @@ export interface ServerConfig {
   /** Folder of everything persistent (embedded store, diagnoses, journal, checkpoints). Default './data'.
    * `STREAMTUNE_DATA_DIR`. */
   dataDir: string;
-  /** Metric store settings; `STREAMTUNE_INFLUXDB_*` win. Without an InfluxDB URL: embedded DuckDB in dataDir. */
+  /** Metric store settings; `STREAMTUNE_INFLUXDB_*` and `STREAMTUNE_PROMETHEUS_*` win. Without an InfluxDB
+   * URL: embedded DuckDB in dataDir. With `prometheusUrl`, Flink's metrics are read from Prometheus. */
   store: StoreConfig;
+  /**
+   * The bundled runtime's Prometheus endpoint (`GET /metrics` in the format of Flink's
+   * PrometheusReporter) for a Prometheus to scrape the bundled jobs like Flink's TaskManagers.
+   * `--prometheus-port`, `STREAMTUNE_PROMETHEUS_PORT`. Absent: no endpoint.
+   */
+  prometheusReporter?: {
+    /** TCP port (Flink's reporter default is 9249); 0 picks a free one. */
+    port: number;
+    /** Interface to listen on. Default server.host. */
+    host: string;
+  };
   /** Kafka brokers for consumer-group lag (and the event bus when `bus: 'kafka'`). `STREAMTUNE_KAFKA_BROKERS` (comma-separated). */
   kafka?: { brokers: string[]; clientId?: string; topicPrefix?: string };
   /** Event bus: 'memory' (default, in process) or 'kafka' (needs `kafka.brokers`). */
@@ -200,6 +212,17 @@ export const configSchema = {
         influxBucket: { type: 'string' },
         influxWriteApi: { enum: ['v1', 'v2'] },
         retentionDays: { type: 'number', minimum: 0 },
+        prometheusUrl: { type: 'string' },
+        prometheusRemoteWrite: { enum: ['none', 'own', 'job-metrics', 'all'] },
+      },
+    },
+    prometheusReporter: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port'],
+      properties: {
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        host: { type: 'string', minLength: 1 },
       },
     },
     kafka: {
@@ -409,6 +432,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
   fromEnv('STREAMTUNE_INFLUXDB_ORG', ['store', 'influxOrg']);
   fromEnv('STREAMTUNE_INFLUXDB_BUCKET', ['store', 'influxBucket']);
   fromEnv('STREAMTUNE_INFLUXDB_WRITE_API', ['store', 'influxWriteApi']);
+  fromEnv('STREAMTUNE_PROMETHEUS_URL', ['store', 'prometheusUrl']);
+  fromEnv('STREAMTUNE_PROMETHEUS_REMOTE_WRITE', ['store', 'prometheusRemoteWrite']);
+  fromEnv('STREAMTUNE_PROMETHEUS_PORT', ['prometheusReporter', 'port'], num);
   fromEnv('STREAMTUNE_KAFKA_BROKERS', ['kafka', 'brokers'], (v) => v.split(',').map((s) => s.trim()).filter(Boolean));
   fromEnv('STREAMTUNE_BUS', ['bus']);
   fromEnv('STREAMTUNE_ROLES', ['roles'], (v) => v.split(',').map((x) => x.trim()).filter(Boolean));
@@ -465,7 +491,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
     resolveStoreSettings({}, store);
   } catch (err) {
     const v = err instanceof StreamtuneError ? String(err.details.variable ?? '') : '';
-    const field = ({ 'config.influxUrl': 'influxUrl', 'config.influxWriteApi': 'influxWriteApi', 'config.influxBucket': 'influxBucket' } as Record<string, string>)[v] ?? 'retentionDays';
+    const field = ({
+      'config.influxUrl': 'influxUrl', 'config.influxWriteApi': 'influxWriteApi', 'config.influxBucket': 'influxBucket',
+      'config.prometheusUrl': 'prometheusUrl', 'config.prometheusRemoteWrite': 'prometheusRemoteWrite',
+    } as Record<string, string>)[v] ?? 'retentionDays';
     fail([{ path: ['store', field], message: errorMessage(err).replace(/^config\.\w+ /, '') }]);
   }
   const kafka = r.kafka as unknown as ServerConfig['kafka'] | undefined;
@@ -490,6 +519,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
     ),
   };
   if (server.apiToken !== undefined) out.server.apiToken = server.apiToken as string;
+  if (r.prometheusReporter) out.prometheusReporter = { port: r.prometheusReporter.port as number, host: (r.prometheusReporter.host as string | undefined) ?? host };
   if (kafka) out.kafka = kafka;
   if (r.collector?.maxBufferedPoints !== undefined) out.collector.maxBufferedPoints = r.collector.maxBufferedPoints as number;
   if (r.rules?.dir !== undefined) out.rules.dir = resolve(baseDir, r.rules.dir as string);

@@ -6,4 +6,4 @@
 export { createApp, listen, type Listening, type AppOptions } from './server/app.ts';
 export { createApiRouter, type ApiOptions } from './server/api.ts';
 export { createAuth, ensureApiToken, type Auth } from './server/auth.ts';
-export { grafanaDashboard } from './grafana.ts';
+export { grafanaDashboard, grafanaDashboardFile, grafanaPromDashboard, GRAFANA_DASHBOARDS, promQlMetrics, type GrafanaDashboardFile, type GrafanaPromDashboard, type GrafanaPromTarget } from './grafana.ts';

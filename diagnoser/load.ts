@@ -515,7 +515,8 @@ function assemble(job: JobToLoad, start: number, end: number, now: number, step:
     consumerLag = { group: job.consumerGroup, partitions: [...keys.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition) };
   }
 
-  const jobName = [...busy, ...vertexMeta[0]!].find((s) => s.tags.job_name)?.tags.job_name;
+  // the plan's name first: Flink's Prometheus reporter filters label values (flight-delays → flight_delays)
+  const jobName = [...vertexMeta[0]!, ...busy].find((s) => s.tags.job_name)?.tags.job_name;
   const w: JobWindow = { jobId, start, end, now, stepMs: step, topologyInferred, vertices: ordered, checkpoints: cp, numRestarts: toPoints(x.restarts[0]), jvm, logs: x.logs };
   if (jobName) w.jobName = jobName;
   if (consumerLag) w.consumerLag = consumerLag;

@@ -8,3 +8,4 @@ export { DEFAULT_MAX_PARALLELISM, defaultMaxParallelism, javaHashCode, murmurHas
 // the kafka-source and kafka-sink vertex types are registered with the runtime when it is imported
 import './kafka-register.ts';
 export { resolveDataPath } from './paths.ts';
+export { prometheusExposition, startPrometheusReporter, PROMETHEUS_TEXT_CONTENT_TYPE, type ExpositionOptions, type PrometheusReporter, type PrometheusReporterOptions } from './metrics/prometheus.ts';

@@ -2,7 +2,9 @@
  * Captures fixtures from a REAL Flink cluster into test/fixtures/flink/ (see docs/flink-fixtures.md):
  * the InfluxDB line protocol Flink's own InfluxDB reporter writes (the raw POST /write bodies,
  * received by a small recording HTTP server standing in for InfluxDB), and REST responses of a
- * running flight-delays job (/jobs/:jid/plan, /jobs/:jid/vertices/:vid/subtasks/metrics).
+ * running flight-delays job (/jobs/:jid/plan, /jobs/:jid/vertices/:vid/subtasks/metrics), and what
+ * Flink's Prometheus reporter serves on the TaskManager's and the JobManager's scrape URL (the
+ * families streamtune maps, docs/METRICS.md "Prometheus: the name mapping").
  *
  * Usage: node --import tsx scripts/capture-flink-fixtures.ts  (needs Java 17 and Maven; ~2 minutes)
  */
@@ -47,6 +49,30 @@ const KEEP = [
   /^taskmanager_Status_JVM_GarbageCollector_G1_Young_Generation_Time$/,
 ];
 
+/** Prometheus families kept from the scrapes (every sample of each, with its # HELP and # TYPE lines). */
+const T = 'flink_taskmanager_job_task_';
+const KEEP_PROMETHEUS = new Set([
+  ...['busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond', 'idleTimeMsPerSecond', 'isBackPressured', 'numRecordsIn', 'numRecordsOut', 'numRecordsInPerSecond',
+    'numRecordsOutPerSecond', 'Shuffle_Netty_Input_Buffers_inPoolUsage', 'Shuffle_Netty_Output_Buffers_outPoolUsage', 'checkpointAlignmentTime',
+    'checkpointStartDelayNanos', 'currentInputWatermark', 'operator_pendingRecords', 'operator_sourceIdleTime', 'operator_numLateRecordsDropped',
+    'operator_KafkaSourceReader_KafkaConsumer_records_lag_max', 'operator_KafkaSourceReader_topic_partition_currentOffset',
+    'operator_KafkaSourceReader_topic_partition_committedOffset', 'mailboxLatencyMs'].map((m) => T + m),
+  ...['Memory_Heap_Used', 'Memory_Heap_Committed', 'Memory_Heap_Max', 'GarbageCollector_All_Count', 'GarbageCollector_All_Time', 'GarbageCollector_All_TimeMsPerSecond'].map((m) => `flink_taskmanager_Status_JVM_${m}`),
+  ...['lastCheckpointDuration', 'lastCheckpointSize', 'numberOfCompletedCheckpoints', 'numberOfFailedCheckpoints', 'numberOfInProgressCheckpoints', 'numRestarts', 'uptime', 'runningTime'].map((m) => `flink_jobmanager_job_${m}`),
+  'flink_jobmanager_numRegisteredTaskManagers',
+]);
+
+/** The lines of a text exposition whose family is kept (a summary's `_count` belongs to its family). */
+function keptFamilies(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => {
+      const name = l.startsWith('#') ? (l.split(' ')[2] ?? '') : (/^[^{ ]+/.exec(l)?.[0] ?? '');
+      return KEEP_PROMETHEUS.has(name) || KEEP_PROMETHEUS.has(name.replace(/_count$/, ''));
+    })
+    .join('\n') + '\n';
+}
+
 const log = createLogger({ level: 'info' });
 const out = join(REPO_ROOT, 'test', 'fixtures', 'flink');
 mkdirSync(out, { recursive: true });
@@ -68,7 +94,7 @@ const recorderUrl = `http://127.0.0.1:${(recorder.address() as AddressInfo).port
 
 const jar = await buildFlightDelaysJob({ logger: log });
 const kafka = await startKafkaBroker({ numPartitions: 4, properties: { 'log.retention.ms': -1 }, logger: log });
-const flink = await startFlinkCluster({ influxdb: { url: recorderUrl, db: 'flink', intervalSeconds: 2 }, config: { 'metrics.fetcher.update-interval': '2 s' }, logger: log });
+const flink = await startFlinkCluster({ influxdb: { url: recorderUrl, db: 'flink', intervalSeconds: 2 }, prometheus: true, config: { 'metrics.fetcher.update-interval': '2 s' }, logger: log });
 try {
   const topic = 'flights';
   await kafka.createTopic(topic, 4);
@@ -118,6 +144,14 @@ try {
     for (const l of preferred.slice(0, max)) if (!lines.includes(l)) lines.push(l);
   }
   writeFileSync(join(out, 'influxdb-reporter-sample.lp'), `${lines.join('\n')}\n`);
+  // Flink's Prometheus reporter: the TaskManager's and the JobManager's scrape, once the Kafka reader's metrics are there
+  const { taskManager, jobManager } = flink.prometheusTargets;
+  const tmText = await waitFor(async () => {
+    const t = await (await fetch(taskManager!)).text();
+    return t.includes(`${T}operator_KafkaSourceReader_topic_partition_currentOffset{`) ? t : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 500, what: "the Kafka reader's metrics on the TaskManager's scrape URL" });
+  writeFileSync(join(out, `prometheus-reporter-${version}-taskmanager.txt`), keptFamilies(tmText));
+  writeFileSync(join(out, `prometheus-reporter-${version}-jobmanager.txt`), keptFamilies(await (await fetch(jobManager!)).text()));
   log.info('fixtures written', { dir: out, lines: lines.length, reports: bodies.length, job_id: jid });
   await stopWithSavepoint(flink, jid, true);
 } finally {

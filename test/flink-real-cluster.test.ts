@@ -2,8 +2,9 @@
  * Against a REAL Apache Flink 1.20 session cluster (JobManager and TaskManager as separate JVMs),
  * a real Kafka broker and a real InfluxDB 1.x: the cluster's shape, the flight-delays job jar
  * (flink-jobs/flight-delays) uploaded and run through the REST API, Flink's own InfluxDB and
- * Prometheus reporters, and the job's exactness (per origin airport and hour, against DuckDB over
- * the same flights), also across a stop-with-savepoint and a restore with other parallelisms.
+ * Prometheus reporters (the latter scraped by a real Prometheus 2.42 that streamtune's Prometheus
+ * store reads the job's window from), and the job's exactness (per origin airport and hour, against
+ * DuckDB over the same flights), also across a stop-with-savepoint and a restore with other parallelisms.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +25,11 @@ import {
   type RealFlink,
 } from './helpers/flink-cluster.ts';
 import { uniqueName, waitFor } from './helpers/wait.ts';
+import { startPrometheus, type PrometheusServer } from './helpers/prometheus.ts';
+import { createEmbeddedStore } from '../collector/store/embedded.ts';
+import { createPrometheusStore } from '../collector/store/prometheus.ts';
+import { createPrometheusRoutedStore } from '../collector/store/routed.ts';
+import { loadJobWindow } from '../diagnoser/load.ts';
 
 /** Per origin and window start: flights and the sum of their delays (minutes). */
 type Truth = Map<string, { count: number; sumDelay: number }>;
@@ -88,6 +94,8 @@ async function influxQuery(env: RealFlink, q: string): Promise<{ columns: string
 
 describe('real Flink 1.20 session cluster', { timeout: 900_000 }, () => {
   let env: RealFlink;
+  /** scrapes the JobManager's and the first TaskManager's Prometheus reporters every second */
+  let prom: PrometheusServer;
   /** the exactness job, left running for the reporter tests */
   let jid: string;
   const rows = 30_000;
@@ -95,8 +103,11 @@ describe('real Flink 1.20 session cluster', { timeout: 900_000 }, () => {
   before(async () => {
     // a killed TaskManager is declared lost after 2 failed heartbeat RPCs: 2 × 2 s instead of 2 × 10 s
     env = await startRealFlink({ influxdb: true, prometheus: true, cluster: { config: { 'heartbeat.interval': '2 s' } } });
+    const { jobManager, taskManager } = env.flink.prometheusTargets;
+    prom = await startPrometheus({ targets: [jobManager!, taskManager!], jobNames: ['flink-jobmanager', 'flink-taskmanager'], scrapeInterval: '1s' });
   });
   after(async () => {
+    await prom?.close();
     await env?.close();
   });
 
@@ -168,6 +179,47 @@ describe('real Flink 1.20 session cluster', { timeout: 900_000 }, () => {
     assert.match(line, /subtask_index="[01]"/);
     const jmText = await (await fetch(jobManager!)).text();
     assert.match(jmText, /^flink_jobmanager_numRegisteredTaskManagers(\{[^}]*\})? 1\.0$/m);
+  });
+
+  test("Prometheus 2.42 scrapes the reporters; streamtune's Prometheus store loads the job's window from it", async () => {
+    await prom.waitTargetsUp();
+    const j = await flinkGet<JobDetails>(env.flink, `/jobs/${jid}`);
+    const store = createPrometheusRoutedStore({ prometheus: createPrometheusStore({ url: prom.url }), local: await createEmbeddedStore({ path: ':memory:' }) });
+    try {
+      // task names from the REST plan find the reporter's filtered labels (Source: flights → Source:_flights)
+      const source = j.vertices.find((v) => v.name === 'Source: flights')!;
+      const busy = await waitFor(
+        async () => {
+          const s = await store.query({ measurement: 'taskmanager_job_task_busyTimeMsPerSecond', field: 'value', start: Date.now() - 60_000, end: Date.now(), where: { job_id: jid, task_name: source.name }, groupBy: ['task_id', 'task_name', 'subtask_index'], window: 5000, aggregate: 'mean' });
+          return s.length === 2 ? s : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000, what: "the source's busy time scraped" },
+      );
+      assert.deepEqual(busy.map((s) => s.tags), [0, 1].map((i) => ({ task_id: source.id, task_name: 'Source:_flights', subtask_index: String(i) })));
+      const now = Date.now();
+      const w = await waitFor(
+        async () => {
+          const x = await loadJobWindow(store, jid, now - 60_000, now, now, { stepMs: 5000, historyMs: 0 });
+          return x.vertices.length === 4 && x.jvm.length === 1 && x.checkpoints.numberOfCompletedCheckpoints.length > 0 ? x : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 1000, what: "the job's window from Prometheus" },
+      );
+      assert.deepEqual(new Set(w.vertices.map((v) => v.id)), new Set(j.vertices.map((v) => v.id)));
+      for (const v of w.vertices) {
+        assert.deepEqual(v.subtasks.map((s) => s.subtask), [0, 1], v.name);
+        for (const s of v.subtasks) assert.ok(s.busyTimeMsPerSecond.length > 0 && s.idleTimeMsPerSecond.length > 0, `${v.name}/${s.subtask} busy and idle time`);
+      }
+      // without the plan the source is told by its pending records (the Kafka source's pendingRecords gauge)
+      assert.equal(w.vertices[0]!.id, source.id);
+      assert.ok(w.vertices[0]!.isSource && w.vertices[0]!.pendingRecords !== undefined);
+      assert.ok(w.vertices.flatMap((v) => v.subtasks).some((s) => s.numRecordsIn !== undefined || s.recordsInPerSecond.length > 0));
+      assert.equal(w.jvm[0]!.tmId, 'streamtune_tm_1');
+      assert.ok(w.jvm[0]!.heapUsed.length > 0 && w.jvm[0]!.heapMax.length > 0 && w.jvm[0]!.gcTimeMsPerSecond.length > 0);
+      assert.ok(w.checkpoints.numberOfCompletedCheckpoints.at(-1)!.v >= 1);
+      assert.equal(w.numRestarts.at(-1)?.v, 0);
+    } finally {
+      await store.close();
+    }
   });
 
   test('stop with drain: per origin and hour, counts and delay sums equal DuckDB over the same flights', async () => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { ControlPlane } from '../control-plane/control-plane.ts';
 import { createPagesRouter, changeText, vertexColor } from '../dashboards/server/pages/index.ts';
-import { grafanaDashboard, influxQlMeasurements } from '../dashboards/grafana.ts';
+import { grafanaDashboard, grafanaPromDashboard, influxQlMeasurements, promQlMetrics, type GrafanaPromDashboard } from '../dashboards/grafana.ts';
 import { createApiRouter } from '../dashboards/server/api.ts';
 import type { JobSummary } from '../control-plane/read-model.ts';
 import { JOB_ID, SECRET, fixtureControlPlane, serveFixture } from './helpers/pages-fixture.ts';
@@ -198,6 +198,22 @@ describe('Grafana dashboard', () => {
     assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="?streamtune-lag.json"?/);
     const d = (await res.json()) as { uid: string };
     assert.equal(d.uid, 'streamtune-lag');
+  });
+
+  test('the PromQL dashboards beside it: downloadable, through ${datasource}, reading only metrics docs/METRICS.md maps', async () => {
+    for (const [name, uid] of [['streamtune-lag-prometheus.json', 'streamtune-lag-prometheus'], ['streamtune-job-prometheus.json', 'streamtune-job-prometheus']] as const) {
+      const res = await fetch(`${base}/grafana/${name}`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-disposition') ?? '', new RegExp(`attachment; filename="?${name}"?`));
+      const d = (await res.json()) as GrafanaPromDashboard;
+      assert.equal(d.uid, uid);
+      assert.deepEqual(d, grafanaPromDashboard(name));
+      for (const p of d.panels) {
+        assert.equal(p.datasource?.type, 'prometheus', p.title);
+        assert.equal(p.datasource?.uid, '${datasource}', p.title);
+        for (const t of p.targets) for (const m of promQlMetrics(t.expr)) assert.ok(documented.has(m), `${p.title}: ${m} is not in docs/METRICS.md`);
+      }
+    }
   });
 });
 

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createInfluxStore } from '../collector/store/influx.ts';
+import { createEmbeddedStore } from '../collector/store/embedded.ts';
+import { createPrometheusStore } from '../collector/store/prometheus.ts';
+import { createPrometheusRoutedStore } from '../collector/store/routed.ts';
+import type { MetricStore } from '../collector/store/types.ts';
+import { runStoreContract } from './store-contract.ts';
 import type { MetricPoint } from '../core/points.ts';
 import { startVictoria } from './helpers/victoria.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -37,6 +42,37 @@ test('VictoriaMetrics receives points through the v2 write path of @influxdata/i
     assert.deepEqual(p1.timestamps.slice(0, 2), [t0 + 10, t0 + 40]);
   } finally {
     await store.close();
+    await vm.close();
+  }
+});
+
+/**
+ * The MetricStore contract with VictoriaMetrics as the PromQL server (remote write of everything,
+ * log events in the embedded store). VictoriaMetrics makes written samples searchable after a
+ * flush (`/internal/force_flush`, called after each write here), refuses samples older than its
+ * retention (the contract's are of 2026-01-01: `-retentionPeriod=100y`) and hides the newest 30 s
+ * from queries unless `-search.latencyOffset=0s`.
+ */
+runStoreContract('VictoriaMetrics as the Prometheus server (remote write of everything)', async () => {
+  const vm = await startVictoria({ args: ['-retentionPeriod=100y', '-search.latencyOffset=0s'] });
+  // every window in PromQL: VictoriaMetrics' own range semantics are what is checked
+  const prometheus = createPrometheusStore({ url: vm.url, remoteWrite: true, promqlMinWindowMs: 0 });
+  const routed = createPrometheusRoutedStore({ prometheus, local: await createEmbeddedStore({ path: ':memory:', retentionDays: 0 }), remoteWrite: 'all' });
+  const store: MetricStore = {
+    ...routed,
+    async write(points) {
+      await routed.write(points);
+      await vm.flush();
+    },
+  };
+  return { store, cleanup: () => vm.close() };
+});
+
+test('VictoriaMetrics range selectors are left-open: the probe says so', { timeout: 120_000 }, async () => {
+  const vm = await startVictoria();
+  try {
+    assert.equal(await createPrometheusStore({ url: vm.url }).rangeSelectorsClosed(), false);
+  } finally {
     await vm.close();
   }
 });

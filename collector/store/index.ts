@@ -5,6 +5,8 @@
 import { type Logger, StreamtuneError } from '../../core/index.ts';
 import { createEmbeddedStore, defaultEmbeddedPath } from './embedded.ts';
 import { createInfluxStore } from './influx.ts';
+import { createPrometheusStore } from './prometheus.ts';
+import { createPrometheusRoutedStore, PROMETHEUS_REMOTE_WRITE_MODES, type PrometheusRemoteWrite } from './routed.ts';
 import type { MetricStore } from './types.ts';
 
 export type { Aggregate, LogQuery, MetricStore, Series, SeriesQuery } from './types.ts';
@@ -12,10 +14,16 @@ export { createEmbeddedStore, defaultEmbeddedPath, type EmbeddedStore, type Embe
 export { createInfluxStore, LOG_MEASUREMENT, type InfluxStoreOptions } from './influx.ts';
 export { counterRate, aggregateWindows, toNumeric, windowStart } from './aggregate.ts';
 export { invalidPointReason, invalidLogReason } from './validate.ts';
+export { createPrometheusStore, promSelector, type PrometheusStore, type PrometheusStoreOptions, type PromData, type PromResult } from './prometheus.ts';
+export { createPrometheusRoutedStore, PROMETHEUS_REMOTE_WRITE_MODES, type PrometheusRemoteWrite, type PrometheusRoutedOptions, type PrometheusRoutedStore } from './routed.ts';
+export { toRemoteSeries, encodeWriteRequest, remoteWriteBody, REMOTE_WRITE_HEADERS, type RemoteSeries } from './remote-write.ts';
+export { snappyCompress, snappyUncompress } from './snappy.ts';
 
 /**
  * Store settings; every field overrides the matching environment variable.
- * With no InfluxDB URL the embedded DuckDB store is used.
+ * With no InfluxDB URL the embedded DuckDB store is used. With a Prometheus URL, Flink's metrics are
+ * read from Prometheus and that store keeps streamtune's own measurements and log events
+ * (collector/store/routed.ts).
  */
 export interface StoreConfig {
   /** `STREAMTUNE_INFLUXDB_URL`, e.g. 'http://127.0.0.1:8086'. Unset → embedded store. */
@@ -34,13 +42,71 @@ export interface StoreConfig {
   embeddedPath?: string;
   /** Embedded store retention, days. Default 7. */
   retentionDays?: number;
+  /**
+   * `STREAMTUNE_PROMETHEUS_URL`, e.g. 'http://prometheus:9090': Flink's metrics are read from this
+   * Prometheus (or VictoriaMetrics) in the names of Flink's PrometheusReporter. Unset → they are read
+   * from the store above.
+   */
+  prometheusUrl?: string;
+  /**
+   * `STREAMTUNE_PROMETHEUS_REMOTE_WRITE`: what streamtune writes to Prometheus by remote write:
+   * 'none' (default: Prometheus scrapes Flink's reporters and the bundled runtime's `/metrics`;
+   * streamtune's own measurements go to the store above), 'own' (streamtune's own measurements, e.g.
+   * the consumer-group lag, go to Prometheus; it still scrapes the jobs), 'job-metrics' (the bundled
+   * and REST-collected jobs' Flink metrics go to Prometheus, streamtune's own to the store above),
+   * 'all' (both; log events always stay in the store above).
+   */
+  prometheusRemoteWrite?: PrometheusRemoteWrite;
   logger?: Logger;
 }
 
+/** Where Flink's metrics are read when a Prometheus URL is set. */
+export interface ResolvedPrometheusSettings {
+  url: string;
+  remoteWrite: PrometheusRemoteWrite;
+}
+
 /** Resolved settings (what {@link createStoreFromEnv} would open), for display and tests. */
-export type ResolvedStoreSettings =
+export type ResolvedStoreSettings = (
   | { kind: 'embedded'; path: string; retentionDays: number }
-  | { kind: 'influxdb'; url: string; org: string; bucket: string; writeApi: 'v1' | 'v2'; hasToken: boolean };
+  | { kind: 'influxdb'; url: string; org: string; bucket: string; writeApi: 'v1' | 'v2'; hasToken: boolean }
+) & { prometheus?: ResolvedPrometheusSettings };
+
+/** A validated http(s) URL without credentials, trailing '/' removed. @throws StreamtuneError INVALID_CONFIG naming `variable`. */
+function checkedUrl(url: string, variable: string, credentialsHint: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new StreamtuneError('INVALID_CONFIG', `${variable} is not a URL: "${url}"`, { details: { variable } });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new StreamtuneError('INVALID_CONFIG', `${variable} must be an http:// or https:// URL, got "${parsed.protocol}"`, { details: { variable } });
+  }
+  if (parsed.username || parsed.password) {
+    throw new StreamtuneError('INVALID_CONFIG', `${variable} must not carry credentials${credentialsHint}`, { details: { variable } });
+  }
+  return parsed.toString().replace(/\/$/, '');
+}
+
+/**
+ * The Prometheus part of the settings, or undefined without a Prometheus URL.
+ * @throws StreamtuneError INVALID_CONFIG naming the variable for a bad URL or remote write mode.
+ */
+function resolvePrometheus(env: NodeJS.ProcessEnv, config: StoreConfig, pick: (v: string | undefined) => string | undefined): ResolvedPrometheusSettings | undefined {
+  const url = config.prometheusUrl ?? pick(env.STREAMTUNE_PROMETHEUS_URL);
+  const modeVar = config.prometheusRemoteWrite !== undefined ? 'config.prometheusRemoteWrite' : 'STREAMTUNE_PROMETHEUS_REMOTE_WRITE';
+  const mode = config.prometheusRemoteWrite ?? pick(env.STREAMTUNE_PROMETHEUS_REMOTE_WRITE) ?? 'none';
+  if (!(PROMETHEUS_REMOTE_WRITE_MODES as readonly string[]).includes(mode)) {
+    throw new StreamtuneError('INVALID_CONFIG', `${modeVar} must be one of ${PROMETHEUS_REMOTE_WRITE_MODES.map((m) => `"${m}"`).join(', ')}, got "${mode}"`, { details: { variable: modeVar } });
+  }
+  if (!url) {
+    if (mode !== 'none') throw new StreamtuneError('INVALID_CONFIG', `${modeVar} "${mode}" needs a Prometheus URL (store.prometheusUrl or STREAMTUNE_PROMETHEUS_URL)`, { details: { variable: modeVar } });
+    return undefined;
+  }
+  const urlVar = config.prometheusUrl !== undefined ? 'config.prometheusUrl' : 'STREAMTUNE_PROMETHEUS_URL';
+  return { url: checkedUrl(url, urlVar, ''), remoteWrite: mode as PrometheusRemoteWrite };
+}
 
 /**
  * Fills defaults and validates store settings from `env` and `config` (config wins).
@@ -53,24 +119,15 @@ export function resolveStoreSettings(env: NodeJS.ProcessEnv = process.env, confi
   if (!Number.isFinite(retentionDays) || retentionDays < 0) {
     throw new StreamtuneError('INVALID_CONFIG', `retentionDays must be a number >= 0, got ${retentionDays}`, { details: { field: 'retentionDays' } });
   }
+  const prometheus = resolvePrometheus(env, config, pick);
+  const withProm = <T extends object>(s: T): T & { prometheus?: ResolvedPrometheusSettings } => (prometheus ? { ...s, prometheus } : s);
   if (!url) {
     const dataDir = config.dataDir ?? pick(env.STREAMTUNE_DATA_DIR);
     const path = config.embeddedPath ?? defaultEmbeddedPath({ STREAMTUNE_DATA_DIR: dataDir });
-    return { kind: 'embedded', path, retentionDays };
+    return withProm({ kind: 'embedded', path, retentionDays });
   }
   const urlVar = config.influxUrl !== undefined ? 'config.influxUrl' : 'STREAMTUNE_INFLUXDB_URL';
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new StreamtuneError('INVALID_CONFIG', `${urlVar} is not a URL: "${url}"`, { details: { variable: urlVar } });
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new StreamtuneError('INVALID_CONFIG', `${urlVar} must be an http:// or https:// URL, got "${parsed.protocol}"`, { details: { variable: urlVar } });
-  }
-  if (parsed.username || parsed.password) {
-    throw new StreamtuneError('INVALID_CONFIG', `${urlVar} must not carry credentials; use STREAMTUNE_INFLUXDB_TOKEN`, { details: { variable: urlVar } });
-  }
+  const influxUrl = checkedUrl(url, urlVar, '; use STREAMTUNE_INFLUXDB_TOKEN');
   const writeApiRaw = config.influxWriteApi ?? pick(env.STREAMTUNE_INFLUXDB_WRITE_API) ?? 'v2';
   if (writeApiRaw !== 'v1' && writeApiRaw !== 'v2') {
     const v = config.influxWriteApi !== undefined ? 'config.influxWriteApi' : 'STREAMTUNE_INFLUXDB_WRITE_API';
@@ -83,27 +140,34 @@ export function resolveStoreSettings(env: NodeJS.ProcessEnv = process.env, confi
   }
   const org = config.influxOrg ?? pick(env.STREAMTUNE_INFLUXDB_ORG) ?? 'streamtune';
   const token = config.influxToken ?? pick(env.STREAMTUNE_INFLUXDB_TOKEN);
-  const out: ResolvedStoreSettings & { token?: string } = {
-    kind: 'influxdb', url: parsed.toString().replace(/\/$/, ''), org, bucket, writeApi: writeApiRaw, hasToken: !!token,
-  };
+  const out: ResolvedStoreSettings & { token?: string } = withProm({
+    kind: 'influxdb' as const, url: influxUrl, org, bucket, writeApi: writeApiRaw, hasToken: !!token,
+  });
   if (token) out.token = token;
   return out;
 }
 
 /**
  * Opens the store the settings name: InfluxDB when `STREAMTUNE_INFLUXDB_URL` (or `config.influxUrl`)
- * is set, else the embedded DuckDB store at `${STREAMTUNE_DATA_DIR ?? './data'}/metrics.duckdb`.
+ * is set, else the embedded DuckDB store at `${STREAMTUNE_DATA_DIR ?? './data'}/metrics.duckdb`; with
+ * `STREAMTUNE_PROMETHEUS_URL` (or `config.prometheusUrl`) that store is routed beside Prometheus
+ * (collector/store/routed.ts).
  * @throws StreamtuneError INVALID_CONFIG (see {@link resolveStoreSettings}); STORE_UNAVAILABLE when the file cannot be opened.
  */
 export async function createStoreFromEnv(env: NodeJS.ProcessEnv = process.env, config: StoreConfig = {}): Promise<MetricStore> {
   const s = resolveStoreSettings(env, config);
+  let local: MetricStore;
   if (s.kind === 'embedded') {
     const opts: Parameters<typeof createEmbeddedStore>[0] = { path: s.path, retentionDays: s.retentionDays };
     if (config.logger) opts.logger = config.logger;
-    return createEmbeddedStore(opts);
+    local = await createEmbeddedStore(opts);
+  } else {
+    const opts: Parameters<typeof createInfluxStore>[0] = { url: s.url, org: s.org, bucket: s.bucket, writeApi: s.writeApi };
+    if (s.token) opts.token = s.token;
+    if (config.logger) opts.logger = config.logger;
+    local = await createInfluxStore(opts);
   }
-  const opts: Parameters<typeof createInfluxStore>[0] = { url: s.url, org: s.org, bucket: s.bucket, writeApi: s.writeApi };
-  if (s.token) opts.token = s.token;
-  if (config.logger) opts.logger = config.logger;
-  return createInfluxStore(opts);
+  if (!s.prometheus) return local;
+  const prometheus = createPrometheusStore({ url: s.prometheus.url, remoteWrite: s.prometheus.remoteWrite !== 'none', ...(config.logger ? { logger: config.logger } : {}) });
+  return createPrometheusRoutedStore({ prometheus, local, remoteWrite: s.prometheus.remoteWrite, ...(config.logger ? { logger: config.logger } : {}) });
 }

@@ -19,6 +19,8 @@ export interface VmSeries {
 /** A running VictoriaMetrics. */
 export interface VictoriaServer {
   readonly url: string;
+  /** `/internal/force_flush`: what was written becomes searchable now. */
+  flush(): Promise<void>;
   /** `/internal/force_flush`, then `/api/v1/export?match[]=SELECTOR`, parsed (one JSON object per line). */
   exportSeries(selector: string): Promise<VmSeries[]>;
   /** Stops it by PID and removes the directory. */
@@ -30,13 +32,23 @@ process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
+/** Options of {@link startVictoria}. */
+export interface VictoriaOptions {
+  /**
+   * More command-line flags, e.g. `-retentionPeriod=100y` (samples older than the retention period,
+   * default 1 month, are refused), `-search.latencyOffset=0s` (by default the newest 30 s are not
+   * returned by queries), `-promscrape.config=FILE`.
+   */
+  args?: string[];
+}
+
 /** Starts victoria-metrics; throws when it is missing or not healthy within 90 s. */
-export async function startVictoria(): Promise<VictoriaServer> {
+export async function startVictoria(opts: VictoriaOptions = {}): Promise<VictoriaServer> {
   const dir = tempDir('streamtune-vm-');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logFd = openSync(join(dir, 'vm.log'), 'a');
-  const proc = spawn('victoria-metrics', [`-storageDataPath=${join(dir, 'data')}`, `-httpListenAddr=127.0.0.1:${port}`], {
+  const proc = spawn('victoria-metrics', [`-storageDataPath=${join(dir, 'data')}`, `-httpListenAddr=127.0.0.1:${port}`, ...(opts.args ?? [])], {
     stdio: ['ignore', logFd, logFd],
   });
   closeSync(logFd);
@@ -76,6 +88,10 @@ export async function startVictoria(): Promise<VictoriaServer> {
   }
   return {
     url,
+    async flush() {
+      const res = await fetch(`${url}/internal/force_flush`);
+      await res.arrayBuffer();
+    },
     async exportSeries(selector) {
       const flush = await fetch(`${url}/internal/force_flush`);
       await flush.arrayBuffer();

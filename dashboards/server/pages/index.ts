@@ -16,7 +16,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Response, type Router } from 'express';
 import type { ControlPlane } from '../../../control-plane/index.ts';
-import { grafanaDashboard } from '../../grafana.ts';
+import { grafanaDashboard, grafanaDashboardFile, GRAFANA_DASHBOARDS } from '../../grafana.ts';
 import { TtlCache } from '../ttl-cache.ts';
 import { diagnosisPage } from './diagnosis.ts';
 import { jobPage } from './job.ts';
@@ -100,6 +100,12 @@ export function createPagesRouter(cp: ControlPlane, opts: PagesOptions): Router 
   router.get('/grafana/streamtune-lag.json', (_req, res) => {
     res.attachment('streamtune-lag.json').type('application/json').send(JSON.stringify(grafanaDashboard(), null, 2));
   });
+  // the PromQL dashboards beside it (dashboards/grafana.ts)
+  for (const name of Object.keys(GRAFANA_DASHBOARDS).filter((n) => n !== 'streamtune-lag.json')) {
+    router.get(`/grafana/${name}`, (_req, res) => {
+      res.attachment(name).type('application/json').send(JSON.stringify(grafanaDashboardFile(name), null, 2));
+    });
+  }
 
   // Any other GET a browser makes (it accepts HTML) gets the HTML 404 page; API paths and clients
   // asking for JSON fall through to the app's JSON 404.
