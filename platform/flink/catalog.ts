@@ -11,10 +11,12 @@
  * source vertex (`GET /jobs/:jid/vertices/:vid/subtasks/metrics`), their partition counts from the
  * broker (`partitions` of each source vertex: the planner never scales a source past them), and the
  * consumer group from the broker: the group whose committed offsets cover those topic-partitions
- * (given a {@link FlinkKafkaBroker}, `kafka`). The user's mapping per job name (or JobID) in
- * `flink.jobs` of the server config wins over what was learnt (an override, and the answer when
- * several groups cover the job's partitions); a job with neither has no consumer group, so its lag
- * is not measured and the diagnoser works from the sources' `pendingRecords`.
+ * (given a {@link FlinkKafkaBroker}, `kafka`) — of the partitions the job committed so far, which
+ * its readers' `committedOffset` gauges tell (one `agg=max` request per source vertex). The user's
+ * mapping per job name (or JobID) in `flink.jobs` of the server config wins over what was learnt
+ * (an override, and the answer when several groups cover the job's partitions); a job with
+ * neither has no consumer group, so its lag is not measured and the diagnoser works from the
+ * sources' `pendingRecords`.
  *
  * Jobs are submitted to Flink (`flink run`, the web UI, `POST /jars/:jarid/run`), not through
  * streamtune: {@link FlinkCatalog.submit} throws INVALID_ARGUMENT saying so.
@@ -27,7 +29,7 @@ import type { JobCatalog } from '../catalog.ts';
 import type { JobState, ManagedJob, SnapshotRecord } from '../job.ts';
 import type { FlinkExecutor } from './executor.ts';
 import { flinkTopology } from './topology.ts';
-import type { CheckpointStats, JobOverview } from './rest-client.ts';
+import { MAX_METRIC_IDS_CHARS, type CheckpointStats, type JobOverview } from './rest-client.ts';
 import { kafkaPartitionsFromMetricIds, type FlinkKafkaBroker, type KafkaTopicPartition } from './kafka-sources.ts';
 import type { TopologyVertex } from '../topology.ts';
 
@@ -82,6 +84,8 @@ interface KafkaKnowledge {
   sourceTopics: Map<string, string[]>;
   /** every topic-partition the sources' metrics name */
   partitions: KafkaTopicPartition[];
+  /** per source vertex: the ids of its readers' `committedOffset` gauges */
+  committedIds: Map<string, string[]>;
   /** ms when the metric ids were last read (0: never with success) */
   idsAt: number;
   /** partition count by topic, from the broker */
@@ -323,7 +327,7 @@ export class FlinkCatalog implements JobCatalog {
     const retryMs = this.opts.discoveryRetryMs ?? 5_000;
     let k = this.kafkaFacts.get(jid);
     if (!k) {
-      k = { sourceTopics: new Map(), partitions: [], idsAt: 0, counts: {}, countsAt: 0, nextCounts: 0, nextDiscovery: 0, ambiguousLogged: false };
+      k = { sourceTopics: new Map(), partitions: [], committedIds: new Map(), idsAt: 0, counts: {}, countsAt: 0, nextCounts: 0, nextDiscovery: 0, ambiguousLogged: false };
       this.kafkaFacts.set(jid, k);
     }
     const sources = topology.filter((v) => v.inputs.length === 0);
@@ -332,12 +336,14 @@ export class FlinkCatalog implements JobCatalog {
       let allRead = true;
       for (const v of sources) {
         try {
-          const tps = kafkaPartitionsFromMetricIds(await this.opts.executor.client.subtaskMetricIds(jid, v.id));
+          const ids = await this.opts.executor.client.subtaskMetricIds(jid, v.id);
+          const tps = kafkaPartitionsFromMetricIds(ids);
           if (tps.length === 0) {
             allRead = false;
             continue;
           }
           k.sourceTopics.set(v.id, [...new Set(tps.map((p) => p.topic))]);
+          k.committedIds.set(v.id, ids.filter((id) => id.includes('.KafkaSourceReader.topic.') && id.endsWith('.committedOffset')));
           for (const tp of tps) found.set(`${tp.topic}\u0000${tp.partition}`, tp);
         } catch (err) {
           allRead = false;
@@ -362,7 +368,10 @@ export class FlinkCatalog implements JobCatalog {
     if (!mapping?.consumerGroup && !k.group && k.partitions.length > 0 && now >= k.nextDiscovery) {
       k.nextDiscovery = now + retryMs;
       try {
-        const r = await broker.discoverGroup(k.partitions);
+        // the partitions the job committed already (its readers' committedOffset ≥ 0): a backpressured
+        // source reads some partitions long after others, and commits only what it read
+        const committed = await this.committedPartitions(jid, k);
+        const r = committed.length > 0 ? await broker.discoverGroup(committed) : ({ kind: 'none' } as const);
         if (r.kind === 'group') {
           k.group = r.group;
           this.log.info('consumer group discovered from the broker', { job_id: jid, job: name, group: r.group, partitions: k.partitions.length });
@@ -376,6 +385,45 @@ export class FlinkCatalog implements JobCatalog {
     }
     return k;
   }
+
+  /**
+   * The topic-partitions whose `committedOffset` gauge (flink-connector-kafka
+   * `KafkaSourceReaderMetrics`: the offset the reader last committed, -1 before its first commit) is
+   * ≥ 0 on some subtask, with that offset: one aggregated request per source vertex (`agg=max`: a
+   * partition is read by one subtask, the others do not report it), batched under the request-line
+   * limit.
+   */
+  private async committedPartitions(jid: string, k: KafkaKnowledge): Promise<KafkaTopicPartition[]> {
+    const out: KafkaTopicPartition[] = [];
+    for (const [vid, list] of k.committedIds) {
+      for (const batch of idBatches(list)) {
+        for (const m of await this.opts.executor.client.aggregatedSubtaskMetrics(jid, vid, batch, ['max'])) {
+          const tp = kafkaPartitionsFromMetricIds([m.id])[0];
+          if (tp && m.max !== undefined && m.max >= 0) out.push({ ...tp, offset: m.max });
+        }
+      }
+    }
+    return out;
+  }
+}
+
+/** Metric ids cut into lists of at most {@link MAX_METRIC_IDS_CHARS} characters (escaped). */
+function idBatches(ids: readonly string[]): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  let len = 0;
+  for (const id of ids) {
+    const l = encodeURIComponent(id).length + 3;
+    if (cur.length > 0 && len + l > MAX_METRIC_IDS_CHARS) {
+      out.push(cur);
+      cur = [];
+      len = 0;
+    }
+    cur.push(id);
+    len += l;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
 }
 
 function changed(a: ManagedJob, b: ManagedJob): boolean {

@@ -17,6 +17,12 @@
 export interface KafkaTopicPartition {
   topic: string;
   partition: number;
+  /**
+   * The offset the job's reader last committed for it (its `committedOffset` gauge), when known:
+   * it tells apart several groups that committed offsets for the same partitions (jobs reading one
+   * topic with different groups).
+   */
+  offset?: number;
 }
 
 /**
