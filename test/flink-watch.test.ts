@@ -42,8 +42,9 @@ describe('streamtune against a real Flink cluster, configured with the flink sec
     await stack.createTopic(REST_TOPIC, 3);
     producers.push(stack.produce({ rate: 400 }), stack.produce({ rate: 400, topic: REST_TOPIC }));
     // one failover after 3,000 records: an exception in Flink's exception history
-    reporterJid = await stack.submit({ name: REPORTER_JOB, extra: ['--fail-after', '3000'] });
-    restJid = await stack.submit({ name: REST_JOB, topic: REST_TOPIC, parallelism: 2 });
+    // checkpoints (and offset commits) every 2 s: the groups appear on the broker soon
+    reporterJid = await stack.submit({ name: REPORTER_JOB, checkpointIntervalMs: 2000, extra: ['--fail-after', '3000'] });
+    restJid = await stack.submit({ name: REST_JOB, topic: REST_TOPIC, parallelism: 2, checkpointIntervalMs: 2000 });
   });
   after(async () => {
     for (const p of producers) await p.stop().catch(() => undefined);
@@ -108,7 +109,7 @@ describe('streamtune against a real Flink cluster, configured with the flink sec
     }
   });
 
-  test('REST alone as the metric source: every subtask\'s metrics from one request per vertex, the source capped at its 3 partitions', async () => {
+  test('REST alone as the metric source: every subtask\'s metrics from one request per vertex, the source capped at its 3 partitions', async (t) => {
     const cp = await stack.controlPlane({ influxReporter: false });
     try {
       const job = await learnt(cp, restJid);
@@ -123,6 +124,7 @@ describe('streamtune against a real Flink cluster, configured with the flink sec
       const perRound = (cp.flink!.restCollector.requestCount - before) / rounds;
       const vertices = jobs.reduce((a, j) => a + j.topology.length, 0);
       const subtasks = jobs.reduce((a, j) => a + j.topology.reduce((b, v) => b + v.parallelism, 0), 0);
+      t.diagnostic(`${perRound} REST requests per round for ${jobs.length} jobs, ${vertices} vertices, ${subtasks} subtasks`);
       assert.ok(perRound <= vertices + 2 * jobs.length, `${perRound} requests per round for ${jobs.length} jobs, ${vertices} vertices, ${subtasks} subtasks`);
 
       const window = await waitFor(
