@@ -15,3 +15,4 @@ export { parseLineProtocol, pointToLine, toLineProtocol, type Precision, type Pa
 export { HTTP_STATUSES, httpStatusRule, isRetriableHttpStatus, type HttpStatusRule } from './http-status.ts';
 export { poll, type PollOptions } from './poll.ts';
 export { prometheusSanitize, prometheusMetricName, flinkExportedField, isStreamtuneMeasurement, FLINK_PROMETHEUS_PREFIX } from './prometheus-names.ts';
+export { createLimiter, type Limiter } from './limit.ts';

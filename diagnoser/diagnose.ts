@@ -21,7 +21,7 @@ import { detectCheckpoints } from './detectors/checkpoint.ts';
 import { detectRestarts } from './detectors/restarts.ts';
 import { detectMemory } from './detectors/memory.ts';
 import { detectInsufficientData, detectOverProvisioned, detectSourceBound } from './detectors/capacity.ts';
-import { detectStalled, detectTransientSpike, lagTrend, totalLagSeries } from './detectors/lagtrend.ts';
+import { commitCadenceMs, detectStalled, detectTransientSpike, lagTrend, totalLagSeries } from './detectors/lagtrend.ts';
 import { DEFAULT_MIN_STOP_SILENCE_MS, evaluateGroupLag, lagFinding, lagInputsFromWindow, type GroupLagResult } from './detectors/lag.ts';
 import { planParallelism, type VertexPlan, type VertexPlanInput } from './plan.ts';
 import { checkpointRemedy, skewRemedy } from './remedies.ts';
@@ -43,8 +43,12 @@ export interface DiagnoseOptions {
   restartMs?: number;
 }
 
-/** Lag-shaped findings a crash loop causes by itself (the job reads nothing between restarts). */
-const CRASH_LOOP_SYMPTOMS = new Set(['consumer.stalled', 'lag.burrow', 'lag.transient-spike']);
+/**
+ * Findings a crash loop causes by itself: lag (the job reads nothing between restarts) and failed
+ * checkpoints (a checkpoint in flight fails with the task; on a real Flink job whose attempts die
+ * before their first checkpoint completes, every checkpoint fails).
+ */
+const CRASH_LOOP_SYMPTOMS = new Set(['consumer.stalled', 'lag.burrow', 'lag.transient-spike', 'checkpoint.failures']);
 
 /** Confidence factor of a memory-pressure root cause whose task manager also runs other jobs. */
 const SHARED_TM_CONFIDENCE = 0.6;
@@ -225,7 +229,7 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   // Lag-shaped causes.
   const st = on('consumer.stalled') ? detectStalled(w, stats, lagNow, rule(rules, 'consumer.stalled')) : { findings: [], stalledPartitions: [], notProcessing: false };
   findings.push(...st.findings);
-  const tr = on('lag.transient-spike') && !ins.insufficient ? detectTransientSpike(trend, rules.planner.catchUpMs, allowedLag, rule(rules, 'lag.transient-spike'), stats.filter((s) => s.vertex.isSource).reduce((a, s) => a + processedRate(s), 0)) : [];
+  const tr = on('lag.transient-spike') && !ins.insufficient ? detectTransientSpike(trend, rules.planner.catchUpMs, allowedLag, rule(rules, 'lag.transient-spike'), stats.filter((s) => s.vertex.isSource).reduce((a, s) => a + processedRate(s), 0), w.consumerLag ? commitCadenceMs(w) : 0) : [];
   findings.push(...tr);
   const sb = on('source.bound') && lagging && !crashLoop ? detectSourceBound(stats, bn.anyBackpressure, trend.growthRate, rule(rules, 'source.bound')) : { findings: [] };
   findings.push(...sb.findings);
@@ -396,8 +400,9 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
     recs.push(skewRemedy({ skew: s, parallelism: Math.max(1, v?.parallelism ?? 1), maxParallelism: v?.maxParallelism ?? 128, ...(p?.trueRatePerSubtask ? { trueRatePerSubtask: p.trueRatePerSubtask } : {}) }));
   }
   const cfg = w.checkpoints.config;
-  // a draining spike is watched, not acted on: checkpoints slowed by its catch-up recover with it
-  if (cp.findings.length > 0 && (kind === 'checkpoint-pressure' || (cpSev >= 2 && kind !== 'transient-spike')) && cfg) {
+  // a draining spike is watched, not acted on: checkpoints slowed by its catch-up recover with it;
+  // a crash-looping job's checkpoints fail with its tasks: no tuning action until the cause is fixed
+  if (cp.findings.length > 0 && (kind === 'checkpoint-pressure' || (cpSev >= 2 && kind !== 'transient-spike' && kind !== 'crash-loop')) && cfg) {
     const r = checkpointRemedy({
       stats: cp.stats, config: cfg, findings: cp.findings, backpressured: bn.anyBackpressure,
       intervalShare: param(rule(rules, 'checkpoint.duration'), 'intervalShare', 0.5),

@@ -48,6 +48,16 @@ test('several cover the job: the only one with exactly the job\'s topics wins; t
   ]);
 });
 
+test('several jobs read one topic with their own groups: the group whose offsets equal the job\'s committed offsets wins', () => {
+  const groups = [group('job-a', commits('orders', [5, 6, 7, 8])), group('job-b', commits('orders', [50, 60, 70, 80])), group('job-c', commits('orders', [5, 6, 7, 9]))];
+  assert.equal(discoverConsumerGroup(job, groups).kind, 'ambiguous', 'without the job\'s offsets all three cover it');
+  const withOffsets = job.map((tp, i) => ({ ...tp, offset: [50, 60, 70, 80][i]! }));
+  const r = discoverConsumerGroup(withOffsets, groups);
+  assert.deepEqual(r.kind === 'group' ? [r.group, r.reason] : r, ['job-b', 'offsets-match']);
+  // a commit between the two reads: no group matches on every partition → ambiguous, tried again later
+  assert.equal(discoverConsumerGroup(job.map((tp) => ({ ...tp, offset: 99 })), groups).kind, 'ambiguous');
+});
+
 test('no group covers the job, or the job names no partition → none', () => {
   assert.deepEqual(discoverConsumerGroup(job, [group('partial', commits('orders', [5, 6, 7]))]), { kind: 'none', reason: 'no-group-covers' });
   assert.deepEqual(discoverConsumerGroup(job, []), { kind: 'none', reason: 'no-group-covers' });

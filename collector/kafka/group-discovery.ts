@@ -9,7 +9,10 @@
  * and `partition` in reporters).
  *
  * - one candidate → that group;
- * - several → the one whose committed topics are exactly the job's topics, if exactly one is; else
+ * - several, and the job's own committed offsets are known (the readers' `committedOffset` gauges)
+ *   → the one whose committed offsets equal the job's on every partition, if exactly one does (jobs
+ *   reading one topic with different groups all cover it; their offsets differ);
+ * - else the one whose committed topics are exactly the job's topics, if exactly one is; else
  *   ambiguous, and the configured mapping (job → group) decides;
  * - none → none (the job has not completed a checkpoint yet, does not commit offsets, or reads with
  *   a group whose offsets expired).
@@ -18,11 +21,10 @@
  * admin (Metadata for the topic list, ListGroups, DescribeGroups, OffsetFetch per group).
  */
 
+import { kafkaPartitionsFromMetricIds, type FlinkKafkaBroker, type KafkaTopicPartition } from '../../platform/index.ts';
+
 /** A topic-partition a job reads. */
-export interface JobTopicPartition {
-  topic: string;
-  partition: number;
-}
+export type JobTopicPartition = KafkaTopicPartition;
 
 /** A consumer group on the broker with its committed offsets. */
 export interface BrokerGroupOffsets {
@@ -48,30 +50,34 @@ export interface GroupCandidate {
 
 /** The outcome of {@link discoverConsumerGroup}. */
 export type GroupDiscovery =
-  | { kind: 'group'; group: string; candidate: GroupCandidate; reason: 'only-candidate' | 'only-exact-candidate' }
+  | { kind: 'group'; group: string; candidate: GroupCandidate; reason: 'only-candidate' | 'offsets-match' | 'only-exact-candidate' }
   | { kind: 'ambiguous'; candidates: GroupCandidate[] }
   | { kind: 'none'; reason: 'no-partitions' | 'no-group-covers' };
 
 /**
  * Finds the job's consumer group among the broker's groups (rules in the file header). Pure.
  * Candidates in an ambiguous result are sorted: exact ones first, then by group id.
- * @param job the topic-partitions the job's KafkaSourceReader metrics name (duplicates allowed)
+ * @param job the topic-partitions the job's KafkaSourceReader metrics name (duplicates allowed),
+ *   with the offsets the job committed where known
  * @param groups the broker's groups with their committed offsets
  */
 export function discoverConsumerGroup(job: readonly JobTopicPartition[], groups: readonly BrokerGroupOffsets[]): GroupDiscovery {
   const wanted = new Set(job.map((tp) => `${tp.topic}\u0000${tp.partition}`));
   if (wanted.size === 0) return { kind: 'none', reason: 'no-partitions' };
   const jobTopics = new Set(job.map((tp) => tp.topic));
+  const jobOffsets = new Map(job.filter((tp) => tp.offset !== undefined).map((tp) => [`${tp.topic}\u0000${tp.partition}`, tp.offset!]));
   const candidates: GroupCandidate[] = [];
+  const matching = new Set<string>();
   for (const g of groups) {
-    const committed = new Set<string>();
+    const committed = new Map<string, number>();
     const topics = new Set<string>();
     for (const o of g.offsets) {
       if (!(o.offset >= 0)) continue;
-      committed.add(`${o.topic}\u0000${o.partition}`);
+      committed.set(`${o.topic}\u0000${o.partition}`, o.offset);
       topics.add(o.topic);
     }
     if (![...wanted].every((k) => committed.has(k))) continue;
+    if (jobOffsets.size > 0 && [...jobOffsets].every(([k, off]) => committed.get(k) === off)) matching.add(g.groupId);
     const extraTopics = [...topics].filter((t) => !jobTopics.has(t)).sort();
     candidates.push({
       groupId: g.groupId,
@@ -83,6 +89,10 @@ export function discoverConsumerGroup(job: readonly JobTopicPartition[], groups:
   }
   if (candidates.length === 0) return { kind: 'none', reason: 'no-group-covers' };
   if (candidates.length === 1) return { kind: 'group', group: candidates[0]!.groupId, candidate: candidates[0]!, reason: 'only-candidate' };
+  if (matching.size === 1) {
+    const c = candidates.find((x) => matching.has(x.groupId))!;
+    return { kind: 'group', group: c.groupId, candidate: c, reason: 'offsets-match' };
+  }
   const exact = candidates.filter((c) => c.exact);
   if (exact.length === 1) return { kind: 'group', group: exact[0]!.groupId, candidate: exact[0]!, reason: 'only-exact-candidate' };
   candidates.sort((a, b) => Number(b.exact) - Number(a.exact) || a.groupId.localeCompare(b.groupId));
@@ -92,17 +102,10 @@ export function discoverConsumerGroup(job: readonly JobTopicPartition[], groups:
 /**
  * The job's topic-partitions from Flink metric identifiers as the REST API lists them, e.g.
  * `0.Source__orders.KafkaSourceReader.topic.orders.partition.3.currentOffset` (a topic name may
- * contain dots). Identifiers of other metrics are ignored.
+ * contain dots). Identifiers of other metrics are ignored. (platform's `kafkaPartitionsFromMetricIds`.)
  */
 export function jobPartitionsFromMetricIds(ids: readonly string[]): JobTopicPartition[] {
-  const out = new Map<string, JobTopicPartition>();
-  for (const id of ids) {
-    const m = /(?:^|\.)KafkaSourceReader\.topic\.(.+)\.partition\.(\d+)\.(?:currentOffset|committedOffset)$/.exec(id);
-    if (!m) continue;
-    const tp = { topic: m[1]!, partition: Number(m[2]) };
-    out.set(`${tp.topic}\u0000${tp.partition}`, tp);
-  }
-  return [...out.values()];
+  return kafkaPartitionsFromMetricIds(ids);
 }
 
 /**
@@ -155,4 +158,32 @@ export async function readBrokerGroups(admin: GroupDiscoveryAdmin, options: Read
  */
 export async function discoverConsumerGroupOnBroker(admin: GroupDiscoveryAdmin, job: readonly JobTopicPartition[], options: ReadBrokerGroupsOptions = {}): Promise<GroupDiscovery> {
   return discoverConsumerGroup(job, await readBrokerGroups(admin, options));
+}
+
+/** The admin calls {@link brokerFactsForFlink} makes: {@link GroupDiscoveryAdmin} and topic metadata. */
+export interface FlinkBrokerAdmin extends GroupDiscoveryAdmin {
+  fetchTopicMetadata(options: { topics: string[] }): Promise<{ topics: Array<{ name: string; partitions: unknown[] }> }>;
+}
+
+/**
+ * The {@link FlinkKafkaBroker} the Flink catalog asks (platform/flink/catalog.ts): partition counts
+ * from topic metadata, and the consumer group by {@link discoverConsumerGroupOnBroker} over every
+ * group and topic of the cluster. `admin` must be connected (a kafkajs admin is).
+ */
+export function brokerFactsForFlink(admin: FlinkBrokerAdmin): FlinkKafkaBroker {
+  return {
+    async partitionCounts(topics) {
+      const existing = new Set(await admin.listTopics());
+      const known = topics.filter((t) => existing.has(t));
+      if (known.length === 0) return {};
+      const md = await admin.fetchTopicMetadata({ topics: known });
+      return Object.fromEntries(md.topics.map((t) => [t.name, t.partitions.length]));
+    },
+    async discoverGroup(partitions) {
+      const r = await discoverConsumerGroupOnBroker(admin, partitions);
+      if (r.kind === 'group') return { kind: 'group', group: r.group };
+      if (r.kind === 'ambiguous') return { kind: 'ambiguous', candidates: r.candidates.map((c) => c.groupId) };
+      return { kind: 'none' };
+    },
+  };
 }
