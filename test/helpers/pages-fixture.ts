@@ -11,9 +11,10 @@ import type { MetricPoint } from '../../core/points.ts';
 import { createDiagnosisStore } from '../../diagnoser/diagnosis-store.ts';
 import type { Diagnosis } from '../../diagnoser/types.ts';
 import type { ControlPlane } from '../../control-plane/control-plane.ts';
-import type { JobCatalog, ManagedJob } from '../../platform/index.ts';
+import { BundledExecutor, type JobCatalog, type ManagedJob } from '../../platform/index.ts';
 import type { Operation, TunerService } from '../../tuner/types.ts';
 import { DEFAULT_POLICY, blockedActions } from '../../tuner/policy.ts';
+import { applicability } from '../../tuner/applicability.ts';
 import { tempDir } from './wait.ts';
 
 /** A secret the pages must never render. */
@@ -166,6 +167,8 @@ export function fakeTuner(ops: Operation[], apply?: TunerService['apply']): Tune
     setPolicy: () => { throw new Error('not in this test'); },
     snapshots: (jobId) => (jobId === JOB_ID ? [{ job_id: JOB_ID, kind: 'savepoint', path: '/data/savepoints/sp-1', completedAt: NOW - 199_000, sizeBytes: 40_960, operationId: 'op-1' }] : []),
     blocked: (jobId) => blockedActions(ops.filter((o) => o.job_id === jobId), DEFAULT_POLICY, NOW),
+    // the fixture job runs on the bundled runtime: its executor's own answer
+    applicability: (_jobId, actions) => applicability(actions, { kind: 'bundled', supports: BundledExecutor.prototype.supports }),
     onDiagnosis: async () => ({ skipped: 'test' }),
     close: async () => {},
   };
