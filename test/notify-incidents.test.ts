@@ -65,11 +65,14 @@ test('sendOnce sends no reminders and sendClose=false sends no resolved notice (
   assert.deepEqual(tracker.observe(laggingDiagnosis({ id: 'd3' })).map((n) => n.type), ['report']);
 });
 
-test('below the minimum severity nothing opens; missing data does not close an incident', () => {
+test('below the minimum severity nothing is sent; the report goes once the incident reaches it; missing data does not close an incident', () => {
   const tracker = new IncidentTracker({ minSeverity: 'severe' });
   assert.deepEqual(tracker.observe(laggingDiagnosis({ severity: 'moderate' })), []);
-  assert.equal(tracker.openIncidents().length, 0);
-  assert.deepEqual(tracker.observe(laggingDiagnosis()).map((n) => n.type), ['report']);
+  assert.equal(tracker.openIncidents().length, 0, 'none notified about');
+  assert.equal(tracker.book.openIncidents().length, 1, 'the incident itself is tracked (API, pages)');
+  // the same problem worse, diagnosed again (its own id): the same incident, now reported
+  assert.deepEqual(tracker.observe(laggingDiagnosis({ id: 'diag-2' })).map((n) => n.type), ['report']);
+  assert.equal(tracker.book.openIncidents().length, 1);
   const noData = healthyDiagnosis({ lagStatus: 'UNKNOWN', rootCause: { kind: 'insufficient-data', confidence: 0, explanation: 'no metrics' } });
   assert.deepEqual(tracker.observe(noData), []);
   assert.equal(tracker.openIncidents().length, 1);

@@ -5,7 +5,7 @@
  */
 import type { ControlPlane } from '../../../control-plane/index.ts';
 import type { Diagnosis, Finding, Recommendation, TuningAction } from '../../../diagnoser/index.ts';
-import { formatDuration, formatTime, formatValue } from '../../../notify/index.ts';
+import { formatDuration, formatTime, formatValue, type Incident, type IncidentEvent } from '../../../notify/index.ts';
 import { ATTENTION_OPERATION_STATES, blockOf, isTerminalOperationState, type BlockedAction, type Operation } from '../../../tuner/index.ts';
 
 /** A tuning action as the confirmation shows it, e.g. 'enrich: parallelism 1 → 4'. */
@@ -186,3 +186,60 @@ export function diagnosisSummary(d: Diagnosis) {
   };
 }
 
+/** CSS class of an incident's severity badge. */
+function severityClass(s: string): string {
+  return s === 'critical' || s === 'severe' ? 'err' : s === 'moderate' ? 'warn' : 'unknown';
+}
+
+/** An incident as the incident pages and the overview show it; `now` for the duration of an open one. */
+export function incidentView(i: Incident, now: number) {
+  return {
+    id: i.id,
+    job_id: i.job_id,
+    job_name: i.job_name ?? i.job_id,
+    problem: `${i.kind}${i.vertex ? ` at ${i.vertex}` : ''}`,
+    kind: i.kind,
+    vertex: i.vertex,
+    state: i.state,
+    stateClass: i.state === 'open' ? 'err' : 'ok',
+    severity: i.severity,
+    maxSeverity: i.maxSeverity,
+    severityClass: severityClass(i.maxSeverity),
+    opened: formatTime(i.startedAt),
+    resolved: i.resolvedAt === undefined ? '' : formatTime(i.resolvedAt),
+    duration: formatDuration((i.resolvedAt ?? now) - i.startedAt),
+    diagnoses: i.diagnosisIds.length,
+    latestDiagnosisId: i.diagnosisIds.at(-1),
+    notifications: i.notifications,
+    resolution: i.resolution ?? '',
+    resolvedBy: i.resolvedBy,
+  };
+}
+
+/** An incident's timeline as rows: time, kind, one line of text and a link (diagnosis, operation). */
+export function timelineView(events: readonly IncidentEvent[]) {
+  return events.map((e) => {
+    const base = { at: formatTime(e.at), type: e.type };
+    switch (e.type) {
+      case 'opened':
+      case 'diagnosis':
+        return {
+          ...base,
+          label: e.type === 'opened' ? 'opened' : 'diagnosis',
+          text: `${e.severity} · ${e.rootCause}${e.vertex ? ` at ${e.vertex}` : ''} · lag ${e.lagStatus} · ${e.trigger}: ${e.summary}`,
+          href: `/diagnoses/${encodeURIComponent(e.diagnosisId)}`,
+          link: e.diagnosisId,
+        };
+      case 'notification':
+        return {
+          ...base,
+          label: 'notification',
+          text: `${e.notification} ${e.status === 'queued' ? 'decided' : e.status === 'sent' ? `sent by ${e.channel ?? 'a channel'}` : `not sent by ${e.channel ?? 'a channel'}${e.detail ? `: ${e.detail}` : ''}`}`,
+        };
+      case 'operation':
+        return { ...base, label: 'operation', text: e.summary, href: `/operations/${encodeURIComponent(e.operationId)}`, link: e.operationId };
+      case 'resolved':
+        return { ...base, label: 'resolved', text: e.reason, ...(e.diagnosisId ? { href: `/diagnoses/${encodeURIComponent(e.diagnosisId)}`, link: e.diagnosisId } : {}) };
+    }
+  });
+}
