@@ -64,6 +64,7 @@ describe('pages', () => {
     assert.match(r.text, /<dt>Completed<\/dt><dd>7<\/dd>/);
     assert.match(r.text, /LookupTimeoutError/);
     assert.match(r.text, /lookup timed out for key LAX/);
+    assert.match(r.text, /<tr data-incident-id="inc-1"><td><a class="incident-link" href="\/incidents\/inc-1">/, 'the job\'s incidents');
     assert.doesNotMatch(r.text, /style=/, 'no inline style attributes (CSP)');
     assert.doesNotMatch(r.text, /<script>|<script [^>]*>[^<]/, 'no inline script');
   });
