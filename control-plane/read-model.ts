@@ -24,7 +24,7 @@ import type { LogEvent } from '../core/index.ts';
 import { evaluateGroupLag, lagInputsFromSeries, type Diagnosis, type GroupLagStatus, type PartitionLagStatus } from '../diagnoser/index.ts';
 import { sourceVertices, type ManagedJob } from '../platform/index.ts';
 import { isTerminalOperationState, type Operation } from '../tuner/index.ts';
-import type { Incident } from '../notify/index.ts';
+import type { Incident, IncidentDetail, IncidentFilter } from '../notify/index.ts';
 import type { ControlPlane } from './control-plane.ts';
 
 /** ms of partition samples {@link lagNow} evaluates (Burrow's window of recent offsets). */
@@ -114,6 +114,20 @@ export function isOpenDiagnosis(cp: Pick<ControlPlane, 'diagnoses'>, d: Diagnosi
 /** The job's open incidents, oldest first (each one problem: job + root-cause kind). */
 export function openIncidentsOf(cp: Pick<ControlPlane, 'incidents'>, jobId: string): Incident[] {
   return cp.incidents.openIncidents(jobId);
+}
+
+/**
+ * Incidents as the API and the pages list them: newest first (by opening); `from`/`to` (ms) select
+ * those active at some time in the range (opened at or before `to`, open or resolved at or after
+ * `from`); `state` open or resolved; at most `limit`.
+ */
+export function incidentsList(cp: Pick<ControlPlane, 'incidents'>, filter: IncidentFilter): Incident[] {
+  return cp.incidents.list(filter);
+}
+
+/** One incident with its timeline (opened, diagnoses, notifications, operations, resolved), or undefined. */
+export function incidentDetail(cp: Pick<ControlPlane, 'incidents'>, id: string): IncidentDetail | undefined {
+  return cp.incidents.get(id);
 }
 
 /** The open diagnoses of a job since `from` (ms), newest first. */

@@ -4,7 +4,7 @@
  * and `GET /jobs/:id/charts.json`, the chart data its script polls.
  */
 import type { Request, Router } from 'express';
-import { checkpointStats, type ControlPlane, jobExceptions, lagNow, lagSeries, throughputNow, throughputSeries, type VertexLoad, vertexLoads } from '../../../control-plane/index.ts';
+import { checkpointStats, type ControlPlane, incidentsList, jobExceptions, lagNow, lagSeries, throughputNow, throughputSeries, type VertexLoad, vertexLoads } from '../../../control-plane/index.ts';
 import type { LogEvent } from '../../../core/index.ts';
 import { formatDuration, formatTime } from '../../../notify/index.ts';
 import type { ManagedJob } from '../../../platform/index.ts';
@@ -129,7 +129,7 @@ export function jobPage(router: Router, { cp, cached, page, notFound }: PageCont
         lastSize: cps.lastSizeBytes === undefined ? '–' : `${num(cps.lastSizeBytes / 1024, 1)} KiB`,
       },
       exceptions: logs.map((e) => ({ time: formatTime(e.timestamp), level: e.level, vertex: e.vertex ?? '', subtask: e.subtask_index ?? '', cls: e.exception_class ?? '', message: e.message })),
-      incidents: cp.incidents.list({ job_id: job.job_id, limit: 10 }).map((i) => incidentView(i, cp.now())),
+      incidents: incidentsList(cp, { job_id: job.job_id, limit: 10 }).map((i) => incidentView(i, cp.now())),
       diagnoses: cp.diagnoses.list({ job_id: job.job_id, limit: 10 }).map(diagnosisSummary),
       operations: cp.tuner.operations({ job_id: job.job_id, limit: 10 }).map(opView),
     });

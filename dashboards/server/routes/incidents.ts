@@ -9,6 +9,7 @@
  * (opened, each diagnosis, notifications, operations, resolved).
  */
 import type { Router } from 'express';
+import { incidentDetail, incidentsList } from '../../../control-plane/index.ts';
 import { HttpError } from '../http-error.ts';
 import type { RouteContext } from './context.ts';
 import { oneParam, parseIntParam, parseTime } from './params.ts';
@@ -20,17 +21,17 @@ export function incidentRoutes(r: Router, { cp }: RouteContext): void {
     const job = oneParam('job', req.query.job);
     const state = oneParam('state', req.query.state);
     if (state !== undefined && state !== 'open' && state !== 'resolved') throw HttpError.badRequest('state', `state must be open or resolved, got "${state}"`);
-    const filter: Parameters<typeof cp.incidents.list>[0] = { limit: parseIntParam('limit', req.query.limit, 100, 1, 1000) };
+    const filter: Parameters<typeof incidentsList>[1] = { limit: parseIntParam('limit', req.query.limit, 100, 1, 1000) };
     if (job !== undefined) filter.job_id = job;
     if (state !== undefined) filter.state = state;
     if (req.query.from !== undefined) filter.from = parseTime('from', req.query.from, 0, now);
     if (req.query.to !== undefined) filter.to = parseTime('to', req.query.to, now, now);
     if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) throw HttpError.badRequest('from', `from (${filter.from}) must not be after to (${filter.to})`);
-    res.json({ incidents: cp.incidents.list(filter) });
+    res.json({ incidents: incidentsList(cp, filter) });
   });
 
   r.get('/incidents/:id', (req, res) => {
-    const i = cp.incidents.get(req.params.id);
+    const i = incidentDetail(cp, req.params.id);
     if (!i) throw HttpError.notFound('incident', req.params.id);
     res.json(i);
   });
