@@ -133,6 +133,7 @@ test('a healthy diagnosis made when the alert resolved resolves the incident, wi
   // metrics: no incident open
   const metrics = await (await fetch(`${http.url}/metrics`)).text();
   assert.match(metrics, /streamtune_open_incidents\{kind="all"\} 0/);
+  assert.match(metrics, /streamtune_operations\{state="UNVERIFIED"\} 0/, 'the state that needs a look is a series of its own');
 });
 
 test('the incidents survive a restart of the control plane', { timeout: 60_000 }, async () => {
