@@ -23,7 +23,7 @@
  * the prefixes (all without; only the whole corpus updates BENCHMARKS.md), or through bench/index.ts.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { AccuracyChildResult } from './_accuracy-child.ts';
 import { corpus, FAULTS, type AccuracyCase } from './_accuracy-corpus.ts';
@@ -137,12 +137,12 @@ export function figures(outcomes: readonly CaseOutcome[]) {
 }
 
 /** Markdown of the report section. */
-export function reportMarkdown(outcomes: readonly CaseOutcome[], meta: { date: string; machine: string; concurrency: number; wallMs: number }): string {
+export function reportMarkdown(outcomes: readonly CaseOutcome[], meta: { date: string; machine: string; concurrency: number; wallMs: number; load?: string }): string {
   const f = figures(outcomes);
   const lines: string[] = [];
   lines.push(SECTION_START, '## Diagnosis accuracy', '');
-  lines.push(`\`npm run bench -- accuracy\`, ${meta.date}, ${meta.machine}, ${outcomes.length} scenario runs on the bundled runtime, ${meta.concurrency} at a time (CPU- and memory-heavy ones alone), ${Math.round(meta.wallMs / 60_000)} min. Each run: the job with one injected fault, per-second metrics into the embedded store, one diagnosis with the built-in rules scaled for windows of seconds (test/helpers/scenario.ts). Corpus and labels: bench/_accuracy-corpus.ts.`, '');
-  lines.push('Method notes: the generator source is deterministic, so repeats of a configuration differ by timing only (the machine is shared: its load shows in CPU-bound runs). Windows open once every subtask runs, and channels hold 2 batches (1,024 records) instead of 8: with the defaults, a first run lost 5 of 25 scale-up runs to the first seconds of a 6 s window (subtasks on a worker TaskManager not yet started; buffers still filling), which a 10-minute window in production does not see. The rules are the built-in ones scaled for short windows (catch-up 60 s, restart 1 s, scale-down after 4 s; test/helpers/scenario.ts), so the forecasts assume a 1 s restart. Not in the corpus: the real-Flink scenarios (test/flink-real-cluster.test.ts needs a Flink cluster per run).', '');
+  lines.push(`\`npm run bench -- accuracy\`, ${meta.date}, ${meta.machine}, ${outcomes.length} scenario runs on the bundled runtime, ${meta.concurrency} at a time (CPU- and memory-heavy ones alone), ${Math.round(meta.wallMs / 60_000)} min${meta.load ? `, load average ${meta.load}` : ''}. Each run: the job with one injected fault, per-second metrics into the embedded store, one diagnosis with the built-in rules scaled for windows of seconds (test/helpers/scenario.ts). Corpus and labels: bench/_accuracy-corpus.ts.`, '');
+  lines.push('Method notes: the generator source is deterministic, so repeats of a configuration differ by timing only (the machine is shared: its load shows in CPU-bound runs). Windows open once every subtask runs, and channels hold 2 batches (1,024 records) instead of 8: a first run with the runtime\'s defaults and the window opened 2 s after the job\'s start had 6 of 21 scale-up runs outside [smallest, +1] (or not diagnosed under-provisioned) for reasons a 10-minute window in production does not see: target rates read while 4,096-record channels were still filling, and subtasks on the worker TaskManager starting 4 s into the 6 s window (their zeros halved busy time and rates). The rules are the built-in ones scaled for short windows (catch-up 60 s, restart 1 s, scale-down after 4 s; test/helpers/scenario.ts), so the forecasts assume a 1 s restart. Not in the corpus: the real-Flink scenarios (test/flink-real-cluster.test.ts needs a Flink cluster per run).', '');
   lines.push('| measure | value | target |', '|---|---|---|');
   lines.push(`| root cause right | ${pct(f.rootCauseRight, f.runs)} | ≥ 95% |`);
   lines.push(`| vertex right (runs whose fault has a vertex) | ${pct(f.vertexRight, f.vertexRuns)} | ≥ 95% |`);
@@ -206,7 +206,9 @@ export async function run(prefixes: readonly string[] = []): Promise<BenchRow[]>
   const cases = prefixes.length ? all.filter((c) => prefixes.some((p) => c.id.startsWith(p))) : all;
   const concurrency = Math.min(2, Math.max(1, Number(process.env.STREAMTUNE_BENCH_CONCURRENCY ?? 2) || 2));
   const t0 = Date.now();
+  const loadBefore = loadavg()[0]!;
   const outcomes = await runAll(cases, concurrency);
+  const load = `${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (1 min, the whole machine)`;
   const f = figures(outcomes);
   const suite = 'accuracy';
   const share = (n: number, of: number): number => (of ? (100 * n) / of : Number.NaN);
@@ -219,7 +221,7 @@ export async function run(prefixes: readonly string[] = []): Promise<BenchRow[]>
   ];
   if (cases.length === all.length) {
     const cpu = cpus();
-    writeSection(reportMarkdown(outcomes, { date: new Date().toISOString().slice(0, 10), machine: `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}`, concurrency, wallMs: Date.now() - t0 }));
+    writeSection(reportMarkdown(outcomes, { date: new Date().toISOString().slice(0, 10), machine: `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}`, concurrency, wallMs: Date.now() - t0, load }));
     process.stderr.write('accuracy: BENCHMARKS.md updated\n');
   } else {
     process.stdout.write(`${reportMarkdown(outcomes, { date: new Date().toISOString().slice(0, 10), machine: 'subset', concurrency, wallMs: Date.now() - t0 })}\n`);
