@@ -15,7 +15,7 @@ export const DIGEST_PERIOD_MS = 86_400_000;
 export function operationSummary(op: Operation): OperationSummary {
   const status: Record<Operation['state'], OperationStatus> = {
     PENDING: 'pending', SAVEPOINTING: 'running', STARTING: 'running', VERIFYING: 'running', ROLLING_BACK: 'running',
-    SUCCEEDED: 'succeeded', FAILED: 'failed', INEFFECTIVE: 'failed', ROLLED_BACK: 'rolled-back',
+    SUCCEEDED: 'succeeded', FAILED: 'failed', INEFFECTIVE: 'failed', ROLLED_BACK: 'rolled-back', UNVERIFIED: 'unverified',
   };
   const out: OperationSummary = {
     id: op.id, job_id: op.job_id, status: status[op.state],
@@ -33,12 +33,14 @@ export function operationSummary(op: Operation): OperationSummary {
 
 /**
  * The digest of the {@link DIGEST_PERIOD_MS} ending at `now` (ms since epoch). `openIncidents` gives
- * each lagging job's `since` (when its incident opened). maxLag is the largest partition lag now.
+ * each lagging job's `since` (when the earliest of its open incidents opened). maxLag is the largest partition lag now.
  */
 export async function digestData(cp: ControlPlane, openIncidents: readonly Incident[], now: number): Promise<DigestData> {
   const start = now - DIGEST_PERIOD_MS;
   const overview = await jobsOverview(cp, now);
-  const open = new Map(openIncidents.map((i) => [i.job_id, i.startedAt]));
+  // a job may have several problems open: it has been in trouble since the earliest
+  const open = new Map<string, number>();
+  for (const i of openIncidents) open.set(i.job_id, Math.min(open.get(i.job_id) ?? Infinity, i.startedAt));
   const lagging = overview.filter((j) => j.lag.status === 'WARN' || j.lag.status === 'ERR');
   return {
     periodStart: start,

@@ -6,6 +6,8 @@
  *   from it with the new parallelism / checkpointing; step 'wait-running': until RUNNING, at most
  *   `runningMs`) → VERIFYING (step 'verify': wait `verifyAfterMs`, then `verifyOperation`)
  *   → SUCCEEDED | INEFFECTIVE (kept; or with `onIneffective: 'rollback'` → ROLLING_BACK → ROLLED_BACK)
+ *     | UNVERIFIED (kept: "not enough data" after VERIFY_ATTEMPTS looks, or the metrics could not be
+ *       read; the user sees it needs a look — never SUCCEEDED without evidence)
  *
  * In place: when the job's executor rescales in place ({@link JobExecutor.rescalesInPlace}, Flink's
  * adaptive scheduler) and every action is a set-parallelism, there is no savepoint and no restart:
@@ -391,7 +393,7 @@ export class OperationRunner {
         if (!v.effective && v.reason.startsWith('not enough data')) {
           op.verification = v;
           await this.end(op, step, 'failed', `could not verify: ${v.reason}`);
-          return this.finish(op, 'SUCCEEDED');
+          return this.finish(op, 'UNVERIFIED', `applied, but not verified after ${attempt} attempts: ${v.reason}`);
         }
         op.verification = v;
         effective = v.effective;
@@ -400,7 +402,7 @@ export class OperationRunner {
       } catch (err) {
         // no data to judge: keep the change, say so
         await this.end(op, step, 'failed', `could not verify: ${errorMessage(err)}`);
-        return this.finish(op, 'SUCCEEDED');
+        return this.finish(op, 'UNVERIFIED', `applied, but not verified: ${errorMessage(err)}`);
       }
     }
     if (effective) return this.finish(op, 'SUCCEEDED');
