@@ -170,6 +170,7 @@ const policySchema = {
     allowedWindows: { type: 'array', items: { type: 'string', pattern: '^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$' } },
     verifyAfterMs: duration,
     onIneffective: { enum: ['mark', 'rollback'] },
+    onWorse: { enum: ['rollback', 'mark'] },
     blockIneffectiveMs: duration,
   },
 };

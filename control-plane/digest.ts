@@ -15,7 +15,7 @@ export const DIGEST_PERIOD_MS = 86_400_000;
 export function operationSummary(op: Operation): OperationSummary {
   const status: Record<Operation['state'], OperationStatus> = {
     PENDING: 'pending', SAVEPOINTING: 'running', STARTING: 'running', VERIFYING: 'running', ROLLING_BACK: 'running',
-    SUCCEEDED: 'succeeded', FAILED: 'failed', INEFFECTIVE: 'failed', ROLLED_BACK: 'rolled-back',
+    SUCCEEDED: 'succeeded', FAILED: 'failed', INEFFECTIVE: 'failed', ROLLED_BACK: 'rolled-back', UNVERIFIED: 'unverified',
   };
   const out: OperationSummary = {
     id: op.id, job_id: op.job_id, status: status[op.state],

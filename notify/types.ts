@@ -5,8 +5,8 @@
 import type { Diagnosis, GroupLagStatus } from '../diagnoser/index.ts';
 import type { Severity } from '../rules/index.ts';
 
-/** Status of a tuning operation, as the reports show it. */
-export type OperationStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled';
+/** Status of a tuning operation, as the reports show it ('unverified': in force, but could not be verified: needs a look). */
+export type OperationStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled' | 'unverified';
 
 /** One step of an operation (e.g. 'savepoint', 'stop', 'restart', 'verify'). Times in ms since epoch. */
 export interface OperationStepSummary {

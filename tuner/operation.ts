@@ -6,6 +6,8 @@
  *   from it with the new parallelism / checkpointing; step 'wait-running': until RUNNING, at most
  *   `runningMs`) → VERIFYING (step 'verify': wait `verifyAfterMs`, then `verifyOperation`)
  *   → SUCCEEDED | INEFFECTIVE (kept; or with `onIneffective: 'rollback'` → ROLLING_BACK → ROLLED_BACK)
+ *   | ROLLING_BACK → ROLLED_BACK when the lag grows faster than before (verification's `worse`; policy
+ *   `onWorse: 'rollback'`, the default) | UNVERIFIED (kept, needs attention: no metrics to judge by)
  *
  * In place: when the job's executor rescales in place ({@link JobExecutor.rescalesInPlace}, Flink's
  * adaptive scheduler) and every action is a set-parallelism, there is no savepoint and no restart:
@@ -391,7 +393,8 @@ export class OperationRunner {
         if (!v.effective && v.reason.startsWith('not enough data')) {
           op.verification = v;
           await this.end(op, step, 'failed', `could not verify: ${v.reason}`);
-          return this.finish(op, 'SUCCEEDED');
+          // no evidence either way: the change stays, and the user is asked to look (never SUCCEEDED)
+          return this.finish(op, 'UNVERIFIED', `the change is in force but could not be verified after ${VERIFY_ATTEMPTS} attempts: ${v.reason}`);
         }
         op.verification = v;
         effective = v.effective;
@@ -400,10 +403,11 @@ export class OperationRunner {
       } catch (err) {
         // no data to judge: keep the change, say so
         await this.end(op, step, 'failed', `could not verify: ${errorMessage(err)}`);
-        return this.finish(op, 'SUCCEEDED');
+        return this.finish(op, 'UNVERIFIED', `the change is in force but could not be verified: ${errorMessage(err)}`);
       }
     }
     if (effective) return this.finish(op, 'SUCCEEDED');
+    if (op.verification?.worse && policy.onWorse === 'rollback') return this.rollbackRunning(op, `ineffective: ${op.verification.reason}`);
     if (policy.onIneffective === 'rollback') return this.rollbackRunning(op, `ineffective: ${op.verification?.reason ?? ''}`);
     return this.finish(op, 'INEFFECTIVE', `ineffective: ${op.verification?.reason ?? ''}`);
   }

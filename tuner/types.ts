@@ -9,25 +9,29 @@ import type { SnapshotRecord, VertexRef } from '../platform/index.ts';
 
 /**
  * Every lifecycle state of an operation, in the order an operation passes them. Terminal: SUCCEEDED,
- * FAILED, ROLLED_BACK, INEFFECTIVE.
+ * FAILED, ROLLED_BACK, INEFFECTIVE, UNVERIFIED.
  * - PENDING: journaled, nothing done yet
  * - SAVEPOINTING: stop-with-savepoint requested
  * - STARTING: savepoint taken, job stopped, start with the new settings requested
  * - VERIFYING: running again; waiting for the verification window
  * - ROLLING_BACK: starting again from the same savepoint with the previous settings
- * - SUCCEEDED: verified (or verification disabled)
+ * - SUCCEEDED: verified effective (or verification disabled by the policy: `verifyAfterMs: 0`)
  * - FAILED: nothing changed (savepoint failed/timed out, the job keeps running unchanged) — or the
  *   rollback itself failed (then `error` says so and the job needs a human)
- * - ROLLED_BACK: start failed, or verification found it ineffective with `onIneffective: 'rollback'`
+ * - ROLLED_BACK: start failed; or verification found the change made the lag grow faster than before
+ *   (`onWorse: 'rollback'`, the default); or found it ineffective with `onIneffective: 'rollback'`
  * - INEFFECTIVE: verification found no improvement; kept, and the action is blocked for the job
+ * - UNVERIFIED: the change is in force but could not be verified (not enough metrics after the
+ *   restart, the store unreadable, the job gone from the catalog): kept, and shown as needing
+ *   attention — never as SUCCEEDED; `error` says why
  */
-export const OPERATION_STATES = ['PENDING', 'SAVEPOINTING', 'STARTING', 'VERIFYING', 'ROLLING_BACK', 'SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE'] as const;
+export const OPERATION_STATES = ['PENDING', 'SAVEPOINTING', 'STARTING', 'VERIFYING', 'ROLLING_BACK', 'SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE', 'UNVERIFIED'] as const;
 
 /** One of {@link OPERATION_STATES}. */
 export type OperationState = (typeof OPERATION_STATES)[number];
 
 /** The states an operation ends in: nothing more happens to it. */
-export const TERMINAL_OPERATION_STATES = ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE'] as const satisfies readonly OperationState[];
+export const TERMINAL_OPERATION_STATES = ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE', 'UNVERIFIED'] as const satisfies readonly OperationState[];
 
 const TERMINAL_OPERATION = new Set<string>(TERMINAL_OPERATION_STATES);
 
@@ -67,6 +71,9 @@ export interface Verification {
   /** records, lag at the end of the window */
   lagAfter?: number;
   effective: boolean;
+  /** true when the lag grows after the change, and faster than before it (by more than the flat
+   * band): the change made things worse (rolled back under `onWorse: 'rollback'`, the default) */
+  worse?: boolean;
   /** why, in one line with the numbers */
   reason: string;
 }
@@ -119,6 +126,9 @@ export interface TuningPolicy {
   verifyAfterMs: number;
   /** what an ineffective operation does: keep it and mark INEFFECTIVE, or roll back. Default 'mark'. */
   onIneffective: 'mark' | 'rollback';
+  /** what an operation after which the lag grows faster than before does (verification's `worse`):
+   * roll back (default), or treat it as any ineffective operation (`onIneffective`). Default 'rollback'. */
+  onWorse: 'rollback' | 'mark';
   /** ms an ineffective action stays blocked for the job (Dhalion-style blacklist). Default 3,600,000. */
   blockIneffectiveMs: number;
 }

@@ -3,7 +3,7 @@
 // Data comes from data-* attributes and from JSON endpoints of the dashboard itself.
 
 const csrfToken = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE']);
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE', 'UNVERIFIED']);
 const PALETTE = ['#1f5fbf', '#c53030', '#1f8a4c', '#b7791f', '#6b46c1', '#0b7285', '#d53f8c', '#4a5568', '#2f855a', '#dd6b20'];
 
 /** Counts the non-null y values of uPlot data ([x, ...ys]). */

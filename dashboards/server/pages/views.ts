@@ -28,7 +28,7 @@ export function changeText(a: TuningAction): string {
 
 /** CSS class of a lag or operation status: ok, warn, unknown, err or running. */
 export function statusClass(s: string): string {
-  return s === 'OK' || s === 'SUCCEEDED' ? 'ok' : s === 'WARN' || s === 'INEFFECTIVE' ? 'warn' : s === 'UNKNOWN' ? 'unknown' : isTerminalOperationState(s) || s === 'ERR' ? 'err' : 'running';
+  return s === 'OK' || s === 'SUCCEEDED' ? 'ok' : s === 'WARN' || s === 'INEFFECTIVE' || s === 'UNVERIFIED' ? 'warn' : s === 'UNKNOWN' ? 'unknown' : isTerminalOperationState(s) || s === 'ERR' ? 'err' : 'running';
 }
 
 /** A number for a page: grouped, at most `digits` decimals; '–' when missing (null, undefined, NaN). */
