@@ -5,7 +5,7 @@
 import type { Diagnosis, GroupLagStatus } from '../diagnoser/index.ts';
 import type { Severity } from '../rules/index.ts';
 
-/** Status of a tuning operation, as the reports show it ('unverified': in force, but could not be verified: needs a look). */
+/** Status of a tuning operation, as the reports show it ('unverified': applied, but verification could not judge it). */
 export type OperationStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled' | 'unverified';
 
 /** One step of an operation (e.g. 'savepoint', 'stop', 'restart', 'verify'). Times in ms since epoch. */

@@ -126,7 +126,7 @@ async function runOne(opts: { policy?: Partial<TuningPolicy>; lagAfter: number |
 test('no lag points after the restart: UNVERIFIED (in force, needs attention), never SUCCEEDED', async () => {
   const { op, ex } = await runOne({ lagAfter: undefined });
   assert.equal(op.state, 'UNVERIFIED', JSON.stringify(op.steps));
-  assert.match(op.error ?? '', /could not be verified after 3 attempts: not enough data/);
+  assert.match(op.error ?? '', /applied, but not verified after 3 attempts: not enough data/);
   assert.deepEqual(op.steps.at(-1)?.name, 'verify');
   assert.equal(op.steps.at(-1)?.status, 'failed');
   assert.equal(ex.parallelism.enrich, 2, 'the change stays in force');
@@ -135,7 +135,7 @@ test('no lag points after the restart: UNVERIFIED (in force, needs attention), n
 test('the metric store unreadable during verification: UNVERIFIED, the change kept', async () => {
   const { op, ex } = await runOne({ lagAfter: -500, storeFails: true });
   assert.equal(op.state, 'UNVERIFIED');
-  assert.match(op.error ?? '', /could not be verified: InfluxDB is down/);
+  assert.match(op.error ?? '', /applied, but not verified: InfluxDB is down/);
   assert.equal(ex.parallelism.enrich, 2);
 });
 

@@ -6,8 +6,10 @@
  *   from it with the new parallelism / checkpointing; step 'wait-running': until RUNNING, at most
  *   `runningMs`) → VERIFYING (step 'verify': wait `verifyAfterMs`, then `verifyOperation`)
  *   → SUCCEEDED | INEFFECTIVE (kept; or with `onIneffective: 'rollback'` → ROLLING_BACK → ROLLED_BACK)
- *   | ROLLING_BACK → ROLLED_BACK when the lag grows faster than before (verification's `worse`; policy
- *   `onWorse: 'rollback'`, the default) | UNVERIFIED (kept, needs attention: no metrics to judge by)
+ *     | UNVERIFIED (kept: "not enough data" after VERIFY_ATTEMPTS looks, or the metrics could not be
+ *       read; the user sees it needs a look — never SUCCEEDED without evidence)
+ *     | ROLLING_BACK → ROLLED_BACK when the lag grows faster than before the change (verification's
+ *       `worse`; policy `onWorse: 'rollback'`, the default)
  *
  * In place: when the job's executor rescales in place ({@link JobExecutor.rescalesInPlace}, Flink's
  * adaptive scheduler) and every action is a set-parallelism, there is no savepoint and no restart:
@@ -393,8 +395,7 @@ export class OperationRunner {
         if (!v.effective && v.reason.startsWith('not enough data')) {
           op.verification = v;
           await this.end(op, step, 'failed', `could not verify: ${v.reason}`);
-          // no evidence either way: the change stays, and the user is asked to look (never SUCCEEDED)
-          return this.finish(op, 'UNVERIFIED', `the change is in force but could not be verified after ${VERIFY_ATTEMPTS} attempts: ${v.reason}`);
+          return this.finish(op, 'UNVERIFIED', `applied, but not verified after ${attempt} attempts: ${v.reason}`);
         }
         op.verification = v;
         effective = v.effective;
@@ -403,7 +404,7 @@ export class OperationRunner {
       } catch (err) {
         // no data to judge: keep the change, say so
         await this.end(op, step, 'failed', `could not verify: ${errorMessage(err)}`);
-        return this.finish(op, 'UNVERIFIED', `the change is in force but could not be verified: ${errorMessage(err)}`);
+        return this.finish(op, 'UNVERIFIED', `applied, but not verified: ${errorMessage(err)}`);
       }
     }
     if (effective) return this.finish(op, 'SUCCEEDED');

@@ -15,15 +15,15 @@ import type { SnapshotRecord, VertexRef } from '../platform/index.ts';
  * - STARTING: savepoint taken, job stopped, start with the new settings requested
  * - VERIFYING: running again; waiting for the verification window
  * - ROLLING_BACK: starting again from the same savepoint with the previous settings
- * - SUCCEEDED: verified effective (or verification disabled by the policy: `verifyAfterMs: 0`)
+ * - SUCCEEDED: verified effective (or verification disabled by the policy, `verifyAfterMs: 0`)
  * - FAILED: nothing changed (savepoint failed/timed out, the job keeps running unchanged) — or the
  *   rollback itself failed (then `error` says so and the job needs a human)
- * - ROLLED_BACK: start failed; or verification found the change made the lag grow faster than before
- *   (`onWorse: 'rollback'`, the default); or found it ineffective with `onIneffective: 'rollback'`
+ * - ROLLED_BACK: start failed, or verification found it ineffective with `onIneffective: 'rollback'`,
+ *   or found the lag growing faster than before the change (`onWorse: 'rollback'`, the default)
  * - INEFFECTIVE: verification found no improvement; kept, and the action is blocked for the job
- * - UNVERIFIED: the change is in force but could not be verified (not enough metrics after the
- *   restart, the store unreadable, the job gone from the catalog): kept, and shown as needing
- *   attention — never as SUCCEEDED; `error` says why
+ * - UNVERIFIED: applied and running with the new settings, but verification could not judge it ("not
+ *   enough data" after every attempt, or the metrics could not be read): kept, needs a look
+ *   (`error` says why); not blocked, not counted as a success
  */
 export const OPERATION_STATES = ['PENDING', 'SAVEPOINTING', 'STARTING', 'VERIFYING', 'ROLLING_BACK', 'SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE', 'UNVERIFIED'] as const;
 
