@@ -39,6 +39,9 @@ export function createFlinkParts(config: FlinkConfig, opts: { logger: Logger }):
     ...(config.jarId ? { jarId: config.jarId } : {}),
     ...(config.entryClass ? { entryClass: config.entryClass } : {}),
     ...(config.programArgs ? { programArgs: config.programArgs } : {}),
+    jobs: Object.fromEntries(
+      Object.entries(config.jobs).map(([k, j]) => [k, { ...(j.jarId ? { jarId: j.jarId } : {}), ...(j.entryClass ? { entryClass: j.entryClass } : {}), ...(j.programArgs ? { programArgs: j.programArgs } : {}) }]),
+    ),
   });
   let lastDowntime: ((jobId: string) => number | undefined) | undefined;
   const catalog = new FlinkCatalog({

@@ -50,8 +50,11 @@ export interface FlinkConfig {
   influxReporter: boolean;
   /** ms a restart is planned with until one was measured. Default 5 min (Flink autoscaler's `job.autoscaler.restart.time`). */
   restartTimeMs?: number;
-  /** Consumer group and topics by job name or JobID (the REST API does not expose them). */
-  jobs: Record<string, { consumerGroup?: string; topics?: string[] }>;
+  /** Consumer group and topics by job name or JobID (the REST API does not expose them); and the
+   * job's own `jarId`, `entryClass` and `programArgs` when they differ from the cluster-wide ones
+   * above (a savepoint restart runs the job's jar again with them: the REST API does not keep a
+   * job's program arguments). */
+  jobs: Record<string, { consumerGroup?: string; topics?: string[]; jarId?: string; entryClass?: string; programArgs?: string[] }>;
 }
 
 /**
@@ -299,7 +302,13 @@ export const configSchema = {
           additionalProperties: {
             type: 'object',
             additionalProperties: false,
-            properties: { consumerGroup: { type: 'string', minLength: 1 }, topics: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } },
+            properties: {
+              consumerGroup: { type: 'string', minLength: 1 },
+              topics: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+              jarId: { type: 'string', minLength: 1 },
+              entryClass: { type: 'string', minLength: 1 },
+              programArgs: { type: 'array', items: { type: 'string' } },
+            },
           },
         },
       },

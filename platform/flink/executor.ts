@@ -37,6 +37,13 @@ export interface FlinkExecutorOptions {
   programArgs?: string[];
   /** Restore claim mode (Flink 1.20+ `claimMode`). Default not sent (Flink's default, NO_CLAIM). */
   claimMode?: 'CLAIM' | 'NO_CLAIM' | 'LEGACY';
+  /**
+   * Per-job program: `jarId`, `entryClass` and `programArgs` by job name or JobID (JobID wins), laid
+   * over the cluster-wide ones above when `start` restarts that job. The REST API does not keep a
+   * job's program arguments, so a cluster running one jar with different arguments per job (its
+   * topic, consumer group, knobs) says them here. Default none.
+   */
+  jobs?: Record<string, FlinkJobProgram>;
   /** Extra `flinkConfiguration` entries sent on every start. Default none. */
   flinkConfiguration?: Record<string, string>;
   /** 'adaptive' enables {@link FlinkExecutor.rescaleInPlace} (needs `jobmanager.scheduler: adaptive`, Flink 1.18+). Default 'default'. */
@@ -66,6 +73,16 @@ export interface FlinkExecutorOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** The program a job is (re)started with: which uploaded jar, entry class and arguments. */
+export interface FlinkJobProgram {
+  /** id of the uploaded jar (`POST /jars/upload`) */
+  jarId?: string;
+  /** fully qualified entry class; default the jar manifest's */
+  entryClass?: string;
+  /** program arguments (`programArgsList`) */
+  programArgs?: string[];
+}
+
 /** Flink implementation of {@link JobExecutor}; errors as documented in `platform/executor.ts`. */
 export class FlinkExecutor implements JobExecutor {
   readonly kind = 'flink' as const;
@@ -73,6 +90,8 @@ export class FlinkExecutor implements JobExecutor {
   private readonly log: Logger;
   private readonly pollMs: number;
   private readonly now: () => number;
+  /** JobID → job name, as last described (for the per-job programs of `opts.jobs`) */
+  private readonly names = new Map<string, string>();
 
   /** True with `scheduler: 'adaptive'`: {@link rescaleInPlace} is available. */
   get rescalesInPlace(): boolean {
@@ -89,6 +108,7 @@ export class FlinkExecutor implements JobExecutor {
   /** `GET /jobs/:jid` and its `/plan` → topology. Vertex ids are JobVertexIDs. Throws NOT_FOUND for an unknown job, FLINK_API. */
   async describe(jobId: string): Promise<JobTopology> {
     const [d, plan] = await onJob(jobId, () => Promise.all([this.client.jobDetails(jobId), this.client.jobPlan(jobId)]));
+    this.names.set(d.jid, d.name);
     return {
       jobId: d.jid,
       name: d.name,
@@ -184,7 +204,8 @@ export class FlinkExecutor implements JobExecutor {
    * without `jarId`, INVALID_ARGUMENT for a parallelism < 1.
    */
   async start(req: StartRequest): Promise<{ jobId: string }> {
-    if (!this.opts.jarId) throw new StreamtuneError('INVALID_CONFIG', 'flink.jarId is required to start jobs over REST', { details: { field: 'jarId' } });
+    const program = this.programOf(req.jobId);
+    if (!program.jarId) throw new StreamtuneError('INVALID_CONFIG', 'flink.jarId is required to start jobs over REST', { details: { field: 'jarId' } });
     const conf: Record<string, string> = { ...(this.opts.flinkConfiguration ?? {}) };
     const overrides = req.parallelism ?? {};
     for (const [vid, p] of Object.entries(overrides)) {
@@ -200,15 +221,29 @@ export class FlinkExecutor implements JobExecutor {
     if (cp?.unaligned !== undefined) conf['execution.checkpointing.unaligned.enabled'] = String(cp.unaligned);
     const body: JarRunRequest = {};
     if (this.opts.keepJobId) body.jobId = req.jobId;
-    if (this.opts.entryClass !== undefined) body.entryClass = this.opts.entryClass;
-    if (this.opts.programArgs !== undefined) body.programArgsList = this.opts.programArgs;
+    if (program.entryClass !== undefined) body.entryClass = program.entryClass;
+    if (program.programArgs !== undefined) body.programArgsList = program.programArgs;
     if (req.savepointPath !== undefined) body.savepointPath = req.savepointPath;
     if (req.allowNonRestoredState !== undefined) body.allowNonRestoredState = req.allowNonRestoredState;
     if (this.opts.claimMode !== undefined && req.savepointPath !== undefined) body.claimMode = this.opts.claimMode;
     if (Object.keys(conf).length > 0) body.flinkConfiguration = conf;
-    const jobId = await this.runJarRetryingDuplicate(this.opts.jarId, body);
+    const jobId = await this.runJarRetryingDuplicate(program.jarId, body);
     this.log.info('job submitted', { previous_job_id: req.jobId, job_id: jobId, savepointPath: req.savepointPath, overrides });
     return { jobId };
+  }
+
+  /** The program `jobId` restarts with: `opts.jobs[JobID]`, else `opts.jobs[its name]`, over the cluster-wide options. */
+  programOf(jobId: string): FlinkJobProgram {
+    const name = this.names.get(jobId);
+    const own = this.opts.jobs?.[jobId] ?? (name !== undefined ? this.opts.jobs?.[name] : undefined) ?? {};
+    const out: FlinkJobProgram = {};
+    const jarId = own.jarId ?? this.opts.jarId;
+    const entryClass = own.entryClass ?? this.opts.entryClass;
+    const programArgs = own.programArgs ?? this.opts.programArgs;
+    if (jarId !== undefined) out.jarId = jarId;
+    if (entryClass !== undefined) out.entryClass = entryClass;
+    if (programArgs !== undefined) out.programArgs = [...programArgs];
+    return out;
   }
 
   /**
