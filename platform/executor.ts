@@ -92,9 +92,12 @@ export interface JobExecutor {
    */
   readonly rescalesInPlace?: boolean;
   /**
-   * Downtime of the latest stop/start of the job, ms: last record processed before the stop → first
-   * record processed after the start. Waits up to `timeoutMs` ms for that first record; undefined
-   * when unknown. Optional: where missing, the tuner measures stop completed → running.
+   * Downtime of the latest stop/start (or in-place rescale) of the job, ms. Bundled runtime: last
+   * record processed before the stop → first record processed after the start. Flink: the sources
+   * stopping (the savepoint's trigger time, or the adaptive scheduler's RESTARTING) → every subtask
+   * of the new execution RUNNING, from the JobManager's records (`FlinkExecutor.downtimeMs`).
+   * Waits up to `timeoutMs` ms; undefined when unknown. Optional: where missing, the tuner measures
+   * stop completed → running (in place: request → running with the new parallelism).
    */
   downtimeMs?(jobId: string, timeoutMs: number): Promise<number | undefined>;
 }

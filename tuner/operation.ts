@@ -271,8 +271,10 @@ export class OperationRunner {
       return this.rollbackInPlace(op, `rescale in place did not take: ${errorMessage(err)}`);
     }
     await this.end(op, step, 'succeeded', `running with ${JSON.stringify(target.parallelism)}`);
-    // the adaptive scheduler restarts the tasks from the latest checkpoint: request → running with the new parallelism
-    op.downtimeMs = Math.max(0, this.ctx.now() - requestedAt);
+    // the adaptive scheduler restarts the tasks from the latest checkpoint: the executor measures the
+    // tasks' downtime where it can (Flink: RESTARTING → every subtask RUNNING), else request → running
+    const measured = await ex.downtimeMs?.(op.job_id, this.ctx.timeouts.firstRecordMs).catch(() => undefined);
+    op.downtimeMs = measured ?? Math.max(0, this.ctx.now() - requestedAt);
     return this.verify(op);
   }
 

@@ -92,6 +92,8 @@ export class FlinkExecutor implements JobExecutor {
   private readonly now: () => number;
   /** JobID → job name, as last described (for the per-job programs of `opts.jobs`) */
   private readonly names = new Map<string, string>();
+  /** JobID → when its sources stopped for the latest stop or in-place rescale (ms since epoch, JobManager clock where known), for {@link downtimeMs} */
+  private readonly downSince = new Map<string, { at: number; how: 'savepoint' | 'rescale'; requestedAt: number }>();
 
   /** True with `scheduler: 'adaptive'`: {@link rescaleInPlace} is available. */
   get rescalesInPlace(): boolean {
@@ -138,9 +140,16 @@ export class FlinkExecutor implements JobExecutor {
     const before = await this.describe(jobId);
     const triggerId = newTriggerId();
     this.log.info('stop-with-savepoint', { job_id: jobId, triggerId, drain: opts.drain ?? false });
+    const requestedAt = this.now();
     await this.client.stopWithSavepoint(jobId, { targetDirectory: opts.targetDirectory, drain: opts.drain ?? false, triggerId });
     try {
-      return await this.awaitSavepoint(jobId, triggerId, opts.timeoutMs, 'stop-with-savepoint');
+      const r = await this.awaitSavepoint(jobId, triggerId, opts.timeoutMs, 'stop-with-savepoint');
+      // the sources stopped emitting at the savepoint's barrier: its trigger time on the JobManager's clock
+      const stats = await this.client.checkpoints(jobId).catch(() => undefined);
+      const sp = stats?.latest?.savepoint;
+      const at = sp?.external_path === r.savepointPath && sp.trigger_timestamp ? sp.trigger_timestamp : requestedAt;
+      this.downSince.set(jobId, { at, how: 'savepoint', requestedAt });
+      return r;
     } catch (err) {
       if (err instanceof StreamtuneError && err.details.reason === 'timeout') this.restartAfterLateStop(before, triggerId);
       throw err;
@@ -331,7 +340,54 @@ export class FlinkExecutor implements JobExecutor {
       next[vid] = { lowerBound: cur.lowerBound > target ? target : cur.lowerBound, upperBound: target };
     }
     this.log.info('rescale in place', { job_id: jobId, overrides });
+    const requestedAt = this.now();
     await this.client.updateResourceRequirements(jobId, next);
+    this.downSince.set(jobId, { at: requestedAt, how: 'rescale', requestedAt });
+  }
+
+  /**
+   * Downtime of the job's latest stop-with-savepoint → start, or in-place rescale, ms: from the
+   * moment its sources stopped to the moment every subtask of the new execution was RUNNING, both
+   * read from Flink's own records on the JobManager's clock (so no polling interval is in it):
+   * - stopped: a stop-with-savepoint's sources stop emitting at its barrier, i.e. at the savepoint's
+   *   `trigger_timestamp` (`GET /jobs/:jid/checkpoints`, `latest.savepoint`); an in-place rescale's
+   *   tasks are cancelled when the adaptive scheduler restarts the job, i.e. at the job's latest
+   *   `timestamps.RESTARTING` (`GET /jobs/:jid`) after the request (else the request time);
+   * - running again: the latest `timestamps.RUNNING` over every subtask of every vertex of the new
+   *   execution (`GET /jobs/:jid/vertices/:vid/subtasktimes`): from then on each source reads and
+   *   every operator processes.
+   * Records in flight between the barrier and the stop are processed meanwhile, and a restored
+   * source first re-reads what arrived during the restart: the lag that builds is
+   * downtime × input rate. Waits up to `timeoutMs` for every subtask to run; undefined when no stop
+   * or rescale of the job was seen by this executor, or the subtasks are not all RUNNING in time.
+   */
+  async downtimeMs(jobId: string, timeoutMs: number): Promise<number | undefined> {
+    const down = this.downSince.get(jobId);
+    if (!down) return undefined;
+    const deadline = this.now() + timeoutMs;
+    for (;;) {
+      const d = await this.client.jobDetails(jobId).catch(() => undefined);
+      const allRunning = d?.state === 'RUNNING' && d.vertices.every((v) => v.status === 'RUNNING' || v.status === 'FINISHED');
+      if (d && allRunning) {
+        let at = down.at;
+        if (down.how === 'rescale') {
+          const restarting = d.timestamps?.RESTARTING;
+          // the JobManager's clock and ours are one machine's here; allow 1 s of skew elsewhere
+          if (restarting !== undefined && restarting >= down.requestedAt - 1000) at = restarting;
+        }
+        const times = await Promise.all(d.vertices.map((v) => this.client.subtaskTimes(jobId, v.id).catch(() => undefined)));
+        let running = -Infinity;
+        for (const t of times) {
+          if (!t) return undefined;
+          for (const st of t.subtasks) running = Math.max(running, st.timestamps.RUNNING ?? Number.NaN);
+        }
+        if (!Number.isFinite(running) || running < at) return undefined;
+        this.downSince.delete(jobId);
+        return running - at;
+      }
+      if (this.now() >= deadline) return undefined;
+      await (this.opts.sleep ?? sleep)(this.pollMs);
+    }
   }
 }
 
