@@ -34,7 +34,6 @@ export function createFlinkParts(config: FlinkConfig, opts: { logger: Logger }):
     rest,
     scheduler: config.scheduler,
     pollIntervalMs: Math.min(config.pollIntervalMs, 1000),
-    keepJobId: true,
     logger: log,
     ...(config.jarId ? { jarId: config.jarId } : {}),
     ...(config.entryClass ? { entryClass: config.entryClass } : {}),

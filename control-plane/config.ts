@@ -113,6 +113,10 @@ export interface ServerConfig {
   tuner: {
     /** Policy per job name or job id, '*' for every job. Default recommend-only. */
     policies: Record<string, Partial<TuningPolicy>>;
+    /** ms the tuner waits for each executor call: `savepointMs` (stop with savepoint; default
+     * 120,000), `runningMs` (start → every task RUNNING; default 60,000), `firstRecordMs` (the
+     * downtime measurement; default 30,000). Unset fields take the defaults. */
+    timeouts?: { savepointMs?: number; runningMs?: number; firstRecordMs?: number };
   };
   /** Reports and notifications; `baseUrl` defaults to server.baseUrl, `email.smtpUrl` to `STREAMTUNE_SMTP_URL`.
    * Absent → notifications tracked (incidents) but nothing sent. */
@@ -236,7 +240,10 @@ export const configSchema = {
     tuner: {
       type: 'object',
       additionalProperties: false,
-      properties: { policies: { type: 'object', additionalProperties: policySchema } },
+      properties: {
+        policies: { type: 'object', additionalProperties: policySchema },
+        timeouts: { type: 'object', additionalProperties: false, properties: { savepointMs: duration, runningMs: duration, firstRecordMs: duration } },
+      },
     },
     notify: {
       type: 'object',
@@ -514,6 +521,17 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
     const pol: Record<string, unknown> = { ...p };
     for (const k of ['cooldownMs', 'verifyAfterMs', 'blockIneffectiveMs']) if (pol[k] !== undefined) pol[k] = ms(pol[k]);
     out.tuner.policies[job] = pol as Partial<TuningPolicy>;
+  }
+  const to = (r.tuner?.timeouts ?? undefined) as Record<string, unknown> | undefined;
+  if (to) {
+    const t: NonNullable<ServerConfig['tuner']['timeouts']> = {};
+    for (const k of ['savepointMs', 'runningMs', 'firstRecordMs'] as const) {
+      const v = ms(to[k]);
+      if (v === undefined) continue;
+      if (v <= 0) fail([{ path: ['tuner', 'timeouts', k], message: 'must be more than 0 ms' }]);
+      t[k] = v;
+    }
+    out.tuner.timeouts = t;
   }
   if (r.notify) {
     const n = { ...(r.notify as Record<string, unknown>) } as Record<string, unknown>;

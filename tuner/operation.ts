@@ -27,7 +27,8 @@
  * topic 'operations'. {@link recoverOperation} resumes or repairs an operation a crash interrupted,
  * from the journaled state and what the executor reports about the job now.
  */
-import { errorMessage, type EventBus, type Logger, StreamtuneError } from '../core/index.ts';
+import { randomBytes } from 'node:crypto';
+import { errorMessage, isErrorCode, type EventBus, type Logger, StreamtuneError } from '../core/index.ts';
 import type { MetricStore } from '../collector/index.ts';
 import type { TuningAction } from '../diagnoser/index.ts';
 import { findVertex, vertexRef, type CheckpointingSettings, type JobExecutor, type JobTopology, type ManagedJob } from '../platform/index.ts';
@@ -165,7 +166,7 @@ export class OperationRunner {
     if (isTerminalOperationState(op.state)) return op;
     let topo: JobTopology | undefined;
     try {
-      topo = await this.executor(op.job_id).describe(op.job_id);
+      topo = await this.describeNow(op);
     } catch (err) {
       await this.repair(op, `job ${op.job_id} not found after a restart: ${errorMessage(err)}`);
       return this.finish(op, 'FAILED', `interrupted in ${op.state} and the job is gone: ${errorMessage(err)}`);
@@ -192,7 +193,7 @@ export class OperationRunner {
       case 'STARTING':
         if (running && runsWith(topo, target.parallelism)) {
           await this.repair(op, `interrupted while starting; the job is ${topo.state} with the new settings: verifying`);
-          await this.executor(op.job_id).waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs).catch(() => undefined);
+          await this.executor(op.job_id).waitUntilRunning(current(op), this.ctx.timeouts.runningMs).catch(() => undefined);
           return this.verify(op);
         }
         if (running && this.wasInPlace(op) && this.inPlace(op)) {
@@ -315,45 +316,51 @@ export class OperationRunner {
     const step = await this.begin(op, 'savepoint', 'SAVEPOINTING');
     let savepointPath: string;
     try {
-      ({ savepointPath } = await this.executor(op.job_id).stopWithSavepoint(op.job_id, { timeoutMs: this.ctx.timeouts.savepointMs }));
+      ({ savepointPath } = await this.executor(op.job_id).stopWithSavepoint(current(op), { timeoutMs: this.ctx.timeouts.savepointMs }));
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
-      return this.finish(op, 'FAILED', `stop with savepoint failed, the job keeps running unchanged: ${errorMessage(err)}`);
+      const late = err instanceof StreamtuneError && err.details.reason === 'timeout'
+        ? ' (should the stop still complete, the job is started again from that savepoint with its previous settings)'
+        : '';
+      return this.finish(op, 'FAILED', `stop with savepoint failed, the job keeps running unchanged${late}: ${errorMessage(err)}`);
     }
     const stoppedAt = this.ctx.now();
     op.savepointPath = savepointPath;
     await this.end(op, step, 'succeeded', savepointPath);
-    await this.ctx.journal.addSnapshot({ job_id: op.job_id, kind: 'savepoint', path: savepointPath, completedAt: stoppedAt, operationId: op.id });
+    await this.ctx.journal.addSnapshot({ job_id: current(op), kind: 'savepoint', path: savepointPath, completedAt: stoppedAt, operationId: op.id });
     return this.startNew(op, savepointPath, stoppedAt);
   }
 
   /** STARTING: start from `savepointPath` with the new settings; on failure roll back. */
   private async startNew(op: Operation, savepointPath: string, stoppedAt: number | undefined): Promise<Operation> {
-    const topo = await this.executor(op.job_id).describe(op.job_id).catch(() => undefined);
+    const topo = await this.describeNow(op).catch(() => undefined);
     let target: TargetSettings;
     try {
       target = topo ? targetSettings(op.actions, topo) : { parallelism: {} };
     } catch (err) {
       return this.rollbackFrom(op, savepointPath, `start refused: ${errorMessage(err)}`);
     }
-    const step = await this.begin(op, 'start', 'STARTING', `from ${savepointPath} with ${JSON.stringify(target)}`);
+    // a new job id is picked and journaled (with the step) before the start is asked for
+    const from = current(op);
+    const runAs = this.newJobId(op);
+    const step = await this.begin(op, 'start', 'STARTING', `from ${savepointPath} with ${JSON.stringify(target)}${runAs ? ` as job ${runAs}` : ''}`);
     try {
-      await this.executor(op.job_id).start({ jobId: op.job_id, savepointPath, parallelism: target.parallelism, checkpointing: target.checkpointing });
+      await this.executor(op.job_id).start({ jobId: from, savepointPath, parallelism: target.parallelism, checkpointing: target.checkpointing, ...(runAs ? { runAs } : {}) });
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.rollbackFrom(op, savepointPath, `start with the new settings failed: ${errorMessage(err)}`);
     }
-    await this.end(op, step, 'succeeded', `started from ${savepointPath} with ${JSON.stringify(target)}`);
+    await this.end(op, step, 'succeeded', `started from ${savepointPath} with ${JSON.stringify(target)}${runAs ? ` as job ${runAs}` : ''}`);
     const wait = await this.begin(op, 'wait-running', 'STARTING', `until RUNNING, at most ${this.ctx.timeouts.runningMs} ms`);
     try {
-      await this.executor(op.job_id).waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
+      await this.executor(op.job_id).waitUntilRunning(current(op), this.ctx.timeouts.runningMs);
     } catch (err) {
       await this.end(op, wait, 'failed', errorMessage(err));
       return this.rollbackFrom(op, savepointPath, `the job did not run with the new settings: ${errorMessage(err)}`);
     }
     const runningAt = this.ctx.now();
     await this.end(op, wait, 'succeeded', `running, from ${savepointPath} with ${JSON.stringify(target)}`);
-    const measured = await this.executor(op.job_id).downtimeMs?.(op.job_id, this.ctx.timeouts.firstRecordMs).catch(() => undefined);
+    const measured = await this.executor(op.job_id).downtimeMs?.(current(op), this.ctx.timeouts.firstRecordMs).catch(() => undefined);
     op.downtimeMs = measured ?? (stoppedAt !== undefined ? Math.max(0, runningAt - stoppedAt) : undefined);
     return this.verify(op);
   }
@@ -385,9 +392,9 @@ export class OperationRunner {
       const left = wakeAt - this.ctx.now();
       if (left > 0 && !(await this.ctx.sleep(left))) return op; // closing: resumed by recover() later
       const now = this.ctx.now();
-      const job = this.ctx.job(op.job_id);
+      const job = this.ctx.job(current(op)) ?? this.ctx.job(op.job_id);
       try {
-        if (!job) throw new StreamtuneError('NOT_FOUND', `job ${op.job_id} is not in the catalog`);
+        if (!job) throw new StreamtuneError('NOT_FOUND', `job ${current(op)} is not in the catalog`);
         const input = await loadVerifyInput(this.ctx.store, job, op, now);
         const v = verifyOperation(input, input.afterWindow);
         if (!v.effective && v.reason.startsWith('not enough data') && attempt < VERIFY_ATTEMPTS) {
@@ -420,27 +427,37 @@ export class OperationRunner {
     if (this.wasInPlace(op) && this.inPlace(op)) return this.rollbackInPlace(op, why);
     const step = await this.begin(op, 'rollback', 'ROLLING_BACK', why);
     const sp = await this.executor(op.job_id)
-      .stopWithSavepoint(op.job_id, { timeoutMs: this.ctx.timeouts.savepointMs })
+      .stopWithSavepoint(current(op), { timeoutMs: this.ctx.timeouts.savepointMs })
       .catch((err: unknown) => err as Error);
     if (sp instanceof Error) {
       await this.end(op, step, 'failed', `stop with savepoint failed: ${errorMessage(sp)}`);
+      // no checkpoint completed since the operation's savepoint (e.g. the new execution never got all
+      // its tasks running): that savepoint still is the job's latest state, so restoring it loses and
+      // repeats nothing
+      const latest = this.ctx.journal.snapshots(current(op))[0];
+      if (op.savepointPath && (!latest || latest.path === op.savepointPath)) return this.rollbackFrom(op, op.savepointPath, why);
       // still running with the new settings: the change stays
       return this.finish(op, 'INEFFECTIVE', `${why}; rollback not possible (stop with savepoint failed: ${errorMessage(sp)}), kept`);
     }
-    await this.ctx.journal.addSnapshot({ job_id: op.job_id, kind: 'savepoint', path: sp.savepointPath, completedAt: this.ctx.now(), operationId: op.id });
+    await this.ctx.journal.addSnapshot({ job_id: current(op), kind: 'savepoint', path: sp.savepointPath, completedAt: this.ctx.now(), operationId: op.id });
     await this.end(op, step, 'succeeded', `savepoint ${sp.savepointPath}`);
     return this.rollbackFrom(op, sp.savepointPath, why);
   }
 
   /** ROLLING_BACK a stopped job: start from `savepointPath` with the previous settings. */
   private async rollbackFrom(op: Operation, savepointPath: string, why: string): Promise<Operation> {
-    const step = await this.begin(op, 'rollback', 'ROLLING_BACK', `${why}; starting from ${savepointPath} with the previous settings`);
+    const from = current(op);
+    const runAs = this.newJobId(op);
+    const step = await this.begin(op, 'rollback', 'ROLLING_BACK', `${why}; starting from ${savepointPath} with the previous settings${runAs ? ` as job ${runAs}` : ''}`);
     op.error = why;
     try {
-      const topo = await this.executor(op.job_id).describe(op.job_id);
-      if (topo.state === 'RUNNING' || topo.state === 'INITIALIZING' || topo.state === 'RESTARTING') await this.executor(op.job_id).cancel(op.job_id);
-      await this.executor(op.job_id).start({ jobId: op.job_id, savepointPath, parallelism: op.previous.parallelism, checkpointing: op.previous.checkpointing as CheckpointingSettings | undefined });
-      await this.executor(op.job_id).waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
+      const topo = await this.executor(op.job_id).describe(from).catch((err: unknown) => {
+        if (isErrorCode(err, 'NOT_FOUND')) return undefined; // a start that never ran
+        throw err;
+      });
+      if (topo && (topo.state === 'RUNNING' || topo.state === 'INITIALIZING' || topo.state === 'RESTARTING' || topo.state === 'CREATED')) await this.executor(op.job_id).cancel(from);
+      await this.executor(op.job_id).start({ jobId: from, savepointPath, parallelism: op.previous.parallelism, checkpointing: op.previous.checkpointing as CheckpointingSettings | undefined, ...(runAs ? { runAs } : {}) });
+      await this.executor(op.job_id).waitUntilRunning(current(op), this.ctx.timeouts.runningMs);
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.finish(op, 'FAILED', `${why}; rollback failed too: ${errorMessage(err)} — the job is stopped; its savepoint is ${savepointPath}`);
@@ -449,12 +466,37 @@ export class OperationRunner {
     return this.finish(op, 'ROLLED_BACK', why);
   }
 
+  /**
+   * For an executor that starts a job under a new id: a fresh JobID (32 hex digits), set as
+   * `op.restartedAs` so that the journal record of the step about to begin carries it. Else undefined.
+   */
+  private newJobId(op: Operation): string | undefined {
+    if (!this.executor(op.job_id).restartsUnderNewJobId) return undefined;
+    op.restartedAs = randomBytes(16).toString('hex');
+    return op.restartedAs;
+  }
+
+  /** The job as it runs now: under `op.restartedAs` when that execution exists, else under `op.job_id`. */
+  private async describeNow(op: Operation): Promise<JobTopology> {
+    const ex = this.executor(op.job_id);
+    if (op.restartedAs === undefined) return ex.describe(op.job_id);
+    try {
+      return await ex.describe(op.restartedAs);
+    } catch (err) {
+      if (!isErrorCode(err, 'NOT_FOUND')) throw err;
+      // the start under that id was journaled but never ran: the job is where it was
+      const topo = await ex.describe(op.job_id);
+      op.restartedAs = undefined;
+      return topo;
+    }
+  }
+
   // ---- journal ----------------------------------------------------------------------------
 
   /** Where to start a stopped job from: the operation's savepoint while the new execution has not
    * run yet (SAVEPOINTING, STARTING, ROLLING_BACK), else the job's latest recorded snapshot. */
   private latestSavepoint(op: Operation): string | undefined {
-    const latest = this.ctx.journal.snapshots(op.job_id)[0]?.path;
+    const latest = (this.ctx.journal.snapshots(current(op))[0] ?? this.ctx.journal.snapshots(op.job_id)[0])?.path;
     return op.state === 'VERIFYING' ? (latest ?? op.savepointPath) : (op.savepointPath ?? latest);
   }
 
@@ -500,4 +542,9 @@ export class OperationRunner {
     log.call(this.ctx.logger, `operation ${op.id}: ${state}${error ? `: ${error}` : ''}`, { operation_id: op.id, job_id: op.job_id, state, downtime_ms: op.downtimeMs ?? null });
     return op;
   }
+}
+
+/** The id the operation's job runs under now: `op.restartedAs` (set at its latest start), else `op.job_id`. */
+export function current(op: Pick<Operation, 'job_id' | 'restartedAs'>): string {
+  return op.restartedAs ?? op.job_id;
 }

@@ -94,6 +94,13 @@ export interface Operation {
   previous: { parallelism: Record<string, number>; checkpointing?: Record<string, number | boolean> };
   state: OperationState;
   steps: OperationStep[];
+  /**
+   * The job id the job runs under after the operation's (latest) start, when it is not `job_id`:
+   * Flink without HA never accepts a JobID twice (its embedded JobResultStore keeps every finished
+   * one), so a savepoint restart runs under a new JobID, which the runner picks and journals BEFORE
+   * asking for the run (`StartRequest.runAs`), so that a crash at any point leaves it known.
+   */
+  restartedAs?: string;
   /** savepoint taken by the stop */
   savepointPath?: string;
   /** ms: last record processed before the stop → first record processed after the start */

@@ -55,7 +55,9 @@ export interface FlinkExecutorOptions {
    * previous execution's entry left its JobResultStore (`job-result-store.delete-on-commit: true`,
    * Flink's default); until the stopped execution's cleanup finishes, a submit under its JobID is
    * refused with DuplicateJobSubmissionException ("Job has already been submitted"), which `start`
-   * retries for up to `duplicateJobRetryMs`. Default false (a new JobID per start).
+   * retries for up to `duplicateJobRetryMs`. Only with HA: without it (the embedded JobResultStore)
+   * Flink 1.20 keeps every finished JobID for good and refuses it forever. Default false (a new
+   * JobID per start: {@link StartRequest.runAs}, else Flink's choice).
    */
   keepJobId?: boolean;
   /** ms `start` keeps retrying a submit refused as a duplicate JobID (see `keepJobId`). Default 30 000. */
@@ -94,6 +96,11 @@ export class FlinkExecutor implements JobExecutor {
   private readonly names = new Map<string, string>();
   /** JobID → when its sources stopped for the latest stop or in-place rescale (ms since epoch, JobManager clock where known), for {@link downtimeMs} */
   private readonly downSince = new Map<string, { at: number; how: 'savepoint' | 'rescale'; requestedAt: number }>();
+
+  /** True unless `keepJobId`: a start runs under a new JobID ({@link StartRequest.runAs} when given). */
+  get restartsUnderNewJobId(): boolean {
+    return this.opts.keepJobId !== true;
+  }
 
   /** True with `scheduler: 'adaptive'`: {@link rescaleInPlace} is available. */
   get rescalesInPlace(): boolean {
@@ -230,6 +237,10 @@ export class FlinkExecutor implements JobExecutor {
     if (cp?.unaligned !== undefined) conf['execution.checkpointing.unaligned.enabled'] = String(cp.unaligned);
     const body: JarRunRequest = {};
     if (this.opts.keepJobId) body.jobId = req.jobId;
+    else if (req.runAs !== undefined) {
+      if (!/^[0-9a-f]{32}$/.test(req.runAs)) throw new StreamtuneError('INVALID_ARGUMENT', `runAs must be a JobID (32 hex digits), got '${req.runAs}'`, { details: { field: 'runAs' } });
+      body.jobId = req.runAs;
+    }
     if (program.entryClass !== undefined) body.entryClass = program.entryClass;
     if (program.programArgs !== undefined) body.programArgsList = program.programArgs;
     if (req.savepointPath !== undefined) body.savepointPath = req.savepointPath;
@@ -237,6 +248,14 @@ export class FlinkExecutor implements JobExecutor {
     if (this.opts.claimMode !== undefined && req.savepointPath !== undefined) body.claimMode = this.opts.claimMode;
     if (Object.keys(conf).length > 0) body.flinkConfiguration = conf;
     const jobId = await this.runJarRetryingDuplicate(program.jarId, body);
+    // the downtime of the stop that preceded this start is measured on the new execution
+    const down = this.downSince.get(req.jobId);
+    if (down && jobId !== req.jobId) {
+      this.downSince.delete(req.jobId);
+      this.downSince.set(jobId, down);
+    }
+    const name = this.names.get(req.jobId);
+    if (name !== undefined) this.names.set(jobId, name);
     this.log.info('job submitted', { previous_job_id: req.jobId, job_id: jobId, savepointPath: req.savepointPath, overrides });
     return { jobId };
   }
