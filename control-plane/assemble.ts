@@ -92,10 +92,10 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     const diagnoses = await createDiagnosisStore({ dir: join(config.dataDir, 'diagnoses'), logger });
     closers.push({ name: 'diagnoses', close: () => diagnoses.close() });
 
-    const flink = config.flink ? createFlinkParts(config.flink, { logger }) : undefined;
+    const flink = config.flink ? createFlinkParts(config.flink, { logger, ...(config.kafka ? { kafka: config.kafka } : {}) }) : undefined;
     const collector = createCollector({
       store, intervalMs: config.collector.intervalMs, logger, now,
-      ...(flink?.remoteSource ? { remoteSources: [flink.remoteSource] } : {}),
+      ...(flink ? { remoteSources: [flink.remoteSource] } : {}),
       ...(config.kafka ? { kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId ?? 'streamtune-lag' } } : {}),
       ...(config.collector.maxBufferedPoints !== undefined ? { maxBufferedPoints: config.collector.maxBufferedPoints } : {}),
     });

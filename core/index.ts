@@ -14,3 +14,4 @@ export type { FieldValue, MetricPoint, LogLevel, LogEvent } from './points.ts';
 export { parseLineProtocol, pointToLine, toLineProtocol, type Precision, type ParseOptions, type ParseResult } from './line-protocol.ts';
 export { HTTP_STATUSES, httpStatusRule, isRetriableHttpStatus, type HttpStatusRule } from './http-status.ts';
 export { poll, type PollOptions } from './poll.ts';
+export { createLimiter, type Limiter } from './limit.ts';

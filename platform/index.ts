@@ -20,6 +20,8 @@ export {
   formatParallelismOverrides,
   operatorMetricId,
   newTriggerId,
+  subtaskMetricIdBatches,
+  MAX_METRIC_IDS_CHARS,
   type FlinkRestClientOptions,
   type MetricAggregation,
   type JobOverview,
@@ -46,3 +48,4 @@ export { DEFAULT_FLINK_VERSION, ensureFlinkDistribution, startFlinkCluster, type
 export { FLIGHT_DELAYS_PROJECT, buildFlinkJob, buildFlightDelaysJob, prefetchFlink, type BuildFlinkJobOptions } from './local/flink-job.ts';
 export { flightsParquetPath, flightsSliceSql, produceFlights, type FlightKeying, type ProduceFlightsOptions, type ProduceFlightsResult } from './kafka/produce-flights.ts';
 export { DEFAULT_MAX_PARALLELISM, defaultMaxParallelism, javaHashCode, murmurHash, keyGroupOf, subtaskForKeyGroup, keyGroupRange } from './flink/keygroups.ts';
+export { kafkaPartitionsFromMetricIds, type KafkaTopicPartition, type KafkaGroupDiscovery, type FlinkKafkaBroker } from './flink/kafka-sources.ts';

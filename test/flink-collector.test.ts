@@ -171,12 +171,12 @@ test('topology, checkpoint config and back pressure become streamtune measuremen
   const { points } = await collect();
   const vertices = points.filter((p) => p.measurement === 'streamtune_job_vertex');
   assert.deepEqual(vertices.map((p) => ({ tags: p.tags, fields: p.fields, intFields: p.intFields })), [
-    { tags: { job_id: JID, job_name: 'orders-enrichment', task_id: SRC, task_name: 'Source: orders -> Map', inputs: '' }, fields: { parallelism: 2, maxParallelism: 128, inputs: '' }, intFields: ['parallelism', 'maxParallelism'] },
-    { tags: { job_id: JID, job_name: 'orders-enrichment', task_id: WIN, task_name: 'Window(Tumbling 10s) -> Sink: enriched', inputs: SRC }, fields: { parallelism: 4, maxParallelism: 128, inputs: SRC }, intFields: ['parallelism', 'maxParallelism'] },
+    { tags: { job_id: JID, job_name: 'orders-enrichment', task_id: SRC, task_name: 'Source: orders -> Map', inputs: '' }, fields: { parallelism: 2, maxParallelism: 128, inputs: '', keyed: 0 }, intFields: ['parallelism', 'maxParallelism', 'keyed'] },
+    { tags: { job_id: JID, job_name: 'orders-enrichment', task_id: WIN, task_name: 'Window(Tumbling 10s) -> Sink: enriched', inputs: SRC }, fields: { parallelism: 4, maxParallelism: 128, inputs: SRC, keyed: 1 }, intFields: ['parallelism', 'maxParallelism', 'keyed'] },
   ]);
   const cfg = points.find((p) => p.measurement === 'jobmanager_job_streamtune_checkpointConfig')!;
   assert.deepEqual(cfg.tags, { job_id: JID, job_name: 'orders-enrichment' });
-  assert.deepEqual(cfg.fields, { interval: 60_000, timeout: 600_000, minPause: 5_000 });
+  assert.deepEqual(cfg.fields, { interval: 60_000, timeout: 600_000, minPause: 5_000, unaligned: 0 });
   const bp = points.filter((p) => p.measurement === 'taskmanager_job_task_streamtune_backPressure' && p.tags.task_id === SRC);
   assert.deepEqual(bp.map((p) => [p.tags.subtask_index, p.fields.ratio, p.fields.level]), [['0', 0.212, 'low'], ['1', 0.02, 'ok']]);
   const size = points.find((p) => p.measurement === 'jobmanager_job_lastCheckpointSize')!;
@@ -210,4 +210,97 @@ test('reporterFields follows MetricMapper typing and parseTaskName splits Flink 
   assert.equal(reporterFields('gauge', 'Infinity'), undefined);
   assert.deepEqual(parseTaskName('Map'), { vertex: 'Map' });
   assert.deepEqual(parseTaskName('Sink: out (3/8)'), { vertex: 'Sink: out', subtask_index: 2 });
+  assert.deepEqual(parseTaskName('Map (2/4)#1'), { vertex: 'Map', subtask_index: 1, attempt: 1 });
+  // Flink 1.20.3's exception history
+  assert.deepEqual(parseTaskName('enrich (1/1) - execution #0'), { vertex: 'enrich', subtask_index: 0, attempt: 0 });
+});
+
+test('requests per round: one vertex-metrics request per vertex (never one per subtask); with the catalog\'s graph no /jobs/:jid, /plan or /checkpoints/config; exceptions only when numRestarts moves', async () => {
+  const c = new FlinkRestCollector({ rest: { baseUrl: fake.url }, writePoints: async () => {}, writeLogs: async () => {}, backpressure: false });
+  const known = {
+    name: 'orders-enrichment',
+    vertices: [
+      { id: SRC, name: 'Source: orders -> Map', parallelism: 2, maxParallelism: 128, inputs: [] },
+      { id: WIN, name: 'Window(Tumbling 10s) -> Sink: enriched', parallelism: 4, maxParallelism: 128, inputs: [SRC], keyedInput: true },
+    ],
+    checkpointing: { interval: 60_000, timeout: 600_000, minPause: 5_000 },
+  };
+  const ops = () => fake.requests.map((r) => r.operationId);
+  const before = fake.requests.length;
+  const r1 = await c.collectJob(JID, NOW, known);
+  const first = ops().slice(before);
+  assert.deepEqual(first.filter((o) => o !== 'getJobVertexMetrics').sort(), ['getJobExceptions', 'getJobMetrics']);
+  assert.equal(first.filter((o) => o === 'getJobVertexMetrics').length, 2, 'one request per vertex for 6 subtasks');
+  assert.equal(c.requestCount, 4);
+  // per-subtask points as the reporter writes them, from the vertex endpoint
+  const busy = r1.points.filter((p) => p.measurement === 'taskmanager_job_task_busyTimeMsPerSecond' && p.tags.task_id === WIN);
+  assert.deepEqual(busy.map((p) => [p.tags.subtask_index, p.fields.value]), [['0', 950], ['1', 940], ['2', 930], ['3', 120.5]]);
+  const cfg = r1.points.find((p) => p.measurement === 'jobmanager_job_streamtune_checkpointConfig')!;
+  assert.deepEqual(cfg.fields, { interval: 60_000, timeout: 600_000, minPause: 5_000 });
+  assert.equal(r1.logs.length, 1);
+
+  // numRestarts unchanged: no exception request in the next two rounds
+  const mid = fake.requests.length;
+  await c.collectJob(JID, NOW + 5000, known);
+  await c.collectJob(JID, NOW + 10_000, known);
+  assert.ok(!ops().slice(mid).includes('getJobExceptions'));
+  // a restart: exceptions read in this round and the next, then no more
+  fake.jobs.get(JID)!.jobMetrics.numRestarts = '2';
+  const moved = fake.requests.length;
+  await c.collectJob(JID, NOW + 15_000, known);
+  await c.collectJob(JID, NOW + 20_000, known);
+  await c.collectJob(JID, NOW + 25_000, known);
+  assert.equal(ops().slice(moved).filter((o) => o === 'getJobExceptions').length, 2);
+  fake.jobs.get(JID)!.jobMetrics.numRestarts = '1';
+  c.forget(JID);
+});
+
+test('metrics: false (Flink\'s InfluxDB reporter writes the metrics): only the job graph, checkpoint settings and exceptions', async () => {
+  const c = new FlinkRestCollector({ rest: { baseUrl: fake.url }, writePoints: async () => {}, writeLogs: async () => {}, metrics: false });
+  const before = fake.requests.length;
+  const r = await c.collectJob(JID, NOW);
+  assert.deepEqual([...new Set(r.points.map((p) => p.measurement))].sort(), ['jobmanager_job_streamtune_checkpointConfig', 'streamtune_job_vertex']);
+  assert.equal(r.logs.length, 1);
+  const ops = fake.requests.slice(before).map((x) => x.operationId).sort();
+  assert.deepEqual(ops, ['getCheckpointConfig', 'getJobDetails', 'getJobExceptions', 'getJobMetrics', 'getJobPlan']);
+  assert.deepEqual(fake.requests.slice(before).find((x) => x.operationId === 'getJobMetrics')!.query, { get: 'numRestarts' });
+});
+
+test('subtask metric ids are cut into batches that keep the request line under Flink\'s 4 KiB limit', async () => {
+  const { subtaskMetricIdBatches, MAX_METRIC_IDS_CHARS } = await import('../platform/flink/rest-client.ts');
+  const names = ['numRecordsIn', 'numRecordsInPerSecond', 'busyTimeMsPerSecond', 'Source__flights.pendingRecords'];
+  assert.deepEqual(subtaskMetricIdBatches(2, names), [['0', '1'].flatMap((i) => names.map((n) => `${i}.${n}`))]);
+  const big = subtaskMetricIdBatches(128, names);
+  assert.ok(big.length > 1 && big.length < 128, `${big.length} batches for 128 subtasks`);
+  assert.equal(big.flat().length, 128 * names.length);
+  for (const b of big) assert.ok(encodeURIComponent(b.join(',')).length <= MAX_METRIC_IDS_CHARS);
+});
+
+test('a limiter runs at most N functions at once, in arrival order', async () => {
+  const { createLimiter } = await import('../core/limit.ts');
+  const limit = createLimiter(2);
+  let running = 0;
+  let peak = 0;
+  const order: number[] = [];
+  const gates: Array<() => void> = [];
+  const tasks = [0, 1, 2, 3, 4].map((i) =>
+    limit(async () => {
+      running++;
+      peak = Math.max(peak, running);
+      order.push(i);
+      await new Promise<void>((r) => gates.push(r));
+      running--;
+      return i;
+    }),
+  );
+  while (order.length < 5) {
+    await new Promise((r) => setImmediate(r));
+    assert.ok(limit.active <= 2);
+    gates.shift()?.();
+  }
+  gates.forEach((g) => g());
+  assert.deepEqual(await Promise.all(tasks), [0, 1, 2, 3, 4]);
+  assert.equal(peak, 2);
+  assert.deepEqual(order, [0, 1, 2, 3, 4]);
+  assert.throws(() => createLimiter(0), /concurrency must be an integer/);
 });

@@ -18,11 +18,10 @@
  * admin (Metadata for the topic list, ListGroups, DescribeGroups, OffsetFetch per group).
  */
 
+import { kafkaPartitionsFromMetricIds, type FlinkKafkaBroker, type KafkaTopicPartition } from '../../platform/index.ts';
+
 /** A topic-partition a job reads. */
-export interface JobTopicPartition {
-  topic: string;
-  partition: number;
-}
+export type JobTopicPartition = KafkaTopicPartition;
 
 /** A consumer group on the broker with its committed offsets. */
 export interface BrokerGroupOffsets {
@@ -92,17 +91,10 @@ export function discoverConsumerGroup(job: readonly JobTopicPartition[], groups:
 /**
  * The job's topic-partitions from Flink metric identifiers as the REST API lists them, e.g.
  * `0.Source__orders.KafkaSourceReader.topic.orders.partition.3.currentOffset` (a topic name may
- * contain dots). Identifiers of other metrics are ignored.
+ * contain dots). Identifiers of other metrics are ignored. (platform's `kafkaPartitionsFromMetricIds`.)
  */
 export function jobPartitionsFromMetricIds(ids: readonly string[]): JobTopicPartition[] {
-  const out = new Map<string, JobTopicPartition>();
-  for (const id of ids) {
-    const m = /(?:^|\.)KafkaSourceReader\.topic\.(.+)\.partition\.(\d+)\.(?:currentOffset|committedOffset)$/.exec(id);
-    if (!m) continue;
-    const tp = { topic: m[1]!, partition: Number(m[2]) };
-    out.set(`${tp.topic}\u0000${tp.partition}`, tp);
-  }
-  return [...out.values()];
+  return kafkaPartitionsFromMetricIds(ids);
 }
 
 /**
@@ -155,4 +147,32 @@ export async function readBrokerGroups(admin: GroupDiscoveryAdmin, options: Read
  */
 export async function discoverConsumerGroupOnBroker(admin: GroupDiscoveryAdmin, job: readonly JobTopicPartition[], options: ReadBrokerGroupsOptions = {}): Promise<GroupDiscovery> {
   return discoverConsumerGroup(job, await readBrokerGroups(admin, options));
+}
+
+/** The admin calls {@link brokerFactsForFlink} makes: {@link GroupDiscoveryAdmin} and topic metadata. */
+export interface FlinkBrokerAdmin extends GroupDiscoveryAdmin {
+  fetchTopicMetadata(options: { topics: string[] }): Promise<{ topics: Array<{ name: string; partitions: unknown[] }> }>;
+}
+
+/**
+ * The {@link FlinkKafkaBroker} the Flink catalog asks (platform/flink/catalog.ts): partition counts
+ * from topic metadata, and the consumer group by {@link discoverConsumerGroupOnBroker} over every
+ * group and topic of the cluster. `admin` must be connected (a kafkajs admin is).
+ */
+export function brokerFactsForFlink(admin: FlinkBrokerAdmin): FlinkKafkaBroker {
+  return {
+    async partitionCounts(topics) {
+      const existing = new Set(await admin.listTopics());
+      const known = topics.filter((t) => existing.has(t));
+      if (known.length === 0) return {};
+      const md = await admin.fetchTopicMetadata({ topics: known });
+      return Object.fromEntries(md.topics.map((t) => [t.name, t.partitions.length]));
+    },
+    async discoverGroup(partitions) {
+      const r = await discoverConsumerGroupOnBroker(admin, partitions);
+      if (r.kind === 'group') return { kind: 'group', group: r.group };
+      if (r.kind === 'ambiguous') return { kind: 'ambiguous', candidates: r.candidates.map((c) => c.groupId) };
+      return { kind: 'none' };
+    },
+  };
 }

@@ -6,9 +6,15 @@
  * `onSnapshot`, so the tuner's journal records them as it does the bundled runtime's.
  *
  * What the REST API cannot tell: which Kafka consumer group and topics a job reads (a KafkaSource's
- * `group.id` lives in the job's code or its properties, not in the plan). The user says it per job
- * name (or JobID) in `flink.jobs` of the server config; a job without an entry has no consumer group,
- * so its lag is not measured and the diagnoser works from the sources' `pendingRecords`.
+ * `group.id` lives in the job's code or its properties, not in the plan). They are learnt instead
+ * (platform/flink/kafka-sources.ts): the topics from the `KafkaSourceReader` metric ids of each
+ * source vertex (`GET /jobs/:jid/vertices/:vid/subtasks/metrics`), their partition counts from the
+ * broker (`partitions` of each source vertex: the planner never scales a source past them), and the
+ * consumer group from the broker: the group whose committed offsets cover those topic-partitions
+ * (given a {@link FlinkKafkaBroker}, `kafka`). The user's mapping per job name (or JobID) in
+ * `flink.jobs` of the server config wins over what was learnt (an override, and the answer when
+ * several groups cover the job's partitions); a job with neither has no consumer group, so its lag
+ * is not measured and the diagnoser works from the sources' `pendingRecords`.
  *
  * Jobs are submitted to Flink (`flink run`, the web UI, `POST /jars/:jarid/run`), not through
  * streamtune: {@link FlinkCatalog.submit} throws INVALID_ARGUMENT saying so.
@@ -22,6 +28,8 @@ import type { JobState, ManagedJob, SnapshotRecord } from '../job.ts';
 import type { FlinkExecutor } from './executor.ts';
 import { flinkTopology } from './topology.ts';
 import type { CheckpointStats, JobOverview } from './rest-client.ts';
+import { kafkaPartitionsFromMetricIds, type FlinkKafkaBroker, type KafkaTopicPartition } from './kafka-sources.ts';
+import type { TopologyVertex } from '../topology.ts';
 
 /**
  * ms a savepoint restart of a Flink job is planned with when none was measured yet: the Flink
@@ -53,7 +61,41 @@ export interface FlinkCatalogOptions {
   lastDowntimeMs?: (jobId: string) => number | undefined;
   /** ms to wait for a savepoint or a stop-with-savepoint asked through the catalog. Default 600,000. */
   savepointTimeoutMs?: number;
+  /**
+   * The broker the jobs read: partition counts of their topics (`partitions` of source vertices)
+   * and consumer-group discovery (platform/flink/kafka-sources.ts). Default none: only the mapping
+   * of `jobs` gives groups and topics, and sources have no partition count.
+   */
+  kafka?: FlinkKafkaBroker;
+  /** ms between re-reads of a job's source topics and their partition counts once known. Default 60,000. */
+  kafkaRefreshMs?: number;
+  /** ms between tries of a consumer-group discovery that found none (or several) groups. Default 5,000. */
+  discoveryRetryMs?: number;
+  /** Clock, ms since epoch (when the Kafka facts are refreshed). Default Date.now. */
+  now?: () => number;
   logger?: Logger;
+}
+
+/** What the catalog learnt about one job's Kafka sources. */
+interface KafkaKnowledge {
+  /** topics each source vertex reads, by vertex id (from its KafkaSourceReader metric ids) */
+  sourceTopics: Map<string, string[]>;
+  /** every topic-partition the sources' metrics name */
+  partitions: KafkaTopicPartition[];
+  /** ms when the metric ids were last read (0: never with success) */
+  idsAt: number;
+  /** partition count by topic, from the broker */
+  counts: Record<string, number>;
+  /** ms when `counts` was last read with success (0: never) */
+  countsAt: number;
+  /** ms before which the broker is not asked again for counts after a failure */
+  nextCounts: number;
+  /** the discovered consumer group */
+  group?: string;
+  /** ms before which discovery is not tried again */
+  nextDiscovery: number;
+  /** the ambiguity was logged (once per job) */
+  ambiguousLogged: boolean;
 }
 
 const TERMINAL: ReadonlySet<string> = new Set(['FAILED', 'CANCELED', 'FINISHED', 'SUSPENDED']);
@@ -67,6 +109,8 @@ export class FlinkCatalog implements JobCatalog {
   private readonly snapshotListeners = new Set<(s: SnapshotRecord) => void>();
   /** per job: external paths of the latest completed checkpoint and savepoint already announced */
   private readonly seenSnapshots = new Map<string, Set<string>>();
+  /** per job: its Kafka sources as learnt from metrics and the broker */
+  private readonly kafkaFacts = new Map<string, KafkaKnowledge>();
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
@@ -199,6 +243,7 @@ export class FlinkCatalog implements JobCatalog {
       } else this.jobs.set(jid, next);
     }
     for (const jid of [...this.jobs.keys()]) if (!byId.has(jid)) this.jobs.delete(jid);
+    for (const jid of [...this.kafkaFacts.keys()]) if (!this.jobs.has(jid)) this.kafkaFacts.delete(jid);
     for (const id of [...this.seenSnapshots.keys()]) if (!this.jobs.has(id)) this.seenSnapshots.delete(id);
     if (this.snapshotListeners.size > 0) {
       await Promise.all([...this.jobs.values()].filter((j) => j.state === 'RUNNING').map((j) => this.pollSnapshots(j.job_id)));
@@ -235,24 +280,106 @@ export class FlinkCatalog implements JobCatalog {
       client.checkpointConfig(jid).catch(() => undefined), // absent while the job initialises
     ]);
     const mapping = this.opts.jobs?.[d.jid] ?? this.opts.jobs?.[d.name];
+    const topology = flinkTopology(d, plan);
     const job: ManagedJob = {
       job_id: d.jid,
       name: d.name,
       executor: 'flink',
       state: d.state as JobState,
-      topology: flinkTopology(d, plan),
+      topology,
       startedAt: d['start-time'],
     };
-    if (mapping?.consumerGroup) job.consumerGroup = mapping.consumerGroup;
-    if (mapping?.topics?.length) job.topics = [...mapping.topics];
+    // the sources' reader metrics exist only while the job runs; what was learnt before is kept
+    const k = d.state === 'RUNNING' ? await this.learnKafka(d.jid, d.name, topology, mapping) : this.kafkaFacts.get(d.jid);
+    const learntTopics = k ? [...new Set(k.partitions.map((p) => p.topic))] : [];
+    const topics = mapping?.topics?.length ? [...mapping.topics] : learntTopics;
+    const group = mapping?.consumerGroup ?? k?.group;
+    if (group) job.consumerGroup = group;
+    if (topics.length > 0) job.topics = topics;
+    if (k) {
+      const sources = topology.filter((v) => v.inputs.length === 0);
+      for (const v of sources) {
+        const read = k.sourceTopics.get(v.id) ?? (sources.length === 1 && topics.length > 0 ? topics : undefined);
+        if (read && read.length > 0 && read.every((t) => k.counts[t] !== undefined)) v.partitions = read.reduce((a, t) => a + k.counts[t]!, 0);
+      }
+    }
     if (cc && cc.interval > 0 && cc.interval < DISABLED_INTERVAL) {
       job.checkpointing = { interval: cc.interval, timeout: cc.timeout, minPause: cc.min_pause, unaligned: cc.unaligned_checkpoints ?? false };
     }
     return job;
   }
+
+  /**
+   * Reads what the job's Kafka sources read (the source vertices' KafkaSourceReader metric ids, until
+   * found, then every `kafkaRefreshMs`), the partition counts of those topics (or of the mapping's)
+   * and, unless the mapping names the group, discovers the consumer group. Failures are logged and
+   * tried again at a later poll; they never fail the poll.
+   */
+  private async learnKafka(jid: string, name: string, topology: readonly TopologyVertex[], mapping: FlinkJobMapping | undefined): Promise<KafkaKnowledge | undefined> {
+    const broker = this.opts.kafka;
+    if (!broker) return undefined;
+    const now = (this.opts.now ?? Date.now)();
+    const refreshMs = this.opts.kafkaRefreshMs ?? 60_000;
+    const retryMs = this.opts.discoveryRetryMs ?? 5_000;
+    let k = this.kafkaFacts.get(jid);
+    if (!k) {
+      k = { sourceTopics: new Map(), partitions: [], idsAt: 0, counts: {}, countsAt: 0, nextCounts: 0, nextDiscovery: 0, ambiguousLogged: false };
+      this.kafkaFacts.set(jid, k);
+    }
+    const sources = topology.filter((v) => v.inputs.length === 0);
+    if (sources.some((v) => !k.sourceTopics.has(v.id)) || now - k.idsAt >= refreshMs) {
+      const found = new Map<string, KafkaTopicPartition>();
+      let allRead = true;
+      for (const v of sources) {
+        try {
+          const tps = kafkaPartitionsFromMetricIds(await this.opts.executor.client.subtaskMetricIds(jid, v.id));
+          if (tps.length === 0) {
+            allRead = false;
+            continue;
+          }
+          k.sourceTopics.set(v.id, [...new Set(tps.map((p) => p.topic))]);
+          for (const tp of tps) found.set(`${tp.topic}\u0000${tp.partition}`, tp);
+        } catch (err) {
+          allRead = false;
+          this.log.debug('listing a source vertex\'s metrics failed', { job_id: jid, task_id: v.id, error: errorMessage(err) });
+        }
+      }
+      if (found.size > 0) k.partitions = [...found.values()];
+      if (allRead) k.idsAt = now;
+    }
+    // the mapping's topics and those the sources' metrics name (a source vertex is capped by what it reads)
+    const topics = [...new Set([...(mapping?.topics ?? []), ...k.partitions.map((p) => p.topic)])];
+    const missing = topics.some((t) => k.counts[t] === undefined);
+    if (topics.length > 0 && now >= k.nextCounts && (missing || now - k.countsAt >= refreshMs)) {
+      try {
+        k.counts = { ...k.counts, ...(await broker.partitionCounts(topics)) };
+        k.countsAt = now;
+      } catch (err) {
+        k.nextCounts = now + retryMs;
+        this.log.warn('reading the partition counts of a job\'s topics from the broker failed; trying again', { job_id: jid, topics, error: errorMessage(err) });
+      }
+    }
+    if (!mapping?.consumerGroup && !k.group && k.partitions.length > 0 && now >= k.nextDiscovery) {
+      k.nextDiscovery = now + retryMs;
+      try {
+        const r = await broker.discoverGroup(k.partitions);
+        if (r.kind === 'group') {
+          k.group = r.group;
+          this.log.info('consumer group discovered from the broker', { job_id: jid, job: name, group: r.group, partitions: k.partitions.length });
+        } else if (r.kind === 'ambiguous' && !k.ambiguousLogged) {
+          k.ambiguousLogged = true;
+          this.log.warn(`several consumer groups cover the partitions job ${name} reads; name its group in flink.jobs`, { job_id: jid, job: name, candidates: r.candidates });
+        }
+      } catch (err) {
+        this.log.warn('consumer-group discovery failed; trying again', { job_id: jid, error: errorMessage(err) });
+      }
+    }
+    return k;
+  }
 }
 
 function changed(a: ManagedJob, b: ManagedJob): boolean {
   if (a.state !== b.state || a.startedAt !== b.startedAt || a.topology.length !== b.topology.length) return true;
-  return a.topology.some((v, i) => v.id !== b.topology[i]!.id || v.parallelism !== b.topology[i]!.parallelism);
+  if (a.consumerGroup !== b.consumerGroup || (a.topics ?? []).join(',') !== (b.topics ?? []).join(',')) return true;
+  return a.topology.some((v, i) => v.id !== b.topology[i]!.id || v.parallelism !== b.topology[i]!.parallelism || v.partitions !== b.topology[i]!.partitions);
 }

@@ -186,6 +186,40 @@ export function operatorMetricId(operatorName: string, metric: string): string {
   return `${operatorName.replace(/[ .:,]/g, '_')}.${metric}`;
 }
 
+/**
+ * Characters of `get=` ids per request of {@link FlinkRestClient.vertexMetrics}: with the path and
+ * URL escaping the request line stays well under the 4,096 bytes Flink's REST server (Netty's
+ * HttpServerCodec default) accepts.
+ */
+export const MAX_METRIC_IDS_CHARS = 2_500;
+
+/**
+ * `<subtask>.<metric>` ids for every subtask in `0..parallelism-1` and every metric, cut into
+ * batches of at most {@link MAX_METRIC_IDS_CHARS} characters (escaped, with separators): one
+ * request per batch of {@link FlinkRestClient.vertexMetrics}. A vertex of parallelism 2 with 23
+ * metrics fits one batch; the number of batches grows with parallelism × metrics, never one per subtask.
+ */
+export function subtaskMetricIdBatches(parallelism: number, metrics: readonly string[], maxChars = MAX_METRIC_IDS_CHARS): string[][] {
+  const batches: string[][] = [];
+  let cur: string[] = [];
+  let len = 0;
+  for (let i = 0; i < parallelism; i++) {
+    for (const m of metrics) {
+      const id = `${i}.${m}`;
+      const l = encodeURIComponent(id).length + 3; // the escaped ',' between ids
+      if (cur.length > 0 && len + l > maxChars) {
+        batches.push(cur);
+        cur = [];
+        len = 0;
+      }
+      cur.push(id);
+      len += l;
+    }
+  }
+  if (cur.length > 0) batches.push(cur);
+  return batches;
+}
+
 /** A 32-hex id for `triggerId` (make one per logical operation and reuse it across retries). */
 export function newTriggerId(): string {
   return crypto.randomUUID().replace(/-/g, '');
@@ -239,6 +273,28 @@ export class FlinkRestClient {
     const q = new URLSearchParams({ get: metrics.join(','), agg: agg.join(',') });
     if (subtasks !== undefined) q.set('subtasks', subtasks);
     return this.get(`/jobs/${esc(jid)}/vertices/${esc(vid)}/subtasks/metrics?${q.toString()}`);
+  }
+
+  /**
+   * `GET /jobs/{jid}/vertices/{vid}/subtasks/metrics` without `get`: the ids of the metrics the
+   * vertex's subtasks report (task metrics bare, operator metrics `<operator>.<metric>`, no subtask
+   * prefix), e.g. `Source__flights.KafkaSourceReader.topic.flights.partition.3.currentOffset`.
+   * Operator metrics appear once the operator registered them (a KafkaSource's per-partition ones
+   * after its splits were assigned).
+   */
+  async subtaskMetricIds(jid: string, vid: string): Promise<string[]> {
+    return (await this.get<MetricValue[]>(`/jobs/${esc(jid)}/vertices/${esc(vid)}/subtasks/metrics`)).map((m) => m.id);
+  }
+
+  /**
+   * `GET /jobs/{jid}/vertices/{vid}/metrics?get=…`: the vertex's metrics of every subtask in one
+   * request, each id prefixed with its subtask index (`0.busyTimeMsPerSecond`,
+   * `1.Source__flights.pendingRecords`); values as strings, unknown ids absent. Flink's REST server
+   * refuses a request line longer than 4,096 bytes (Netty's default; seen on 1.20.3: 404 at 9.9 KB),
+   * so callers keep `ids` short ({@link subtaskMetricIdBatches}).
+   */
+  vertexMetrics(jid: string, vid: string, ids: readonly string[]): Promise<MetricValue[]> {
+    return this.get(`/jobs/${esc(jid)}/vertices/${esc(vid)}/metrics?${new URLSearchParams({ get: ids.join(',') }).toString()}`);
   }
 
   /** `GET /jobs/{jid}/vertices/{vid}/subtasks/{i}/metrics?get=…` (values as strings). No `metrics` = list ids. */

@@ -363,10 +363,28 @@ export class FakeFlink {
         if (q.get === undefined) return [200, ids.map((id) => ({ id }))];
         return [200, ids.filter((id) => v.metrics[id]![i] !== undefined).map((id) => ({ id, value: v.metrics[id]![i]! }))];
       }
+      case 'getJobVertexMetrics': {
+        // Flink's MetricStore keeps a vertex's task and operator metrics as '<subtask>.<id>'
+        const v = this.vertex(this.job(p.jobid!), p.vertexid!);
+        const all = Object.entries(v.metrics).flatMap(([id, vals]) => vals.map((val, i) => [`${i}.${id}`, val] as const).filter(([, val]) => val !== undefined));
+        if (q.get === undefined) return [200, all.map(([id]) => ({ id }))];
+        const byId = new Map<string, string>(all);
+        return [200, q.get.split(',').filter((id) => byId.has(id)).map((id) => ({ id, value: byId.get(id)! }))];
+      }
       case 'getJobMetrics': {
         const j = this.job(p.jobid!);
-        if (q.get === undefined) return [200, Object.keys(j.jobMetrics).map((id) => ({ id }))];
-        return [200, q.get.split(',').filter((id) => id in j.jobMetrics).map((id) => ({ id, value: j.jobMetrics[id]! }))];
+        // the JobManager's checkpoint gauges (CheckpointStatsTracker), from the checkpoint model
+        const c = j.checkpoints;
+        const gauges: Record<string, string> = {
+          numberOfCompletedCheckpoints: String(c.completed),
+          numberOfFailedCheckpoints: String(c.failed),
+          numberOfInProgressCheckpoints: String(c.inProgress ?? 0),
+          totalNumberOfCheckpoints: String(c.completed + c.failed + (c.inProgress ?? 0)),
+          ...(c.latest ? { lastCheckpointDuration: String(c.latest.endToEndDurationMs), lastCheckpointSize: String(c.latest.checkpointedSizeBytes), lastCheckpointFullSize: String(c.latest.stateSizeBytes) } : {}),
+          ...j.jobMetrics,
+        };
+        if (q.get === undefined) return [200, Object.keys(gauges).map((id) => ({ id }))];
+        return [200, q.get.split(',').filter((id) => id in gauges).map((id) => ({ id, value: gauges[id]! }))];
       }
       case 'getJobVertexBackPressure': {
         const v = this.vertex(this.job(p.jobid!), p.vertexid!);
