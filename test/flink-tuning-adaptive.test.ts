@@ -45,7 +45,7 @@ async function plane(job: StackJob, tuner: Record<string, unknown>, rulesDir?: s
   return stack.controlPlane({
     influxReporter: true,
     scheduler: 'adaptive',
-    jobs: { [job.name]: { consumerGroup: `${job.name}-group`, topics: [job.topic!], programArgs: stack.jobArgs(job) } },
+    jobs: { [job.name]: { consumerGroup: `${job.name}-group`, topics: [job.topic!] } },
     ...(rulesDir ? { rulesDir } : {}),
     config: { tuner },
   });

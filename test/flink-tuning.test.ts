@@ -101,7 +101,7 @@ async function plane(job: StackJob, tuner: Record<string, unknown>): Promise<Pla
   const topic = job.topic ?? 'flights';
   const cp = await stack.controlPlane({
     influxReporter: true,
-    jobs: { [job.name]: { consumerGroup: job.groupId ?? `${job.name}-group`, topics: [topic], programArgs: stack.jobArgs(job) } },
+    jobs: { [job.name]: { consumerGroup: job.groupId ?? `${job.name}-group`, topics: [topic] } },
     config: { tuner },
   });
   const http = await listen(createApp(cp, { auth: createAuth({ token: TOKEN }), baseUrl: 'http://127.0.0.1', cacheTtlMs: 0 }), 0, '127.0.0.1');
