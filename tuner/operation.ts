@@ -284,9 +284,15 @@ export class OperationRunner {
     const deadline = this.ctx.now() + this.ctx.timeouts.runningMs;
     let last = 'unknown';
     for (;;) {
-      const topo = await this.executor(jobId).describe(jobId);
-      if (topo.state === 'RUNNING' && runsWith(topo, parallelism)) return;
-      last = `${topo.state}, parallelism ${JSON.stringify(Object.fromEntries(topo.vertices.map((v) => [v.id, v.parallelism])))}`;
+      try {
+        const topo = await this.executor(jobId).describe(jobId);
+        if (topo.state === 'RUNNING' && runsWith(topo, parallelism)) return;
+        last = `${topo.state}, parallelism ${JSON.stringify(Object.fromEntries(topo.vertices.map((v) => [v.id, v.parallelism])))}`;
+      } catch (err) {
+        // the job is being restarted by the scheduler: its description may be incomplete for a moment
+        if (isErrorCode(err, 'NOT_FOUND')) throw err;
+        last = errorMessage(err);
+      }
       if (this.ctx.now() >= deadline) break;
       if (!(await this.ctx.sleep(Math.min(500, Math.max(1, deadline - this.ctx.now()))))) break;
     }
