@@ -196,8 +196,14 @@ test('default scheduler: applying the recommendation stops the Flink job with a 
 
   // the catalog sees the restarted job with its new parallelism at its next poll
   await waitFor(() => s.cp.jobs.get(now)?.state === 'RUNNING' && s.cp.jobs.get(now)!.topology.find((v) => v.id === WIN)?.parallelism === to, { timeoutMs: 10_000, what: 'the catalog to show the new parallelism' });
-  // the operation is listed for the new execution too (its history carries over)
+  // the operation is listed for the new execution too (its history carries over), and so the
+  // cooldown after it holds for the new JobID
   assert.ok(s.cp.tuner.operations({ job_id: now }).some((o) => o.id === done.id));
+  s.cp.tuner.setPolicy(now, { cooldownMs: 600_000 });
+  await assert.rejects(
+    s.cp.tuner.apply({ job_id: now, actions: [{ type: 'set-parallelism', vertex: WIN, from: to, to: to + 1 }], origin: 'user' }),
+    (e: Error & { code?: string }) => e.code === 'CONFLICT' && /cooldown: operation/.test(e.message),
+  );
   // the secret is sent to Flink and nowhere else
   assert.doesNotMatch(JSON.stringify((await api(s, 'GET', `/api/v1/jobs/${now}`)).json), /flink-secret/);
 });
