@@ -28,8 +28,8 @@
  * without a rescale, or after {@link MAX_RUN_MS}.
  *
  * Run: `npm run bench -- flink-tuning` (3 sizes × 3 variants × `STREAMTUNE_BENCH_RUNS` runs, default
- * 3: hours, the defaults variant alone needs 20 min to act). `STREAMTUNE_BENCH_SIZES=2` and
- * `STREAMTUNE_BENCH_VARIANTS=streamtune,autoscaler-matched` pick a part.
+ * 3: hours, the defaults variant alone needs 20 min to act). `STREAMTUNE_BENCH_SIZES=2`,
+ * `STREAMTUNE_BENCH_VARIANTS=streamtune,autoscaler-matched` and `STREAMTUNE_BENCH_MAX_RUN_MS` pick a part.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -48,8 +48,8 @@ export const RATE = 400;
 export const SIZES: Record<number, number> = { 2: 4, 4: 9, 7: 16 };
 export const VARIANTS = ['streamtune', 'autoscaler-defaults', 'autoscaler-matched'] as const;
 type Variant = (typeof VARIANTS)[number];
-/** ms a run may last. */
-export const MAX_RUN_MS = 30 * 60_000;
+/** ms a run may last (`STREAMTUNE_BENCH_MAX_RUN_MS`, default 30 min). */
+export const MAX_RUN_MS = Number(process.env.STREAMTUNE_BENCH_MAX_RUN_MS ?? 30 * 60_000);
 const QUIET_MS = 180_000;
 const POLL_MS = 2000;
 const AUTOSCALER_VERSION = '1.10.0';
