@@ -117,19 +117,23 @@ describe('streamtune SIGKILLed during an operation on a real Flink job', { timeo
           assert.ok(repair, 'a repair step is recorded');
           assert.match(repair.message ?? '', new RegExp(`interrupted while ${{ SAVEPOINTING: 'stopping with a savepoint', STARTING: 'starting', VERIFYING: 'verifying', ROLLING_BACK: 'rolling back' }[c.killAt]}`));
           assert.ok(op.savepointPath, 'the savepoint used is recorded');
+          // a savepoint restart runs under the JobID the operation journaled
+          const now = op.restartedAs ?? jid;
           await waitFor(
             async () => {
-              const j = await flinkGet<JobDetails>(stack.flink, `/jobs/${jid}`);
+              const j = await flinkGet<JobDetails>(stack.flink, `/jobs/${now}`);
               return j.state === 'RUNNING' && j.vertices.every((v) => v.status === 'RUNNING') && j.vertices.find((v) => v.name === 'enrich')!.parallelism === c.enrich;
             },
-            { timeoutMs: 60_000, intervalMs: 500, what: `job ${jid} RUNNING with enrich at ${c.enrich}` },
+            { timeoutMs: 60_000, intervalMs: 500, what: `job ${now} RUNNING with enrich at ${c.enrich}` },
           );
         } finally {
           await cp.close();
         }
       } finally {
         await producer.stop();
-        await fetch(`${stack.flink.restUrl}/jobs/${jid}?mode=cancel`, { method: 'PATCH' }).catch(() => undefined);
+        // cancel whatever execution of the job still runs
+        const jobs = (await flinkGet<{ jobs: Array<{ jid: string; name: string; state: string }> }>(stack.flink, '/jobs/overview').catch(() => ({ jobs: [] }))).jobs;
+        for (const j of jobs.filter((x) => x.name === job.name && x.state === 'RUNNING')) await fetch(`${stack.flink.restUrl}/jobs/${j.jid}?mode=cancel`, { method: 'PATCH' }).catch(() => undefined);
       }
     });
   }

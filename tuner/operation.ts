@@ -166,7 +166,7 @@ export class OperationRunner {
     if (isTerminalOperationState(op.state)) return op;
     let topo: JobTopology | undefined;
     try {
-      topo = await this.describeNow(op);
+      topo = await this.describeSettled(op);
     } catch (err) {
       await this.repair(op, `job ${op.job_id} not found after a restart: ${errorMessage(err)}`);
       return this.finish(op, 'FAILED', `interrupted in ${op.state} and the job is gone: ${errorMessage(err)}`);
@@ -339,10 +339,12 @@ export class OperationRunner {
 
   /** STARTING: start from `savepointPath` with the new settings; on failure roll back. */
   private async startNew(op: Operation, savepointPath: string, stoppedAt: number | undefined): Promise<Operation> {
-    const topo = await this.describeNow(op).catch(() => undefined);
+    // the stopped job's graph; if Flink cannot show it, the vertices the operation recorded (the
+    // actions were checked against the job's graph when the operation was applied)
+    const topo = (await this.describeSettled(op).catch(() => undefined)) ?? recordedTopology(op);
     let target: TargetSettings;
     try {
-      target = topo ? targetSettings(op.actions, topo) : { parallelism: {} };
+      target = targetSettings(op.actions, topo);
     } catch (err) {
       return this.rollbackFrom(op, savepointPath, `start refused: ${errorMessage(err)}`);
     }
@@ -482,6 +484,23 @@ export class OperationRunner {
     return op.restartedAs;
   }
 
+  /**
+   * {@link describeNow}, asking again for up to `runningMs` (at most 30 s) while the job is not found:
+   * right after a stop-with-savepoint completes, Flink answers 404 for the stopped job for a moment,
+   * until its archived execution is in place (seen at recovery on the real cluster).
+   */
+  private async describeSettled(op: Operation): Promise<JobTopology> {
+    const deadline = this.ctx.now() + Math.min(this.ctx.timeouts.runningMs, 30_000);
+    for (;;) {
+      try {
+        return await this.describeNow(op);
+      } catch (err) {
+        if (!isErrorCode(err, 'NOT_FOUND') || this.ctx.now() >= deadline) throw err;
+        if (!(await this.ctx.sleep(500))) throw err;
+      }
+    }
+  }
+
   /** The job as it runs now: under `op.restartedAs` when that execution exists, else under `op.job_id`. */
   private async describeNow(op: Operation): Promise<JobTopology> {
     const ex = this.executor(op.job_id);
@@ -553,4 +572,12 @@ export class OperationRunner {
 /** The id the operation's job runs under now: `op.restartedAs` (set at its latest start), else `op.job_id`. */
 export function current(op: Pick<Operation, 'job_id' | 'restartedAs'>): string {
   return op.restartedAs ?? op.job_id;
+}
+
+/** A topology of the vertices `op.previous` recorded (ids only), for mapping its actions when the job cannot be described. */
+function recordedTopology(op: Operation): JobTopology {
+  return {
+    jobId: current(op), name: op.job_name ?? op.job_id, state: 'FINISHED', maxParallelism: -1,
+    vertices: Object.entries(op.previous.parallelism).map(([id, parallelism]) => ({ id, name: id, parallelism, maxParallelism: Number.MAX_SAFE_INTEGER, inputs: [] })),
+  };
 }
