@@ -21,7 +21,7 @@ import { detectCheckpoints } from './detectors/checkpoint.ts';
 import { detectRestarts } from './detectors/restarts.ts';
 import { detectMemory } from './detectors/memory.ts';
 import { detectInsufficientData, detectOverProvisioned, detectSourceBound } from './detectors/capacity.ts';
-import { detectStalled, detectTransientSpike, lagTrend, totalLagSeries } from './detectors/lagtrend.ts';
+import { commitCadenceMs, detectStalled, detectTransientSpike, lagTrend, totalLagSeries } from './detectors/lagtrend.ts';
 import { DEFAULT_MIN_STOP_SILENCE_MS, evaluateGroupLag, lagFinding, lagInputsFromWindow, type GroupLagResult } from './detectors/lag.ts';
 import { planParallelism, type VertexPlan, type VertexPlanInput } from './plan.ts';
 import { checkpointRemedy, skewRemedy } from './remedies.ts';
@@ -225,7 +225,7 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
   // Lag-shaped causes.
   const st = on('consumer.stalled') ? detectStalled(w, stats, lagNow, rule(rules, 'consumer.stalled')) : { findings: [], stalledPartitions: [], notProcessing: false };
   findings.push(...st.findings);
-  const tr = on('lag.transient-spike') && !ins.insufficient ? detectTransientSpike(trend, rules.planner.catchUpMs, allowedLag, rule(rules, 'lag.transient-spike'), stats.filter((s) => s.vertex.isSource).reduce((a, s) => a + processedRate(s), 0)) : [];
+  const tr = on('lag.transient-spike') && !ins.insufficient ? detectTransientSpike(trend, rules.planner.catchUpMs, allowedLag, rule(rules, 'lag.transient-spike'), stats.filter((s) => s.vertex.isSource).reduce((a, s) => a + processedRate(s), 0), w.consumerLag ? commitCadenceMs(w) : 0) : [];
   findings.push(...tr);
   const sb = on('source.bound') && lagging && !crashLoop ? detectSourceBound(stats, bn.anyBackpressure, trend.growthRate, rule(rules, 'source.bound')) : { findings: [] };
   findings.push(...sb.findings);

@@ -216,6 +216,29 @@ test('consumer stalled: frozen committed offsets; a partition with no committed 
   assert.equal(st.status, 'ERR');
 });
 
+test('consumer stalled only after two commit cadences: a Flink job commits on completed checkpoints, which take long under back-pressure', () => {
+  const base = { vertices: [{ id: 's', source: true, p: 1, in: 50, busy: 100 }], lag: (i: number) => 1000 + i, lagPartitions: 1, committed: () => 500, stepMs: 10_000 };
+  // a 2 s interval whose aligned checkpoints take 30 s: offsets stand still up to ~32 s between commits
+  const checkpoints = { config: { interval: 2000, timeout: 60_000, minPause: 0 }, durations: () => 30_000 };
+  const short = buildWindow({ ...base, steps: 6, checkpoints });
+  assert.deepEqual(detectStalled(short, summarise(short), 1005, R['consumer.stalled']!).findings, [], '61 s still < 2 × 32 s');
+  const long = buildWindow({ ...base, steps: 12, checkpoints });
+  assert.deepEqual(detectStalled(long, summarise(long), 1011, R['consumer.stalled']!).stalledPartitions, ['orders/0'], '121 s still');
+  // without checkpoint settings every still series of two observations counts, as before
+  const unknown = buildWindow({ ...base, steps: 6 });
+  unknown.checkpoints.config = undefined;
+  assert.deepEqual(detectStalled(unknown, summarise(unknown), 1005, R['consumer.stalled']!).stalledPartitions, ['orders/0']);
+});
+
+test('transient spike: a lag saw-tooth of one commit cadence (offsets committed on checkpoints) is no spike', () => {
+  // a healthy real Flink job: 200 records/s, checkpoints every 2 s taking ~100 ms; the broker sees
+  // up to ~2 s of input uncommitted between two commits, falling at each commit
+  const trend = { lag: 40, recentRate: -32, peak: 500 };
+  assert.equal(detectTransientSpike(trend, 1_800_000, 0, R['lag.transient-spike']!, 200).length, 1, 'without the cadence: a spike');
+  assert.deepEqual(detectTransientSpike(trend, 1_800_000, 0, R['lag.transient-spike']!, 200, 2100), [], 'peak 500 < (2 s + 2.1 s) × 200');
+  assert.equal(detectTransientSpike({ lag: 400, recentRate: -50, peak: 5000 }, 1_800_000, 0, R['lag.transient-spike']!, 200, 2100).length, 1, 'a peak of 25 s of input is one');
+});
+
 test('insufficient data: coverage below the minimum', () => {
   const w = buildWindow({ steps: 2, vertices: [{ id: 's', source: true, p: 2, in: 1, busy: 1 }] });
   const r = detectInsufficientData(summarise(w), R['data.insufficient']!);

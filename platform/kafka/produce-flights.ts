@@ -39,6 +39,14 @@ export interface ProduceFlightsOptions {
   path?: string;
   /** records/s; undefined or 0: as fast as the producer takes them. */
   rate?: number;
+  /**
+   * How `rate` is kept. 'catch-up' (default): against the wall clock from the first send, so sends
+   * that came late are made up for by sending faster (the average over the run is the rate).
+   * 'steady': each batch at least batch / rate after the previous one started, so the rate is never
+   * exceeded (a late send is not made up for): steady input for a diagnosis window on a loaded
+   * machine, where catching up comes in bursts.
+   */
+  pacing?: 'catch-up' | 'steady';
   /** Rows to produce; default all (from `offset`). */
   limit?: number;
   /** Rows to skip first (in event-time order); default 0. */
@@ -109,8 +117,9 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 /**
- * Produces flights in event-time order at `rate` records/s (paced against the wall clock from the
- * first send, so a slow send is caught up on, never ahead) or as fast as possible.
+ * Produces flights in event-time order at `rate` records/s (by default paced against the wall
+ * clock from the first send, so a slow send is caught up on, never ahead; see `pacing`) or as fast
+ * as possible.
  * @throws StreamtuneError INVALID_ARGUMENT for a bad rate, limit, offset or batch size, or a missing
  *   file; KAFKA_ERROR (retriable) when a send fails
  */
@@ -123,6 +132,7 @@ export async function produceFlights(opts: ProduceFlightsOptions): Promise<Produ
   const path = opts.path ?? flightsParquetPath();
   if (!existsSync(path)) throw new StreamtuneError('INVALID_ARGUMENT', `flights file not found: ${path}`, { details: { field: 'path' } });
   const keying = opts.key ?? 'origin';
+  if (opts.pacing !== undefined && opts.pacing !== 'catch-up' && opts.pacing !== 'steady') throw new StreamtuneError('INVALID_ARGUMENT', `pacing must be 'catch-up' or 'steady', got '${String(opts.pacing)}'`, { details: { field: 'pacing' } });
   const sql = flightsSliceSql({ path, limit: opts.limit, offset: opts.offset });
 
   const instance = await DuckDBInstance.create(':memory:');
@@ -133,8 +143,10 @@ export async function produceFlights(opts: ProduceFlightsOptions): Promise<Produ
   let last = Number.NaN;
   let aborted = false;
   let batch: Message[] = [];
+  let batchStarted = Date.now();
   const send = async (): Promise<void> => {
     if (batch.length === 0) return;
+    const n = batch.length;
     try {
       await opts.producer.send({ topic: opts.topic, messages: batch, acks: opts.acks ?? -1 });
     } catch (err) {
@@ -146,10 +158,11 @@ export async function produceFlights(opts: ProduceFlightsOptions): Promise<Produ
     batch = [];
     opts.onProgress?.(sent);
     if (rate > 0) {
-      const due = started + (sent / rate) * 1000;
+      const due = opts.pacing === 'steady' ? batchStarted + (n / rate) * 1000 : started + (sent / rate) * 1000;
       const wait = due - Date.now();
       if (wait > 0) await sleep(wait, opts.signal);
     }
+    batchStarted = Date.now();
   };
   try {
     const result = await con.stream(

@@ -86,7 +86,11 @@ export interface StackJob {
   lookupLatencyMs?: number;
   /** `--hot-key-share`: share of flights rewritten to one origin (ORD). Default 0. */
   hotKeyShare?: number;
-  /** `--checkpoint-interval-ms`. Default 2,000. */
+  /**
+   * `--checkpoint-interval-ms`. Default 10,000 (the job's own default). The KafkaSource commits its
+   * offsets when a checkpoint completes, so the group appears on the broker after the first one; a
+   * shorter interval makes a 1 s checkpoint on a loaded machine half the interval (a checkpoint finding).
+   */
   checkpointIntervalMs?: number;
   /** More arguments, e.g. `['--window-parallelism', '2', '--poison-after', '500']`. */
   extra?: string[];
@@ -153,9 +157,10 @@ export interface RealFlinkStack {
   /**
    * Produces flights to `topic` (default `flights`) at `rate` records/s in the background, from
    * flight `offset` (default 0) in event-time order, unkeyed by default (`key: 'round-robin'`:
-   * even partitions; 'origin' puts each airport on one partition).
+   * even partitions; 'origin' puts each airport on one partition), paced 'steady' by default (never
+   * above the rate, no catch-up bursts after a late send: platform/kafka/produce-flights.ts).
    */
-  produce(opts: { rate: number; topic?: string; offset?: number; key?: FlightKeying }): FlightProducer;
+  produce(opts: { rate: number; topic?: string; offset?: number; key?: FlightKeying; pacing?: 'steady' | 'catch-up' }): FlightProducer;
   /** Submits the flight-delays job (`POST /jars/:jarid/run`); resolves with its JobID. */
   submit(job: StackJob): Promise<string>;
   /** The job's program arguments as {@link submit} passes them. */
@@ -231,12 +236,12 @@ export async function startRealFlinkStack(opts: RealFlinkStackOptions = {}): Pro
         groupId: job.groupId ?? `${job.name}-group`,
         output: outputDir(flink, job.name),
         parallelism: job.parallelism ?? 1,
-        checkpointIntervalMs: job.checkpointIntervalMs ?? 2000,
+        checkpointIntervalMs: job.checkpointIntervalMs ?? 10_000,
         ...(job.lookupLatencyMs !== undefined ? { lookupLatencyMs: job.lookupLatencyMs } : {}),
         extra: ['--job-name', job.name, ...(job.hotKeyShare !== undefined ? ['--hot-key-share', String(job.hotKeyShare)] : []), ...(job.extra ?? [])],
       });
 
-    const produce = (p: { rate: number; topic?: string; offset?: number; key?: FlightKeying }): FlightProducer => {
+    const produce = (p: { rate: number; topic?: string; offset?: number; key?: FlightKeying; pacing?: 'steady' | 'catch-up' }): FlightProducer => {
       const topic = p.topic ?? FLIGHTS_TOPIC;
       let rate = p.rate;
       let base = p.offset ?? 0;
@@ -255,7 +260,7 @@ export async function startRealFlinkStack(opts: RealFlinkStackOptions = {}): Pro
             producer = kafkaClient.producer({ idempotent: true });
             await producer.connect();
           }
-          const r = await produceFlights({ producer, topic, rate, offset: base, key: p.key ?? 'round-robin', signal: ac.signal, onProgress: (n) => (sentInRun = n), logger });
+          const r = await produceFlights({ producer, topic, rate, offset: base, key: p.key ?? 'round-robin', pacing: p.pacing ?? 'steady', signal: ac.signal, onProgress: (n) => (sentInRun = n), logger });
           sentInRun = r.records;
         })().catch((err: unknown) => {
           failure = err;

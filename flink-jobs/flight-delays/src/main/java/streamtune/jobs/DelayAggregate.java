@@ -9,8 +9,26 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 
-/** The incremental aggregation of {@code delay-by-origin}: count, sum of delays, flights with a delay. */
+/**
+ * The incremental aggregation of {@code delay-by-origin}: count, sum of delays, flights with a delay.
+ * With a per-record latency ({@code --window-latency-ms}, paid like enrich's: {@link LatencyDebt})
+ * the window has a capacity of 1 / latency per subtask, so a hot key makes its subtask the
+ * bottleneck while the others have room: data skew that more parallelism does not fix.
+ */
 public class DelayAggregate implements AggregateFunction<Flight, DelayAggregate.Acc, DelayAggregate.Acc> {
+    private static final long serialVersionUID = 1L;
+
+    private final double latencyMs;
+    private transient LatencyDebt debt;
+
+    public DelayAggregate() {
+        this(0);
+    }
+
+    /** @param latencyMs per-record latency of {@link #add}, ms (fractional allowed); 0 = none */
+    public DelayAggregate(double latencyMs) {
+        this.latencyMs = latencyMs;
+    }
 
     /** Window state per key and window (a POJO: public fields). */
     public static class Acc {
@@ -29,6 +47,10 @@ public class DelayAggregate implements AggregateFunction<Flight, DelayAggregate.
 
     @Override
     public Acc add(Flight f, Acc a) {
+        if (latencyMs > 0) {
+            if (debt == null) debt = new LatencyDebt();
+            debt.add((long) (latencyMs * 1_000_000L));
+        }
         a.count++;
         if (f.delay != null) {
             a.sumDelay += f.delay;

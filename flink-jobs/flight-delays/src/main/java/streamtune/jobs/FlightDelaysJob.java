@@ -48,6 +48,7 @@ public final class FlightDelaysJob {
             "  --topic T                      Kafka topic of flights (default flights)",
             "  --job-name N                   (default flight-delays)",
             "  --lookup-latency-ms X          per-record latency of enrich, ms, fractional allowed (default 0)",
+            "  --window-latency-ms X          per-record latency of delay-by-origin, ms (default 0)",
             "  --hot-key-share F              share of flights rewritten to --hot-key (default 0)",
             "  --hot-key CODE                 (default ORD)",
             "  --poison-after N               the Nth record of every attempt of an enrich subtask throws (crash loop)",
@@ -168,7 +169,7 @@ public final class FlightDelaysJob {
         SingleOutputStreamOperator<DelayStats> windows = enriched
             .keyBy(f -> f.origin)
             .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
-            .aggregate(new DelayAggregate(), new DelayAggregate.ToStats())
+            .aggregate(new DelayAggregate(doubleArg(a, "window-latency-ms", 0)), new DelayAggregate.ToStats())
             .name("delay-by-origin")
             .uid("delay-by-origin");
         setParallelism(windows, parallelismArg(a, "window-parallelism"));
