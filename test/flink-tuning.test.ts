@@ -192,7 +192,7 @@ describe('streamtune on a real Flink job', { timeout: 1_500_000 }, () => {
     const p = await plane(job, { policies: { '*': { cooldownMs: 0, verifyAfterMs: 0 } } });
     await waitFor(() => p.cp.jobs.get(jid)?.state === 'RUNNING', { timeoutMs: 30_000, intervalMs: 500, what: 'the job listed' });
     const before = await flinkGet<{ interval: number; timeout: number; unaligned_checkpoints: boolean }>(stack.flink, `/jobs/${jid}/checkpoints/config`);
-    assert.deepEqual([before.interval, before.timeout, before.unaligned_checkpoints], [2000, 60_000, false]);
+    assert.deepEqual([before.interval, before.timeout, before.unaligned_checkpoints], [10_000, 60_000, false]);
     const op = await p.cp.tuner.apply({ job_id: jid, actions: [{ type: 'set-checkpointing', interval: 7000, timeout: 45_000, unaligned: true }], origin: 'user' });
     const done = await p.cp.tuner.waitFor(op.id, 180_000);
     assert.equal(done.state, 'SUCCEEDED', `${done.error} ${JSON.stringify(done.steps)}`);
