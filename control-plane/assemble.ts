@@ -2,8 +2,9 @@
  * Wires one `streamtune serve` process from a validated {@link ServerConfig}: metric store, event bus,
  * rule set, diagnosis store, bundled job catalog (with a Flink cluster's jobs beside it when the
  * config has a `flink` section, `assemble-flink.ts`), collector (watching every job execution as it
- * starts), diagnoser service and alerter, tuner (recovering its journal), notifications (subscribed
- * to 'diagnoses', with periodic reminder checks and the digest's data), then the startup jobs.
+ * starts), diagnoser service and alerter, tuner (recovering its journal), the incident book (fed by
+ * 'diagnoses' and 'operations'), notifications (deciding from the incidents' changes, with periodic
+ * reminder checks and the digest's data), then the startup jobs.
  * `close()` stops everything in reverse order; running jobs are stopped with a savepoint and resume
  * from it at the next start.
  *
@@ -19,11 +20,11 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { createCollector, createStoreFromEnv } from '../collector/index.ts';
 import { createBus, errorMessage, type Logger, silentLogger, StreamtuneError } from '../core/index.ts';
-import { type Alerter, createAlerter, createDiagnosisService, createDiagnosisStore } from '../diagnoser/index.ts';
+import { type Alerter, createAlerter, createDiagnosisService, createDiagnosisStore, type Diagnosis } from '../diagnoser/index.ts';
 import { BUILTIN_RULES_DIR, RuleSetManager } from '../rules/index.ts';
 import { announceCatalog, CompositeCatalog, createBundledCatalog, isTerminalJobState, type BundledCatalog, type BundledCatalogOptions, type JobCatalog, type ManagedJob } from '../platform/index.ts';
-import { createTunerService, type Operation, type TunerServiceImpl } from '../tuner/index.ts';
-import { createNotificationService, type NotificationService } from '../notify/index.ts';
+import { createTunerService, isTerminalOperationState, type TunerServiceImpl } from '../tuner/index.ts';
+import { createNotificationService, IncidentBook, type NotificationService } from '../notify/index.ts';
 import { digestData } from './digest.ts';
 import { createFlinkParts, type FlinkParts } from './assemble-flink.ts';
 import { ROLES, type ServerConfig } from './config.ts';
@@ -92,6 +93,10 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     const diagnoses = await createDiagnosisStore({ dir: join(config.dataDir, 'diagnoses'), logger });
     closers.push({ name: 'diagnoses', close: () => diagnoses.close() });
 
+    // the incidents, kept whatever the roles: the API and pages read them, notifications build on them
+    const incidents = new IncidentBook({ dir: join(config.dataDir, 'incidents'), logger, now });
+    closers.push({ name: 'incidents', close: () => incidents.close() });
+
     const flink = config.flink ? createFlinkParts(config.flink, { logger, ...(config.kafka ? { kafka: config.kafka } : {}) }) : undefined;
     const collector = createCollector({
       store, intervalMs: config.collector.intervalMs, logger, now,
@@ -133,6 +138,8 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
 
     const diagnoser = createDiagnosisService({
       store, rules, bus, jobs, diagnoses, logger, now,
+      // a clean sweep of a job with an open incident is kept: the evidence that resolves it
+      hasOpenProblem: (jobId) => incidents.openIncidents(jobId).length > 0,
       ...diagnoserSettings(config),
     });
     if (roles.has('diagnoser')) {
@@ -168,22 +175,31 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     }
 
     let notifications: NotificationService | undefined;
-    const cpPartial = { store, collector, bus, rules, jobs, diagnoses, diagnoser, tuner, logger, now };
+    const cpPartial = { store, collector, bus, rules, jobs, diagnoses, diagnoser, tuner, incidents, logger, now };
     if (config.notify && roles.has('notify')) {
       const { reminderCheckMs, ...notifyConfig } = config.notify;
-      const digestProvider = () => digestData({ ...cpPartial, close: async () => {} }, notifications?.tracker.openIncidents() ?? [], now());
-      const n = createNotificationService({ ...notifyConfig, dataDir: notifyConfig.dataDir ?? join(config.dataDir, 'notify') }, { logger, now, digestProvider });
+      const digestProvider = () => digestData({ ...cpPartial, close: async () => {} }, incidents.openIncidents(), now());
+      const applicability = (d: Diagnosis) => Object.fromEntries(d.recommendations.map((r) => [r.id, tuner.applicability(d.job_id, r.actions)]));
+      const n = createNotificationService({ ...notifyConfig, dataDir: notifyConfig.dataDir ?? join(config.dataDir, 'notify') }, { logger, now, digestProvider, book: incidents, applicability });
       notifications = n;
       n.start();
       closers.push({ name: 'notifications', close: () => n.stop() });
-      const off = await bus.subscribe('diagnoses', (d) => {
-        n.onDiagnosis(d);
-      });
-      closers.push({ name: 'notification subscription', close: off });
       const timer = setInterval(() => n.checkReminders(), reminderCheckMs ?? 60_000);
       timer.unref();
       closers.push({ name: 'reminder timer', close: () => clearInterval(timer) });
     }
+    // every diagnosis (made here or published by a diagnoser process) goes to the incidents; with
+    // notifications through their tracker, which decides what to send from the incidents' changes
+    const offIncidents = await bus.subscribe('diagnoses', (d) => {
+      if (notifications) notifications.onDiagnosis(d);
+      else incidents.observe(d);
+    });
+    closers.push({ name: 'incident subscription', close: offIncidents });
+    // tuner operations on a job go on its incidents' timelines (applied, ended)
+    const offOps = await bus.subscribe('operations', (op) => {
+      incidents.recordOperation(op, isTerminalOperationState(op.state));
+    });
+    closers.push({ name: 'operation subscription', close: offOps });
 
     const startupJobs: ManagedJob[] = [];
     const startJobs = async (): Promise<ManagedJob[]> => {

@@ -10,6 +10,7 @@ import type { DiagnosisService, DiagnosisStore } from '../diagnoser/index.ts';
 import type { RuleSetManager } from '../rules/index.ts';
 import type { JobCatalog } from '../platform/index.ts';
 import type { TunerService } from '../tuner/index.ts';
+import type { IncidentBook } from '../notify/index.ts';
 
 /** Everything one process runs. */
 export interface ControlPlane {
@@ -21,6 +22,8 @@ export interface ControlPlane {
   diagnoses: DiagnosisStore;
   diagnoser: DiagnosisService;
   tuner: TunerService;
+  /** one incident per job problem: opened, gathering its diagnoses, resolved with the evidence (notify/incident-book.ts) */
+  incidents: IncidentBook;
   logger: Logger;
   /** ms since epoch; injectable for tests */
   now(): number;

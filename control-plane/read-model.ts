@@ -15,12 +15,16 @@
  *   neither exists.
  * - **Open diagnosis** ({@link isOpenDiagnosis}): trouble (severity above none) with a recommendation
  *   still open, or with none given.
+ * - **Open incidents** ({@link openIncidentsOf}): the job's problems not resolved yet, one per
+ *   root-cause kind (notify/incident-book.ts) — what the overview counts for a user: one lag problem
+ *   diagnosed eleven times is one open incident, not eleven open diagnoses.
  */
 import type { MetricStore, Series } from '../collector/index.ts';
 import type { LogEvent } from '../core/index.ts';
 import { evaluateGroupLag, lagInputsFromSeries, type Diagnosis, type GroupLagStatus, type PartitionLagStatus } from '../diagnoser/index.ts';
 import { sourceVertices, type ManagedJob } from '../platform/index.ts';
 import { isTerminalOperationState, type Operation } from '../tuner/index.ts';
+import type { Incident, IncidentDetail, IncidentFilter } from '../notify/index.ts';
 import type { ControlPlane } from './control-plane.ts';
 
 /** ms of partition samples {@link lagNow} evaluates (Burrow's window of recent offsets). */
@@ -30,7 +34,7 @@ export const LAG_NOW_WINDOW_MS = 5 * 60_000;
 export const THROUGHPUT_WINDOW_MS = 60_000;
 
 /** What the read model reads from. */
-export type ReadSources = Pick<ControlPlane, 'store' | 'jobs' | 'diagnoses' | 'tuner'>;
+export type ReadSources = Pick<ControlPlane, 'store' | 'jobs' | 'diagnoses' | 'tuner' | 'incidents'>;
 
 /** Lag of one job's consumer group now. */
 export interface LagNow {
@@ -64,6 +68,10 @@ export interface JobSummary {
   throughput: number | null;
   /** diagnoses of the last 24 h that are open ({@link isOpenDiagnosis}) */
   openDiagnoses: number;
+  /** the job's open incidents ({@link openIncidentsOf}): one per problem */
+  openIncidents: number;
+  /** the most recently opened of them */
+  latestIncident?: { id: string; kind: Incident['kind']; vertex?: string; severity: Incident['severity']; startedAt: number; diagnoses: number };
   /** the newest open diagnosis of the last 24 h */
   latestDiagnosis?: { id: string; severity: Diagnosis['severity']; rootCause: Diagnosis['rootCause']['kind']; vertex?: string; createdAt: number; lagStatus: Diagnosis['lagStatus'] };
   lastOperation?: { id: string; state: Operation['state']; createdAt: number; finishedAt?: number; origin: Operation['origin'] };
@@ -101,6 +109,25 @@ export function isOpenDiagnosis(cp: Pick<ControlPlane, 'diagnoses'>, d: Diagnosi
   if (d.severity === 'none') return false;
   if (d.recommendations.length === 0) return true;
   return d.recommendations.some((r) => (cp.diagnoses.recommendation(r.id)?.state.status ?? 'open') === 'open');
+}
+
+/** The job's open incidents, oldest first (each one problem: job + root-cause kind). */
+export function openIncidentsOf(cp: Pick<ControlPlane, 'incidents'>, jobId: string): Incident[] {
+  return cp.incidents.openIncidents(jobId);
+}
+
+/**
+ * Incidents as the API and the pages list them: newest first (by opening); `from`/`to` (ms) select
+ * those active at some time in the range (opened at or before `to`, open or resolved at or after
+ * `from`); `state` open or resolved; at most `limit`.
+ */
+export function incidentsList(cp: Pick<ControlPlane, 'incidents'>, filter: IncidentFilter): Incident[] {
+  return cp.incidents.list(filter);
+}
+
+/** One incident with its timeline (opened, diagnoses, notifications, operations, resolved), or undefined. */
+export function incidentDetail(cp: Pick<ControlPlane, 'incidents'>, id: string): IncidentDetail | undefined {
+  return cp.incidents.get(id);
 }
 
 /** The open diagnoses of a job since `from` (ms), newest first. */
@@ -201,12 +228,18 @@ export async function jobSummary(cp: ReadSources, job: ManagedJob, now: number, 
   const [l, throughput] = await Promise.all([lag ?? lagNow(cp, job, now), throughputNow(cp, job, now)]);
   const open = openDiagnoses(cp, job.job_id, now - 86_400_000);
   const latest = open[0];
+  const incidents = openIncidentsOf(cp, job.job_id);
+  const newestIncident = incidents.at(-1);
   const op = cp.tuner.operations({ job_id: job.job_id, limit: 1 })[0];
   const out: JobSummary = {
     job_id: job.job_id, name: job.name, executor: job.executor, state: job.state,
     parallelism: Object.fromEntries(job.topology.map((v) => [v.name, v.parallelism])),
-    lag: l, throughput, openDiagnoses: open.length,
+    lag: l, throughput, openDiagnoses: open.length, openIncidents: incidents.length,
   };
+  if (newestIncident) {
+    out.latestIncident = { id: newestIncident.id, kind: newestIncident.kind, severity: newestIncident.severity, startedAt: newestIncident.startedAt, diagnoses: newestIncident.diagnosisIds.length };
+    if (newestIncident.vertex !== undefined) out.latestIncident.vertex = newestIncident.vertex;
+  }
   if (job.consumerGroup) out.consumerGroup = job.consumerGroup;
   if (job.startedAt !== undefined) out.startedAt = job.startedAt;
   if (latest) {

@@ -412,7 +412,7 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
       title: `Raise the task heap from ${Math.round(mem.stats.heapMax / 1048576)} MiB to ${Math.round(heap / 1048576)} MiB`,
       rationale: `${mem.findings.map((f) => f.summary).join('; ')}. A larger heap lowers GC frequency; if the heap floor keeps rising, state is leaking onto the heap: use RocksDB or a state TTL.`,
       expected: { heapBytes: heap, gcTimeMsPerSecondBefore: Math.round(mem.stats.gcTimeMsPerSecond ?? 0) },
-      actions: [{ type: 'set-memory', heapBytes: heap }],
+      actions: [{ type: 'set-memory', heapBytes: heap, fromHeapBytes: Math.round(mem.stats.heapMax) }],
     });
   }
 

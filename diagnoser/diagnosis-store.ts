@@ -39,12 +39,16 @@ export async function createDiagnosisStore(options: DiagnosisStoreOptions): Prom
   const diagnoses = new Map<string, Diagnosis>();
   const recs = new Map<string, { diagnosisId: string; job_id: string; index: number }>();
   const states = new Map<string, RecommendationState>();
+  /** job id → its newest diagnosis */
+  const newest = new Map<string, Diagnosis>();
 
   const apply = (l: Line) => {
     if (l.type === 'diagnosis') {
       const d = l.diagnosis;
       for (const r of d.recommendations) r.actions.forEach(upgradeTuningAction);
       diagnoses.set(d.id, d);
+      const n = newest.get(d.job_id);
+      if (!n || d.createdAt >= n.createdAt) newest.set(d.job_id, d);
       d.recommendations.forEach((r, index) => {
         recs.set(r.id, { diagnosisId: d.id, job_id: d.job_id, index });
         if (!states.has(r.id)) states.set(r.id, { status: 'open', at: d.createdAt });
@@ -128,6 +132,9 @@ export async function createDiagnosisStore(options: DiagnosisStoreOptions): Prom
       }
       out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return filter.limit !== undefined ? out.slice(0, Math.max(0, filter.limit)) : out;
+    },
+    latest(jobId: string): Diagnosis | undefined {
+      return newest.get(jobId);
     },
     recommendation(id: string): StoredRecommendation | undefined {
       const r = recs.get(id);

@@ -22,3 +22,4 @@ export { createAlerter, jobsForLabels, splitTagsFor, type Alerter, type AlerterO
 export { createDiagnosisService, type DiagnosisServiceOptions } from './service.ts';
 export type { DiagnosisStore, DiagnosisService, RecommendationState, StoredRecommendation } from './store-types.ts';
 export { upgradeTuningAction } from './actions.ts';
+export { problemOf, isConclusive, NON_PROBLEM_KINDS, type JobProblem } from './problem.ts';

@@ -6,9 +6,14 @@
  *   and topology from the {@link JobCatalog}) → {@link diagnose} → store ({@link DiagnosisStore}) →
  *   publish on 'diagnoses'. While the anomaly stays active it is diagnosed again at most every
  *   `rediagnoseMs`; a duplicate `fired` (Kafka delivers at least once) within that time is dropped.
+ * - on `resolved`: the job is diagnosed once more (trigger 'alert' with `resolved: true`) and that
+ *   diagnosis is stored and published whatever it finds: the evidence that clears its incident (or
+ *   keeps it open), notify/incident-book.ts.
  * - sweeps on a node-cron schedule (Cruise Control runs its anomaly detection every 5 min): every
- *   running job is diagnosed (trigger 'sweep') to catch over-provisioned and at-risk jobs; only
- *   diagnoses with findings are stored and published.
+ *   running job is diagnosed (trigger 'sweep') to catch over-provisioned and at-risk jobs; stored and
+ *   published are the diagnoses with findings, and those that find no problem (`problemOf`,
+ *   diagnoser/problem.ts) of a job that has one open (`hasOpenProblem`): a clean sweep is the
+ *   evidence that a problem cleared, so a fixed crash loop's incident resolves.
  * - `diagnoseNow` for a user's request.
  * Errors never stop the loops: they are logged. "Not enough data yet" (root cause
  * `insufficient-data`) is a normal outcome, logged at debug level and not stored unless asked for
@@ -20,6 +25,7 @@ import { errorMessage, type EventBus, type Logger, silentLogger, StreamtuneError
 import type { RuleSetManager } from '../rules/index.ts';
 import type { JobCatalog, ManagedJob } from '../platform/index.ts';
 import { diagnose } from './diagnose.ts';
+import { isConclusive, problemOf } from './problem.ts';
 import { loadJobWindows, windowBatches, type JobToLoad } from './load.ts';
 import type { DiagnosisService, DiagnosisStore } from './store-types.ts';
 import type { AnomalyEvent, Diagnosis, DiagnoserEvents } from './types.ts';
@@ -53,6 +59,12 @@ export interface DiagnosisServiceOptions {
   rediagnoseMs?: number;
   /** jobs whose windows a sweep reads together (one store query per measurement per batch). Default 100. */
   sweepBatch?: number;
+  /**
+   * Whether the job has a problem open (an open incident), so that a sweep diagnosis finding none is
+   * kept as the evidence that it cleared. Default: the job's newest stored diagnosis finds a problem
+   * (`problemOf`), for a process without the incident book (a `diagnoser` worker).
+   */
+  hasOpenProblem?: (jobId: string) => boolean;
   /** default silent */
   logger?: Logger;
   /** clock, ms since epoch. Default Date.now. */
@@ -89,6 +101,7 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
   if (sweepCron !== 'off' && !cron.validate(sweepCron)) {
     throw new StreamtuneError('INVALID_CONFIG', `diagnoser.sweepCron: '${sweepCron}' is not a valid cron expression (or 'off')`, { details: { field: 'diagnoser.sweepCron' } });
   }
+  const hasOpenProblem = opts.hasOpenProblem ?? ((jobId: string) => problemOf(opts.diagnoses.latest(jobId)) !== undefined);
   const active = new Map<string, ActiveAnomaly>();
   const inFlight = new Set<Promise<unknown>>();
   let unsubscribe: (() => Promise<void>) | undefined;
@@ -165,12 +178,30 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
     }
   };
 
+  /** The diagnosis made when an alert resolves: kept whatever it finds (not 'insufficient-data'). */
+  const diagnoseResolved = async (e: AnomalyEvent): Promise<Diagnosis | undefined> => {
+    const job = opts.jobs.get(e.job_id);
+    if (!job) return undefined;
+    try {
+      const d = await run(job, { type: 'alert', alertId: e.alertId, ruleId: e.ruleId, resolved: true });
+      if (!isConclusive(d)) {
+        log.debug('not enough data to diagnose the resolved anomaly', { alertId: e.alertId, job_id: e.job_id });
+        return undefined;
+      }
+      await keep(d);
+      return d;
+    } catch (err) {
+      log.error('diagnosis of a resolved anomaly failed', { alertId: e.alertId, job_id: e.job_id, error: errorMessage(err) });
+      return undefined;
+    }
+  };
+
   const handleAnomaly = (e: AnomalyEvent): Promise<Diagnosis | undefined> => track((async () => {
     const key = `${e.alertId}|${e.job_id}`;
     if (e.state === 'resolved') {
       active.delete(key);
       log.debug('anomaly resolved', { alertId: e.alertId, job_id: e.job_id });
-      return undefined;
+      return diagnoseResolved(e);
     }
     let a = active.get(key);
     if (a && (a.busy || clock() - a.lastDiagnosedAt < rediagnoseMs)) {
@@ -220,7 +251,8 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
             ? await run(job, { type: 'sweep' })
             : diagnose(rules, w, { type: 'sweep' }, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
           made.push(d);
-          if (d.findings.length > 0 && d.rootCause.kind !== 'insufficient-data') await keep(d);
+          // kept: findings, or the evidence that an open problem cleared
+          if (isConclusive(d) && (d.findings.length > 0 || (problemOf(d) === undefined && hasOpenProblem(job.job_id)))) await keep(d);
         } catch (err) {
           failed++;
           log.warn('sweep: diagnosis failed', { job_id: job.job_id, error: errorMessage(err) });

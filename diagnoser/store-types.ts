@@ -31,6 +31,8 @@ export interface DiagnosisStore {
   get(id: string): Diagnosis | undefined;
   /** newest first; `from`/`to` (ms, inclusive) filter on `createdAt` */
   list(filter?: { job_id?: string; from?: number; to?: number; limit?: number }): Diagnosis[];
+  /** the job's newest diagnosis (largest `createdAt`), without scanning the others */
+  latest(jobId: string): Diagnosis | undefined;
   recommendation(id: string): StoredRecommendation | undefined;
   setRecommendationState(id: string, state: RecommendationState): Promise<void>;
   close(): Promise<void>;
@@ -44,7 +46,11 @@ export interface DiagnosisStore {
 export interface DiagnosisService {
   /** Diagnoses one job now over the configured window (trigger 'manual' unless given). Throws NOT_FOUND for an unknown job. */
   diagnoseNow(jobId: string, trigger?: Diagnosis['trigger']): Promise<Diagnosis>;
-  /** Diagnoses every known job (trigger 'sweep'); resolves with the diagnoses made. */
+  /**
+   * Diagnoses every known job (trigger 'sweep'); resolves with the diagnoses made. Kept and published:
+   * those with findings, and those that find no problem of a job that had one (the evidence that it
+   * cleared, which resolves its incident).
+   */
   sweep(): Promise<Diagnosis[]>;
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -48,8 +48,10 @@ export type TuningAction =
     }
   | {
       type: 'set-memory';
-      /** bytes, e.g. task heap */
+      /** bytes: the TaskManager heap to give (JVM heap on Flink, the V8 heap on the bundled runtime) */
       heapBytes: number;
+      /** bytes: the heap it has now (the largest heap max seen), when known */
+      fromHeapBytes?: number;
     };
 
 /** A recommendation: what, why and the expected effect in numbers, plus the typed actions. */
@@ -117,7 +119,11 @@ export interface Diagnosis {
   windowEnd: number;
   /** ms, when it was made */
   createdAt: number;
-  trigger: { type: 'alert'; alertId: string; ruleId: string } | { type: 'sweep' } | { type: 'manual' };
+  /**
+   * what started it: an alert (`resolved`: the diagnosis made when the alert resolved, the evidence
+   * that clears or keeps its incident), a sweep, or a user
+   */
+  trigger: { type: 'alert'; alertId: string; ruleId: string; resolved?: boolean } | { type: 'sweep' } | { type: 'manual' };
   lagStatus: GroupLagStatus | 'UNKNOWN';
   findings: Finding[];
   rootCause: { kind: RootCauseKind; vertex?: string; confidence: number; explanation: string };

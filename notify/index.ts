@@ -1,12 +1,15 @@
 /**
- * Reports and notifications: diagnosis reports, reminders, resolved notices and scheduled digests,
- * by email (nodemailer, handlebars templates) and webhook, with Burrow-like incidents so that one
- * trouble gives one report, not an alert storm. The control plane wires it (`control-plane/assemble.ts`)
+ * Incidents, reports and notifications: the incident book (one incident per job problem, opened,
+ * gathering its diagnoses, resolved with its evidence; read by the API and the pages too), and the
+ * diagnosis reports, reminders, resolved notices and scheduled digests, by email (nodemailer,
+ * handlebars templates) and webhook, so that one trouble gives one report, not an alert storm. The control plane wires it (`control-plane/assemble.ts`)
  * for the process with the `notify` role; the daily digest gets its data from the read model.
  */
 export type {
   DigestData,
   Incident,
+  IncidentDetail,
+  IncidentEvent,
   LaggingJobSummary,
   Notification,
   NotificationType,
@@ -21,6 +24,7 @@ export {
   EmailRenderer,
   describeAction,
   diagnosisUrl,
+  incidentUrl,
   formatDuration,
   formatTime,
   formatValue,
@@ -45,9 +49,11 @@ export {
   SEVERITY_ORDER,
   severityRank,
   type IncidentState,
+  type IncidentStateV1,
   type IncidentStore,
   type IncidentTrackerOptions,
   type OpenIncidentRecord,
 } from './incidents.ts';
+export { IncidentBook, INCIDENT_JOURNAL, type IncidentBookOptions, type IncidentChange, type IncidentFilter } from './incident-book.ts';
 export { DigestScheduler, type DigestSchedulerOptions } from './digest.ts';
 export { NotificationService, createNotificationService, type NotifyConfig, type NotifyDeps } from './service.ts';

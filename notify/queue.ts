@@ -15,6 +15,11 @@ export interface NotificationQueueOptions {
   notifiers: Notifier[];
   logger?: Logger;
   retry?: DeliveryRetryOptions;
+  /**
+   * Called once per notification and notifier when it is delivered (`ok`) or given up on (with the
+   * error's message); a throwing listener is logged and ignored.
+   */
+  onDelivery?: (n: Notification, notifier: string, result: { ok: true } | { ok: false; error: string }) => void;
 }
 
 /** Counters of a queue since it was created. */
@@ -62,6 +67,7 @@ export class NotificationQueue {
   private readonly log: Logger;
   private readonly retryOpts: DeliveryRetryOptions;
   private readonly abort = new AbortController();
+  private readonly onDelivery: NotificationQueueOptions['onDelivery'];
   private closed = false;
   /** Counters since creation. */
   readonly stats: QueueStats = { delivered: 0, failed: 0, retried: 0 };
@@ -70,6 +76,15 @@ export class NotificationQueue {
     this.lanes = options.notifiers.map((n) => new Lane(n));
     this.log = (options.logger ?? silentLogger).namespace('notify');
     this.retryOpts = { ...DEFAULT_RETRY, ...options.retry };
+    this.onDelivery = options.onDelivery;
+  }
+
+  private delivered(n: Notification, notifier: string, result: { ok: true } | { ok: false; error: string }): void {
+    try {
+      this.onDelivery?.(n, notifier, result);
+    } catch (err) {
+      this.log.warn('delivery listener failed', { notifier, error: errorMessage(err) });
+    }
   }
 
   /** Queues `n` for every notifier and returns at once. After `close()`, logs and drops it. */
@@ -107,6 +122,7 @@ export class NotificationQueue {
       for (const n of lane.items.splice(0)) {
         this.log.error('notification dropped: queue closed', { notifier: lane.notifier.name, ...notificationLogMeta(n) });
         this.stats.failed++;
+        this.delivered(n, lane.notifier.name, { ok: false, error: 'dropped: the queue closed' });
       }
     }
     await this.drain();
@@ -144,6 +160,7 @@ export class NotificationQueue {
       );
       this.stats.delivered++;
       this.log.info('notification sent', { ...meta, attempts });
+      this.delivered(n, notifier.name, { ok: true });
     } catch (err) {
       this.stats.failed++;
       this.log.error('notification not sent; giving up', {
@@ -152,6 +169,7 @@ export class NotificationQueue {
         error: errorMessage(err),
         code: err instanceof StreamtuneError ? err.code : undefined,
       });
+      this.delivered(n, notifier.name, { ok: false, error: errorMessage(err) });
     }
   }
 }

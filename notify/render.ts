@@ -11,6 +11,7 @@ import Handlebars from 'handlebars';
 import { StreamtuneError } from '../core/index.ts';
 import type { Diagnosis, Finding, Recommendation, TuningAction } from '../diagnoser/index.ts';
 import type { Severity } from '../rules/index.ts';
+import type { Applicability } from '../tuner/index.ts';
 import type { DigestData, Incident, Notification, NotificationType, OperationSummary } from './types.ts';
 
 /** Rendered email content. */
@@ -98,6 +99,11 @@ export function diagnosisUrl(baseUrl: string, id: string): string {
   return `${trimSlash(baseUrl)}/diagnoses/${encodeURIComponent(id)}`;
 }
 
+/** `${baseUrl}/incidents/:id`. */
+export function incidentUrl(baseUrl: string, id: string): string {
+  return `${trimSlash(baseUrl)}/incidents/${encodeURIComponent(id)}`;
+}
+
 /** `${baseUrl}/jobs/:jobId`. */
 export function jobUrl(baseUrl: string, jobId: string): string {
   return `${trimSlash(baseUrl)}/jobs/${encodeURIComponent(jobId)}`;
@@ -147,7 +153,7 @@ export class EmailRenderer {
 
   /** Subject, HTML and text of one notification. Throws `StreamtuneError('INTERNAL')` when a template fails. */
   render(n: Notification): RenderedEmail {
-    const view = n.type === 'digest' ? this.digestView(n.digest) : this.incidentView(n.type, n.incident, n.diagnosis);
+    const view = n.type === 'digest' ? this.digestView(n.digest) : this.incidentView(n.type, n.incident, n.diagnosis, n.applicability);
     try {
       return {
         subject: view.subject as string,
@@ -163,7 +169,7 @@ export class EmailRenderer {
     return this.options.subjectPrefix ?? '[streamtune]';
   }
 
-  private diagnosisView(d: Diagnosis): Record<string, unknown> {
+  private diagnosisView(d: Diagnosis, applicability?: Record<string, Applicability>): Record<string, unknown> {
     const jobLabel = d.job_name ?? d.job_id;
     return {
       d,
@@ -172,18 +178,24 @@ export class EmailRenderer {
       confidence: `${Math.round(d.rootCause.confidence * 100)}%`,
       windowText: `${formatTime(d.windowStart)} → ${formatTime(d.windowEnd)} (${formatDuration(d.windowEnd - d.windowStart)})`,
       findings: d.findings.map((f: Finding) => ({ ...f, severity: upper(f.severity), evidence: kv(f.evidence) })),
-      recommendations: d.recommendations.map((r: Recommendation) => ({
-        ...r,
-        expected: kv(r.expected),
-        actions: r.actions.map((a) => ({ text: describeAction(a), json: JSON.stringify(a) })),
-      })),
+      recommendations: d.recommendations.map((r: Recommendation) => {
+        const can = applicability?.[r.id];
+        return {
+          ...r,
+          expected: kv(r.expected),
+          actions: r.actions.map((a) => ({ text: describeAction(a), json: JSON.stringify(a) })),
+          // known: Apply in the dashboard, or advice with the settings to change by hand
+          applicable: can?.applicable === true,
+          advice: can && !can.applicable && r.actions.length > 0 ? { reason: can.reason ?? '', settings: can.settings } : undefined,
+        };
+      }),
       diagnosisUrl: diagnosisUrl(this.baseUrl, d.id),
       jobUrl: jobUrl(this.baseUrl, d.job_id),
     };
   }
 
-  private incidentView(type: 'report' | 'reminder' | 'resolved', incident: Incident, d: Diagnosis): Record<string, unknown> {
-    const base = this.diagnosisView(d);
+  private incidentView(type: 'report' | 'reminder' | 'resolved', incident: Incident, d: Diagnosis, applicability?: Record<string, Applicability>): Record<string, unknown> {
+    const base = this.diagnosisView(d, applicability);
     const jobLabel = base.jobLabel as string;
     const end = incident.resolvedAt ?? this.now();
     const subject =
@@ -196,6 +208,10 @@ export class EmailRenderer {
       ...base,
       subject,
       incident,
+      incidentUrl: incidentUrl(this.baseUrl, incident.id),
+      problem: `${incident.kind}${incident.vertex ? ` at ${incident.vertex}` : ''}`,
+      resolution: incident.resolution ?? '',
+      diagnosisCount: incident.diagnosisIds.length,
       incidentStart: formatTime(incident.startedAt),
       incidentEnd: incident.resolvedAt !== undefined ? formatTime(incident.resolvedAt) : '',
       openFor: formatDuration(end - incident.startedAt),

@@ -6,10 +6,12 @@
 import { errorMessage, type Logger, silentLogger } from '../core/index.ts';
 import type { Diagnosis } from '../diagnoser/index.ts';
 import type { Severity } from '../rules/index.ts';
+import type { Applicability } from '../tuner/index.ts';
 import { DigestScheduler } from './digest.ts';
 import { EmailNotifier } from './email.ts';
 import { FileIncidentStore, IncidentTracker, MemoryIncidentStore } from './incidents.ts';
-import { NotificationQueue, type DeliveryRetryOptions } from './queue.ts';
+import { IncidentBook } from './incident-book.ts';
+import { NotificationQueue, type DeliveryRetryOptions, type NotificationQueueOptions } from './queue.ts';
 import type { DigestData, Notification, Notifier, RecipientsConfig } from './types.ts';
 import { WebhookNotifier } from './webhook.ts';
 
@@ -23,7 +25,10 @@ export interface NotifyConfig {
   webhooks?: Array<{ url: string; headers?: Record<string, string>; name?: string; timeoutMs?: number }>;
   /** Incident rules (Burrow-like). */
   incidents?: { minSeverity?: Severity; reminderIntervalMs?: number; sendOnce?: boolean; sendClose?: boolean };
-  /** Directory for the incident state file; omitted → state in memory only (resent after restart). */
+  /**
+   * Directory of the notification state file (and of the incident journal when no book is injected);
+   * omitted → state in memory only (resent after restart).
+   */
   dataDir?: string;
   /** Scheduled digest; omitted → none. */
   digest?: { cron: string; timezone?: string; sendEmpty?: boolean };
@@ -40,6 +45,17 @@ export interface NotifyDeps {
   digestProvider?: () => Promise<DigestData>;
   /** Extra notifiers (tests, other channels), besides those built from the config. */
   notifiers?: Notifier[];
+  /**
+   * The incidents (the control plane's, shared with the API and pages). Default: a book of the
+   * service's own, journaled under `config.dataDir` when given.
+   */
+  book?: IncidentBook;
+  /**
+   * Per recommendation of a diagnosis: whether streamtune can apply it, and if not the settings to
+   * change by hand (the tuner's `applicability`); shown in the mails. Default: not known (the mails
+   * list the actions).
+   */
+  applicability?: (d: Diagnosis) => Record<string, Applicability>;
 }
 
 /**
@@ -52,11 +68,30 @@ export class NotificationService {
   readonly digest: DigestScheduler | undefined;
   private readonly log: Logger;
 
-  constructor(parts: { tracker: IncidentTracker; queue: NotificationQueue; digest?: DigestScheduler; logger?: Logger }) {
+  private readonly applicability: NotifyDeps['applicability'];
+
+  constructor(parts: { tracker: IncidentTracker; queue: NotificationQueue; digest?: DigestScheduler; logger?: Logger; applicability?: NotifyDeps['applicability'] }) {
     this.tracker = parts.tracker;
     this.queue = parts.queue;
     this.digest = parts.digest;
     this.log = (parts.logger ?? silentLogger).namespace('notify');
+    this.applicability = parts.applicability;
+  }
+
+  /** The incidents (the tracker's book). */
+  get book(): IncidentBook {
+    return this.tracker.book;
+  }
+
+  /** Adds what the mails show about each recommendation, when the service knows it. */
+  private withApplicability(n: Notification): Notification {
+    if (n.type === 'digest' || !this.applicability) return n;
+    try {
+      return { ...n, applicability: this.applicability(n.diagnosis) };
+    } catch (err) {
+      this.log.warn('applicability of the recommendations unknown', { diagnosis: n.diagnosis.id, error: errorMessage(err) });
+      return n;
+    }
   }
 
   /**
@@ -72,6 +107,7 @@ export class NotificationService {
       this.log.error('incident tracking failed; no notification for this diagnosis', { diagnosis: d.id, job_id: d.job_id, error: errorMessage(err) });
       return [];
     }
+    out = out.map((n) => this.withApplicability(n));
     for (const n of out) this.queue.notify(n);
     return out;
   }
@@ -85,6 +121,7 @@ export class NotificationService {
       this.log.error('incident tracking failed; reminders skipped', { error: errorMessage(err) });
       return [];
     }
+    out = out.map((n) => this.withApplicability(n));
     for (const n of out) this.queue.notify(n);
     return out;
   }
@@ -138,13 +175,20 @@ export function createNotificationService(config: NotifyConfig, deps: NotifyDeps
   }
   for (const w of config.webhooks ?? []) notifiers.push(new WebhookNotifier({ ...w, baseUrl: config.baseUrl, logger }));
   notifiers.push(...(deps.notifiers ?? []));
+  const book = deps.book ?? new IncidentBook({ logger, ...(deps.now ? { now: deps.now } : {}), ...(config.dataDir ? { dir: config.dataDir } : {}) });
   const tracker = new IncidentTracker({
     ...inc,
     logger,
+    book,
     ...(deps.now ? { now: deps.now } : {}),
     store: config.dataDir ? new FileIncidentStore(config.dataDir, { logger }) : new MemoryIncidentStore(),
   });
-  const queue = new NotificationQueue({ notifiers, logger, ...(config.retry ? { retry: config.retry } : {}) });
+  // every delivery (or give-up) goes on the incident's timeline
+  const onDelivery: NotificationQueueOptions['onDelivery'] = (n, channel, r) => {
+    if (n.type === 'digest') return;
+    book.recordNotification(n.incident.id, { notification: n.type, status: r.ok ? 'sent' : 'failed', channel, ...(r.ok ? {} : { detail: r.error }) });
+  };
+  const queue = new NotificationQueue({ notifiers, logger, onDelivery, ...(config.retry ? { retry: config.retry } : {}) });
   let digest: DigestScheduler | undefined;
   if (config.digest) {
     const provider = deps.digestProvider;
@@ -155,5 +199,5 @@ export function createNotificationService(config: NotifyConfig, deps: NotifyDeps
       logger,
     });
   }
-  return new NotificationService({ tracker, queue, ...(digest ? { digest } : {}), logger });
+  return new NotificationService({ tracker, queue, ...(digest ? { digest } : {}), logger, ...(deps.applicability ? { applicability: deps.applicability } : {}) });
 }

@@ -2,8 +2,9 @@
  * Plain-data shapes of reports and notifications: what the incident tracker emits, what notifiers
  * (email, webhook) deliver and what the scheduled digest summarises.
  */
-import type { Diagnosis, GroupLagStatus } from '../diagnoser/index.ts';
+import type { Diagnosis, GroupLagStatus, RootCauseKind } from '../diagnoser/index.ts';
 import type { Severity } from '../rules/index.ts';
+import type { Applicability } from '../tuner/index.ts';
 
 /** Status of a tuning operation, as the reports show it ('unverified': applied, but verification could not judge it). */
 export type OperationStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled' | 'unverified';
@@ -62,22 +63,59 @@ export interface DigestData {
   operations: OperationSummary[];
 }
 
-/** An incident: one stretch of trouble of one job, from the first bad diagnosis to back to OK (Burrow). */
+/**
+ * An incident: one problem of one job (its key: job id + root-cause kind), from the first diagnosis
+ * that finds it until a diagnosis no longer does (notify/incident-book.ts). It gathers every
+ * diagnosis of that problem meanwhile. Times in ms since epoch.
+ */
 export interface Incident {
   /** unique id, stable for the life of the incident */
   id: string;
   job_id: string;
   job_name?: string;
+  /** the problem: the root-cause kind of the diagnoses it gathers */
+  kind: RootCauseKind;
+  /** the vertex the latest of them names, when it names one */
+  vertex?: string;
+  state: 'open' | 'resolved';
   /** ms since epoch: when the incident opened */
   startedAt: number;
-  /** ms since epoch: when it closed; absent while open */
+  /** ms since epoch: when it resolved; absent while open */
   resolvedAt?: number;
+  /** why it resolved, one line (e.g. 'cleared: the diagnosis finds the job healthy, lag OK') */
+  resolution?: string;
+  /** the diagnosis that resolved it */
+  resolvedBy?: string;
+  /** the latest diagnosis' severity */
+  severity: Severity;
   /** worst severity seen while open */
   maxSeverity: Severity;
-  /** ms since epoch of the last notification sent for it (report or reminder) */
+  /** the diagnoses it gathered, in the order seen */
+  diagnosisIds: string[];
+  /** ms since epoch of the last notification decided for it (report or reminder) */
   lastNotifiedAt?: number;
-  /** number of notifications sent (report + reminders) */
+  /** number of notifications decided for it (report + reminders) */
   notifications: number;
+}
+
+/**
+ * One entry of an incident's timeline (`at`: ms since epoch, the incident book's clock):
+ * - `opened`: by the diagnosis `diagnosisId`;
+ * - `diagnosis`: a later diagnosis of the same problem attached to it;
+ * - `notification`: a report, reminder or resolved notice decided (`status: 'queued'`), then
+ *   delivered by a channel ('sent', `channel` e.g. 'email') or given up on ('failed', `detail`);
+ * - `operation`: a tuner operation on the job applied (its first state) or ended (a terminal state);
+ * - `resolved`: by the diagnosis `diagnosisId`, with the reason.
+ */
+export type IncidentEvent =
+  | { type: 'opened' | 'diagnosis'; at: number; diagnosisId: string; diagnosisAt: number; severity: Severity; lagStatus: Diagnosis['lagStatus']; rootCause: RootCauseKind; vertex?: string; trigger: string; summary: string }
+  | { type: 'notification'; at: number; notification: 'report' | 'reminder' | 'resolved'; status: 'queued' | 'sent' | 'failed'; channel?: string; detail?: string }
+  | { type: 'operation'; at: number; operationId: string; state: string; summary: string }
+  | { type: 'resolved'; at: number; diagnosisId?: string; reason: string };
+
+/** An incident with its timeline (oldest first). */
+export interface IncidentDetail extends Incident {
+  timeline: IncidentEvent[];
 }
 
 /** Kinds of notification. */
@@ -89,7 +127,16 @@ export type NotificationType = 'report' | 'reminder' | 'resolved' | 'digest';
  * digest data.
  */
 export type Notification =
-  | { type: 'report' | 'reminder' | 'resolved'; incident: Incident; diagnosis: Diagnosis }
+  | {
+      type: 'report' | 'reminder' | 'resolved';
+      incident: Incident;
+      diagnosis: Diagnosis;
+      /**
+       * per recommendation id: whether streamtune can apply it on the job's executor, and if not
+       * why and the settings to change by hand (the tuner's answer); absent when not known
+       */
+      applicability?: Record<string, Applicability>;
+    }
   | { type: 'digest'; digest: DigestData };
 
 /** Something that delivers notifications (email, webhook). */

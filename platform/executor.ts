@@ -16,6 +16,19 @@
 import type { CheckpointingSettings, JobState } from './job.ts';
 import type { TopologyVertex } from './topology.ts';
 
+/**
+ * The kinds of change the tuner may ask of an executor: new per-vertex parallelism, new checkpoint
+ * settings (both through {@link JobExecutor.start} from a savepoint, parallelism also through
+ * {@link JobExecutor.rescaleInPlace}) and TaskManager memory.
+ */
+export const EXECUTOR_CHANGES = ['parallelism', 'checkpointing', 'memory'] as const;
+
+/** One of {@link EXECUTOR_CHANGES}. */
+export type ExecutorChange = (typeof EXECUTOR_CHANGES)[number];
+
+/** Whether an executor carries out a kind of change: yes, or no and why (one sentence, for people). */
+export type ChangeSupport = { ok: true } | { ok: false; reason: string };
+
 /** The topology of a job as the executor sees it now. */
 export interface JobTopology {
   jobId: string;
@@ -104,6 +117,12 @@ export interface JobExecutor {
    * 'adaptive'`). The tuner then changes parallelism-only operations in place, without a savepoint.
    */
   readonly rescalesInPlace?: boolean;
+  /**
+   * Whether this executor, as configured, carries out changes of `kind` on its jobs. The tuner offers
+   * Apply only for recommendations whose every action is of a supported kind; the others are advice
+   * with the setting a person changes. Answers from the configuration alone (no call to the cluster).
+   */
+  supports(kind: ExecutorChange): ChangeSupport;
   /**
    * Downtime of the latest stop/start (or in-place rescale) of the job, ms. Bundled runtime: last
    * record processed before the stop → first record processed after the start. Flink: the sources

@@ -7,7 +7,7 @@
 export { JOB_STATES, TERMINAL_JOB_STATES, isTerminalJobState, type JobState, type CheckpointingSettings, type SnapshotRecord, type ManagedJob } from './job.ts';
 export { vertexRef, findVertex, sourceVertices, type VertexRef, type TopologyVertex } from './topology.ts';
 export type { JobCatalog } from './catalog.ts';
-export type { JobExecutor, JobTopology, StartRequest, SavepointOptions, StopOptions } from './executor.ts';
+export { EXECUTOR_CHANGES, type ChangeSupport, type ExecutorChange, type JobExecutor, type JobTopology, type StartRequest, type SavepointOptions, type StopOptions } from './executor.ts';
 export { CompositeCatalog } from './composite-catalog.ts';
 export { createMirrorCatalog, subscribeMirrorCatalog, announceCatalog, type JobsAnnouncement, type PlatformEvents, type MirrorCatalog, type MirrorCatalogOptions } from './mirror-catalog.ts';
 export { createBundledCatalog, BUNDLED_RESTART_MS, type BundledCatalog, type BundledCatalogOptions, type BundledJobRecord, type SubmitSpecOptions } from './bundled/catalog.ts';

@@ -94,8 +94,12 @@ test('an anomaly from the bus is diagnosed, stored and published; a duplicate is
     assert.deepEqual(s.published[0], d);
     // at-least-once delivery: the same event again within rediagnoseMs is not diagnosed twice
     assert.equal(await s.service.handleAnomaly(fired), undefined);
-    // resolved, then fired again: a new incident, diagnosed again
-    await s.service.handleAnomaly({ ...fired, state: 'resolved' });
+    // resolved: diagnosed once more and kept whatever it finds (the evidence for the incident)
+    const onResolve = await s.service.handleAnomaly({ ...fired, state: 'resolved' });
+    assert.deepEqual(onResolve?.trigger, { type: 'alert', alertId: fired.alertId, ruleId: fired.ruleId, resolved: true });
+    assert.equal(s.diagnoses.get(onResolve!.id)?.id, onResolve!.id);
+    assert.ok(s.published.some((p) => p.id === onResolve!.id));
+    // fired again: diagnosed again (the same window and trigger: the same id)
     assert.equal((await s.service.handleAnomaly(fired))?.id, id);
   } finally {
     await s.close();
@@ -103,7 +107,7 @@ test('an anomaly from the bus is diagnosed, stored and published; a duplicate is
   const again = await createDiagnosisStore({ dir: s.dir });
   try {
     assert.equal(again.get(id)?.rootCause.kind, 'under-provisioned');
-    assert.equal(again.list().length, 1, 'same id: one diagnosis');
+    assert.equal(again.list().length, 2, 'the alert\'s (same id when fired again) and the one made when it resolved');
   } finally {
     await again.close();
   }

@@ -65,11 +65,14 @@ test('sendOnce sends no reminders and sendClose=false sends no resolved notice (
   assert.deepEqual(tracker.observe(laggingDiagnosis({ id: 'd3' })).map((n) => n.type), ['report']);
 });
 
-test('below the minimum severity nothing opens; missing data does not close an incident', () => {
+test('below the minimum severity nothing is sent; the report goes once the incident reaches it; missing data does not close an incident', () => {
   const tracker = new IncidentTracker({ minSeverity: 'severe' });
   assert.deepEqual(tracker.observe(laggingDiagnosis({ severity: 'moderate' })), []);
-  assert.equal(tracker.openIncidents().length, 0);
-  assert.deepEqual(tracker.observe(laggingDiagnosis()).map((n) => n.type), ['report']);
+  assert.equal(tracker.openIncidents().length, 0, 'none notified about');
+  assert.equal(tracker.book.openIncidents().length, 1, 'the incident itself is tracked (API, pages)');
+  // the same problem worse, diagnosed again (its own id): the same incident, now reported
+  assert.deepEqual(tracker.observe(laggingDiagnosis({ id: 'diag-2' })).map((n) => n.type), ['report']);
+  assert.equal(tracker.book.openIncidents().length, 1);
   const noData = healthyDiagnosis({ lagStatus: 'UNKNOWN', rootCause: { kind: 'insufficient-data', confidence: 0, explanation: 'no metrics' } });
   assert.deepEqual(tracker.observe(noData), []);
   assert.equal(tracker.openIncidents().length, 1);
@@ -127,4 +130,23 @@ test('an unwritable state store is logged and does not stop the report; a corrup
   assert.equal(store.load(), undefined);
   assert.ok(readdirSync(dir).some((f) => f.startsWith('notify-incidents.json.corrupt-')));
   assert.ok(logger.lines.some((l) => l.level === 'error' && l.msg.includes('unreadable')));
+});
+
+test('an open incident kept by an earlier version (state version 1, by job) is taken over into the book: same id, no second report', () => {
+  const dir = tempDir('streamtune-notify-');
+  const v1 = {
+    version: 1,
+    open: { a1b2c3d4e5f6: { incident: { id: 'inc-old', job_id: 'a1b2c3d4e5f6', job_name: 'orders-enrichment <prod>', startedAt: T0, maxSeverity: 'severe', lastNotifiedAt: T0, notifications: 1 }, lastDiagnosis: laggingDiagnosis() } },
+  };
+  writeFileSync(join(dir, 'notify-incidents.json'), JSON.stringify(v1));
+  let now = T0 + 10 * 60_000;
+  const tracker = new IncidentTracker({ store: new FileIncidentStore(dir), reminderIntervalMs: HOUR, now: () => now });
+  const taken = tracker.openIncident('a1b2c3d4e5f6');
+  assert.equal(taken?.id, 'inc-old');
+  assert.equal(taken?.kind, 'under-provisioned');
+  assert.equal(taken?.notifications, 1);
+  assert.deepEqual(tracker.observe(laggingDiagnosis({ id: 'diag-later', createdAt: laggingDiagnosis().createdAt + 60_000 })), [], 'attached, no second report');
+  now = T0 + HOUR;
+  assert.deepEqual(tracker.remindersDue().map((n) => n.type), ['reminder'], 'the reminder schedule goes on from the old last notification');
+  assert.equal(JSON.parse(readFileSync(join(dir, 'notify-incidents.json'), 'utf8')).version, 2, 'saved as version 2');
 });

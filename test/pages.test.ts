@@ -36,7 +36,7 @@ async function get(path: string): Promise<{ status: number; text: string; type: 
 }
 
 describe('pages', () => {
-  test('overview lists the job with lag status, lag, throughput, open diagnosis and last operation', async () => {
+  test('overview lists the job with lag status, lag, throughput, open incident and last operation', async () => {
     const r = await get('/');
     assert.equal(r.status, 200);
     assert.match(r.type, /text\/html/);
@@ -46,7 +46,7 @@ describe('pages', () => {
     assert.match(r.text, /≥ 14</, 'lag seconds, a lower bound');
     assert.match(r.text, /1,500/, 'throughput 1,500 records/s');
     assert.match(r.text, /href="\/diagnoses\/diag-1"/);
-    assert.match(r.text, /under-provisioned \(enrich\)/);
+    assert.match(r.text, /href="\/incidents\/inc-1">1 open — under-provisioned \(enrich\), 1 diagnosis</, 'the open incident, not diagnoses');
     assert.match(r.text, /href="\/operations\/op-1"/);
     assert.match(r.text, /<meta name="csrf-token" content="csrf-token-for-this-session">/);
   });
@@ -64,6 +64,7 @@ describe('pages', () => {
     assert.match(r.text, /<dt>Completed<\/dt><dd>7<\/dd>/);
     assert.match(r.text, /LookupTimeoutError/);
     assert.match(r.text, /lookup timed out for key LAX/);
+    assert.match(r.text, /<tr data-incident-id="inc-1"><td><a class="incident-link" href="\/incidents\/inc-1">/, 'the job\'s incidents');
     assert.doesNotMatch(r.text, /style=/, 'no inline style attributes (CSP)');
     assert.doesNotMatch(r.text, /<script>|<script [^>]*>[^<]/, 'no inline script');
   });
@@ -113,8 +114,22 @@ describe('pages', () => {
     assert.equal(json.steps.length, 3);
   });
 
+  test('incidents list and page: the open incident with its timeline (opened, the report decided and sent, op-1 applied and ended)', async () => {
+    const list = await get('/incidents');
+    assert.equal(list.status, 200);
+    assert.match(list.text, /<tr data-incident-id="inc-1" data-state="open">/);
+    assert.match(list.text, /<td>under-provisioned at enrich<\/td>/);
+    assert.doesNotMatch((await get('/incidents?state=resolved')).text, /data-incident-id=/);
+    const one = await get('/incidents/inc-1');
+    assert.equal(one.status, 200);
+    assert.deepEqual([...one.text.matchAll(/data-event="([a-z]+)"/g)].map((m) => m[1]), ['opened', 'notification', 'notification', 'operation', 'operation']);
+    assert.match(one.text, /href="\/diagnoses\/diag-1"/);
+    assert.match(one.text, /href="\/operations\/op-1"/);
+    assert.doesNotMatch(one.text, /style=/, 'no inline style attributes (CSP)');
+  });
+
   test('unknown ids get the 404 page', async () => {
-    for (const p of ['/jobs/ffff', '/diagnoses/nope', '/operations/nope']) {
+    for (const p of ['/jobs/ffff', '/diagnoses/nope', '/operations/nope', '/incidents/nope']) {
       const r = await get(p);
       assert.equal(r.status, 404, p);
       assert.match(r.text, /id="not-found"/);
@@ -202,7 +217,7 @@ describe('Grafana dashboard', () => {
 });
 
 describe('the page and the API show the same numbers', () => {
-  test('overview: lag status, lag records and seconds, throughput and open diagnoses of every job', async () => {
+  test('overview: lag status, lag records and seconds, throughput and open incidents of every job', async () => {
     const api = await serveFixture((app) => app.use('/api/v1', createApiRouter(cp)));
     try {
       const { jobs } = (await (await fetch(`${api.base}/api/v1/jobs`)).json()) as { jobs: JobSummary[] };
@@ -215,7 +230,7 @@ describe('the page and the API show the same numbers', () => {
         const fmt = (v: number | null, digits = 0) => (v === null ? '–' : new Intl.NumberFormat('en-US', { maximumFractionDigits: digits }).format(v));
         assert.equal(row[1], j.lag.status, 'lag status');
         assert.deepEqual(cells, [fmt(j.lag.records), `${j.lag.secondsLowerBound ? '≥ ' : ''}${fmt(j.lag.seconds, 1)}`, fmt(j.throughput)], 'lag records, lag seconds (≥ when a lower bound), throughput');
-        assert.match(row[2]!, new RegExp(j.openDiagnoses ? `>${j.openDiagnoses} open — ` : '>none<'), 'open diagnoses');
+        assert.match(row[2]!, new RegExp(j.openIncidents ? `>${j.openIncidents} open — ${j.latestIncident!.kind}` : '>none<'), 'open incidents');
       }
       // and the job page shows the same lag as the API's job summary
       const one = (await (await fetch(`${api.base}/api/v1/jobs/${JOB_ID}`)).json()) as { summary: JobSummary };

@@ -47,6 +47,7 @@ function fakeExecutor(): JobExecutor & { parallelism: Record<string, number>; st
     },
     async waitUntilRunning() {},
     async cancel() {},
+    supports: () => ({ ok: true }),
   };
 }
 

@@ -6,7 +6,7 @@ import type { TuningAction } from '../diagnoser/types.ts';
 import type { Points } from '../diagnoser/window.ts';
 import type { ManagedJob } from '../platform/index.ts';
 import type { Operation } from '../tuner/types.ts';
-import { loadVerifyInput, verifyOperation, VERIFY_SETTLE_MS, type VerifyInput } from '../tuner/verify.ts';
+import { loadVerifyInput, timeUntilUnder, verifyOperation, VERIFY_SETTLE_MS, type VerifyInput } from '../tuner/verify.ts';
 
 const T0 = 1_700_000_000_000;
 const S = 1000;
@@ -115,6 +115,32 @@ test('not enough data → effective false with a reason saying so', () => {
   assert.equal(verifyOperation(input({ actions: [down], before: { throughput: [], lag: [] }, after: { throughput: [], lag: flat(0, 3) } }), W).effective, true);
 });
 
+test('forecast check: time from applying until the lag is under one minute of input and stays there, beside the forecast', () => {
+  // points every 5 s from T0; one minute of input at 1,000 records/s is 60,000 records
+  const drain = series(T0, 12, (i) => 90_000 - i * 6000); // 90k → 24k: under 60k from i = 5 (T0 + 25 s)
+  assert.equal(timeUntilUnder(drain, 60_000, T0 - 3 * S), 28 * S, 'counted from applying (3 s before the first point)');
+  assert.equal(timeUntilUnder(flat(100), 60_000, T0), 0, 'under from the start');
+  assert.equal(timeUntilUnder(series(T0, 6, (i) => (i === 2 ? 70_000 : 1000)), 60_000, T0), 15 * S, 'back under and stayed: after the last point above');
+  assert.equal(timeUntilUnder(flat(70_000), 60_000, T0), null, 'not within the points');
+  assert.equal(timeUntilUnder([], 60_000, T0), undefined);
+  assert.equal(timeUntilUnder(flat(100, 3, T0 - 20 * S), 60_000, T0), undefined, 'points before applying do not count');
+
+  // verifyOperation: input rate = throughput after + lag trend after; one minute of input is 60 s of it
+  const after = { throughput: flat(7000), lag: series(T0, 12, (i) => 90_000 - i * 6000) }; // trend −1200/s → input 5,800/s → minute 348,000
+  const v = verifyOperation(input({ after, expected: { lagUnderOneMinuteMs: 20_000 }, sinceApply: { appliedAt: T0 - 10 * S, lag: [...series(T0 - 10 * S, 2, () => 400_000), ...after.lag] } }), W);
+  assert.equal(v.lagUnderOneMinuteForecastMs, 20_000);
+  assert.equal(v.inputRecordsPerSecond, 5800);
+  assert.equal(v.lagUnderOneMinuteMs, 10 * S, 'the first point after the two above 348,000');
+  assert.equal(v.lagUnderOneMinuteCheckedMs, W.to - (T0 - 10 * S));
+  // never under within the window: null, with how long it was watched
+  const stuck = verifyOperation(input({ after: { throughput: flat(1000), lag: flat(200_000) }, sinceApply: { appliedAt: T0, lag: flat(200_000) } }), W);
+  assert.equal(stuck.lagUnderOneMinuteMs, null);
+  assert.equal(stuck.lagUnderOneMinuteCheckedMs, 60 * S);
+  assert.equal(stuck.lagUnderOneMinuteForecastMs, undefined, 'no forecast given');
+  // no lag since applying: not measured
+  assert.equal(verifyOperation(input({}), W).lagUnderOneMinuteMs, undefined);
+});
+
 // --- loadVerifyInput against the embedded store ----------------------------------------------
 
 const JOB = '0123456789abcdef0123456789abcdef';
@@ -188,10 +214,27 @@ test('loadVerifyInput reads source throughput summed over subtasks and the group
     assert.ok(Math.abs(v.lagTrendBefore! - 100) < 1, `trend before ${v.lagTrendBefore}`);
     assert.ok(Math.abs(v.lagTrendAfter! + 100) < 1, `trend after ${v.lagTrendAfter}`);
 
-    // no consumer group: no lag, so verification says not enough data
+    // the forecast check reads the lag from the stop on: 1,600 − 100 = 1,500 records/s of input, its
+    // minute 90,000 records: the lag (≤ 13,000) was under it from the first point after the stop
+    assert.equal(input.sinceApply?.appliedAt, stopAt);
+    assert.ok(input.sinceApply!.lag[0]!.t >= stopAt && input.sinceApply!.lag[0]!.t < stopAt + 5 * S);
+    assert.ok(v.lagUnderOneMinuteMs !== undefined && v.lagUnderOneMinuteMs !== null && v.lagUnderOneMinuteMs < 5 * S, String(v.lagUnderOneMinuteMs));
+    assert.ok(Math.abs(v.inputRecordsPerSecond! - 1500) < 5, String(v.inputRecordsPerSecond));
+
+    // no consumer group and no source backlog reported: no lag, so verification says not enough data
     const noGroup = await loadVerifyInput(store, { ...job, consumerGroup: undefined } as ManagedJob, op, now);
     assert.deepEqual(noGroup.after.lag, []);
     assert.match(verifyOperation(noGroup, noGroup.afterWindow).reason, /^not enough data/);
+    // ... with the sources' backlog reported (pendingRecords, summed over source subtasks): that is the lag
+    const pending: MetricPoint[] = [];
+    for (let t = T0; t <= now; t += S) {
+      for (const st of [0, 1]) pending.push({ measurement: 'taskmanager_job_task_operator_pendingRecords', tags: { job_id: JOB, task_id: 'flights', task_name: 'flights', subtask_index: String(st), operator_id: 'flights', operator_name: 'flights' }, fields: { value: t <= stopAt ? 300 : 100 }, timestamp: t, intFields: ['value'] });
+    }
+    await store.write(pending);
+    const backlog = await loadVerifyInput(store, { ...job, consumerGroup: undefined } as ManagedJob, op, now);
+    assert.ok(backlog.after.lag.length >= 15);
+    for (const p of backlog.after.lag) assert.equal(p.v, 200);
+    for (const p of backlog.before.lag) assert.ok(p.v === 600 || p.v === 200, String(p.v));
     // no steps journaled yet: stop = createdAt, restart = stop; still reads without throwing
     const early = await loadVerifyInput(store, job, { ...op, steps: [] }, now);
     assert.ok(early.before.throughput.every((p) => p.t <= op.createdAt));

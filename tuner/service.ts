@@ -13,7 +13,8 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { errorMessage, type EventBus, isErrorCode, type Logger, silentLogger, StreamtuneError } from '../core/index.ts';
 import type { MetricStore } from '../collector/index.ts';
-import type { DiagnoserEvents, Diagnosis, DiagnosisStore, Recommendation } from '../diagnoser/index.ts';
+import type { DiagnoserEvents, Diagnosis, DiagnosisStore, Recommendation, TuningAction } from '../diagnoser/index.ts';
+import { applicability, type Applicability } from './applicability.ts';
 import { findVertex, type JobCatalog, type JobExecutor, type JobTopology, type ManagedJob, type SnapshotRecord } from '../platform/index.ts';
 import { openJournal, type OperationsJournal } from './journal.ts';
 import { DEFAULT_RUNNER_TIMEOUTS, OperationRunner, resolveActions, targetSettings, type RunnerTimeouts } from './operation.ts';
@@ -149,6 +150,11 @@ class Service implements TunerServiceImpl {
       throw new StreamtuneError('JOB_STATE', `job ${job.name}: cannot read its topology: ${errorMessage(err)}`, { cause: err });
     }
     const actions = resolveActions(req.actions, topo); // INVALID_ARGUMENT naming the field
+    const can = this.applicability(req.job_id, actions);
+    if (!can.applicable) {
+      const how = can.settings.length ? `; change by hand: ${can.settings.map((x) => `${x.key} = ${x.value}`).join(', ')}` : '';
+      throw new StreamtuneError('INVALID_ARGUMENT', `actions: ${can.reason ?? 'not applicable'}${how}`, { details: { field: 'actions', reason: can.reason, settings: can.settings } });
+    }
     targetSettings(actions, topo);
     const busy = this.inFlight.get(req.job_id) ?? this.inFlightOnLineage(req.job_id);
     if (busy) throw new StreamtuneError('CONFLICT', `operation ${busy.opId} is in progress on job ${job.name}`, { details: { operationId: busy.opId, reason: 'operation in progress' } });
@@ -352,6 +358,10 @@ class Service implements TunerServiceImpl {
     return skip(reasons.join('; '));
   }
 
+  applicability(jobId: string, actions: readonly TuningAction[]): Applicability {
+    return applicability(actions, this.executorFor(jobId));
+  }
+
   lastSkipped(jobId: string): { diagnosisId: string; at: number; reason: string } | undefined {
     return this.skips.get(jobId);
   }
@@ -404,6 +414,8 @@ class Service implements TunerServiceImpl {
   }
 
   private notApplicable(rec: Recommendation, topo: JobTopology, blocked: Map<string, { until: number; reason: string }>): string | undefined {
+    const can = this.applicability(topo.jobId, rec.actions);
+    if (!can.applicable) return `not applicable: ${can.reason ?? ''}`;
     try {
       targetSettings(rec.actions, topo);
     } catch (err) {

@@ -6,6 +6,7 @@
  */
 import type { Diagnosis, TuningAction } from '../diagnoser/index.ts';
 import type { SnapshotRecord, VertexRef } from '../platform/index.ts';
+import type { Applicability } from './applicability.ts';
 
 /**
  * Every lifecycle state of an operation, in the order an operation passes them. Terminal: SUCCEEDED,
@@ -32,6 +33,9 @@ export type OperationState = (typeof OPERATION_STATES)[number];
 
 /** The states an operation ends in: nothing more happens to it. */
 export const TERMINAL_OPERATION_STATES = ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE', 'UNVERIFIED'] as const satisfies readonly OperationState[];
+
+/** Terminal states a person should look at: the change did not take, did not help, or could not be judged. */
+export const ATTENTION_OPERATION_STATES = ['FAILED', 'ROLLED_BACK', 'INEFFECTIVE', 'UNVERIFIED'] as const satisfies readonly OperationState[];
 
 const TERMINAL_OPERATION = new Set<string>(TERMINAL_OPERATION_STATES);
 
@@ -70,6 +74,20 @@ export interface Verification {
   lagTrendAfter?: number;
   /** records, lag at the end of the window */
   lagAfter?: number;
+  /**
+   * The forecast checked. `lagUnderOneMinuteForecastMs`: the recommendation's forecast (its
+   * `expected.lagUnderOneMinuteMs`), ms from applying until the lag is back under one minute of input;
+   * absent when it had none. `lagUnderOneMinuteMs`: what happened, ms from applying (the stop, or the
+   * rescale request) until the lag was at or under one minute of input and stayed there to the end of
+   * the window; null when it was not within the window (`lagUnderOneMinuteCheckedMs` long); absent when
+   * it could not be measured (no lag or input rate).
+   */
+  lagUnderOneMinuteForecastMs?: number;
+  lagUnderOneMinuteMs?: number | null;
+  /** ms from applying to the end of verification: how long the lag was watched */
+  lagUnderOneMinuteCheckedMs?: number;
+  /** records/s arriving after the change (throughput after + lag trend after): one minute of input is 60 s of it */
+  inputRecordsPerSecond?: number;
   effective: boolean;
   /** true when the lag grows after the change, and faster than before it (by more than the flat
    * band): the change made things worse (rolled back under `onWorse: 'rollback'`, the default) */
@@ -199,6 +217,12 @@ export interface TunerService {
    * `blockIneffectiveMs`): the dashboard and API show a recommendation of such an action as not
    * recommended again until the block ends, and `apply` refuses it (FORBIDDEN). */
   blocked(jobId: string): BlockedAction[];
+  /**
+   * Whether `actions` can be applied to the job by its executor (a capability the executor states,
+   * `JobExecutor.supports`), and for those it cannot: why, and the exact settings to change by hand
+   * (tuner/applicability.ts). `apply` refuses what is not applicable (INVALID_ARGUMENT).
+   */
+  applicability(jobId: string, actions: readonly TuningAction[]): Applicability;
   /** Auto mode: considers a diagnosis' recommendations under the job's policy; returns the operation
    * started, or the reason none was. */
   onDiagnosis(d: Diagnosis): Promise<{ operation?: Operation; skipped?: string }>;

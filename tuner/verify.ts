@@ -27,6 +27,11 @@ export interface VerifyInput {
   expected?: Record<string, number>;
   /** the operation's actions: a set-parallelism with `to > from` makes it a scale-up */
   actions: TuningAction[];
+  /**
+   * the lag from applying on, for the forecast check: `appliedAt` ms since epoch (the stop with
+   * savepoint, or the rescale request), `lag` records from then to the end of the window
+   */
+  sinceApply?: { appliedAt: number; lag: Points };
 }
 
 /** Flink autoscaler's `scaling.effectiveness.threshold` default: the share of the expected gain a
@@ -63,6 +68,21 @@ function slopePerSecond(p: Points): number | undefined {
 const r1 = (v: number): string => (Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 10) / 10));
 const signed = (v: number): string => (v >= 0 ? `+${r1(v)}` : r1(v));
 const clean = (p: Points): Points => p.filter((x) => Number.isFinite(x.v) && Number.isFinite(x.t)).sort((a, b) => a.t - b.t);
+
+/**
+ * ms from `appliedAt` until the lag was at or under `minute` records and stayed there through the last
+ * point of `lag` (points before `appliedAt` are ignored): 0 at the earliest (the first point at or
+ * after `appliedAt` counts from `appliedAt`); null when the last point is above `minute` (not back
+ * under within the points); undefined when there is no point.
+ */
+export function timeUntilUnder(lag: Points, minute: number, appliedAt: number): number | null | undefined {
+  const p = clean(lag).filter((x) => x.t >= appliedAt);
+  if (p.length === 0) return undefined;
+  if (p[p.length - 1]!.v > minute) return null;
+  let i = p.length - 1;
+  while (i > 0 && p[i - 1]!.v <= minute) i--;
+  return Math.max(0, p[i]!.t - appliedAt);
+}
 
 /**
  * Judges one operation over `window` (ms since epoch; copied into the result as `from`/`to`).
@@ -111,6 +131,7 @@ export function verifyOperation(input: VerifyInput, window: { from: number; to: 
   const trendAfter = slopePerSecond(la);
   if (trendAfter !== undefined) v.lagTrendAfter = trendAfter;
   if (la.length > 0) v.lagAfter = la[la.length - 1]!.v;
+  checkForecast(v, input, ta.length > 0 ? throughputAfter : undefined, trendAfter, window.to);
 
   const missing: string[] = [];
   if (la.length < 2) missing.push(`${la.length} lag point(s) after the restart, need 2`);
@@ -170,6 +191,24 @@ export function verifyOperation(input: VerifyInput, window: { from: number; to: 
   return v;
 }
 
+/**
+ * Sets the forecast check of `v` (see {@link Verification}): the forecast from `expected`, and when
+ * the lag since applying and the input rate (throughput after + lag trend after, records/s) are
+ * known, the measured time until the lag was back under one minute of input, watched until `to`.
+ */
+function checkForecast(v: Verification, input: VerifyInput, throughputAfter: number | undefined, trendAfter: number | undefined, to: number): void {
+  const f = input.expected?.lagUnderOneMinuteMs;
+  if (f !== undefined && Number.isFinite(f)) v.lagUnderOneMinuteForecastMs = f;
+  const since = input.sinceApply;
+  if (!since || throughputAfter === undefined) return;
+  const inputRate = Math.max(0, throughputAfter + (trendAfter ?? 0));
+  v.inputRecordsPerSecond = Math.round(inputRate * 10) / 10;
+  const measured = timeUntilUnder(since.lag, 60 * inputRate, since.appliedAt);
+  if (measured === undefined) return;
+  v.lagUnderOneMinuteMs = measured;
+  v.lagUnderOneMinuteCheckedMs = Math.max(0, to - since.appliedAt);
+}
+
 /** ms: read resolution of {@link loadVerifyInput} (the collector's default interval). */
 export const VERIFY_STEP_MS = 5_000;
 /** ms after the first record processed after the restart that the after window skips (restore,
@@ -181,6 +220,7 @@ export const VERIFY_MIN_BEFORE_MS = 60_000;
 
 const THROUGHPUT = 'taskmanager_job_task_numRecordsOutPerSecond';
 const TOTAL_LAG = 'streamtune_kafka_group_totalLag';
+const PENDING = 'taskmanager_job_task_operator_pendingRecords';
 
 function sumByTime(series: readonly Series[]): Points {
   const acc = new Map<number, number>();
@@ -208,7 +248,9 @@ function stepTime(op: Operation, names: readonly string[], which: 'startedAt' | 
  *   `job_id` = `job.job_id` or `op.job_id` (Flink gives the restarted job a new id), summed over
  *   subtasks and source vertices;
  * - lag: `streamtune_kafka_group_totalLag` field `value` with `group` = `job.consumerGroup`
- *   (records); empty when the job has no consumer group.
+ *   (records); where the group has no lag in the store (no consumer group, or a source not reported
+ *   as one), the sources' backlog instead: `taskmanager_job_task_operator_pendingRecords` (Flink's
+ *   standard source metric, FLIP-33) summed over the source vertices and subtasks, records.
  *
  * Windows, from the operation's journaled steps:
  * - stop = the start of the first 'savepoint' or 'stop' step (else `op.createdAt`);
@@ -216,6 +258,8 @@ function stepTime(op: Operation, names: readonly string[], which: 'startedAt' | 
  * - first record = the first window at or after restart with throughput > 0 (else restart);
  * - after = [first record + {@link VERIFY_SETTLE_MS}, now];
  * - before = [stop − max(length of after, {@link VERIFY_MIN_BEFORE_MS}), stop].
+ * - since apply = [applied, now], applied = the start of the first 'savepoint', 'stop' or 'rescale'
+ *   step (else `op.createdAt`): the lag the forecast check reads (`sinceApply`).
  * The `window` to pass to {@link verifyOperation} is `{ from: after start, to: now }` and is
  * returned as `afterWindow`.
  *
@@ -223,6 +267,7 @@ function stepTime(op: Operation, names: readonly string[], which: 'startedAt' | 
  */
 export async function loadVerifyInput(store: MetricStore, job: ManagedJob, op: Operation, now: number): Promise<VerifyInput & { afterWindow: { from: number; to: number } }> {
   const stop = stepTime(op, ['savepoint', 'stop'], 'startedAt') ?? op.createdAt;
+  const appliedAt = stepTime(op, ['savepoint', 'stop', 'rescale'], 'startedAt') ?? op.createdAt;
   const restart = stepTime(op, ['wait-running'], 'finishedAt') ?? stepTime(op, ['start'], 'finishedAt') ?? stop;
   const sources = sourceVertices(job.topology).map((v) => v.name);
   const jobIds = [...new Set([job.job_id, op.job_id])];
@@ -235,11 +280,19 @@ export async function loadVerifyInput(store: MetricStore, job: ManagedJob, op: O
     }
     return [];
   };
-  const lag = async (start: number, end: number): Promise<Points> => {
+  const groupLag = async (start: number, end: number): Promise<Points> => {
     if (!job.consumerGroup || end < start) return [];
     const s = await store.query({ measurement: TOTAL_LAG, field: 'value', start, end, where: { group: job.consumerGroup }, window: VERIFY_STEP_MS, aggregate: 'mean' });
     return sumByTime(s);
   };
+  const backlog = async (start: number, end: number): Promise<Points> => {
+    if (sources.length === 0 || end < start) return [];
+    const s = await store.query({ measurement: PENDING, field: 'value', start, end, where: { job_id: jobIds, task_name: sources }, groupBy: ['job_id', 'task_name', 'subtask_index'], window: VERIFY_STEP_MS, aggregate: 'mean' });
+    return sumByTime(s);
+  };
+  // the group's lag when the store has it (from before the stop to now), else the sources' backlog
+  const useGroup = (await groupLag(Math.min(stop - VERIFY_MIN_BEFORE_MS, op.createdAt), now)).length > 0;
+  const lag = (start: number, end: number): Promise<Points> => (useGroup ? groupLag(start, end) : backlog(start, end));
 
   const sinceRestart = await throughput(restart, now);
   const firstRecord = sinceRestart.find((p) => p.v > 0)?.t ?? restart;
@@ -248,12 +301,13 @@ export async function loadVerifyInput(store: MetricStore, job: ManagedJob, op: O
   const beforeFrom = stop - span;
   // windows are epoch-aligned: keep only those that start inside each range
   const inside = (p: Points, from: number, to: number): Points => p.filter((x) => x.t >= from && x.t <= to);
-  const [tb, lb, ta, la] = await Promise.all([throughput(beforeFrom, stop), lag(beforeFrom, stop), throughput(afterFrom, now), lag(afterFrom, now)]);
+  const [tb, lb, ta, la, ls] = await Promise.all([throughput(beforeFrom, stop), lag(beforeFrom, stop), throughput(afterFrom, now), lag(afterFrom, now), lag(appliedAt, now)]);
   const out: VerifyInput & { afterWindow: { from: number; to: number } } = {
     before: { throughput: inside(tb, beforeFrom, stop), lag: inside(lb, beforeFrom, stop) },
     after: { throughput: inside(ta, afterFrom, now), lag: inside(la, afterFrom, now) },
     actions: op.actions,
     afterWindow: { from: afterFrom, to: now },
+    sinceApply: { appliedAt, lag: inside(ls, appliedAt, now) },
   };
   if (op.expected) out.expected = op.expected;
   return out;

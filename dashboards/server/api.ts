@@ -6,7 +6,7 @@
  * router, so every POST here needs the API token or a session + CSRF.
  *
  * Routes, one file each under `routes/`: jobs (overview, job, submit, savepoint, stop, lag and metric
- * series, checkpoints, exceptions), diagnoses and recommendations (apply, dismiss), operations, rules
+ * series, checkpoints, exceptions), diagnoses and recommendations (apply, dismiss), incidents, operations, rules
  * (list, reload), health and session. Times are ms since epoch in and out; query times also accept ISO
  * 8601 dates and `now-15m`-style relative times. Lag is in records and seconds; throughput in
  * records/s; busy and backpressured time in ms/s (Flink's units, docs/METRICS.md).
@@ -17,6 +17,7 @@ import type { FastReads } from './fast-reads.ts';
 import { routeContext } from './routes/context.ts';
 import { diagnosisRoutes } from './routes/diagnoses.ts';
 import { healthRoutes } from './routes/health.ts';
+import { incidentRoutes } from './routes/incidents.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { ruleRoutes } from './routes/rules.ts';
@@ -41,6 +42,7 @@ export function createApiRouter(cp: ControlPlane, opts: ApiOptions = {}): Router
   healthRoutes(r, ctx, opts.health);
   jobRoutes(r, ctx);
   diagnosisRoutes(r, ctx);
+  incidentRoutes(r, ctx);
   operationRoutes(r, ctx);
   ruleRoutes(r, ctx);
   return r;

@@ -61,7 +61,7 @@ export const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
 };
 
 /** Detail keys of a StreamtuneError that are safe to show a client (never secrets). */
-const PUBLIC_DETAILS = ['field', 'file', 'line', 'column', 'errors', 'job_id', 'id', 'reason', 'retryAfterMs', 'variable', 'vertex'];
+const PUBLIC_DETAILS = ['field', 'file', 'line', 'column', 'errors', 'job_id', 'id', 'reason', 'retryAfterMs', 'variable', 'vertex', 'settings'];
 
 /** The HTTP status and body for any thrown value. */
 export function toHttp(err: unknown): { status: number; body: { error: Record<string, unknown> } } {

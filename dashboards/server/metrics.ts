@@ -1,6 +1,7 @@
 /**
  * The server's own metrics in Prometheus text format (`GET /metrics`, prom-client): HTTP request
- * counts and latency by route, collector health, jobs by state, open diagnoses, operations by state,
+ * counts and latency by route, collector health, jobs by state, open diagnoses, open incidents,
+ * operations by state,
  * logged-in sessions, plus prom-client's process metrics. Each app has its own registry (tests run
  * several apps in one process). Gauges of the control plane are read at scrape time.
  */
@@ -67,7 +68,17 @@ export function createServerMetrics(cp: ControlPlane, sessions: () => number = (
     },
   });
   new Gauge({
-    name: 'streamtune_operations', help: 'tuner operations in the journal, by state', labelNames: ['state'], registers: [registry],
+    name: 'streamtune_open_incidents', help: 'incidents not resolved yet (one per job problem), by root-cause kind', labelNames: ['kind'], registers: [registry],
+    collect() {
+      this.reset();
+      const counts = new Map<string, number>();
+      for (const i of cp.incidents.openIncidents()) counts.set(i.kind, (counts.get(i.kind) ?? 0) + 1);
+      this.set({ kind: 'all' }, [...counts.values()].reduce((a, b) => a + b, 0));
+      for (const [kind, n] of counts) this.set({ kind }, n);
+    },
+  });
+  new Gauge({
+    name: 'streamtune_operations', help: 'tuner operations in the journal, by state (UNVERIFIED, INEFFECTIVE, ROLLED_BACK and FAILED need a look)', labelNames: ['state'], registers: [registry],
     collect() {
       const counts = new Map<string, number>(OPERATION_STATES.map((s) => [s, 0]));
       for (const o of cp.tuner.operations({ limit: 100_000 })) counts.set(o.state, (counts.get(o.state) ?? 0) + 1);

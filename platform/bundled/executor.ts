@@ -10,7 +10,7 @@
  */
 import { errorMessage, type Logger, silentLogger, StreamtuneError } from '../../core/index.ts';
 import type { CompletedCheckpoint, LocalJob } from '../../runtime/index.ts';
-import type { JobExecutor, JobTopology, SavepointOptions, StartRequest, StopOptions } from '../executor.ts';
+import type { ChangeSupport, ExecutorChange, JobExecutor, JobTopology, SavepointOptions, StartRequest, StopOptions } from '../executor.ts';
 import { isTerminalJobState, type CheckpointingSettings, type JobState } from '../job.ts';
 
 /** What the executor needs from whatever runs the {@link LocalJob}s (the bundled catalog). */
@@ -96,6 +96,18 @@ export class BundledExecutor implements JobExecutor {
   ) {
     this.logger = (opts.logger ?? silentLogger).namespace('tuner.bundled');
     this.faults = opts.faults ?? {};
+  }
+
+  /**
+   * Parallelism and checkpoint settings: yes (a restart from a savepoint with the new spec). Memory:
+   * no — the bundled runtime's TaskManagers (the process and its worker threads) share the V8 heap
+   * limit the Node.js process was started with (`--max-old-space-size`), not a per-job setting.
+   */
+  supports(kind: ExecutorChange): ChangeSupport {
+    if (kind === 'memory') {
+      return { ok: false, reason: "the bundled runtime's TaskManagers (the Node.js process and its worker threads) share the V8 heap limit the process was started with (--max-old-space-size); a job restart cannot change it" };
+    }
+    return { ok: true };
   }
 
   /** Current topology: vertex ids are vertex names. Throws NOT_FOUND. */

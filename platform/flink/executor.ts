@@ -12,7 +12,7 @@
  *   lowerBound lowered only when it would exceed the target (the Flink Kubernetes operator's rule).
  */
 import { errorMessage, type Logger, poll, silentLogger, sleep, StreamtuneError } from '../../core/index.ts';
-import type { JobExecutor, JobTopology, SavepointOptions, StartRequest, StopOptions } from '../executor.ts';
+import type { ChangeSupport, ExecutorChange, JobExecutor, JobTopology, SavepointOptions, StartRequest, StopOptions } from '../executor.ts';
 import { isTerminalJobState, type JobState } from '../job.ts';
 import { flinkTopology } from './topology.ts';
 import {
@@ -105,6 +105,24 @@ export class FlinkExecutor implements JobExecutor {
   /** True with `scheduler: 'adaptive'`: {@link rescaleInPlace} is available. */
   get rescalesInPlace(): boolean {
     return this.opts.scheduler === 'adaptive';
+  }
+
+  /**
+   * Parallelism: with `jarId` (restart from a savepoint) or the adaptive scheduler (in place).
+   * Checkpoint settings: with `jarId` (they are job configuration, sent on the restart). Memory: no —
+   * `taskmanager.memory.*` is the cluster's configuration, read when a TaskManager process starts;
+   * resubmitting one job cannot change it.
+   */
+  supports(kind: ExecutorChange): ChangeSupport {
+    if (kind === 'memory') return { ok: false, reason: "TaskManager memory (taskmanager.memory.*) is the Flink cluster's configuration, read when a TaskManager starts; resubmitting one job cannot change it" };
+    if (this.opts.jarId || Object.values(this.opts.jobs ?? {}).some((j) => j.jarId)) return { ok: true };
+    if (kind === 'parallelism' && this.opts.scheduler === 'adaptive') return { ok: true };
+    return {
+      ok: false,
+      reason: kind === 'parallelism'
+        ? 'flink.jarId is not set and the scheduler is not adaptive: streamtune can neither restart the job from a savepoint nor rescale it in place'
+        : 'flink.jarId is not set: checkpoint settings take a restart from a savepoint, which runs the jar',
+    };
   }
 
   constructor(private readonly opts: FlinkExecutorOptions) {

@@ -1,7 +1,8 @@
 /**
  * A small control plane for page tests: the real embedded store (':memory:') with two minutes of a
- * lagging flights job's metrics and lag, the real diagnosis store with one diagnosis, and an
- * in-memory job catalog and tuner (the parts the pages only read). `NOW` is the fixed clock.
+ * lagging flights job's metrics and lag, the real diagnosis store with one diagnosis, the real
+ * incident book (in memory) with its open incident `inc-1`, and an in-memory job catalog and tuner
+ * (the parts the pages only read). `NOW` is the fixed clock.
  */
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
@@ -11,9 +12,11 @@ import type { MetricPoint } from '../../core/points.ts';
 import { createDiagnosisStore } from '../../diagnoser/diagnosis-store.ts';
 import type { Diagnosis } from '../../diagnoser/types.ts';
 import type { ControlPlane } from '../../control-plane/control-plane.ts';
-import type { JobCatalog, ManagedJob } from '../../platform/index.ts';
+import { BundledExecutor, type JobCatalog, type ManagedJob } from '../../platform/index.ts';
 import type { Operation, TunerService } from '../../tuner/types.ts';
 import { DEFAULT_POLICY, blockedActions } from '../../tuner/policy.ts';
+import { applicability } from '../../tuner/applicability.ts';
+import { IncidentBook } from '../../notify/incident-book.ts';
 import { tempDir } from './wait.ts';
 
 /** A secret the pages must never render. */
@@ -166,6 +169,8 @@ export function fakeTuner(ops: Operation[], apply?: TunerService['apply']): Tune
     setPolicy: () => { throw new Error('not in this test'); },
     snapshots: (jobId) => (jobId === JOB_ID ? [{ job_id: JOB_ID, kind: 'savepoint', path: '/data/savepoints/sp-1', completedAt: NOW - 199_000, sizeBytes: 40_960, operationId: 'op-1' }] : []),
     blocked: (jobId) => blockedActions(ops.filter((o) => o.job_id === jobId), DEFAULT_POLICY, NOW),
+    // the fixture job runs on the bundled runtime: its executor's own answer
+    applicability: (_jobId, actions) => applicability(actions, { kind: 'bundled', supports: BundledExecutor.prototype.supports }),
     onDiagnosis: async () => ({ skipped: 'test' }),
     close: async () => {},
   };
@@ -183,10 +188,18 @@ export async function fixtureControlPlane(ops: Operation[] = [operation], apply?
   ]);
   const diagnoses = await createDiagnosisStore({ dir: tempDir('pages-diag-') });
   await diagnoses.put(diagnosis);
+  // the incident of that diagnosis: opened by it, its report decided and sent, op-1 applied and ended
+  let ids = 0;
+  const incidents = new IncidentBook({ now: () => NOW, newId: () => `inc-${++ids}` });
+  const [opened] = incidents.observe(diagnosis);
+  incidents.recordNotification(opened!.incident.id, { notification: 'report', status: 'queued' });
+  incidents.recordNotification(opened!.incident.id, { notification: 'report', status: 'sent', channel: 'email' });
+  for (const op of ops) if (op.diagnosisId === diagnosis.id) incidents.recordOperation(op, true);
   return {
     store,
     jobs: fakeCatalog([job]),
     diagnoses,
+    incidents,
     tuner: fakeTuner(ops, apply),
     logger: silentLogger,
     now: () => NOW,

@@ -117,7 +117,8 @@ function renderOperation(box, op) {
   if (ver) {
     const parts = [];
     if (op.downtime && op.downtime !== '–') parts.push(`downtime ${op.downtime}`);
-    if (op.verification) parts.push(`verification: ${op.verification.effective ? 'effective' : 'not effective'} — ${op.verification.reason}`);
+    if (op.verification) parts.push(`verification: ${op.verification.effective ? 'effective' : op.verification.unverified ? 'not verified (needs a look)' : 'not effective'} — ${op.verification.reason}`);
+    if (op.forecast && op.verification) parts.push(`lag under one minute of input: forecast ${op.forecast.forecast}, actual ${op.forecast.actual}`);
     if (op.error) parts.push(`error: ${op.error}`);
     ver.textContent = parts.join(' · ');
   }

@@ -20,7 +20,7 @@ export function diagnosisPage(router: Router, { cp, page, notFound }: PageContex
         explanation: d.rootCause.explanation,
       },
       findings: d.findings.map((f) => ({ ...f, vertex: f.vertex ?? '', ...evidenceView(f) })),
-      recommendations: d.recommendations.map((r) => recView(cp, r, blocked)),
+      recommendations: d.recommendations.map((r) => recView(cp, d.job_id, r, blocked)),
     });
   });
 }

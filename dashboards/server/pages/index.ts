@@ -2,7 +2,8 @@
  * The dashboard's HTML pages, rendered server-side with handlebars from the control plane, plus the
  * static assets they need (CSS, client JS, uPlot from node_modules) and the Grafana dashboard.
  *
- * Pages: `/` (overview), `/jobs/:id`, `/diagnoses/:id`, `/operations`, `/operations/:id`, `/login`.
+ * Pages: `/` (overview), `/jobs/:id`, `/diagnoses/:id`, `/incidents`, `/incidents/:id`, `/operations`,
+ * `/operations/:id`, `/login`.
  * View-model JSON the client scripts poll (same shapes the pages render, read from the control plane):
  * `/jobs/:id/charts.json?range=5m|15m|1h`, `/operations/:id.json`.
  * Mutations (apply, dismiss, login, logout) are the API's (`/api/v1/...`, `POST /login`): the pages
@@ -19,6 +20,7 @@ import type { ControlPlane } from '../../../control-plane/index.ts';
 import { grafanaDashboard } from '../../grafana.ts';
 import { TtlCache } from '../ttl-cache.ts';
 import { diagnosisPage } from './diagnosis.ts';
+import { incidentPages } from './incidents.ts';
 import { jobPage } from './job.ts';
 import { operationPages } from './operations.ts';
 import { overviewPage } from './overview.ts';
@@ -92,6 +94,7 @@ export function createPagesRouter(cp: ControlPlane, opts: PagesOptions): Router 
   jobPage(router, ctx);
   diagnosisPage(router, ctx);
   operationPages(router, ctx);
+  incidentPages(router, ctx);
 
   router.get('/login', (req, res) => {
     page(res, 'login', 'Log in', { failed: req.query.error !== undefined, next: typeof req.query.next === 'string' && req.query.next.startsWith('/') && !req.query.next.startsWith('//') ? req.query.next : '/' });

@@ -1,16 +1,16 @@
 /**
  * `GET /jobs/:id`: one job — lag (the read model's `lagNow`, the numbers the API shows), throughput,
- * the job graph coloured by load, subtask skew, checkpoints, exceptions, diagnoses and operations —
+ * the job graph coloured by load, subtask skew, checkpoints, exceptions, incidents, diagnoses and operations —
  * and `GET /jobs/:id/charts.json`, the chart data its script polls.
  */
 import type { Request, Router } from 'express';
-import { checkpointStats, type ControlPlane, jobExceptions, lagNow, lagSeries, throughputNow, throughputSeries, type VertexLoad, vertexLoads } from '../../../control-plane/index.ts';
+import { checkpointStats, type ControlPlane, incidentsList, jobExceptions, lagNow, lagSeries, throughputNow, throughputSeries, type VertexLoad, vertexLoads } from '../../../control-plane/index.ts';
 import type { LogEvent } from '../../../core/index.ts';
 import { formatDuration, formatTime } from '../../../notify/index.ts';
 import type { ManagedJob } from '../../../platform/index.ts';
 import { html, type PageContext } from './render.ts';
 import { jobGraphSvg, subtaskBarsSvg } from './svg.ts';
-import { diagnosisSummary, num, opView, statusClass } from './views.ts';
+import { diagnosisSummary, incidentView, num, opView, statusClass } from './views.ts';
 
 /** Chart ranges the job page offers, ms, with the step used for each (ms). */
 export const RANGES: Record<string, { ms: number; stepMs: number }> = {
@@ -129,6 +129,7 @@ export function jobPage(router: Router, { cp, cached, page, notFound }: PageCont
         lastSize: cps.lastSizeBytes === undefined ? '–' : `${num(cps.lastSizeBytes / 1024, 1)} KiB`,
       },
       exceptions: logs.map((e) => ({ time: formatTime(e.timestamp), level: e.level, vertex: e.vertex ?? '', subtask: e.subtask_index ?? '', cls: e.exception_class ?? '', message: e.message })),
+      incidents: incidentsList(cp, { job_id: job.job_id, limit: 10 }).map((i) => incidentView(i, cp.now())),
       diagnoses: cp.diagnoses.list({ job_id: job.job_id, limit: 10 }).map(diagnosisSummary),
       operations: cp.tuner.operations({ job_id: job.job_id, limit: 10 }).map(opView),
     });

@@ -21,6 +21,8 @@ export function overviewPage(router: Router, { cp, cached, page }: PageContext):
       throughput: num(j.throughput),
       openDiagnoses: j.openDiagnoses,
       latestDiagnosis: j.latestDiagnosis,
+      openIncidents: j.openIncidents,
+      latestIncident: j.latestIncident && { ...j.latestIncident, single: j.latestIncident.diagnoses === 1 },
       lastOp: j.lastOperation && { id: j.lastOperation.id, state: j.lastOperation.state, stateClass: statusClass(j.lastOperation.state), created: formatTime(j.lastOperation.createdAt) },
     }));
     page(res, 'overview', 'Jobs', { jobs });

@@ -5,8 +5,8 @@
  */
 import type { ControlPlane } from '../../../control-plane/index.ts';
 import type { Diagnosis, Finding, Recommendation, TuningAction } from '../../../diagnoser/index.ts';
-import { formatDuration, formatTime, formatValue } from '../../../notify/index.ts';
-import { blockOf, isTerminalOperationState, type BlockedAction, type Operation } from '../../../tuner/index.ts';
+import { formatDuration, formatTime, formatValue, type Incident, type IncidentEvent } from '../../../notify/index.ts';
+import { ATTENTION_OPERATION_STATES, blockOf, isTerminalOperationState, type BlockedAction, type Operation } from '../../../tuner/index.ts';
 
 /** A tuning action as the confirmation shows it, e.g. 'enrich: parallelism 1 → 4'. */
 export function changeText(a: TuningAction): string {
@@ -37,6 +37,30 @@ export function num(v: number | null | undefined, digits = 0): string {
   return new Intl.NumberFormat('en-US', { maximumFractionDigits: digits }).format(v);
 }
 
+/**
+ * The forecast of an operation against what happened: the recommendation's `lagUnderOneMinuteMs`
+ * (copied into `expected`) and the verification's measurement (tuner/verify.ts), in words; undefined
+ * when the operation carried no forecast and verification measured nothing.
+ */
+export function forecastVsActual(op: Operation): { forecast: string; actual: string; difference: string } | undefined {
+  const f = op.verification?.lagUnderOneMinuteForecastMs ?? op.expected?.lagUnderOneMinuteMs;
+  const v = op.verification;
+  if (f === undefined && v?.lagUnderOneMinuteMs === undefined) return undefined;
+  const forecast = f === undefined ? 'none' : f === 0 ? 'stays under (0 s)' : formatDuration(f);
+  let actual = 'not measured yet';
+  if (v) {
+    if (v.lagUnderOneMinuteMs === undefined) actual = 'not measured (no lag or input rate after the change)';
+    else if (v.lagUnderOneMinuteMs === null) actual = `not within the ${formatDuration(v.lagUnderOneMinuteCheckedMs ?? 0)} watched`;
+    else actual = formatDuration(v.lagUnderOneMinuteMs);
+  }
+  let difference = '–';
+  if (f !== undefined && typeof v?.lagUnderOneMinuteMs === 'number') {
+    const d = v.lagUnderOneMinuteMs - f;
+    difference = `${d >= 0 ? '+' : '−'}${formatDuration(Math.abs(d))} (${d >= 0 ? 'later' : 'sooner'} than forecast)`;
+  }
+  return { forecast, actual, difference };
+}
+
 /** An operation as the operations pages and the job page show it. */
 export function opView(op: Operation) {
   return {
@@ -61,8 +85,11 @@ export function opView(op: Operation) {
       took: s.finishedAt === undefined ? '' : formatDuration(s.finishedAt - s.startedAt),
       message: s.message ?? '',
     })),
+    forecast: forecastVsActual(op),
+    needsAttention: (ATTENTION_OPERATION_STATES as readonly string[]).includes(op.state),
     verification: op.verification && {
       effective: op.verification.effective,
+      unverified: op.state === 'UNVERIFIED',
       reason: op.verification.reason,
       throughputBefore: num(op.verification.throughputBefore),
       throughputAfter: num(op.verification.throughputAfter),
@@ -109,12 +136,25 @@ export function evidenceView(f: Finding) {
   return { rows, charts, tables };
 }
 
-/** A recommendation with its state: open, applied or dismissed, or not recommended again while blocked. */
-export function recView(cp: ControlPlane, r: Recommendation, blocked: readonly BlockedAction[]) {
+/** A recommendation's forecast (`lagUnderOneMinuteMs`) in words; undefined when it has none (older diagnoses). */
+export function forecastText(ms: number | null | undefined): string | undefined {
+  if (ms === undefined) return undefined;
+  if (ms === null) return 'No forecast of the lag: the lag or the input rate is unknown, or the capacity would stay at or below the input rate.';
+  if (ms === 0) return 'Forecast: the lag stays under one minute of input.';
+  return `Forecast: lag back under one minute of input ${formatDuration(ms)} after applying.`;
+}
+
+/**
+ * A recommendation with its state: open, applied or dismissed, or not recommended again while blocked.
+ * Apply is offered only when the job's executor carries out every action (`cp.tuner.applicability`);
+ * otherwise `advice` says why and which settings to change, with their values.
+ */
+export function recView(cp: ControlPlane, jobId: string, r: Recommendation, blocked: readonly BlockedAction[]) {
   const stored = cp.diagnoses.recommendation(r.id);
   const status = stored?.state.status ?? 'open';
   // an action found ineffective on this job lately is not recommended again until its block ends
   const block = status === 'open' ? blockOf(r.actions, blocked) : undefined;
+  const can = cp.tuner.applicability(jobId, r.actions);
   return {
     id: r.id,
     title: r.title,
@@ -122,7 +162,9 @@ export function recView(cp: ControlPlane, r: Recommendation, blocked: readonly B
     expected: Object.entries(r.expected).map(([k, v]) => ({ key: k, value: formatValue(v) })),
     changes: r.actions.map(changeText),
     changeText: r.actions.map(changeText).join('; '),
-    applicable: r.actions.length > 0 && status === 'open' && !block,
+    applicable: can.applicable && status === 'open' && !block,
+    advice: can.applicable ? undefined : { reason: can.reason ?? '', settings: can.settings, hasActions: r.actions.length > 0 },
+    forecast: forecastText(r.lagUnderOneMinuteMs),
     blocked: block ? { until: new Date(block.until).toISOString(), reason: block.reason, operationId: block.operationId } : undefined,
     open: status === 'open',
     status,
@@ -142,4 +184,62 @@ export function diagnosisSummary(d: Diagnosis) {
     lagStatus: d.lagStatus,
     lagClass: statusClass(d.lagStatus),
   };
+}
+
+/** CSS class of an incident's severity badge. */
+function severityClass(s: string): string {
+  return s === 'critical' || s === 'severe' ? 'err' : s === 'moderate' ? 'warn' : 'unknown';
+}
+
+/** An incident as the incident pages and the overview show it; `now` for the duration of an open one. */
+export function incidentView(i: Incident, now: number) {
+  return {
+    id: i.id,
+    job_id: i.job_id,
+    job_name: i.job_name ?? i.job_id,
+    problem: `${i.kind}${i.vertex ? ` at ${i.vertex}` : ''}`,
+    kind: i.kind,
+    vertex: i.vertex,
+    state: i.state,
+    stateClass: i.state === 'open' ? 'err' : 'ok',
+    severity: i.severity,
+    maxSeverity: i.maxSeverity,
+    severityClass: severityClass(i.maxSeverity),
+    opened: formatTime(i.startedAt),
+    resolved: i.resolvedAt === undefined ? '' : formatTime(i.resolvedAt),
+    duration: formatDuration((i.resolvedAt ?? now) - i.startedAt),
+    diagnoses: i.diagnosisIds.length,
+    latestDiagnosisId: i.diagnosisIds.at(-1),
+    notifications: i.notifications,
+    resolution: i.resolution ?? '',
+    resolvedBy: i.resolvedBy,
+  };
+}
+
+/** An incident's timeline as rows: time, kind, one line of text and a link (diagnosis, operation). */
+export function timelineView(events: readonly IncidentEvent[]) {
+  return events.map((e) => {
+    const base = { at: formatTime(e.at), type: e.type };
+    switch (e.type) {
+      case 'opened':
+      case 'diagnosis':
+        return {
+          ...base,
+          label: e.type === 'opened' ? 'opened' : 'diagnosis',
+          text: `${e.severity} · ${e.rootCause}${e.vertex ? ` at ${e.vertex}` : ''} · lag ${e.lagStatus} · ${e.trigger}: ${e.summary}`,
+          href: `/diagnoses/${encodeURIComponent(e.diagnosisId)}`,
+          link: e.diagnosisId,
+        };
+      case 'notification':
+        return {
+          ...base,
+          label: 'notification',
+          text: `${e.notification} ${e.status === 'queued' ? 'decided' : e.status === 'sent' ? `sent by ${e.channel ?? 'a channel'}` : `not sent by ${e.channel ?? 'a channel'}${e.detail ? `: ${e.detail}` : ''}`}`,
+        };
+      case 'operation':
+        return { ...base, label: 'operation', text: e.summary, href: `/operations/${encodeURIComponent(e.operationId)}`, link: e.operationId };
+      case 'resolved':
+        return { ...base, label: 'resolved', text: e.reason, ...(e.diagnosisId ? { href: `/diagnoses/${encodeURIComponent(e.diagnosisId)}`, link: e.diagnosisId } : {}) };
+    }
+  });
 }

@@ -1,6 +1,9 @@
 /**
  * Diagnosis and recommendation routes of the API: list and read diagnoses, diagnose a job now, read a
  * recommendation, apply it (202 with the tuner operation; optionally with edited actions) or dismiss it.
+ * Each recommendation carries its `applicability` (tuner/applicability.ts): whether Apply carries it
+ * out on the job's executor, and if not why and the exact settings to change by hand; applying one
+ * that is not applicable is a 400 naming them.
  */
 import type { Router } from 'express';
 import { Ajv } from 'ajv';
@@ -27,7 +30,7 @@ const actionSchema = {
     oneOf: [
       { properties: { type: { const: 'set-parallelism' }, vertex: vertexSchema, from: { type: 'integer', minimum: 1 }, to: { type: 'integer', minimum: 1 } }, required: ['vertex', 'from', 'to'], additionalProperties: false },
       { properties: { type: { const: 'set-checkpointing' }, interval: { type: 'integer', minimum: 1 }, timeout: { type: 'integer', minimum: 1 }, minPause: { type: 'integer', minimum: 0 }, unaligned: { type: 'boolean' } }, additionalProperties: false },
-      { properties: { type: { const: 'set-memory' }, heapBytes: { type: 'integer', minimum: 1 } }, required: ['heapBytes'], additionalProperties: false },
+      { properties: { type: { const: 'set-memory' }, heapBytes: { type: 'integer', minimum: 1 }, fromHeapBytes: { type: 'integer', minimum: 1 } }, required: ['heapBytes'], additionalProperties: false },
     ],
   },
 };
@@ -73,6 +76,8 @@ export function diagnosisRoutes(r: Router, ctx: RouteContext): void {
     res.json({
       ...d,
       open: isOpenDiagnosis(cp, d),
+      // per recommendation: can Apply carry it out on this job's executor; if not, why and the settings to change by hand
+      applicability: Object.fromEntries(d.recommendations.map((rec) => [rec.id, cp.tuner.applicability(d.job_id, rec.actions)])),
       recommendationStates: Object.fromEntries(d.recommendations.map((rec) => [rec.id, cp.diagnoses.recommendation(rec.id)?.state ?? { status: 'open', at: d.createdAt }])),
       // recommendations whose action was ineffective on this job lately: not recommended again until the block ends
       blockedRecommendations: Object.fromEntries(d.recommendations.flatMap((rec) => {
@@ -95,7 +100,8 @@ export function diagnosisRoutes(r: Router, ctx: RouteContext): void {
     const rec = cp.diagnoses.recommendation(req.params.id);
     if (!rec) throw HttpError.notFound('recommendation', req.params.id);
     const b = blockOf(rec.recommendation.actions, cp.tuner.blocked(rec.job_id));
-    res.json(b ? { ...rec, blocked: b } : rec);
+    const applicability = cp.tuner.applicability(rec.job_id, rec.recommendation.actions);
+    res.json(b ? { ...rec, applicability, blocked: b } : { ...rec, applicability });
   });
 
   r.post('/recommendations/:id/apply', async (req, res) => {
@@ -104,6 +110,14 @@ export function diagnosisRoutes(r: Router, ctx: RouteContext): void {
     const b = jsonBody(req);
     const actions: TuningActionInput[] = b.actions === undefined ? rec.recommendation.actions : checkActions(b.actions);
     if (actions.length === 0) throw HttpError.badRequest('actions', 'this recommendation has no machine-applicable actions; send edited actions or change the job by hand');
+    if (b.actions === undefined) {
+      // Apply is offered only for what the job's executor carries out; the rest is advice
+      const can = cp.tuner.applicability(rec.job_id, rec.recommendation.actions);
+      if (!can.applicable) {
+        const how = can.settings.length ? `; change by hand: ${can.settings.map((x) => `${x.key} = ${x.value}`).join(', ')}` : '';
+        throw new HttpError(400, 'INVALID_ARGUMENT', `this recommendation is advice, not applicable by streamtune: ${can.reason ?? ''}${how}`, { field: 'actions', reason: can.reason, settings: can.settings });
+      }
+    }
     if (rec.state.status === 'applied') {
       throw new HttpError(409, 'CONFLICT', `recommendation already applied${rec.state.operationId ? ` by operation ${rec.state.operationId}` : ''}`, { ...(rec.state.operationId ? { operationId: rec.state.operationId } : {}) });
     }
