@@ -49,6 +49,9 @@ export interface RunnerTimeouts {
 /** Verification attempts while the metrics are "not enough data" (each after max(5 s, verifyAfterMs / 2) more). */
 export const VERIFY_ATTEMPTS = 3;
 
+/** ms recovery keeps asking for a job that is not found (see `describeSettled`). */
+export const SETTLE_MS = 60_000;
+
 /** Default {@link RunnerTimeouts}. */
 export const DEFAULT_RUNNER_TIMEOUTS: RunnerTimeouts = { savepointMs: 120_000, runningMs: 60_000, firstRecordMs: 30_000 };
 
@@ -485,12 +488,13 @@ export class OperationRunner {
   }
 
   /**
-   * {@link describeNow}, asking again for up to `runningMs` (at most 30 s) while the job is not found:
-   * right after a stop-with-savepoint completes, Flink answers 404 for the stopped job for a moment,
-   * until its archived execution is in place (seen at recovery on the real cluster).
+   * {@link describeNow}, asking again for up to {@link SETTLE_MS} while the job is not found: right
+   * after a stop-with-savepoint completes, Flink can answer 404 for the stopped job, and a run that
+   * was asked for just before a crash submits its job only once the jar's main() has run in the
+   * JobManager (seconds on a loaded machine; both seen at recovery on the real cluster).
    */
   private async describeSettled(op: Operation): Promise<JobTopology> {
-    const deadline = this.ctx.now() + Math.min(this.ctx.timeouts.runningMs, 30_000);
+    const deadline = this.ctx.now() + SETTLE_MS;
     for (;;) {
       try {
         return await this.describeNow(op);
