@@ -488,36 +488,36 @@ export class OperationRunner {
   }
 
   /**
-   * {@link describeNow}, asking again for up to {@link SETTLE_MS} while the job is not found: right
+   * The job as it runs now: under `op.restartedAs` when the journal names one and it runs (a start
+   * that never ran is forgotten), else under `op.job_id`; asking again for up to {@link SETTLE_MS}
+   * while the job is not found: right
    * after a stop-with-savepoint completes, Flink can answer 404 for the stopped job, and a run that
    * was asked for just before a crash submits its job only once the jar's main() has run in the
    * JobManager (seconds on a loaded machine; both seen at recovery on the real cluster).
    */
   private async describeSettled(op: Operation): Promise<JobTopology> {
-    const deadline = this.ctx.now() + SETTLE_MS;
-    for (;;) {
-      try {
-        return await this.describeNow(op);
-      } catch (err) {
-        if (!isErrorCode(err, 'NOT_FOUND') || this.ctx.now() >= deadline) throw err;
-        if (!(await this.ctx.sleep(500))) throw err;
-      }
-    }
-  }
-
-  /** The job as it runs now: under `op.restartedAs` when that execution exists, else under `op.job_id`. */
-  private async describeNow(op: Operation): Promise<JobTopology> {
     const ex = this.executor(op.job_id);
-    if (op.restartedAs === undefined) return ex.describe(op.job_id);
-    try {
-      return await ex.describe(op.restartedAs);
-    } catch (err) {
-      if (!isErrorCode(err, 'NOT_FOUND')) throw err;
-      // the start under that id was journaled but never ran: the job is where it was
-      const topo = await ex.describe(op.job_id);
-      op.restartedAs = undefined;
-      return topo;
+    const settle = async (id: string): Promise<JobTopology | undefined> => {
+      const deadline = this.ctx.now() + SETTLE_MS;
+      for (;;) {
+        try {
+          return await ex.describe(id);
+        } catch (err) {
+          if (!isErrorCode(err, 'NOT_FOUND')) throw err;
+          if (this.ctx.now() >= deadline || !(await this.ctx.sleep(1000))) return undefined;
+        }
+      }
+    };
+    // the execution the journal names first: it may be on its way (never start a second one beside it)
+    const journaled = op.restartedAs;
+    if (op.restartedAs !== undefined) {
+      const t = await settle(op.restartedAs);
+      if (t) return t;
+      op.restartedAs = undefined; // the start under that id never ran: the job is where it was
     }
+    const t = await settle(op.job_id);
+    if (t) return t;
+    throw new StreamtuneError('NOT_FOUND', `no job ${op.job_id}${journaled ? ` nor ${journaled}` : ''} within ${SETTLE_MS} ms`, { details: { jobId: op.job_id } });
   }
 
   // ---- journal ----------------------------------------------------------------------------
