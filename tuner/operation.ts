@@ -57,8 +57,8 @@ export const DEFAULT_RUNNER_TIMEOUTS: RunnerTimeouts = { savepointMs: 120_000, r
 
 /** What the runner works with. Everything is injected; `now` is the only clock. */
 export interface RunnerContext {
-  /** the executor of the job's kind (bundled runtime or Flink) */
-  executorFor(jobId: string): JobExecutor;
+  /** the executor of `kind` when given (the kind recorded with the operation), else of the job's kind (bundled runtime or Flink) */
+  executorFor(jobId: string, kind?: 'bundled' | 'flink'): JobExecutor;
   journal: OperationsJournal;
   store: MetricStore;
   /** the job as the catalog knows it now (verification reads its topology and consumer group) */
@@ -196,7 +196,7 @@ export class OperationRunner {
       case 'STARTING':
         if (running && runsWith(topo, target.parallelism)) {
           await this.repair(op, `interrupted while starting; the job is ${topo.state} with the new settings: verifying`);
-          await this.executor(op.job_id).waitUntilRunning(current(op), this.ctx.timeouts.runningMs).catch(() => undefined);
+          await this.executorOf(op).waitUntilRunning(current(op), this.ctx.timeouts.runningMs).catch(() => undefined);
           return this.verify(op);
         }
         if (running && this.wasInPlace(op) && this.inPlace(op)) {
@@ -236,13 +236,15 @@ export class OperationRunner {
 
   // ---- steps ------------------------------------------------------------------------------
 
-  private executor(jobId: string): JobExecutor {
-    return this.ctx.executorFor(jobId);
+  /** The executor of the operation's job: of the kind recorded with the operation (the catalog may
+   * not list a stopped Flink job after a restart of streamtune), else of the job's kind now. */
+  private executorOf(op: Operation): JobExecutor {
+    return this.ctx.executorFor(op.job_id, op.executor);
   }
 
   /** The operation can be applied in place: the executor rescales in place and only parallelism changes. */
   private inPlace(op: Operation): boolean {
-    const ex = this.executor(op.job_id);
+    const ex = this.executorOf(op);
     return ex.rescalesInPlace === true && typeof ex.rescaleInPlace === 'function' && op.actions.every((a) => a.type === 'set-parallelism');
   }
 
@@ -253,7 +255,7 @@ export class OperationRunner {
 
   /** STARTING (step 'rescale'): new parallelism in place, wait until the job runs with it, then verify. */
   private async rescale(op: Operation): Promise<Operation> {
-    const ex = this.executor(op.job_id);
+    const ex = this.executorOf(op);
     let target: TargetSettings;
     try {
       target = targetSettings(op.actions, await ex.describe(op.job_id));
@@ -269,7 +271,7 @@ export class OperationRunner {
       return this.finish(op, 'FAILED', `rescale in place refused, the job keeps running with its previous parallelism: ${errorMessage(err)}`);
     }
     try {
-      await this.untilRunningWith(op.job_id, target.parallelism);
+      await this.untilRunningWith(op, target.parallelism);
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.rollbackInPlace(op, `rescale in place did not take: ${errorMessage(err)}`);
@@ -283,12 +285,13 @@ export class OperationRunner {
   }
 
   /** Polls the job until it is RUNNING with `parallelism` (vertex id → parallelism); throws OPERATION_FAILED after `runningMs`. */
-  private async untilRunningWith(jobId: string, parallelism: Record<string, number>): Promise<void> {
+  private async untilRunningWith(op: Operation, parallelism: Record<string, number>): Promise<void> {
+    const jobId = op.job_id;
     const deadline = this.ctx.now() + this.ctx.timeouts.runningMs;
     let last = 'unknown';
     for (;;) {
       try {
-        const topo = await this.executor(jobId).describe(jobId);
+        const topo = await this.executorOf(op).describe(jobId);
         if (topo.state === 'RUNNING' && runsWith(topo, parallelism)) return;
         last = `${topo.state}, parallelism ${JSON.stringify(Object.fromEntries(topo.vertices.map((v) => [v.id, v.parallelism])))}`;
       } catch (err) {
@@ -310,8 +313,8 @@ export class OperationRunner {
     const step = await this.begin(op, 'rollback', 'ROLLING_BACK', `${why}; rescaling in place back to the previous parallelism`);
     op.error = why;
     try {
-      await this.executor(op.job_id).rescaleInPlace!(op.job_id, op.previous.parallelism);
-      await this.untilRunningWith(op.job_id, op.previous.parallelism);
+      await this.executorOf(op).rescaleInPlace!(op.job_id, op.previous.parallelism);
+      await this.untilRunningWith(op, op.previous.parallelism);
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.finish(op, 'FAILED', `${why}; rollback failed too: ${errorMessage(err)} — check the job's resource requirements (GET /jobs/${op.job_id}/resource-requirements)`);
@@ -325,7 +328,7 @@ export class OperationRunner {
     const step = await this.begin(op, 'savepoint', 'SAVEPOINTING');
     let savepointPath: string;
     try {
-      ({ savepointPath } = await this.executor(op.job_id).stopWithSavepoint(current(op), { timeoutMs: this.ctx.timeouts.savepointMs }));
+      ({ savepointPath } = await this.executorOf(op).stopWithSavepoint(current(op), { timeoutMs: this.ctx.timeouts.savepointMs }));
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       const late = err instanceof StreamtuneError && err.details.reason === 'timeout'
@@ -356,7 +359,7 @@ export class OperationRunner {
     const runAs = this.newJobId(op);
     const step = await this.begin(op, 'start', 'STARTING', `from ${savepointPath} with ${JSON.stringify(target)}${runAs ? ` as job ${runAs}` : ''}`);
     try {
-      await this.executor(op.job_id).start({ jobId: from, savepointPath, parallelism: target.parallelism, checkpointing: target.checkpointing, ...(runAs ? { runAs } : {}) });
+      await this.executorOf(op).start({ jobId: from, savepointPath, parallelism: target.parallelism, checkpointing: target.checkpointing, ...(runAs ? { runAs } : {}) });
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.rollbackFrom(op, savepointPath, `start with the new settings failed: ${errorMessage(err)}`);
@@ -364,14 +367,14 @@ export class OperationRunner {
     await this.end(op, step, 'succeeded', `started from ${savepointPath} with ${JSON.stringify(target)}${runAs ? ` as job ${runAs}` : ''}`);
     const wait = await this.begin(op, 'wait-running', 'STARTING', `until RUNNING, at most ${this.ctx.timeouts.runningMs} ms`);
     try {
-      await this.executor(op.job_id).waitUntilRunning(current(op), this.ctx.timeouts.runningMs);
+      await this.executorOf(op).waitUntilRunning(current(op), this.ctx.timeouts.runningMs);
     } catch (err) {
       await this.end(op, wait, 'failed', errorMessage(err));
       return this.rollbackFrom(op, savepointPath, `the job did not run with the new settings: ${errorMessage(err)}`);
     }
     const runningAt = this.ctx.now();
     await this.end(op, wait, 'succeeded', `running, from ${savepointPath} with ${JSON.stringify(target)}`);
-    const measured = await this.executor(op.job_id).downtimeMs?.(current(op), this.ctx.timeouts.firstRecordMs).catch(() => undefined);
+    const measured = await this.executorOf(op).downtimeMs?.(current(op), this.ctx.timeouts.firstRecordMs).catch(() => undefined);
     op.downtimeMs = measured ?? (stoppedAt !== undefined ? Math.max(0, runningAt - stoppedAt) : undefined);
     return this.verify(op);
   }
@@ -437,7 +440,7 @@ export class OperationRunner {
   private async rollbackRunning(op: Operation, why: string): Promise<Operation> {
     if (this.wasInPlace(op) && this.inPlace(op)) return this.rollbackInPlace(op, why);
     const step = await this.begin(op, 'rollback', 'ROLLING_BACK', why);
-    const sp = await this.executor(op.job_id)
+    const sp = await this.executorOf(op)
       .stopWithSavepoint(current(op), { timeoutMs: this.ctx.timeouts.savepointMs })
       .catch((err: unknown) => err as Error);
     if (sp instanceof Error) {
@@ -462,13 +465,13 @@ export class OperationRunner {
     const step = await this.begin(op, 'rollback', 'ROLLING_BACK', `${why}; starting from ${savepointPath} with the previous settings${runAs ? ` as job ${runAs}` : ''}`);
     op.error = why;
     try {
-      const topo = await this.executor(op.job_id).describe(from).catch((err: unknown) => {
+      const topo = await this.executorOf(op).describe(from).catch((err: unknown) => {
         if (isErrorCode(err, 'NOT_FOUND')) return undefined; // a start that never ran
         throw err;
       });
-      if (topo && (topo.state === 'RUNNING' || topo.state === 'INITIALIZING' || topo.state === 'RESTARTING' || topo.state === 'CREATED')) await this.executor(op.job_id).cancel(from);
-      await this.executor(op.job_id).start({ jobId: from, savepointPath, parallelism: op.previous.parallelism, checkpointing: op.previous.checkpointing as CheckpointingSettings | undefined, ...(runAs ? { runAs } : {}) });
-      await this.executor(op.job_id).waitUntilRunning(current(op), this.ctx.timeouts.runningMs);
+      if (topo && (topo.state === 'RUNNING' || topo.state === 'INITIALIZING' || topo.state === 'RESTARTING' || topo.state === 'CREATED')) await this.executorOf(op).cancel(from);
+      await this.executorOf(op).start({ jobId: from, savepointPath, parallelism: op.previous.parallelism, checkpointing: op.previous.checkpointing as CheckpointingSettings | undefined, ...(runAs ? { runAs } : {}) });
+      await this.executorOf(op).waitUntilRunning(current(op), this.ctx.timeouts.runningMs);
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.finish(op, 'FAILED', `${why}; rollback failed too: ${errorMessage(err)} — the job is stopped; its savepoint is ${savepointPath}`);
@@ -482,7 +485,7 @@ export class OperationRunner {
    * `op.restartedAs` so that the journal record of the step about to begin carries it. Else undefined.
    */
   private newJobId(op: Operation): string | undefined {
-    if (!this.executor(op.job_id).restartsUnderNewJobId) return undefined;
+    if (!this.executorOf(op).restartsUnderNewJobId) return undefined;
     op.restartedAs = randomBytes(16).toString('hex');
     return op.restartedAs;
   }
@@ -496,7 +499,7 @@ export class OperationRunner {
    * JobManager (seconds on a loaded machine; both seen at recovery on the real cluster).
    */
   private async describeSettled(op: Operation): Promise<JobTopology> {
-    const ex = this.executor(op.job_id);
+    const ex = this.executorOf(op);
     const settle = async (id: string): Promise<JobTopology | undefined> => {
       const deadline = this.ctx.now() + SETTLE_MS;
       for (;;) {

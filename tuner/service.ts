@@ -96,7 +96,7 @@ class Service implements TunerServiceImpl {
     }
     const timeouts = { ...DEFAULT_RUNNER_TIMEOUTS, ...(opts.timeouts ?? {}) };
     this.runner = new OperationRunner({
-      executorFor: (id) => this.executorFor(id),
+      executorFor: (id, kind) => (kind ? this.opts.executors?.[kind] : undefined) ?? this.executorFor(id),
       journal,
       store: opts.store,
       job: (id) => opts.jobs.get(id),
@@ -172,6 +172,7 @@ class Service implements TunerServiceImpl {
       ...(req.diagnosisId ? { diagnosisId: req.diagnosisId } : {}),
       ...(req.recommendationId ? { recommendationId: req.recommendationId } : {}),
       origin: req.origin,
+      executor: job.executor,
       actions,
       previous: {
         parallelism: Object.fromEntries(topo.vertices.map((v) => [v.id, v.parallelism])),

@@ -106,6 +106,9 @@ export interface Operation {
   recommendationId?: string;
   /** who started it */
   origin: 'user' | 'auto';
+  /** the kind of executor the job ran on when the operation was applied (`ManagedJob.executor`):
+   * recovery uses it, since after a restart of streamtune the catalog may not list a stopped job */
+  executor?: 'bundled' | 'flink';
   actions: TuningAction[];
   /** parallelism per vertex before (vertex id/name → parallelism) and checkpoint settings before:
    * what a rollback restores */
