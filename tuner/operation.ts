@@ -465,11 +465,7 @@ export class OperationRunner {
     const step = await this.begin(op, 'rollback', 'ROLLING_BACK', `${why}; starting from ${savepointPath} with the previous settings${runAs ? ` as job ${runAs}` : ''}`);
     op.error = why;
     try {
-      const topo = await this.executorOf(op).describe(from).catch((err: unknown) => {
-        if (isErrorCode(err, 'NOT_FOUND')) return undefined; // a start that never ran
-        throw err;
-      });
-      if (topo && (topo.state === 'RUNNING' || topo.state === 'INITIALIZING' || topo.state === 'RESTARTING' || topo.state === 'CREATED')) await this.executorOf(op).cancel(from);
+      await this.cancelOwnExecutions(op);
       await this.executorOf(op).start({ jobId: from, savepointPath, parallelism: op.previous.parallelism, checkpointing: op.previous.checkpointing as CheckpointingSettings | undefined, ...(runAs ? { runAs } : {}) });
       await this.executorOf(op).waitUntilRunning(current(op), this.ctx.timeouts.runningMs);
     } catch (err) {
@@ -487,7 +483,28 @@ export class OperationRunner {
   private newJobId(op: Operation): string | undefined {
     if (!this.executorOf(op).restartsUnderNewJobId) return undefined;
     op.restartedAs = randomBytes(16).toString('hex');
+    op.startedJobIds = [...(op.startedJobIds ?? []), op.restartedAs];
     return op.restartedAs;
+  }
+
+  /**
+   * Cancels every execution of the job this operation knows of — the job as applied to, and each
+   * start it asked for — that is still running or waiting for resources (e.g. a start with more
+   * subtasks than the cluster has slots, left behind by a crash during its rollback), so the start
+   * about to be asked for gets the slots. Executions not found are skipped.
+   */
+  private async cancelOwnExecutions(op: Operation): Promise<void> {
+    const ex = this.executorOf(op);
+    for (const id of new Set([op.job_id, ...(op.startedJobIds ?? [])])) {
+      const topo = await ex.describe(id).catch((err: unknown) => {
+        if (isErrorCode(err, 'NOT_FOUND')) return undefined;
+        throw err;
+      });
+      if (topo && (topo.state === 'RUNNING' || topo.state === 'INITIALIZING' || topo.state === 'RESTARTING' || topo.state === 'CREATED')) {
+        this.ctx.logger.info(`operation ${op.id}: cancelling execution ${id} (${topo.state}) before starting the job again`, { operation_id: op.id, job_id: id });
+        await ex.cancel(id);
+      }
+    }
   }
 
   /**

@@ -122,6 +122,10 @@ export interface Operation {
    * asking for the run (`StartRequest.runAs`), so that a crash at any point leaves it known.
    */
   restartedAs?: string;
+  /** every job id the operation asked the executor to start under (`restartedAs` is the last), so
+   * that a start that took the place of another (a rollback after a start that never ran) can cancel
+   * what is left of the earlier ones, also after a crash */
+  startedJobIds?: string[];
   /** savepoint taken by the stop */
   savepointPath?: string;
   /** ms: last record processed before the stop → first record processed after the start */
