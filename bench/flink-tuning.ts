@@ -117,7 +117,7 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
     let detectedAt: number | undefined;
     let diagnoses: (() => Diagnosis[]) | undefined;
     if (variant === 'streamtune') {
-      const rules = writeRules(tempDir('bench-rules-'), 'alerts:\n  - id: lag.consumer-group\n    metric: streamtune_kafka_partition_lag\n    field: value\n    groupBy: [group]\n    aggregate: sum\n    window: 1m\n    condition: "> 5000"\n    for: 15s\n    severity: severe\n');
+      const rules = writeRules(tempDir('bench-rules-'), 'alerts:\n  - id: lag.consumer-group\n    metric: streamtune_kafka_partition_lag\n    field: value\n    groupBy: [group]\n    aggregate: sum\n    window: 1m\n    condition: "> 5000"\n    for: 15s\n    severity: severe\n    help: lag above 5,000 records for 15 s\n');
       const cp = await stack.controlPlane({
         influxReporter: true, scheduler: 'adaptive', rulesDir: rules,
         jobs: { [name]: { consumerGroup: `${name}-group`, topics: ['flights'] } },
