@@ -43,8 +43,12 @@ export interface DiagnoseOptions {
   restartMs?: number;
 }
 
-/** Lag-shaped findings a crash loop causes by itself (the job reads nothing between restarts). */
-const CRASH_LOOP_SYMPTOMS = new Set(['consumer.stalled', 'lag.burrow', 'lag.transient-spike']);
+/**
+ * Findings a crash loop causes by itself: lag (the job reads nothing between restarts) and failed
+ * checkpoints (a checkpoint in flight fails with the task; on a real Flink job whose attempts die
+ * before their first checkpoint completes, every checkpoint fails).
+ */
+const CRASH_LOOP_SYMPTOMS = new Set(['consumer.stalled', 'lag.burrow', 'lag.transient-spike', 'checkpoint.failures']);
 
 /** Confidence factor of a memory-pressure root cause whose task manager also runs other jobs. */
 const SHARED_TM_CONFIDENCE = 0.6;
@@ -396,8 +400,9 @@ export function diagnose(rules: RuleSet, window: JobWindow, trigger: DiagnoseTri
     recs.push(skewRemedy({ skew: s, parallelism: Math.max(1, v?.parallelism ?? 1), maxParallelism: v?.maxParallelism ?? 128, ...(p?.trueRatePerSubtask ? { trueRatePerSubtask: p.trueRatePerSubtask } : {}) }));
   }
   const cfg = w.checkpoints.config;
-  // a draining spike is watched, not acted on: checkpoints slowed by its catch-up recover with it
-  if (cp.findings.length > 0 && (kind === 'checkpoint-pressure' || (cpSev >= 2 && kind !== 'transient-spike')) && cfg) {
+  // a draining spike is watched, not acted on: checkpoints slowed by its catch-up recover with it;
+  // a crash-looping job's checkpoints fail with its tasks: no tuning action until the cause is fixed
+  if (cp.findings.length > 0 && (kind === 'checkpoint-pressure' || (cpSev >= 2 && kind !== 'transient-spike' && kind !== 'crash-loop')) && cfg) {
     const r = checkpointRemedy({
       stats: cp.stats, config: cfg, findings: cp.findings, backpressured: bn.anyBackpressure,
       intervalShare: param(rule(rules, 'checkpoint.duration'), 'intervalShare', 0.5),

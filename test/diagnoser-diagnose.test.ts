@@ -188,3 +188,22 @@ test('diagnose is deterministic: same input, same id and output', () => {
   assert.deepEqual(a, b);
   assert.notEqual(a.id, diagnose(rules, F.underProvisioned(), { type: 'manual' }).id);
 });
+
+test('crash loop whose checkpoints fail with its tasks: the failures are symptoms, and no checkpoint action is recommended', async () => {
+  const { buildWindow } = await import('./fixtures/diagnoser/build.ts');
+  const base = F.crashLoop();
+  // a real Flink job failing before each checkpoint completes: every checkpoint of the window fails
+  const w = buildWindow({
+    vertices: [{ id: 'src', name: 'Source: orders', source: true, p: 1, in: 300, busy: 300 }, { id: 'enrich', name: 'enrich', inputs: ['src'], p: 4, in: 75, busy: 300 }],
+    numRestarts: (i) => Math.floor(i / 8),
+    logs: base.logs,
+    lag: (i) => 5000 + i * 1000,
+    checkpoints: { failed: (i) => Math.floor(i / 4), config: { interval: 10_000, timeout: 60_000, minPause: 0 } },
+  });
+  const d = diagnose(rules, w);
+  assert.equal(d.rootCause.kind, 'crash-loop');
+  const failures = d.findings.find((f) => f.ruleId === 'checkpoint.failures');
+  assert.ok(failures, 'the failed checkpoints are reported');
+  assert.equal(failures.consequenceOf, 'restarts.crash-loop');
+  assert.deepEqual(d.recommendations.flatMap((r) => r.actions), []);
+});

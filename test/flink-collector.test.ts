@@ -194,7 +194,7 @@ test('exceptions become error LogEvents with class, stack, vertex and subtask, w
     level: 'error',
     job_id: JID,
     job_name: 'orders-enrichment',
-    message: 'com.example.PoisonRecordError: bad record at offset 99187342',
+    message: 'bad record at offset 99187342',
     exception_class: 'com.example.PoisonRecordError',
     stack: 'com.example.PoisonRecordError: bad record at offset 99187342\n\tat com.example.Enrich.map(Enrich.java:42)',
     vertex: 'Source: orders -> Map',

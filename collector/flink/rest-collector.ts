@@ -394,8 +394,10 @@ export class FlinkRestCollector {
       const key = `${e.timestamp}|${e.exceptionName}|${e.taskName ?? ''}`;
       if (seen.has(key)) return;
       seen.add(key);
+      // the stack's first line is '<class>: <message>'; the class goes to exception_class
       const firstLine = e.stacktrace.split('\n')[0] ?? e.exceptionName;
-      const ev: LogEvent = { timestamp: e.timestamp, level: 'error', job_id: jid, job_name: jobName, message: firstLine, exception_class: e.exceptionName, stack: e.stacktrace };
+      const message = firstLine.startsWith(`${e.exceptionName}: `) ? firstLine.slice(e.exceptionName.length + 2) : firstLine;
+      const ev: LogEvent = { timestamp: e.timestamp, level: 'error', job_id: jid, job_name: jobName, message, exception_class: e.exceptionName, stack: e.stacktrace };
       if (e.taskName) {
         const t = parseTaskName(e.taskName);
         ev.vertex = t.vertex;
