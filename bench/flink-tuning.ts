@@ -175,7 +175,10 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
           pendingDowntime = false;
         }
       }
-      const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets('flights'), admin.fetchOffsets({ groupId: `${name}-group`, topics: ['flights'] })]);
+      // the group coordinator may not be ready yet (NOT_COORDINATOR right after the group appears): skip this poll
+      const offsets = await Promise.all([admin.fetchTopicOffsets('flights'), admin.fetchOffsets({ groupId: `${name}-group`, topics: ['flights'] })]).catch(() => undefined);
+      if (!offsets) continue;
+      const [ends, [committed]] = offsets;
       const lag = ends.reduce((s, e) => s + Number(e.offset) - Math.max(0, Number(committed?.partitions.find((x) => x.partition === e.partition)?.offset ?? -1)), 0);
       if (lag > 60 * RATE) {
         wasAbove = true;
