@@ -10,7 +10,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger, errorMessage, type Logger, StreamtuneError } from '../core/index.ts';
 import { createApp, createAuth, ensureApiToken, listen, type Listening } from '../dashboards/index.ts';
-import { type AssembledControlPlane, createControlPlane, createWorker, demoConfig, demoDataDir, loadConfig, resetDemoData, ROLES, type ServerConfig } from '../control-plane/index.ts';
+import { type AssembledControlPlane, createControlPlane, createWorker, demoConfig, demoDataDir, type FlinkDemo, loadConfig, resetDemoData, ROLES, type ServerConfig, startFlinkDemo } from '../control-plane/index.ts';
 
 /** A running server. */
 export interface RunningServer {
@@ -104,17 +104,19 @@ export async function runRoles(config: ServerConfig, opts: RunServerOptions = {}
   return worker;
 }
 
-/** Runs until SIGINT/SIGTERM, then closes gracefully; a second signal exits at once. */
-async function serveUntilSignal(config: ServerConfig, exit: (code: number) => void): Promise<void> {
+/** Runs until SIGINT/SIGTERM, then closes gracefully (and `after`, e.g. the demo's servers); a second signal exits at once. */
+async function serveUntilSignal(config: ServerConfig, exit: (code: number) => void, after?: () => Promise<void>): Promise<void> {
   const logger = createLogger();
-  let running: { close(): Promise<void> };
+  let served: { close(): Promise<void> };
   try {
-    running = await runRoles(config, { logger });
+    served = await runRoles(config, { logger });
   } catch (err) {
     process.stderr.write(`streamtune serve: ${errorMessage(err)}\n`);
+    await after?.().catch(() => undefined);
     exit(1);
     return;
   }
+  const running = after ? { close: async () => { await served.close(); await after(); } } : served;
   await new Promise<void>((resolve) => {
     let signalled = false;
     const onSignal = (sig: NodeJS.Signals) => {
@@ -187,7 +189,21 @@ export function demoCommand(exit: (code: number) => void): Command {
     .option('-p, --port <n>', 'TCP port (default 8080, STREAMTUNE_PORT)', portArg)
     .option('-c, --config <file>', 'extra YAML config laid over the demo settings')
     .option('--keep', 'resume the previous demo run instead of starting fresh')
-    .action(async (o: { port?: number; config?: string; keep?: boolean }) => {
+    .option('--flink', 'run the demo job on real Apache Flink and Kafka, started locally from cached artifacts (needs Java 17, Maven, pip; the first run fetches them)')
+    .action(async (o: { port?: number; config?: string; keep?: boolean; flink?: boolean }) => {
+      if (o.flink) {
+        let demo: FlinkDemo;
+        try {
+          demo = await startFlinkDemo({ ...(o.port !== undefined ? { port: o.port } : {}), logger: createLogger(), out: (l) => process.stdout.write(`${l}\n`) });
+        } catch (err) {
+          process.stderr.write(`streamtune demo --flink: ${errorMessage(err)}\n`);
+          exit(1);
+          return;
+        }
+        process.stdout.write(`streamtune: demo data in ${demo.config.dataDir} (fresh)\n`);
+        await serveUntilSignal(demo.config, exit, () => demo.close());
+        return;
+      }
       let config: ServerConfig;
       try {
         if (!o.keep) resetDemoData(demoDataDir());

@@ -52,11 +52,13 @@ export function createFlinkParts(config: FlinkConfig, opts: FlinkPartsOptions): 
     rest,
     scheduler: config.scheduler,
     pollIntervalMs: Math.min(config.pollIntervalMs, 1000),
-    keepJobId: true,
     logger: log,
     ...(config.jarId ? { jarId: config.jarId } : {}),
     ...(config.entryClass ? { entryClass: config.entryClass } : {}),
     ...(config.programArgs ? { programArgs: config.programArgs } : {}),
+    jobs: Object.fromEntries(
+      Object.entries(config.jobs).map(([k, j]) => [k, { ...(j.jarId ? { jarId: j.jarId } : {}), ...(j.entryClass ? { entryClass: j.entryClass } : {}), ...(j.programArgs ? { programArgs: j.programArgs } : {}) }]),
+    ),
   });
   const broker = opts.kafka ? kafkaFacts(opts.kafka, log) : undefined;
   let lastDowntime: ((jobId: string) => number | undefined) | undefined;

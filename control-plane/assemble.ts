@@ -173,6 +173,7 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     const tuner = await createTunerService({
       executor: catalog.executor, jobs, store, diagnoses, bus, dataDir: config.dataDir,
       policies: config.tuner.policies, logger, now, ...(flink ? { executors: { flink: flink.executor } } : {}),
+      ...(config.tuner.timeouts ? { timeouts: config.tuner.timeouts } : {}),
     });
     flink?.setLastDowntime((id) => tuner.operations({ job_id: id }).find((o) => o.downtimeMs !== undefined)?.downtimeMs);
     closers.push({ name: 'tuner', close: () => tuner.close() });

@@ -50,8 +50,11 @@ export interface FlinkConfig {
   influxReporter: boolean;
   /** ms a restart is planned with until one was measured. Default 5 min (Flink autoscaler's `job.autoscaler.restart.time`). */
   restartTimeMs?: number;
-  /** Consumer group and topics by job name or JobID (the REST API does not expose them). */
-  jobs: Record<string, { consumerGroup?: string; topics?: string[] }>;
+  /** Consumer group and topics by job name or JobID (the REST API does not expose them); and the
+   * job's own `jarId`, `entryClass` and `programArgs` when they differ from the cluster-wide ones
+   * above (a savepoint restart runs the job's jar again with them: the REST API does not keep a
+   * job's program arguments). */
+  jobs: Record<string, { consumerGroup?: string; topics?: string[]; jarId?: string; entryClass?: string; programArgs?: string[] }>;
 }
 
 /**
@@ -122,6 +125,10 @@ export interface ServerConfig {
   tuner: {
     /** Policy per job name or job id, '*' for every job. Default recommend-only. */
     policies: Record<string, Partial<TuningPolicy>>;
+    /** ms the tuner waits for each executor call: `savepointMs` (stop with savepoint; default
+     * 120,000), `runningMs` (start → every task RUNNING; default 60,000), `firstRecordMs` (the
+     * downtime measurement; default 30,000). Unset fields take the defaults. */
+    timeouts?: { savepointMs?: number; runningMs?: number; firstRecordMs?: number };
   };
   /** Reports and notifications; `baseUrl` defaults to server.baseUrl, `email.smtpUrl` to `STREAMTUNE_SMTP_URL`.
    * Absent → notifications tracked (incidents) but nothing sent. */
@@ -182,6 +189,7 @@ const policySchema = {
     allowedWindows: { type: 'array', items: { type: 'string', pattern: '^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$' } },
     verifyAfterMs: duration,
     onIneffective: { enum: ['mark', 'rollback'] },
+    onWorse: { enum: ['rollback', 'mark'] },
     blockIneffectiveMs: duration,
   },
 };
@@ -255,7 +263,10 @@ export const configSchema = {
     tuner: {
       type: 'object',
       additionalProperties: false,
-      properties: { policies: { type: 'object', additionalProperties: policySchema } },
+      properties: {
+        policies: { type: 'object', additionalProperties: policySchema },
+        timeouts: { type: 'object', additionalProperties: false, properties: { savepointMs: duration, runningMs: duration, firstRecordMs: duration } },
+      },
     },
     notify: {
       type: 'object',
@@ -321,7 +332,13 @@ export const configSchema = {
           additionalProperties: {
             type: 'object',
             additionalProperties: false,
-            properties: { consumerGroup: { type: 'string', minLength: 1 }, topics: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } },
+            properties: {
+              consumerGroup: { type: 'string', minLength: 1 },
+              topics: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+              jarId: { type: 'string', minLength: 1 },
+              entryClass: { type: 'string', minLength: 1 },
+              programArgs: { type: 'array', items: { type: 'string' } },
+            },
           },
         },
       },
@@ -534,6 +551,17 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
     const pol: Record<string, unknown> = { ...p };
     for (const k of ['cooldownMs', 'verifyAfterMs', 'blockIneffectiveMs']) if (pol[k] !== undefined) pol[k] = ms(pol[k]);
     out.tuner.policies[job] = pol as Partial<TuningPolicy>;
+  }
+  const to = (r.tuner?.timeouts ?? undefined) as Record<string, unknown> | undefined;
+  if (to) {
+    const t: NonNullable<ServerConfig['tuner']['timeouts']> = {};
+    for (const k of ['savepointMs', 'runningMs', 'firstRecordMs'] as const) {
+      const v = ms(to[k]);
+      if (v === undefined) continue;
+      if (v <= 0) fail([{ path: ['tuner', 'timeouts', k], message: 'must be more than 0 ms' }]);
+      t[k] = v;
+    }
+    out.tuner.timeouts = t;
   }
   if (r.notify) {
     const n = { ...(r.notify as Record<string, unknown>) } as Record<string, unknown>;

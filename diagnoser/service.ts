@@ -30,6 +30,13 @@ import { loadJobWindows, windowBatches, type JobToLoad } from './load.ts';
 import type { DiagnosisService, DiagnosisStore } from './store-types.ts';
 import type { AnomalyEvent, Diagnosis, DiagnoserEvents } from './types.ts';
 
+/**
+ * ms: the span of Flink's `*PerSecond` meters (`MeterView`, 60 s): a task's rate reads low for this
+ * long after the task started. The diagnoser's window of a Flink job starts no earlier than this after
+ * the job's execution last entered RUNNING.
+ */
+export const FLINK_METER_SPAN_MS = 60_000;
+
 /** Options of {@link createDiagnosisService}. */
 export interface DiagnosisServiceOptions {
   /** the metric store windows are read from */
@@ -108,6 +115,19 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
     return p;
   };
 
+  /**
+   * Where a job's window may start: `start`, or for a Flink job whose execution (re)started later
+   * ({@link ManagedJob.runningSince}, else `startedAt`) {@link FLINK_METER_SPAN_MS} after that, so that
+   * no rate read from Flink's meters averages over time before the tasks ran. (The Flink autoscaler
+   * likewise ignores metrics for `job.autoscaler.stabilization.interval`, 5 min, after a start or a
+   * rescale.)
+   */
+  const windowStart = (job: ManagedJob, start: number): number => {
+    if (job.executor !== 'flink') return start;
+    const since = job.runningSince ?? job.startedAt;
+    return since === undefined ? start : Math.max(start, since + FLINK_METER_SPAN_MS);
+  };
+
   const toLoad = (job: ManagedJob): JobToLoad => ({
     jobId: job.job_id,
     ...(job.consumerGroup ? { consumerGroup: job.consumerGroup } : {}),
@@ -117,7 +137,8 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
   /** Loads the window ending now and diagnoses; no storing. */
   const run = async (job: ManagedJob, trigger: Diagnosis['trigger']): Promise<Diagnosis> => {
     const now = clock();
-    const window = (await loadJobWindows(opts.store, [toLoad(job)], now - windowMs, now, now, { stepMs, historyMs: opts.rules.current().planner.scaleDownIntervalMs })).get(job.job_id)!;
+    const from = Math.min(windowStart(job, now - windowMs), now - stepMs);
+    const window = (await loadJobWindows(opts.store, [toLoad(job)], from, now, now, { stepMs, historyMs: opts.rules.current().planner.scaleDownIntervalMs })).get(job.job_id)!;
     if (!window.jobName) window.jobName = job.name;
     return diagnose(opts.rules.current(), window, trigger, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
   };
@@ -225,7 +246,10 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
         try {
           const w = windows.get(job.job_id)!;
           if (!w.jobName) w.jobName = job.name;
-          const d = diagnose(rules, w, { type: 'sweep' }, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
+          // a Flink job (re)started within the window: its own, shorter window (see windowStart)
+          const d = windowStart(job, range.start) > range.start
+            ? await run(job, { type: 'sweep' })
+            : diagnose(rules, w, { type: 'sweep' }, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
           made.push(d);
           // kept: findings, or the evidence that an open problem cleared
           if (isConclusive(d) && (d.findings.length > 0 || (problemOf(d) === undefined && hasOpenProblem(job.job_id)))) await keep(d);

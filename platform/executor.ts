@@ -50,6 +50,12 @@ export interface StartRequest {
   checkpointing?: CheckpointingSettings;
   /** Skip savepoint state that maps to no operator. Default false. */
   allowNonRestoredState?: boolean;
+  /**
+   * The job id the started job gets, chosen by the caller (Flink: the JobID of `POST /jars/:jarid/run`,
+   * 32 hex digits), for executors that start a job under a new id ({@link JobExecutor.restartsUnderNewJobId}).
+   * Absent: the executor's own choice. Ignored by executors that keep the id.
+   */
+  runAs?: string;
 }
 
 /** Options of {@link JobExecutor.triggerSavepoint}. */
@@ -86,6 +92,13 @@ export interface JobExecutor {
    * settings it ran with.
    */
   stopWithSavepoint(jobId: string, opts: StopOptions): Promise<{ savepointPath: string }>;
+  /**
+   * True when a started job runs under a new job id rather than `StartRequest.jobId` (Flink without
+   * HA: a JobID is never reused in a session cluster). The tuner then picks the id
+   * ({@link StartRequest.runAs}) and journals it before the start. Default false (the bundled
+   * runtime keeps the id).
+   */
+  readonly restartsUnderNewJobId?: boolean;
   /** Starts a job (from a savepoint, with overrides); resolves with the new job id once submitted. */
   start(req: StartRequest): Promise<{ jobId: string }>;
   /** Polls until the job is RUNNING with its tasks running (not only scheduled); throws OPERATION_FAILED
@@ -111,9 +124,12 @@ export interface JobExecutor {
    */
   supports(kind: ExecutorChange): ChangeSupport;
   /**
-   * Downtime of the latest stop/start of the job, ms: last record processed before the stop → first
-   * record processed after the start. Waits up to `timeoutMs` ms for that first record; undefined
-   * when unknown. Optional: where missing, the tuner measures stop completed → running.
+   * Downtime of the latest stop/start (or in-place rescale) of the job, ms. Bundled runtime: last
+   * record processed before the stop → first record processed after the start. Flink: the sources
+   * stopping (the savepoint's trigger time, or the adaptive scheduler's RESTARTING) → every subtask
+   * of the new execution RUNNING, from the JobManager's records (`FlinkExecutor.downtimeMs`).
+   * Waits up to `timeoutMs` ms; undefined when unknown. Optional: where missing, the tuner measures
+   * stop completed → running (in place: request → running with the new parallelism).
    */
   downtimeMs?(jobId: string, timeoutMs: number): Promise<number | undefined>;
 }

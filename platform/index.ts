@@ -13,7 +13,7 @@ export { createMirrorCatalog, subscribeMirrorCatalog, announceCatalog, type Jobs
 export { createBundledCatalog, BUNDLED_RESTART_MS, type BundledCatalog, type BundledCatalogOptions, type BundledJobRecord, type SubmitSpecOptions } from './bundled/catalog.ts';
 export { BundledExecutor, type BundledExecutorFaults, type BundledExecutorOptions, type BundledJobHost } from './bundled/executor.ts';
 export { FlinkCatalog, FLINK_RESTART_MS, type FlinkCatalogOptions, type FlinkJobMapping } from './flink/catalog.ts';
-export { FlinkExecutor, type FlinkExecutorOptions } from './flink/executor.ts';
+export { FlinkExecutor, type FlinkExecutorOptions, type FlinkJobProgram } from './flink/executor.ts';
 export {
   FlinkRestClient,
   PARALLELISM_OVERRIDES_KEY,

@@ -84,6 +84,12 @@ export interface ManagedJob {
   /** ms since epoch when the current execution started */
   startedAt?: number;
   /**
+   * ms since epoch when the job's current execution last entered RUNNING (Flink: `timestamps.RUNNING`
+   * of `GET /jobs/:jid`, moved by a failover or an in-place rescale, which restart every task and
+   * with them the tasks' rate meters). Absent when unknown.
+   */
+  runningSince?: number;
+  /**
    * ms a savepoint restart of this job is expected to take (the planner's restart time): measured
    * downtime of its last restart when there was one, else typical of the executor. Absent = the
    * rules' `planner.restartTime`.

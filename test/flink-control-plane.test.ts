@@ -181,17 +181,31 @@ test('default scheduler: applying the recommendation stops the Flink job with a 
   assert.equal(runs[0]!.path, `/jars/${JAR}/run`);
   const expectedOverrides = [`${WIN}:${to}`, ...(srcTo !== undefined ? [`${SRC}:${srcTo}`] : [])].sort();
   const body = runs[0]!.body as { jobId: string; entryClass: string; savepointPath: string; flinkConfiguration: Record<string, string> };
-  assert.equal(body.jobId, JID, 'the new execution keeps the JobID');
+  // Flink without HA never takes a JobID twice: the new execution runs under the JobID streamtune
+  // picked and journaled with the 'start' step before asking for the run
+  assert.match(done.restartedAs ?? '', /^[0-9a-f]{32}$/);
+  assert.notEqual(done.restartedAs, JID);
+  assert.equal(body.jobId, done.restartedAs, 'the run asks for the journaled JobID');
+  assert.match(done.steps.find((x) => x.name === 'start')!.message ?? '', new RegExp(`as job ${done.restartedAs}`));
   assert.equal(body.entryClass, 'com.example.OrdersJob');
   assert.equal(body.savepointPath, done.savepointPath);
   assert.deepEqual(body.flinkConfiguration['pipeline.jobvertex-parallelism-overrides']!.split(',').sort(), expectedOverrides);
   assert.deepEqual(s.fake.violations, [], 'every request and response matched Flink’s OpenAPI spec');
-  assert.equal(s.fake.jobs.get(JID)!.vertices.find((v) => v.id === WIN)!.parallelism, to);
+  const now = done.restartedAs!;
+  assert.equal(s.fake.jobs.get(now)!.vertices.find((v) => v.id === WIN)!.parallelism, to);
 
   // the catalog sees the restarted job with its new parallelism at its next poll
-  await waitFor(() => s.cp.jobs.get(JID)?.state === 'RUNNING' && s.cp.jobs.get(JID)!.topology.find((v) => v.id === WIN)?.parallelism === to, { timeoutMs: 10_000, what: 'the catalog to show the new parallelism' });
+  await waitFor(() => s.cp.jobs.get(now)?.state === 'RUNNING' && s.cp.jobs.get(now)!.topology.find((v) => v.id === WIN)?.parallelism === to, { timeoutMs: 10_000, what: 'the catalog to show the new parallelism' });
+  // the operation is listed for the new execution too (its history carries over), and so the
+  // cooldown after it holds for the new JobID
+  assert.ok(s.cp.tuner.operations({ job_id: now }).some((o) => o.id === done.id));
+  s.cp.tuner.setPolicy(now, { cooldownMs: 600_000 });
+  await assert.rejects(
+    s.cp.tuner.apply({ job_id: now, actions: [{ type: 'set-parallelism', vertex: WIN, from: to, to: to + 1 }], origin: 'user' }),
+    (e: Error & { code?: string }) => e.code === 'CONFLICT' && /cooldown: operation/.test(e.message),
+  );
   // the secret is sent to Flink and nowhere else
-  assert.doesNotMatch(JSON.stringify((await api(s, 'GET', `/api/v1/jobs/${JID}`)).json), /flink-secret/);
+  assert.doesNotMatch(JSON.stringify((await api(s, 'GET', `/api/v1/jobs/${now}`)).json), /flink-secret/);
 });
 
 test('default scheduler: a job run with the new parallelism that reaches FAILED instead of RUNNING is rolled back from the same savepoint with the previous parallelism', { timeout: 120_000 }, async () => {
@@ -208,9 +222,10 @@ test('default scheduler: a job run with the new parallelism that reaches FAILED 
   const runs = s.fake.requestsOf('submitJobFromJar').map((r) => r.body as { savepointPath: string; flinkConfiguration?: Record<string, string> });
   assert.equal(runs.length, 2, 'one run with the new settings, one rollback run');
   assert.equal(runs[1]!.savepointPath, done.savepointPath, 'the rollback starts from the same savepoint');
-  const job = s.fake.jobs.get(JID)!;
+  const job = s.fake.jobs.get(done.restartedAs!)!;
   assert.equal(job.state, 'RUNNING');
   assert.equal(job.vertices.find((v) => v.id === WIN)!.parallelism, 2, 'the window runs with its previous parallelism');
+  assert.equal((runs[1] as { jobId?: string }).jobId, done.restartedAs, 'the rollback runs under the JobID journaled with it');
   assert.deepEqual(s.fake.violations, [], 'every request and response matched Flink’s OpenAPI spec');
 });
 

@@ -271,3 +271,23 @@ test('a savepoint operation that fails with FlinkJobNotFoundException (Flink 1.2
   assert.ok(err instanceof StreamtuneError);
   assert.equal(err.code, 'NOT_FOUND', err.message);
 });
+
+test("per-job programs: a restart runs the job's own jar, entry class and program arguments (by JobID, else by name), over the cluster-wide ones", async () => {
+  const job = fake.addJob(template());
+  fake.addJar('f1e2d3c4_orders.jar', 'com.example.OrdersJob', template());
+  fake.addJar('a9b8_other.jar', 'com.example.OtherJob', template());
+  fake.savepointBehaviour = { mode: 'complete', polls: 1 };
+  const byName = executor(fake, { jobs: { 'orders-enrichment': { programArgs: ['--topic', 'orders-eu', '--group-id', 'eu'] } } });
+  const { savepointPath } = await byName.stopWithSavepoint(job.jid, { timeoutMs: 60_000 });
+  await byName.start({ jobId: job.jid, savepointPath });
+  let run = fake.runRequests.at(-1)!;
+  assert.deepEqual(run.programArgsList, ['--topic', 'orders-eu', '--group-id', 'eu']);
+  assert.equal(run.entryClass, 'com.example.OrdersJob', 'the cluster-wide entry class where the job names none');
+  // the JobID's entry wins over the name's
+  const byId = executor(fake, { jobs: { 'orders-enrichment': { programArgs: ['--x'] }, [job.jid]: { jarId: 'a9b8_other.jar', entryClass: 'com.example.OtherJob', programArgs: ['--y'] } } });
+  await byId.describe(job.jid);
+  await byId.start({ jobId: job.jid, savepointPath });
+  run = fake.runRequests.at(-1)!;
+  assert.deepEqual([run.entryClass, run.programArgsList], ['com.example.OtherJob', ['--y']]);
+  assert.match(fake.requestsOf('submitJobFromJar').at(-1)!.path, /^\/jars\/a9b8_other\.jar\/run/);
+});

@@ -26,7 +26,7 @@ function expectInvalid(fn: () => unknown, field: string): void {
 test('resolvePolicy fills the documented defaults', () => {
   assert.deepEqual(resolvePolicy(), {
     mode: 'recommend', cooldownMs: 600_000, maxParallelism: 32, maxOperationsPerHour: 2, allowedWindows: [],
-    verifyAfterMs: 60_000, onIneffective: 'mark', blockIneffectiveMs: 3_600_000,
+    verifyAfterMs: 60_000, onIneffective: 'mark', onWorse: 'rollback', blockIneffectiveMs: 3_600_000,
   });
   assert.deepEqual(resolvePolicy(), DEFAULT_POLICY);
   const p = resolvePolicy({ mode: 'auto', cooldownMs: undefined, allowedWindows: ['22:00-06:00'] });

@@ -242,3 +242,19 @@ test('loadVerifyInput reads source throughput summed over subtasks and the group
     await store.close();
   }
 });
+
+test('worse: the lag grows faster after the change than before (by > 10% of the throughput before) → worse, ineffective', () => {
+  // before +200/s at 1,000 records/s; after a scale-down +400/s: capacity lost
+  const w = verifyOperation(input({ actions: [down], after: { throughput: flat(800), lag: series(T0, 12, (i) => 20000 + i * 2000) } }), W);
+  assert.equal(w.effective, false);
+  assert.equal(w.worse, true);
+  assert.match(w.reason, /^worse: the lag grows faster than before the change \(by more than 100 records\/s\): lag trend \+400 records\/s after \(\+200 before\)/);
+  // +250/s after: within 10% of the throughput before (100 records/s) of the trend before → not worse
+  const n = verifyOperation(input({ actions: [down], after: { throughput: flat(800), lag: series(T0, 12, (i) => 20000 + i * 1250) } }), W);
+  assert.equal(n.worse, undefined);
+  assert.match(n.reason, /^lag grows after the change/);
+  // a scale-up says so in its own words
+  const u = verifyOperation(input({ after: { throughput: flat(1000), lag: series(T0, 12, (i) => 20000 + i * 2000) } }), W);
+  assert.equal(u.worse, true);
+  assert.match(u.reason, /^ineffective scale-up: the lag grows faster than before the change/);
+});

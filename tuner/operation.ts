@@ -8,6 +8,8 @@
  *   → SUCCEEDED | INEFFECTIVE (kept; or with `onIneffective: 'rollback'` → ROLLING_BACK → ROLLED_BACK)
  *     | UNVERIFIED (kept: "not enough data" after VERIFY_ATTEMPTS looks, or the metrics could not be
  *       read; the user sees it needs a look — never SUCCEEDED without evidence)
+ *     | ROLLING_BACK → ROLLED_BACK when the lag grows faster than before the change (verification's
+ *       `worse`; policy `onWorse: 'rollback'`, the default)
  *
  * In place: when the job's executor rescales in place ({@link JobExecutor.rescalesInPlace}, Flink's
  * adaptive scheduler) and every action is a set-parallelism, there is no savepoint and no restart:
@@ -25,7 +27,8 @@
  * topic 'operations'. {@link recoverOperation} resumes or repairs an operation a crash interrupted,
  * from the journaled state and what the executor reports about the job now.
  */
-import { errorMessage, type EventBus, type Logger, StreamtuneError } from '../core/index.ts';
+import { randomBytes } from 'node:crypto';
+import { errorMessage, isErrorCode, type EventBus, type Logger, StreamtuneError } from '../core/index.ts';
 import type { MetricStore } from '../collector/index.ts';
 import type { TuningAction } from '../diagnoser/index.ts';
 import { findVertex, vertexRef, type CheckpointingSettings, type JobExecutor, type JobTopology, type ManagedJob } from '../platform/index.ts';
@@ -46,13 +49,16 @@ export interface RunnerTimeouts {
 /** Verification attempts while the metrics are "not enough data" (each after max(5 s, verifyAfterMs / 2) more). */
 export const VERIFY_ATTEMPTS = 3;
 
+/** ms recovery keeps asking for a job that is not found (see `describeSettled`). */
+export const SETTLE_MS = 60_000;
+
 /** Default {@link RunnerTimeouts}. */
 export const DEFAULT_RUNNER_TIMEOUTS: RunnerTimeouts = { savepointMs: 120_000, runningMs: 60_000, firstRecordMs: 30_000 };
 
 /** What the runner works with. Everything is injected; `now` is the only clock. */
 export interface RunnerContext {
-  /** the executor of the job's kind (bundled runtime or Flink) */
-  executorFor(jobId: string): JobExecutor;
+  /** the executor of `kind` when given (the kind recorded with the operation), else of the job's kind (bundled runtime or Flink) */
+  executorFor(jobId: string, kind?: 'bundled' | 'flink'): JobExecutor;
   journal: OperationsJournal;
   store: MetricStore;
   /** the job as the catalog knows it now (verification reads its topology and consumer group) */
@@ -163,7 +169,7 @@ export class OperationRunner {
     if (isTerminalOperationState(op.state)) return op;
     let topo: JobTopology | undefined;
     try {
-      topo = await this.executor(op.job_id).describe(op.job_id);
+      topo = await this.describeSettled(op);
     } catch (err) {
       await this.repair(op, `job ${op.job_id} not found after a restart: ${errorMessage(err)}`);
       return this.finish(op, 'FAILED', `interrupted in ${op.state} and the job is gone: ${errorMessage(err)}`);
@@ -190,7 +196,7 @@ export class OperationRunner {
       case 'STARTING':
         if (running && runsWith(topo, target.parallelism)) {
           await this.repair(op, `interrupted while starting; the job is ${topo.state} with the new settings: verifying`);
-          await this.executor(op.job_id).waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs).catch(() => undefined);
+          await this.executorOf(op).waitUntilRunning(current(op), this.ctx.timeouts.runningMs).catch(() => undefined);
           return this.verify(op);
         }
         if (running && this.wasInPlace(op) && this.inPlace(op)) {
@@ -230,13 +236,15 @@ export class OperationRunner {
 
   // ---- steps ------------------------------------------------------------------------------
 
-  private executor(jobId: string): JobExecutor {
-    return this.ctx.executorFor(jobId);
+  /** The executor of the operation's job: of the kind recorded with the operation (the catalog may
+   * not list a stopped Flink job after a restart of streamtune), else of the job's kind now. */
+  private executorOf(op: Operation): JobExecutor {
+    return this.ctx.executorFor(op.job_id, op.executor);
   }
 
   /** The operation can be applied in place: the executor rescales in place and only parallelism changes. */
   private inPlace(op: Operation): boolean {
-    const ex = this.executor(op.job_id);
+    const ex = this.executorOf(op);
     return ex.rescalesInPlace === true && typeof ex.rescaleInPlace === 'function' && op.actions.every((a) => a.type === 'set-parallelism');
   }
 
@@ -247,7 +255,7 @@ export class OperationRunner {
 
   /** STARTING (step 'rescale'): new parallelism in place, wait until the job runs with it, then verify. */
   private async rescale(op: Operation): Promise<Operation> {
-    const ex = this.executor(op.job_id);
+    const ex = this.executorOf(op);
     let target: TargetSettings;
     try {
       target = targetSettings(op.actions, await ex.describe(op.job_id));
@@ -263,25 +271,34 @@ export class OperationRunner {
       return this.finish(op, 'FAILED', `rescale in place refused, the job keeps running with its previous parallelism: ${errorMessage(err)}`);
     }
     try {
-      await this.untilRunningWith(op.job_id, target.parallelism);
+      await this.untilRunningWith(op, target.parallelism);
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.rollbackInPlace(op, `rescale in place did not take: ${errorMessage(err)}`);
     }
     await this.end(op, step, 'succeeded', `running with ${JSON.stringify(target.parallelism)}`);
-    // the adaptive scheduler restarts the tasks from the latest checkpoint: request → running with the new parallelism
-    op.downtimeMs = Math.max(0, this.ctx.now() - requestedAt);
+    // the adaptive scheduler restarts the tasks from the latest checkpoint: the executor measures the
+    // tasks' downtime where it can (Flink: RESTARTING → every subtask RUNNING), else request → running
+    const measured = await ex.downtimeMs?.(op.job_id, this.ctx.timeouts.firstRecordMs).catch(() => undefined);
+    op.downtimeMs = measured ?? Math.max(0, this.ctx.now() - requestedAt);
     return this.verify(op);
   }
 
   /** Polls the job until it is RUNNING with `parallelism` (vertex id → parallelism); throws OPERATION_FAILED after `runningMs`. */
-  private async untilRunningWith(jobId: string, parallelism: Record<string, number>): Promise<void> {
+  private async untilRunningWith(op: Operation, parallelism: Record<string, number>): Promise<void> {
+    const jobId = op.job_id;
     const deadline = this.ctx.now() + this.ctx.timeouts.runningMs;
     let last = 'unknown';
     for (;;) {
-      const topo = await this.executor(jobId).describe(jobId);
-      if (topo.state === 'RUNNING' && runsWith(topo, parallelism)) return;
-      last = `${topo.state}, parallelism ${JSON.stringify(Object.fromEntries(topo.vertices.map((v) => [v.id, v.parallelism])))}`;
+      try {
+        const topo = await this.executorOf(op).describe(jobId);
+        if (topo.state === 'RUNNING' && runsWith(topo, parallelism)) return;
+        last = `${topo.state}, parallelism ${JSON.stringify(Object.fromEntries(topo.vertices.map((v) => [v.id, v.parallelism])))}`;
+      } catch (err) {
+        // the job is being restarted by the scheduler: its description may be incomplete for a moment
+        if (isErrorCode(err, 'NOT_FOUND')) throw err;
+        last = errorMessage(err);
+      }
       if (this.ctx.now() >= deadline) break;
       if (!(await this.ctx.sleep(Math.min(500, Math.max(1, deadline - this.ctx.now()))))) break;
     }
@@ -296,8 +313,8 @@ export class OperationRunner {
     const step = await this.begin(op, 'rollback', 'ROLLING_BACK', `${why}; rescaling in place back to the previous parallelism`);
     op.error = why;
     try {
-      await this.executor(op.job_id).rescaleInPlace!(op.job_id, op.previous.parallelism);
-      await this.untilRunningWith(op.job_id, op.previous.parallelism);
+      await this.executorOf(op).rescaleInPlace!(op.job_id, op.previous.parallelism);
+      await this.untilRunningWith(op, op.previous.parallelism);
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.finish(op, 'FAILED', `${why}; rollback failed too: ${errorMessage(err)} — check the job's resource requirements (GET /jobs/${op.job_id}/resource-requirements)`);
@@ -311,45 +328,53 @@ export class OperationRunner {
     const step = await this.begin(op, 'savepoint', 'SAVEPOINTING');
     let savepointPath: string;
     try {
-      ({ savepointPath } = await this.executor(op.job_id).stopWithSavepoint(op.job_id, { timeoutMs: this.ctx.timeouts.savepointMs }));
+      ({ savepointPath } = await this.executorOf(op).stopWithSavepoint(current(op), { timeoutMs: this.ctx.timeouts.savepointMs }));
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
-      return this.finish(op, 'FAILED', `stop with savepoint failed, the job keeps running unchanged: ${errorMessage(err)}`);
+      const late = err instanceof StreamtuneError && err.details.reason === 'timeout'
+        ? ' (should the stop still complete, the job is started again from that savepoint with its previous settings)'
+        : '';
+      return this.finish(op, 'FAILED', `stop with savepoint failed, the job keeps running unchanged${late}: ${errorMessage(err)}`);
     }
     const stoppedAt = this.ctx.now();
     op.savepointPath = savepointPath;
     await this.end(op, step, 'succeeded', savepointPath);
-    await this.ctx.journal.addSnapshot({ job_id: op.job_id, kind: 'savepoint', path: savepointPath, completedAt: stoppedAt, operationId: op.id });
+    await this.ctx.journal.addSnapshot({ job_id: current(op), kind: 'savepoint', path: savepointPath, completedAt: stoppedAt, operationId: op.id });
     return this.startNew(op, savepointPath, stoppedAt);
   }
 
   /** STARTING: start from `savepointPath` with the new settings; on failure roll back. */
   private async startNew(op: Operation, savepointPath: string, stoppedAt: number | undefined): Promise<Operation> {
-    const topo = await this.executor(op.job_id).describe(op.job_id).catch(() => undefined);
+    // the stopped job's graph; if Flink cannot show it, the vertices the operation recorded (the
+    // actions were checked against the job's graph when the operation was applied)
+    const topo = (await this.describeSettled(op).catch(() => undefined)) ?? recordedTopology(op);
     let target: TargetSettings;
     try {
-      target = topo ? targetSettings(op.actions, topo) : { parallelism: {} };
+      target = targetSettings(op.actions, topo);
     } catch (err) {
       return this.rollbackFrom(op, savepointPath, `start refused: ${errorMessage(err)}`);
     }
-    const step = await this.begin(op, 'start', 'STARTING', `from ${savepointPath} with ${JSON.stringify(target)}`);
+    // a new job id is picked and journaled (with the step) before the start is asked for
+    const from = current(op);
+    const runAs = this.newJobId(op);
+    const step = await this.begin(op, 'start', 'STARTING', `from ${savepointPath} with ${JSON.stringify(target)}${runAs ? ` as job ${runAs}` : ''}`);
     try {
-      await this.executor(op.job_id).start({ jobId: op.job_id, savepointPath, parallelism: target.parallelism, checkpointing: target.checkpointing });
+      await this.executorOf(op).start({ jobId: from, savepointPath, parallelism: target.parallelism, checkpointing: target.checkpointing, ...(runAs ? { runAs } : {}) });
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.rollbackFrom(op, savepointPath, `start with the new settings failed: ${errorMessage(err)}`);
     }
-    await this.end(op, step, 'succeeded', `started from ${savepointPath} with ${JSON.stringify(target)}`);
+    await this.end(op, step, 'succeeded', `started from ${savepointPath} with ${JSON.stringify(target)}${runAs ? ` as job ${runAs}` : ''}`);
     const wait = await this.begin(op, 'wait-running', 'STARTING', `until RUNNING, at most ${this.ctx.timeouts.runningMs} ms`);
     try {
-      await this.executor(op.job_id).waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
+      await this.executorOf(op).waitUntilRunning(current(op), this.ctx.timeouts.runningMs);
     } catch (err) {
       await this.end(op, wait, 'failed', errorMessage(err));
       return this.rollbackFrom(op, savepointPath, `the job did not run with the new settings: ${errorMessage(err)}`);
     }
     const runningAt = this.ctx.now();
     await this.end(op, wait, 'succeeded', `running, from ${savepointPath} with ${JSON.stringify(target)}`);
-    const measured = await this.executor(op.job_id).downtimeMs?.(op.job_id, this.ctx.timeouts.firstRecordMs).catch(() => undefined);
+    const measured = await this.executorOf(op).downtimeMs?.(current(op), this.ctx.timeouts.firstRecordMs).catch(() => undefined);
     op.downtimeMs = measured ?? (stoppedAt !== undefined ? Math.max(0, runningAt - stoppedAt) : undefined);
     return this.verify(op);
   }
@@ -381,9 +406,9 @@ export class OperationRunner {
       const left = wakeAt - this.ctx.now();
       if (left > 0 && !(await this.ctx.sleep(left))) return op; // closing: resumed by recover() later
       const now = this.ctx.now();
-      const job = this.ctx.job(op.job_id);
+      const job = this.ctx.job(current(op)) ?? this.ctx.job(op.job_id);
       try {
-        if (!job) throw new StreamtuneError('NOT_FOUND', `job ${op.job_id} is not in the catalog`);
+        if (!job) throw new StreamtuneError('NOT_FOUND', `job ${current(op)} is not in the catalog`);
         const input = await loadVerifyInput(this.ctx.store, job, op, now);
         const v = verifyOperation(input, input.afterWindow);
         if (!v.effective && v.reason.startsWith('not enough data') && attempt < VERIFY_ATTEMPTS) {
@@ -406,6 +431,7 @@ export class OperationRunner {
       }
     }
     if (effective) return this.finish(op, 'SUCCEEDED');
+    if (op.verification?.worse && policy.onWorse === 'rollback') return this.rollbackRunning(op, `ineffective: ${op.verification.reason}`);
     if (policy.onIneffective === 'rollback') return this.rollbackRunning(op, `ineffective: ${op.verification?.reason ?? ''}`);
     return this.finish(op, 'INEFFECTIVE', `ineffective: ${op.verification?.reason ?? ''}`);
   }
@@ -414,28 +440,34 @@ export class OperationRunner {
   private async rollbackRunning(op: Operation, why: string): Promise<Operation> {
     if (this.wasInPlace(op) && this.inPlace(op)) return this.rollbackInPlace(op, why);
     const step = await this.begin(op, 'rollback', 'ROLLING_BACK', why);
-    const sp = await this.executor(op.job_id)
-      .stopWithSavepoint(op.job_id, { timeoutMs: this.ctx.timeouts.savepointMs })
+    const sp = await this.executorOf(op)
+      .stopWithSavepoint(current(op), { timeoutMs: this.ctx.timeouts.savepointMs })
       .catch((err: unknown) => err as Error);
     if (sp instanceof Error) {
       await this.end(op, step, 'failed', `stop with savepoint failed: ${errorMessage(sp)}`);
+      // no checkpoint completed since the operation's savepoint (e.g. the new execution never got all
+      // its tasks running): that savepoint still is the job's latest state, so restoring it loses and
+      // repeats nothing
+      const latest = this.ctx.journal.snapshots(current(op))[0];
+      if (op.savepointPath && (!latest || latest.path === op.savepointPath)) return this.rollbackFrom(op, op.savepointPath, why);
       // still running with the new settings: the change stays
       return this.finish(op, 'INEFFECTIVE', `${why}; rollback not possible (stop with savepoint failed: ${errorMessage(sp)}), kept`);
     }
-    await this.ctx.journal.addSnapshot({ job_id: op.job_id, kind: 'savepoint', path: sp.savepointPath, completedAt: this.ctx.now(), operationId: op.id });
+    await this.ctx.journal.addSnapshot({ job_id: current(op), kind: 'savepoint', path: sp.savepointPath, completedAt: this.ctx.now(), operationId: op.id });
     await this.end(op, step, 'succeeded', `savepoint ${sp.savepointPath}`);
     return this.rollbackFrom(op, sp.savepointPath, why);
   }
 
   /** ROLLING_BACK a stopped job: start from `savepointPath` with the previous settings. */
   private async rollbackFrom(op: Operation, savepointPath: string, why: string): Promise<Operation> {
-    const step = await this.begin(op, 'rollback', 'ROLLING_BACK', `${why}; starting from ${savepointPath} with the previous settings`);
+    const from = current(op);
+    const runAs = this.newJobId(op);
+    const step = await this.begin(op, 'rollback', 'ROLLING_BACK', `${why}; starting from ${savepointPath} with the previous settings${runAs ? ` as job ${runAs}` : ''}`);
     op.error = why;
     try {
-      const topo = await this.executor(op.job_id).describe(op.job_id);
-      if (topo.state === 'RUNNING' || topo.state === 'INITIALIZING' || topo.state === 'RESTARTING') await this.executor(op.job_id).cancel(op.job_id);
-      await this.executor(op.job_id).start({ jobId: op.job_id, savepointPath, parallelism: op.previous.parallelism, checkpointing: op.previous.checkpointing as CheckpointingSettings | undefined });
-      await this.executor(op.job_id).waitUntilRunning(op.job_id, this.ctx.timeouts.runningMs);
+      await this.cancelOwnExecutions(op);
+      await this.executorOf(op).start({ jobId: from, savepointPath, parallelism: op.previous.parallelism, checkpointing: op.previous.checkpointing as CheckpointingSettings | undefined, ...(runAs ? { runAs } : {}) });
+      await this.executorOf(op).waitUntilRunning(current(op), this.ctx.timeouts.runningMs);
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.finish(op, 'FAILED', `${why}; rollback failed too: ${errorMessage(err)} — the job is stopped; its savepoint is ${savepointPath}`);
@@ -444,12 +476,76 @@ export class OperationRunner {
     return this.finish(op, 'ROLLED_BACK', why);
   }
 
+  /**
+   * For an executor that starts a job under a new id: a fresh JobID (32 hex digits), set as
+   * `op.restartedAs` so that the journal record of the step about to begin carries it. Else undefined.
+   */
+  private newJobId(op: Operation): string | undefined {
+    if (!this.executorOf(op).restartsUnderNewJobId) return undefined;
+    op.restartedAs = randomBytes(16).toString('hex');
+    op.startedJobIds = [...(op.startedJobIds ?? []), op.restartedAs];
+    return op.restartedAs;
+  }
+
+  /**
+   * Cancels every execution of the job this operation knows of — the job as applied to, and each
+   * start it asked for — that is still running or waiting for resources (e.g. a start with more
+   * subtasks than the cluster has slots, left behind by a crash during its rollback), so the start
+   * about to be asked for gets the slots. Executions not found are skipped.
+   */
+  private async cancelOwnExecutions(op: Operation): Promise<void> {
+    const ex = this.executorOf(op);
+    for (const id of new Set([op.job_id, ...(op.startedJobIds ?? [])])) {
+      const topo = await ex.describe(id).catch((err: unknown) => {
+        if (isErrorCode(err, 'NOT_FOUND')) return undefined;
+        throw err;
+      });
+      if (topo && (topo.state === 'RUNNING' || topo.state === 'INITIALIZING' || topo.state === 'RESTARTING' || topo.state === 'CREATED')) {
+        this.ctx.logger.info(`operation ${op.id}: cancelling execution ${id} (${topo.state}) before starting the job again`, { operation_id: op.id, job_id: id });
+        await ex.cancel(id);
+      }
+    }
+  }
+
+  /**
+   * The job as it runs now: under `op.restartedAs` when the journal names one and it runs (a start
+   * that never ran is forgotten), else under `op.job_id`; asking again for up to {@link SETTLE_MS}
+   * while the job is not found: right
+   * after a stop-with-savepoint completes, Flink can answer 404 for the stopped job, and a run that
+   * was asked for just before a crash submits its job only once the jar's main() has run in the
+   * JobManager (seconds on a loaded machine; both seen at recovery on the real cluster).
+   */
+  private async describeSettled(op: Operation): Promise<JobTopology> {
+    const ex = this.executorOf(op);
+    const settle = async (id: string): Promise<JobTopology | undefined> => {
+      const deadline = this.ctx.now() + SETTLE_MS;
+      for (;;) {
+        try {
+          return await ex.describe(id);
+        } catch (err) {
+          if (!isErrorCode(err, 'NOT_FOUND')) throw err;
+          if (this.ctx.now() >= deadline || !(await this.ctx.sleep(1000))) return undefined;
+        }
+      }
+    };
+    // the execution the journal names first: it may be on its way (never start a second one beside it)
+    const journaled = op.restartedAs;
+    if (op.restartedAs !== undefined) {
+      const t = await settle(op.restartedAs);
+      if (t) return t;
+      op.restartedAs = undefined; // the start under that id never ran: the job is where it was
+    }
+    const t = await settle(op.job_id);
+    if (t) return t;
+    throw new StreamtuneError('NOT_FOUND', `no job ${op.job_id}${journaled ? ` nor ${journaled}` : ''} within ${SETTLE_MS} ms`, { details: { jobId: op.job_id } });
+  }
+
   // ---- journal ----------------------------------------------------------------------------
 
   /** Where to start a stopped job from: the operation's savepoint while the new execution has not
    * run yet (SAVEPOINTING, STARTING, ROLLING_BACK), else the job's latest recorded snapshot. */
   private latestSavepoint(op: Operation): string | undefined {
-    const latest = this.ctx.journal.snapshots(op.job_id)[0]?.path;
+    const latest = (this.ctx.journal.snapshots(current(op))[0] ?? this.ctx.journal.snapshots(op.job_id)[0])?.path;
     return op.state === 'VERIFYING' ? (latest ?? op.savepointPath) : (op.savepointPath ?? latest);
   }
 
@@ -495,4 +591,17 @@ export class OperationRunner {
     log.call(this.ctx.logger, `operation ${op.id}: ${state}${error ? `: ${error}` : ''}`, { operation_id: op.id, job_id: op.job_id, state, downtime_ms: op.downtimeMs ?? null });
     return op;
   }
+}
+
+/** The id the operation's job runs under now: `op.restartedAs` (set at its latest start), else `op.job_id`. */
+export function current(op: Pick<Operation, 'job_id' | 'restartedAs'>): string {
+  return op.restartedAs ?? op.job_id;
+}
+
+/** A topology of the vertices `op.previous` recorded (ids only), for mapping its actions when the job cannot be described. */
+function recordedTopology(op: Operation): JobTopology {
+  return {
+    jobId: current(op), name: op.job_name ?? op.job_id, state: 'FINISHED', maxParallelism: -1,
+    vertices: Object.entries(op.previous.parallelism).map(([id, parallelism]) => ({ id, name: id, parallelism, maxParallelism: Number.MAX_SAFE_INTEGER, inputs: [] })),
+  };
 }

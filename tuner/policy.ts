@@ -23,7 +23,8 @@ const UPPER_BOUND_MAX_PARALLELISM = 32_768;
  * The default policy: recommend-only (Ververica's MONITORING mode: nothing changes without a click),
  * cooldown 600,000 ms (10 min, Alibaba's Autopilot default), max parallelism 32, at most 2 auto
  * operations per rolling hour, no time-window restriction, verification 60,000 ms after the
- * restart, ineffective operations kept and marked, and their action blocked for 3,600,000 ms (1 h).
+ * restart, ineffective operations kept and marked (but rolled back when the lag grows faster than
+ * before), and their action blocked for 3,600,000 ms (1 h).
  */
 export const DEFAULT_POLICY: TuningPolicy = Object.freeze({
   mode: 'recommend',
@@ -33,6 +34,7 @@ export const DEFAULT_POLICY: TuningPolicy = Object.freeze({
   allowedWindows: Object.freeze([]) as unknown as string[],
   verifyAfterMs: 60_000,
   onIneffective: 'mark',
+  onWorse: 'rollback',
   blockIneffectiveMs: 3_600_000,
 }) as TuningPolicy;
 
@@ -57,7 +59,7 @@ function checkInt(p: TuningPolicy, field: 'cooldownMs' | 'maxParallelism' | 'max
  * Rules: `mode` is 'recommend' or 'auto'; `cooldownMs`, `verifyAfterMs`, `blockIneffectiveMs` and
  * `maxOperationsPerHour` are integers ≥ 0 (ms, ms, ms, operations); `maxParallelism` an integer in
  * [1, 32768]; `allowedWindows` an array of 'HH:MM-HH:MM' strings (24-hour local time; start > end
- * crosses midnight; start = end means the whole day); `onIneffective` is 'mark' or 'rollback';
+ * crosses midnight; start = end means the whole day); `onIneffective` is 'mark' or 'rollback'; `onWorse` is 'rollback' or 'mark';
  * no other fields.
  *
  * @throws StreamtuneError INVALID_CONFIG naming the field and the rule it breaks
@@ -77,6 +79,7 @@ export function resolvePolicy(partial: Partial<TuningPolicy> = {}): TuningPolicy
   checkInt(p, 'verifyAfterMs', 0);
   checkInt(p, 'blockIneffectiveMs', 0);
   if (p.onIneffective !== 'mark' && p.onIneffective !== 'rollback') throw invalid('onIneffective', 'must be "mark" or "rollback"', p.onIneffective);
+  if (p.onWorse !== 'mark' && p.onWorse !== 'rollback') throw invalid('onWorse', 'must be "rollback" or "mark"', p.onWorse);
   if (!Array.isArray(p.allowedWindows)) throw invalid('allowedWindows', 'must be an array of "HH:MM-HH:MM" strings', p.allowedWindows);
   p.allowedWindows.forEach((w, i) => {
     if (typeof w !== 'string' || !WINDOW_RE.test(w)) throw invalid(`allowedWindows[${i}]`, 'must be "HH:MM-HH:MM" (24-hour local time, e.g. "22:00-06:00")', w);

@@ -96,7 +96,7 @@ class Service implements TunerServiceImpl {
     }
     const timeouts = { ...DEFAULT_RUNNER_TIMEOUTS, ...(opts.timeouts ?? {}) };
     this.runner = new OperationRunner({
-      executorFor: (id) => this.executorFor(id),
+      executorFor: (id, kind) => (kind ? this.opts.executors?.[kind] : undefined) ?? this.executorFor(id),
       journal,
       store: opts.store,
       job: (id) => opts.jobs.get(id),
@@ -156,7 +156,7 @@ class Service implements TunerServiceImpl {
       throw new StreamtuneError('INVALID_ARGUMENT', `actions: ${can.reason ?? 'not applicable'}${how}`, { details: { field: 'actions', reason: can.reason, settings: can.settings } });
     }
     targetSettings(actions, topo);
-    const busy = this.inFlight.get(req.job_id);
+    const busy = this.inFlight.get(req.job_id) ?? this.inFlightOnLineage(req.job_id);
     if (busy) throw new StreamtuneError('CONFLICT', `operation ${busy.opId} is in progress on job ${job.name}`, { details: { operationId: busy.opId, reason: 'operation in progress' } });
     if (topo.state !== 'RUNNING') throw new StreamtuneError('JOB_STATE', `job ${job.name} is ${topo.state}, not RUNNING`);
     const now = this.now();
@@ -172,6 +172,7 @@ class Service implements TunerServiceImpl {
       ...(req.diagnosisId ? { diagnosisId: req.diagnosisId } : {}),
       ...(req.recommendationId ? { recommendationId: req.recommendationId } : {}),
       origin: req.origin,
+      executor: job.executor,
       actions,
       previous: {
         parallelism: Object.fromEntries(topo.vertices.map((v) => [v.id, v.parallelism])),
@@ -235,7 +236,7 @@ class Service implements TunerServiceImpl {
 
   operations(filter: { job_id?: string; limit?: number } = {}): Operation[] {
     let ops = this.journal.operations();
-    if (filter.job_id) ops = ops.filter((o) => o.job_id === filter.job_id);
+    if (filter.job_id) ops = this.history(filter.job_id);
     return filter.limit !== undefined ? ops.slice(0, Math.max(0, filter.limit)) : ops;
   }
 
@@ -322,7 +323,7 @@ class Service implements TunerServiceImpl {
     const history = this.history(d.job_id);
     const already = history.find((o) => o.diagnosisId === d.id);
     if (already) return { operation: already, skipped: `diagnosis ${d.id} was already applied by operation ${already.id}` };
-    const busy = this.inFlight.get(d.job_id);
+    const busy = this.inFlight.get(d.job_id) ?? this.inFlightOnLineage(d.job_id);
     if (busy) return skip(`operation ${busy.opId} is in progress`);
     const candidates = d.recommendations.filter((r) => r.actions.length > 0);
     if (candidates.length === 0) return skip(d.recommendations.length === 0 ? 'no recommendation' : 'no recommendation with machine-applicable actions');
@@ -384,8 +385,33 @@ class Service implements TunerServiceImpl {
     return (kind ? this.opts.executors?.[kind] : undefined) ?? this.opts.executor;
   }
 
+  /**
+   * The operations of the job `jobId` and of the executions it continues: a job restarted under a
+   * new id (`Operation.restartedAs`, Flink) keeps its predecessors' history, so cooldown, rate
+   * limits and blocked actions carry over. Newest first.
+   */
   private history(jobId: string): Operation[] {
-    return this.journal.operations().filter((o) => o.job_id === jobId);
+    const all = this.journal.operations();
+    const ids = new Set([jobId]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const o of all) {
+        if (o.restartedAs !== undefined && ids.has(o.restartedAs) && !ids.has(o.job_id)) {
+          ids.add(o.job_id);
+          grew = true;
+        }
+      }
+    }
+    return all.filter((o) => ids.has(o.job_id) || (o.restartedAs !== undefined && ids.has(o.restartedAs)));
+  }
+
+  /** An operation in flight on an execution the job `jobId` continues (or continued by it). */
+  private inFlightOnLineage(jobId: string): { opId: string; done: Promise<Operation> } | undefined {
+    for (const o of this.history(jobId)) {
+      const f = this.inFlight.get(o.job_id);
+      if (f?.opId === o.id) return f;
+    }
+    return undefined;
   }
 
   private notApplicable(rec: Recommendation, topo: JobTopology, blocked: Map<string, { until: number; reason: string }>): string | undefined {

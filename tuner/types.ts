@@ -19,7 +19,8 @@ import type { Applicability } from './applicability.ts';
  * - SUCCEEDED: verified effective (or verification disabled by the policy, `verifyAfterMs: 0`)
  * - FAILED: nothing changed (savepoint failed/timed out, the job keeps running unchanged) — or the
  *   rollback itself failed (then `error` says so and the job needs a human)
- * - ROLLED_BACK: start failed, or verification found it ineffective with `onIneffective: 'rollback'`
+ * - ROLLED_BACK: start failed, or verification found it ineffective with `onIneffective: 'rollback'`,
+ *   or found the lag growing faster than before the change (`onWorse: 'rollback'`, the default)
  * - INEFFECTIVE: verification found no improvement; kept, and the action is blocked for the job
  * - UNVERIFIED: applied and running with the new settings, but verification could not judge it ("not
  *   enough data" after every attempt, or the metrics could not be read): kept, needs a look
@@ -88,6 +89,9 @@ export interface Verification {
   /** records/s arriving after the change (throughput after + lag trend after): one minute of input is 60 s of it */
   inputRecordsPerSecond?: number;
   effective: boolean;
+  /** true when the lag grows after the change, and faster than before it (by more than the flat
+   * band): the change made things worse (rolled back under `onWorse: 'rollback'`, the default) */
+  worse?: boolean;
   /** why, in one line with the numbers */
   reason: string;
 }
@@ -102,12 +106,26 @@ export interface Operation {
   recommendationId?: string;
   /** who started it */
   origin: 'user' | 'auto';
+  /** the kind of executor the job ran on when the operation was applied (`ManagedJob.executor`):
+   * recovery uses it, since after a restart of streamtune the catalog may not list a stopped job */
+  executor?: 'bundled' | 'flink';
   actions: TuningAction[];
   /** parallelism per vertex before (vertex id/name → parallelism) and checkpoint settings before:
    * what a rollback restores */
   previous: { parallelism: Record<string, number>; checkpointing?: Record<string, number | boolean> };
   state: OperationState;
   steps: OperationStep[];
+  /**
+   * The job id the job runs under after the operation's (latest) start, when it is not `job_id`:
+   * Flink without HA never accepts a JobID twice (its embedded JobResultStore keeps every finished
+   * one), so a savepoint restart runs under a new JobID, which the runner picks and journals BEFORE
+   * asking for the run (`StartRequest.runAs`), so that a crash at any point leaves it known.
+   */
+  restartedAs?: string;
+  /** every job id the operation asked the executor to start under (`restartedAs` is the last), so
+   * that a start that took the place of another (a rollback after a start that never ran) can cancel
+   * what is left of the earlier ones, also after a crash */
+  startedJobIds?: string[];
   /** savepoint taken by the stop */
   savepointPath?: string;
   /** ms: last record processed before the stop → first record processed after the start */
@@ -140,6 +158,9 @@ export interface TuningPolicy {
   verifyAfterMs: number;
   /** what an ineffective operation does: keep it and mark INEFFECTIVE, or roll back. Default 'mark'. */
   onIneffective: 'mark' | 'rollback';
+  /** what an operation after which the lag grows faster than before does (verification's `worse`):
+   * roll back (default), or treat it as any ineffective operation (`onIneffective`). Default 'rollback'. */
+  onWorse: 'rollback' | 'mark';
   /** ms an ineffective action stays blocked for the job (Dhalion-style blacklist). Default 3,600,000. */
   blockIneffectiveMs: number;
 }

@@ -292,6 +292,7 @@ export class FlinkCatalog implements JobCatalog {
       state: d.state as JobState,
       topology,
       startedAt: d['start-time'],
+      ...(d.timestamps?.RUNNING !== undefined ? { runningSince: d.timestamps.RUNNING } : {}),
     };
     // the sources' reader metrics exist only while the job runs; what was learnt before is kept
     const k = d.state === 'RUNNING' ? await this.learnKafka(d.jid, d.name, topology, mapping) : this.kafkaFacts.get(d.jid);

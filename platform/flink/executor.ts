@@ -37,6 +37,13 @@ export interface FlinkExecutorOptions {
   programArgs?: string[];
   /** Restore claim mode (Flink 1.20+ `claimMode`). Default not sent (Flink's default, NO_CLAIM). */
   claimMode?: 'CLAIM' | 'NO_CLAIM' | 'LEGACY';
+  /**
+   * Per-job program: `jarId`, `entryClass` and `programArgs` by job name or JobID (JobID wins), laid
+   * over the cluster-wide ones above when `start` restarts that job. The REST API does not keep a
+   * job's program arguments, so a cluster running one jar with different arguments per job (its
+   * topic, consumer group, knobs) says them here. Default none.
+   */
+  jobs?: Record<string, FlinkJobProgram>;
   /** Extra `flinkConfiguration` entries sent on every start. Default none. */
   flinkConfiguration?: Record<string, string>;
   /** 'adaptive' enables {@link FlinkExecutor.rescaleInPlace} (needs `jobmanager.scheduler: adaptive`, Flink 1.18+). Default 'default'. */
@@ -48,7 +55,9 @@ export interface FlinkExecutorOptions {
    * previous execution's entry left its JobResultStore (`job-result-store.delete-on-commit: true`,
    * Flink's default); until the stopped execution's cleanup finishes, a submit under its JobID is
    * refused with DuplicateJobSubmissionException ("Job has already been submitted"), which `start`
-   * retries for up to `duplicateJobRetryMs`. Default false (a new JobID per start).
+   * retries for up to `duplicateJobRetryMs`. Only with HA: without it (the embedded JobResultStore)
+   * Flink 1.20 keeps every finished JobID for good and refuses it forever. Default false (a new
+   * JobID per start: {@link StartRequest.runAs}, else Flink's choice).
    */
   keepJobId?: boolean;
   /** ms `start` keeps retrying a submit refused as a duplicate JobID (see `keepJobId`). Default 30 000. */
@@ -66,6 +75,16 @@ export interface FlinkExecutorOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** The program a job is (re)started with: which uploaded jar, entry class and arguments. */
+export interface FlinkJobProgram {
+  /** id of the uploaded jar (`POST /jars/upload`) */
+  jarId?: string;
+  /** fully qualified entry class; default the jar manifest's */
+  entryClass?: string;
+  /** program arguments (`programArgsList`) */
+  programArgs?: string[];
+}
+
 /** Flink implementation of {@link JobExecutor}; errors as documented in `platform/executor.ts`. */
 export class FlinkExecutor implements JobExecutor {
   readonly kind = 'flink' as const;
@@ -73,6 +92,15 @@ export class FlinkExecutor implements JobExecutor {
   private readonly log: Logger;
   private readonly pollMs: number;
   private readonly now: () => number;
+  /** JobID → job name, as last described (for the per-job programs of `opts.jobs`) */
+  private readonly names = new Map<string, string>();
+  /** JobID → when its sources stopped for the latest stop or in-place rescale (ms since epoch, JobManager clock where known), for {@link downtimeMs} */
+  private readonly downSince = new Map<string, { at: number; how: 'savepoint' | 'rescale'; requestedAt: number }>();
+
+  /** True unless `keepJobId`: a start runs under a new JobID ({@link StartRequest.runAs} when given). */
+  get restartsUnderNewJobId(): boolean {
+    return this.opts.keepJobId !== true;
+  }
 
   /** True with `scheduler: 'adaptive'`: {@link rescaleInPlace} is available. */
   get rescalesInPlace(): boolean {
@@ -87,7 +115,7 @@ export class FlinkExecutor implements JobExecutor {
    */
   supports(kind: ExecutorChange): ChangeSupport {
     if (kind === 'memory') return { ok: false, reason: "TaskManager memory (taskmanager.memory.*) is the Flink cluster's configuration, read when a TaskManager starts; resubmitting one job cannot change it" };
-    if (this.opts.jarId) return { ok: true };
+    if (this.opts.jarId || Object.values(this.opts.jobs ?? {}).some((j) => j.jarId)) return { ok: true };
     if (kind === 'parallelism' && this.opts.scheduler === 'adaptive') return { ok: true };
     return {
       ok: false,
@@ -107,6 +135,7 @@ export class FlinkExecutor implements JobExecutor {
   /** `GET /jobs/:jid` and its `/plan` → topology. Vertex ids are JobVertexIDs. Throws NOT_FOUND for an unknown job, FLINK_API. */
   async describe(jobId: string): Promise<JobTopology> {
     const [d, plan] = await onJob(jobId, () => Promise.all([this.client.jobDetails(jobId), this.client.jobPlan(jobId)]));
+    this.names.set(d.jid, d.name);
     return {
       jobId: d.jid,
       name: d.name,
@@ -136,9 +165,16 @@ export class FlinkExecutor implements JobExecutor {
     const before = await this.describe(jobId);
     const triggerId = newTriggerId();
     this.log.info('stop-with-savepoint', { job_id: jobId, triggerId, drain: opts.drain ?? false });
+    const requestedAt = this.now();
     await this.client.stopWithSavepoint(jobId, { targetDirectory: opts.targetDirectory, drain: opts.drain ?? false, triggerId });
     try {
-      return await this.awaitSavepoint(jobId, triggerId, opts.timeoutMs, 'stop-with-savepoint');
+      const r = await this.awaitSavepoint(jobId, triggerId, opts.timeoutMs, 'stop-with-savepoint');
+      // the sources stopped emitting at the savepoint's barrier: its trigger time on the JobManager's clock
+      const stats = await this.client.checkpoints(jobId).catch(() => undefined);
+      const sp = stats?.latest?.savepoint;
+      const at = sp?.external_path === r.savepointPath && sp.trigger_timestamp ? sp.trigger_timestamp : requestedAt;
+      this.downSince.set(jobId, { at, how: 'savepoint', requestedAt });
+      return r;
     } catch (err) {
       if (err instanceof StreamtuneError && err.details.reason === 'timeout') this.restartAfterLateStop(before, triggerId);
       throw err;
@@ -202,7 +238,8 @@ export class FlinkExecutor implements JobExecutor {
    * without `jarId`, INVALID_ARGUMENT for a parallelism < 1.
    */
   async start(req: StartRequest): Promise<{ jobId: string }> {
-    if (!this.opts.jarId) throw new StreamtuneError('INVALID_CONFIG', 'flink.jarId is required to start jobs over REST', { details: { field: 'jarId' } });
+    const program = this.programOf(req.jobId);
+    if (!program.jarId) throw new StreamtuneError('INVALID_CONFIG', 'flink.jarId is required to start jobs over REST', { details: { field: 'jarId' } });
     const conf: Record<string, string> = { ...(this.opts.flinkConfiguration ?? {}) };
     const overrides = req.parallelism ?? {};
     for (const [vid, p] of Object.entries(overrides)) {
@@ -218,15 +255,41 @@ export class FlinkExecutor implements JobExecutor {
     if (cp?.unaligned !== undefined) conf['execution.checkpointing.unaligned.enabled'] = String(cp.unaligned);
     const body: JarRunRequest = {};
     if (this.opts.keepJobId) body.jobId = req.jobId;
-    if (this.opts.entryClass !== undefined) body.entryClass = this.opts.entryClass;
-    if (this.opts.programArgs !== undefined) body.programArgsList = this.opts.programArgs;
+    else if (req.runAs !== undefined) {
+      if (!/^[0-9a-f]{32}$/.test(req.runAs)) throw new StreamtuneError('INVALID_ARGUMENT', `runAs must be a JobID (32 hex digits), got '${req.runAs}'`, { details: { field: 'runAs' } });
+      body.jobId = req.runAs;
+    }
+    if (program.entryClass !== undefined) body.entryClass = program.entryClass;
+    if (program.programArgs !== undefined) body.programArgsList = program.programArgs;
     if (req.savepointPath !== undefined) body.savepointPath = req.savepointPath;
     if (req.allowNonRestoredState !== undefined) body.allowNonRestoredState = req.allowNonRestoredState;
     if (this.opts.claimMode !== undefined && req.savepointPath !== undefined) body.claimMode = this.opts.claimMode;
     if (Object.keys(conf).length > 0) body.flinkConfiguration = conf;
-    const jobId = await this.runJarRetryingDuplicate(this.opts.jarId, body);
+    const jobId = await this.runJarRetryingDuplicate(program.jarId, body);
+    // the downtime of the stop that preceded this start is measured on the new execution
+    const down = this.downSince.get(req.jobId);
+    if (down && jobId !== req.jobId) {
+      this.downSince.delete(req.jobId);
+      this.downSince.set(jobId, down);
+    }
+    const name = this.names.get(req.jobId);
+    if (name !== undefined) this.names.set(jobId, name);
     this.log.info('job submitted', { previous_job_id: req.jobId, job_id: jobId, savepointPath: req.savepointPath, overrides });
     return { jobId };
+  }
+
+  /** The program `jobId` restarts with: `opts.jobs[JobID]`, else `opts.jobs[its name]`, over the cluster-wide options. */
+  programOf(jobId: string): FlinkJobProgram {
+    const name = this.names.get(jobId);
+    const own = this.opts.jobs?.[jobId] ?? (name !== undefined ? this.opts.jobs?.[name] : undefined) ?? {};
+    const out: FlinkJobProgram = {};
+    const jarId = own.jarId ?? this.opts.jarId;
+    const entryClass = own.entryClass ?? this.opts.entryClass;
+    const programArgs = own.programArgs ?? this.opts.programArgs;
+    if (jarId !== undefined) out.jarId = jarId;
+    if (entryClass !== undefined) out.entryClass = entryClass;
+    if (programArgs !== undefined) out.programArgs = [...programArgs];
+    return out;
   }
 
   /**
@@ -314,7 +377,54 @@ export class FlinkExecutor implements JobExecutor {
       next[vid] = { lowerBound: cur.lowerBound > target ? target : cur.lowerBound, upperBound: target };
     }
     this.log.info('rescale in place', { job_id: jobId, overrides });
+    const requestedAt = this.now();
     await this.client.updateResourceRequirements(jobId, next);
+    this.downSince.set(jobId, { at: requestedAt, how: 'rescale', requestedAt });
+  }
+
+  /**
+   * Downtime of the job's latest stop-with-savepoint → start, or in-place rescale, ms: from the
+   * moment its sources stopped to the moment every subtask of the new execution was RUNNING, both
+   * read from Flink's own records on the JobManager's clock (so no polling interval is in it):
+   * - stopped: a stop-with-savepoint's sources stop emitting at its barrier, i.e. at the savepoint's
+   *   `trigger_timestamp` (`GET /jobs/:jid/checkpoints`, `latest.savepoint`); an in-place rescale's
+   *   tasks are cancelled when the adaptive scheduler restarts the job, i.e. at the job's latest
+   *   `timestamps.RESTARTING` (`GET /jobs/:jid`) after the request (else the request time);
+   * - running again: the latest `timestamps.RUNNING` over every subtask of every vertex of the new
+   *   execution (`GET /jobs/:jid/vertices/:vid/subtasktimes`): from then on each source reads and
+   *   every operator processes.
+   * Records in flight between the barrier and the stop are processed meanwhile, and a restored
+   * source first re-reads what arrived during the restart: the lag that builds is
+   * downtime × input rate. Waits up to `timeoutMs` for every subtask to run; undefined when no stop
+   * or rescale of the job was seen by this executor, or the subtasks are not all RUNNING in time.
+   */
+  async downtimeMs(jobId: string, timeoutMs: number): Promise<number | undefined> {
+    const down = this.downSince.get(jobId);
+    if (!down) return undefined;
+    const deadline = this.now() + timeoutMs;
+    for (;;) {
+      const d = await this.client.jobDetails(jobId).catch(() => undefined);
+      const allRunning = d?.state === 'RUNNING' && d.vertices.every((v) => v.status === 'RUNNING' || v.status === 'FINISHED');
+      if (d && allRunning) {
+        let at = down.at;
+        if (down.how === 'rescale') {
+          const restarting = d.timestamps?.RESTARTING;
+          // the JobManager's clock and ours are one machine's here; allow 1 s of skew elsewhere
+          if (restarting !== undefined && restarting >= down.requestedAt - 1000) at = restarting;
+        }
+        const times = await Promise.all(d.vertices.map((v) => this.client.subtaskTimes(jobId, v.id).catch(() => undefined)));
+        let running = -Infinity;
+        for (const t of times) {
+          if (!t) return undefined;
+          for (const st of t.subtasks) running = Math.max(running, st.timestamps.RUNNING ?? Number.NaN);
+        }
+        if (!Number.isFinite(running) || running < at) return undefined;
+        this.downSince.delete(jobId);
+        return running - at;
+      }
+      if (this.now() >= deadline) return undefined;
+      await (this.opts.sleep ?? sleep)(this.pollMs);
+    }
   }
 }
 

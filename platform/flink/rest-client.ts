@@ -109,6 +109,14 @@ export interface CheckpointStats {
   };
 }
 
+/** `GET /jobs/{jid}/vertices/{vid}/subtasktimes` (subset). Times in ms since epoch (JobManager clock). */
+export interface SubtaskTimes {
+  id: string;
+  name: string;
+  now?: number;
+  subtasks: Array<{ subtask: number; host?: string; duration?: number; timestamps: Record<string, number> }>;
+}
+
 /** `GET /jobs/{jid}/checkpoints/config` (subset). Durations in ms. */
 export interface CheckpointConfig {
   mode: string;
@@ -309,6 +317,15 @@ export class FlinkRestClient {
   /** `GET /jobs/{jid}/checkpoints`. */
   checkpoints(jid: string): Promise<CheckpointStats> {
     return this.get(`/jobs/${esc(jid)}/checkpoints`);
+  }
+
+  /**
+   * `GET /jobs/{jid}/vertices/{vid}/subtasktimes`: per subtask of the current execution, when it
+   * entered each execution state (JobManager clock, ms since epoch), e.g. `{DEPLOYING: …, INITIALIZING:
+   * …, RUNNING: …}`.
+   */
+  subtaskTimes(jid: string, vid: string): Promise<SubtaskTimes> {
+    return this.get(`/jobs/${esc(jid)}/vertices/${esc(vid)}/subtasktimes`);
   }
 
   /** `GET /jobs/{jid}/checkpoints/config`. */

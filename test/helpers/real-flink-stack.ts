@@ -67,6 +67,8 @@ export interface RealFlinkStackOptions {
   reporterIntervalSeconds?: number;
   /** Further Flink config keys (they win). */
   flinkConfig?: Record<string, string | number | boolean>;
+  /** `jobmanager.scheduler`. Default 'default'; 'adaptive' for in-place rescales. */
+  scheduler?: 'default' | 'adaptive';
   logger?: Logger;
 }
 
@@ -117,8 +119,11 @@ export interface StackControlPlaneOptions {
    * its own, so nothing of the reporter is seen.
    */
   influxReporter: boolean;
-  /** `flink.jobs`: consumer group/topics per job name or JobID. Default none (discovered from the broker). */
-  jobs?: Record<string, { consumerGroup?: string; topics?: string[] }>;
+  /** `flink.jobs`: consumer group/topics per job name or JobID (default none: discovered from the
+   * broker), and the program a savepoint restart runs (default: what {@link RealFlinkStack.submit} used). */
+  jobs?: Record<string, { consumerGroup?: string; topics?: string[]; programArgs?: string[] }>;
+  /** `flink.scheduler`: 'adaptive' on a stack started with `scheduler: 'adaptive'`. Default 'default'. */
+  scheduler?: 'default' | 'adaptive';
   /** A rules folder laid over the built-in rules (see {@link writeRules}). Default none. */
   rulesDir?: string;
   /** `collector.intervalMs`. Default 2,000. */
@@ -160,7 +165,11 @@ export interface RealFlinkStack {
   submit(job: StackJob): Promise<string>;
   /** The job's program arguments as {@link submit} passes them. */
   jobArgs(job: StackJob): string[];
-  /** Builds and starts a control plane against this stack; closed by {@link close} (or by the caller). */
+  /**
+   * Builds and starts a control plane against this stack; closed by {@link close} (or by the caller).
+   * Its `flink.jobs` carries the program arguments of every job submitted before (so a savepoint
+   * restart runs the job's jar with them), with `opts.jobs` laid over.
+   */
   controlPlane(opts: StackControlPlaneOptions): Promise<AssembledControlPlane>;
   /** Stops control planes, producers, Flink, InfluxDB and Kafka. Idempotent; safe after a failed start. */
   close(): Promise<void>;
@@ -187,6 +196,8 @@ export async function startRealFlinkStack(opts: RealFlinkStackOptions = {}): Pro
   const logger = opts.logger ?? silentLogger;
   const closers: Array<() => Promise<void>> = [];
   const producers = new Set<FlightProducer>();
+  /** job name → the program arguments it was submitted with */
+  const submitted = new Map<string, string[]>();
   const planes = new Set<AssembledControlPlane>();
   let closed: Promise<void> | undefined;
   const closeAll = (): Promise<void> =>
@@ -204,6 +215,7 @@ export async function startRealFlinkStack(opts: RealFlinkStackOptions = {}): Pro
     const influxDb = await influx.createDatabase('flink');
     const flink = await startFlinkCluster({
       slots: opts.slots ?? 8,
+      ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
       ...(opts.taskManagerMemory ? { taskManagerMemory: opts.taskManagerMemory } : {}),
       influxdb: { url: influx.url, db: influxDb, intervalSeconds: opts.reporterIntervalSeconds ?? 2 },
       prometheus: true,
@@ -300,6 +312,7 @@ export async function startRealFlinkStack(opts: RealFlinkStackOptions = {}): Pro
       jobArgs,
       async submit(job) {
         const args = jobArgs(job);
+        submitted.set(job.name, args);
         if (job.waitRunning === false) {
           const res = await fetch(`${flink.restUrl}/jars/${jarId}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ programArgsList: args }) });
           const text = await res.text();
@@ -329,7 +342,11 @@ export async function startRealFlinkStack(opts: RealFlinkStackOptions = {}): Pro
               influxReporter: o.influxReporter,
               pollIntervalMs: o.pollIntervalMs ?? 1000,
               restartTimeMs: o.restartTimeMs ?? 10_000,
-              ...(o.jobs ? { jobs: o.jobs } : {}),
+              ...(o.scheduler ? { scheduler: o.scheduler } : {}),
+              // the program of every job submitted so far, for savepoint restarts (the REST API does not keep it)
+              jobs: Object.fromEntries(
+                [...new Set([...submitted.keys(), ...Object.keys(o.jobs ?? {})])].map((name) => [name, { ...(submitted.has(name) ? { programArgs: submitted.get(name)! } : {}), ...(o.jobs?.[name] ?? {}) }]),
+              ),
             },
             ...(o.config ?? {}),
           },

@@ -1,7 +1,9 @@
 package streamtune.jobs;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
@@ -118,17 +120,23 @@ public final class FlightDelaysJob {
         String airports = required(a, "airports");
         String topic = a.getOrDefault("topic", "flights");
 
+        // The job's defaults. Checkpointing keys given at submission (the `flinkConfiguration` of
+        // POST /jars/:jarid/run, e.g. a tuner's restart with a new interval) win over them: a key the
+        // program sets itself would win over the submitted one (the program's configuration is laid
+        // over the cluster's), so those are only set when the submission left them out.
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        ReadableConfig submitted = env.getConfiguration();
         Configuration conf = new Configuration();
         conf.setString("pipeline.name", a.getOrDefault("job-name", "flight-delays"));
         conf.setString("pipeline.max-parallelism", String.valueOf(longArg(a, "max-parallelism", 128)));
-        conf.setString("execution.checkpointing.interval", longArg(a, "checkpoint-interval-ms", 10_000) + " ms");
-        conf.setString("execution.checkpointing.mode", "EXACTLY_ONCE");
-        conf.setString("execution.checkpointing.timeout", "60 s");
-        conf.setString("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
+        setUnlessSubmitted(conf, submitted, "execution.checkpointing.interval", longArg(a, "checkpoint-interval-ms", 10_000) + " ms");
+        setUnlessSubmitted(conf, submitted, "execution.checkpointing.mode", "EXACTLY_ONCE");
+        setUnlessSubmitted(conf, submitted, "execution.checkpointing.timeout", "60 s");
+        setUnlessSubmitted(conf, submitted, "execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
         conf.setString("restart-strategy.type", "fixed-delay");
         conf.setString("restart-strategy.fixed-delay.attempts", String.valueOf(longArg(a, "restart-attempts", 3)));
         conf.setString("restart-strategy.fixed-delay.delay", longArg(a, "restart-delay-ms", 1000) + " ms");
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.configure(conf);
         int p = parallelismArg(a, "parallelism");
         if (p > 0) env.setParallelism(p);
 
@@ -180,6 +188,11 @@ public final class FlightDelaysJob {
         if (sp > 0) sink.setParallelism(sp);
 
         env.execute();
+    }
+
+    /** Sets {@code key} in {@code conf} unless the submitted configuration has it already. */
+    private static void setUnlessSubmitted(Configuration conf, ReadableConfig submitted, String key, String value) {
+        if (!submitted.getOptional(ConfigOptions.key(key).stringType().noDefaultValue()).isPresent()) conf.setString(key, value);
     }
 
     private static void setParallelism(SingleOutputStreamOperator<?> op, int p) {

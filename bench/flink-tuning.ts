@@ -1,0 +1,236 @@
+/**
+ * streamtune's auto mode against the Flink Kubernetes operator's autoscaler, on the same lagging
+ * real Flink job (suite 'flink-tuning', issue 16). Each run starts its own stack
+ * (test/helpers/real-flink-stack.ts with `jobmanager.scheduler: adaptive`, so both rescale in place
+ * through `PUT /jobs/:jid/resource-requirements`), produces flights at {@link RATE} records/s,
+ * submits the flight-delays job at parallelism 1 with `enrich` spending L ms per record, and lets
+ * one tuner work on it:
+ *
+ * - `streamtune`: the control plane in auto mode (Flink's reporter → InfluxDB, the lag alert after
+ *   15 s above 5,000 records, verification 45 s after, cooldown 10 min), rescaling in place;
+ * - `autoscaler-defaults`: the operator's autoscaler library (`org.apache.flink:flink-autoscaler`
+ *   1.10.0, the release for Flink 1.20, from Maven Central) in streamtune's own small loop
+ *   (bench/autoscaler/StandaloneAutoscaler.java: Maven Central has no `flink-autoscaler-standalone`)
+ *   with its defaults, only `job.autoscaler.enabled: true` (stabilization 5 min, metrics window 15 min,
+ *   target utilisation 0.7, catch-up 30 min, restart time 5 min);
+ * - `autoscaler-matched`: the same with streamtune's settings: utilisation target 0.85, catch-up
+ *   30 min, restart time 10 s, stabilization 1 min and metrics window 2 min (what streamtune's Flink
+ *   diagnosis looks at: 60 s of meter warm-up, a 2-minute window).
+ *
+ * Measured by polling the cluster and the broker every 2 s: lag onset (the job's start: it lags from
+ * its first second), detection (streamtune: its first diagnosis recommending more parallelism for
+ * enrich; autoscaler: its first scaling report event), the first rescale (enrich's parallelism
+ * changes), lag back under one minute of input (log-end − committed ≤ 60 × RATE, after it was above),
+ * the number of rescales, the final parallelism against the smallest that keeps up
+ * (⌈RATE × L / 1000⌉, nominal: on a loaded machine a subtask does less than 1000 / L records/s), and
+ * the total downtime (per rescale: the job's RESTARTING → every subtask RUNNING again, from Flink's
+ * own records). A run ends when the lag is back under one minute of input and 3 minutes passed
+ * without a rescale, or after {@link MAX_RUN_MS}.
+ *
+ * Run: `npm run bench -- flink-tuning` (3 sizes × 3 variants × `STREAMTUNE_BENCH_RUNS` runs, default
+ * 3: hours, the defaults variant alone needs 20 min to act). `STREAMTUNE_BENCH_SIZES=2`,
+ * `STREAMTUNE_BENCH_VARIANTS=streamtune,autoscaler-matched` and `STREAMTUNE_BENCH_MAX_RUN_MS` pick a part.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import { cacheDir, ensureFlinkDistribution, resolveMavenJars } from '../platform/index.ts';
+import type { Diagnosis } from '../diagnoser/index.ts';
+import { startRealFlinkStack, writeRules, type RealFlinkStack } from '../test/helpers/real-flink-stack.ts';
+import { tempDir } from '../test/helpers/wait.ts';
+import type { BenchRow } from './types.ts';
+
+/** records/s produced. */
+export const RATE = 400;
+/** smallest parallelism that keeps up → enrich ms per record (⌈RATE × L / 1000⌉ = size). */
+export const SIZES: Record<number, number> = { 2: 4, 4: 9, 7: 16 };
+export const VARIANTS = ['streamtune', 'autoscaler-defaults', 'autoscaler-matched'] as const;
+type Variant = (typeof VARIANTS)[number];
+/** ms a run may last (`STREAMTUNE_BENCH_MAX_RUN_MS`, default 30 min). */
+export const MAX_RUN_MS = Number(process.env.STREAMTUNE_BENCH_MAX_RUN_MS ?? 30 * 60_000);
+const QUIET_MS = 180_000;
+const POLL_MS = 2000;
+const AUTOSCALER_VERSION = '1.10.0';
+
+/** What one run measured; times in ms from the job's start (lag onset). */
+export interface TuningRun {
+  variant: Variant;
+  size: number;
+  detectionMs?: number;
+  firstRescaleMs?: number;
+  lagUnderMinuteMs?: number;
+  rescales: number;
+  finalParallelism: number;
+  downtimeMs: number;
+  timedOut: boolean;
+}
+
+/** Compiles the autoscaler loop once (javac against Flink's lib/ and the autoscaler library); returns its classpath. */
+async function autoscalerClasspath(): Promise<string> {
+  const dist = ensureFlinkDistribution();
+  const lib = await resolveMavenJars({ name: 'flink-autoscaler', version: AUTOSCALER_VERSION, artifacts: [`org.apache.flink:flink-autoscaler:${AUTOSCALER_VERSION}`] });
+  const flinkJars = readdirSync(dist.lib).filter((f) => f.endsWith('.jar')).map((f) => join(dist.lib, f));
+  const cp = [...flinkJars, ...lib.jars].join(':');
+  const out = cacheDir(`bench/autoscaler-${AUTOSCALER_VERSION}`);
+  if (!existsSync(join(out, 'streamtune', 'bench', 'StandaloneAutoscaler.class'))) {
+    mkdirSync(out, { recursive: true });
+    const src = fileURLToPath(new URL('./autoscaler/StandaloneAutoscaler.java', import.meta.url));
+    const r = spawnSync('javac', ['-cp', cp, '-d', out, src], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`javac StandaloneAutoscaler.java failed: ${r.stderr}`);
+  }
+  return `${out}:${cp}`;
+}
+
+async function json<T>(url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
+  return (await res.json()) as T;
+}
+
+/** Downtime of the latest in-place rescale: timestamps.RESTARTING → the latest subtask RUNNING. */
+async function rescaleDowntime(rest: string, jid: string): Promise<number | undefined> {
+  const d = await json<{ state: string; timestamps?: Record<string, number>; vertices: Array<{ id: string; status: string }> }>(`${rest}/jobs/${jid}`);
+  if (d.state !== 'RUNNING' || !d.vertices.every((v) => v.status === 'RUNNING')) return undefined;
+  const down = d.timestamps?.RESTARTING;
+  if (down === undefined) return undefined;
+  let up = -Infinity;
+  for (const v of d.vertices) {
+    const t = await json<{ subtasks: Array<{ timestamps: Record<string, number> }> }>(`${rest}/jobs/${jid}/vertices/${v.id}/subtasktimes`);
+    for (const s of t.subtasks) up = Math.max(up, s.timestamps.RUNNING ?? -Infinity);
+  }
+  return Number.isFinite(up) && up >= down ? up - down : undefined;
+}
+
+async function oneRun(variant: Variant, size: number, autoscalerCp: string | undefined): Promise<TuningRun> {
+  const latency = SIZES[size]!;
+  const stack: RealFlinkStack = await startRealFlinkStack({ scheduler: 'adaptive' });
+  let child: ChildProcess | undefined;
+  const admin = new Kafka({ clientId: 'bench-flink-tuning', brokers: stack.kafka.bootstrap, logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    const name = `bench-${variant}-${size}`;
+    const producer = stack.produce({ rate: RATE });
+    const jid = await stack.submit({ name, lookupLatencyMs: latency, parallelism: 1 });
+    const t0 = Date.now();
+    let detectedAt: number | undefined;
+    let diagnoses: (() => Diagnosis[]) | undefined;
+    if (variant === 'streamtune') {
+      const rules = writeRules(tempDir('bench-rules-'), 'alerts:\n  - id: lag.consumer-group\n    metric: streamtune_kafka_partition_lag\n    field: value\n    groupBy: [group]\n    aggregate: sum\n    window: 1m\n    condition: "> 5000"\n    for: 15s\n    severity: severe\n    help: lag above 5,000 records for 15 s\n');
+      const cp = await stack.controlPlane({
+        influxReporter: true, scheduler: 'adaptive', rulesDir: rules,
+        jobs: { [name]: { consumerGroup: `${name}-group`, topics: ['flights'] } },
+        config: { tuner: { policies: { '*': { mode: 'auto', cooldownMs: 600_000, verifyAfterMs: 45_000, maxOperationsPerHour: 6 } } } },
+      });
+      diagnoses = () => cp.diagnoses.list({ job_id: jid, limit: 50 });
+    } else {
+      const conf = variant === 'autoscaler-defaults'
+        ? ['job.autoscaler.enabled=true']
+        : ['job.autoscaler.enabled=true', 'job.autoscaler.target.utilization=0.85', 'job.autoscaler.catch-up.duration=30m', 'job.autoscaler.restart.time=10s', 'job.autoscaler.stabilization.interval=1m', 'job.autoscaler.metrics.window=2m'];
+      child = spawn('java', ['-cp', autoscalerCp!, 'streamtune.bench.StandaloneAutoscaler', '--host', '127.0.0.1', '--port', new URL(stack.flink.restUrl).port, '--interval-ms', '10000', ...conf.flatMap((c) => ['--conf', c])], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let buf = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          try {
+            const e = JSON.parse(line) as { t: number; event: string; reason?: string };
+            if (e.event === 'autoscaler' && e.reason === 'ScalingReport' && detectedAt === undefined) detectedAt = e.t;
+          } catch {
+            // not a JSON line
+          }
+        }
+      });
+    }
+    let parallelism = 1;
+    let rescales = 0;
+    let firstRescaleAt: number | undefined;
+    let lastRescaleAt = t0;
+    let wasAbove = false;
+    let underAt: number | undefined;
+    let downtime = 0;
+    let pendingDowntime = false;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      const now = Date.now();
+      if (diagnoses && detectedAt === undefined) {
+        const d = diagnoses().filter((x) => x.recommendations.some((r) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex.name === 'enrich' && a.to > a.from)));
+        if (d.length > 0) detectedAt = Math.min(...d.map((x) => x.createdAt ?? now));
+      }
+      const j = await json<{ vertices: Array<{ name: string; parallelism: number }> }>(`${stack.flink.restUrl}/jobs/${jid}`).catch(() => undefined);
+      const p = j?.vertices.find((v) => v.name === 'enrich')?.parallelism;
+      if (p !== undefined && p !== parallelism) {
+        parallelism = p;
+        rescales++;
+        firstRescaleAt ??= now;
+        lastRescaleAt = now;
+        pendingDowntime = true;
+      }
+      if (pendingDowntime) {
+        const dt = await rescaleDowntime(stack.flink.restUrl, jid).catch(() => undefined);
+        if (dt !== undefined) {
+          downtime += dt;
+          pendingDowntime = false;
+        }
+      }
+      // the group coordinator may not be ready yet (NOT_COORDINATOR right after the group appears): skip this poll
+      const offsets = await Promise.all([admin.fetchTopicOffsets('flights'), admin.fetchOffsets({ groupId: `${name}-group`, topics: ['flights'] })]).catch(() => undefined);
+      if (!offsets) continue;
+      const [ends, [committed]] = offsets;
+      const lag = ends.reduce((s, e) => s + Number(e.offset) - Math.max(0, Number(committed?.partitions.find((x) => x.partition === e.partition)?.offset ?? -1)), 0);
+      if (lag > 60 * RATE) {
+        wasAbove = true;
+        underAt = undefined;
+      } else if (wasAbove && underAt === undefined) underAt = now;
+      const quiet = now - lastRescaleAt >= QUIET_MS;
+      if ((underAt !== undefined && quiet) || now - t0 >= MAX_RUN_MS) {
+        await producer.stop();
+        return {
+          variant, size, rescales, finalParallelism: parallelism, downtimeMs: downtime, timedOut: underAt === undefined,
+          ...(detectedAt !== undefined ? { detectionMs: detectedAt - t0 } : {}),
+          ...(firstRescaleAt !== undefined ? { firstRescaleMs: firstRescaleAt - t0 } : {}),
+          ...(underAt !== undefined ? { lagUnderMinuteMs: underAt - t0 } : {}),
+        };
+      }
+    }
+  } finally {
+    child?.kill('SIGKILL');
+    await admin.disconnect().catch(() => undefined);
+    await stack.close();
+  }
+}
+
+/** Runs the benchmark; see the module comment. */
+export async function run(): Promise<BenchRow[]> {
+  const suite = 'flink-tuning';
+  const sizes = (process.env.STREAMTUNE_BENCH_SIZES ?? '2,4,7').split(',').map(Number).filter((n) => SIZES[n] !== undefined);
+  const variants = (process.env.STREAMTUNE_BENCH_VARIANTS ?? VARIANTS.join(',')).split(',').filter((v): v is Variant => (VARIANTS as readonly string[]).includes(v));
+  const runs = Number(process.env.STREAMTUNE_BENCH_RUNS ?? 3);
+  const cp = variants.some((v) => v !== 'streamtune') ? await autoscalerClasspath() : undefined;
+  const rows: BenchRow[] = [];
+  const s = (ms: number | undefined): number => (ms === undefined ? Number.NaN : ms / 1000);
+  for (const size of sizes) {
+    for (const variant of variants) {
+      for (let i = 1; i <= runs; i++) {
+        process.stderr.write(`bench flink-tuning: ${variant}, smallest ${size}, run ${i}/${runs}\n`);
+        const r = await oneRun(variant, size, cp);
+        process.stderr.write(`bench flink-tuning: ${JSON.stringify(r)}\n`);
+        const label = `smallest ${size} (enrich ${SIZES[size]} ms/record, ${RATE} records/s), ${variant}, run ${i}`;
+        rows.push({ suite, name: `${label}: lag onset → detection`, value: s(r.detectionMs), unit: 's' });
+        rows.push({ suite, name: `${label}: lag onset → first rescale`, value: s(r.firstRescaleMs), unit: 's' });
+        rows.push({ suite, name: `${label}: lag onset → lag under 1 min of input${r.timedOut ? ' (not within the run)' : ''}`, value: s(r.lagUnderMinuteMs), unit: 's', target: variant === 'streamtune' ? 'sooner than the autoscaler' : '' });
+        rows.push({ suite, name: `${label}: rescales`, value: r.rescales, unit: 'rescales', target: variant === 'streamtune' ? '1 (≤ 2)' : '' });
+        rows.push({ suite, name: `${label}: final parallelism of enrich`, value: r.finalParallelism, unit: 'subtasks', target: `[${size}, ${size + 1}]` });
+        rows.push({ suite, name: `${label}: total downtime`, value: r.downtimeMs, unit: 'ms' });
+      }
+    }
+  }
+  return rows;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { formatTable } = await import('./runtime.ts');
+  process.stdout.write(`${formatTable(await run())}\n`);
+}
