@@ -113,3 +113,56 @@ test('a job reading 80% of its input, committing every 60 s, is WARN (lag grows 
   assert.equal(g.status, 'WARN', JSON.stringify(g.partitions.map((p) => p.rule)));
   assert.ok(g.partitions.every((p) => p.rule === 'lag-not-decreasing'));
 });
+
+/**
+ * A caught-up Flink job on a quiet topic: it commits the same offset at every checkpoint (60 s), so
+ * the polls (every 5 s) see one commit, long ago. One record arrives right after a checkpoint; the
+ * next checkpoint commits it. `commitsFrom` s: when the job first committed; `diesAt` s: no commit
+ * from then on.
+ */
+function quietFlinkSeries(o: { recordAt: number; until: number; diesAt?: number }) {
+  const polls: number[] = [];
+  for (let t = 0; t <= o.until; t += 5) polls.push(t * 1000);
+  const leo = (s: number) => 50 + (s >= o.recordAt ? 1 : 0);
+  // checkpoint k completes at 60·k + 3 s and commits the log-end offset of its barrier (60·k s)
+  const committed = (s: number) => {
+    let c: number | undefined;
+    for (let k = 0; 60 * k + 3 <= s; k++) if (o.diesAt === undefined || 60 * k < o.diesAt) c = leo(60 * k);
+    return c;
+  };
+  const ser = (f: (s: number) => number | undefined): Series[] => [{
+    tags: { topic: 'sparse', partition: '0' },
+    points: polls.flatMap((t) => { const v = f(t / 1000); return v === undefined ? [] : [{ t, v }]; }),
+  }];
+  const upTo = (list: Series[], now: number): Series[] => list.map((s) => ({ tags: s.tags, points: s.points.filter((x) => x.t <= now) }));
+  const all = { committedOffset: ser(committed), logEndOffset: ser(leo), lag: ser((s) => { const c = committed(s); return c === undefined ? undefined : leo(s) - c; }) };
+  return { polls, at: (now: number) => ({ committedOffset: upTo(all.committedOffset, now), logEndOffset: upTo(all.logEndOffset, now), lag: upTo(all.lag, now) }) };
+}
+
+test('a caught-up Flink job on a quiet topic that gets one record stays OK until its next checkpoint commits it (no false STOP)', () => {
+  // quiet for 10 minutes, the record at 604 s (right after the checkpoint at 600 s), committed by the
+  // checkpoint at 660 s (completes 663 s)
+  const f = quietFlinkSeries({ recordAt: 604, until: 700 });
+  const seen: string[] = [];
+  for (const now of f.polls.filter((t) => t >= 300_000)) {
+    const g = evaluateGroupLag(lagInputsFromSeries(f.at(now)), { now });
+    seen.push(`${now / 1000}:${g.partitions[0]!.rule}`);
+    assert.equal(g.status, 'OK', `at ${now / 1000} s: ${g.partitions[0]!.rule}`);
+  }
+  // the poll at 600 s saw it caught up; the 10 polls after the record (50 s) are all past the commit
+  const at655 = lagInputsFromSeries(f.at(655_000))[0]!;
+  assert.equal(at655.caughtUpAt, 600_000);
+  assert.ok(at655.recentLogEndOffsets!.every((o) => o > at655.offsets.at(-1)!.offset));
+  // counted by polls alone (Burrow's grace, 10 log-end offsets) it was a STOP from 655 s to the commit
+  const { caughtUpAt: _, ...withoutGrace } = at655;
+  assert.equal(evaluatePartitionLag(withoutGrace, { now: 655_000 }).status, 'STOP');
+});
+
+test('a Flink job that died on a quiet topic is STOP once records arrive and minStopSilenceMs passed since it was last seen caught up', () => {
+  const f = quietFlinkSeries({ recordAt: 604, until: 900, diesAt: 300 });
+  const status = (now: number) => evaluateGroupLag(lagInputsFromSeries(f.at(now)), { now });
+  assert.equal(status(700_000).status, 'OK', '100 s after the last caught-up poll');
+  const g = status(730_000);
+  assert.equal(g.status, 'ERR');
+  assert.equal(g.partitions[0]!.rule, 'stop');
+});
