@@ -26,11 +26,14 @@
  *   lone commit with lag STALL; one commit says nothing about progress.
  * - WARN needs the lag to have grown across the window, not only never to have decreased: a Flink
  *   job commits the offset of its checkpoint barrier while records keep arriving, so a job that
- *   keeps up has about the same, never zero, lag at every commit, which Burrow calls WARN. When a
- *   consumer commits less often than it is polled, a poll-detected commit happened somewhere
- *   between the poll before and the poll that saw it, so its lag is known only to within the
- *   records that arrived between the two polls (`lag` − `lagLow`): for the lag-not-decreasing rule
- *   a change smaller than that is no change, and so is a growth across the window.
+ *   keeps up has about the same, never zero, lag at every commit, which Burrow calls WARN. A
+ *   poll-detected commit happened somewhere between the poll before and the poll that saw it, so
+ *   its lag is known only to within the records that arrived between the two polls (`lag` −
+ *   `lagLow`): for the lag-not-decreasing rule a change smaller than that is no change, and so is a
+ *   growth across the window. This holds also when the consumer commits as often as it is polled:
+ *   a caught-up consumer committing every 5 s, polled every 5 s, whose commits drift against the
+ *   polls by 0.2 s each, has a lag at the polls that grows by a second of input at every commit
+ *   although it is always caught up when it commits (seen beside Burrow: BENCHMARKS.md).
  */
 import type { Series } from '../../collector/index.ts';
 import type { Finding, GroupLagStatus, PartitionLagStatus } from '../types.ts';
@@ -49,10 +52,10 @@ export interface OffsetObservation {
   /** records: log-end offset − committed offset at that time, floored at 0 */
   lag: number;
   /**
-   * records, ≤ `lag`: the smallest lag the commit may have had when the consumer commits less
-   * often than it is polled and the commit's time is known only to a poll interval (log-end offset
-   * at the poll before the one that saw it − offset, floored at 0). Absent = `lag` (the commit
-   * time is exact, or the consumer commits at every poll: its lag at the polls is a consistent series).
+   * records, ≤ `lag`: the smallest lag the commit may have had when its time is known only to a
+   * poll interval (a commit seen by a poll happened after the poll before: log-end offset at that
+   * poll − offset, floored at 0). Absent = `lag` (the commit time is exact, or it was the first
+   * poll).
    */
   lagLow?: number;
 }
@@ -353,7 +356,7 @@ export function lagInputsFromSeries(series: LagSeriesInput, opts: { windowSize?:
     const offsets: OffsetObservation[] = [];
     // log-end offset at a point: the _logEndOffset point, else committed + _lag
     const leoAt = (t: number, offset: number): number | undefined => acc.leo.get(t) ?? (acc.lag.has(t) ? offset + acc.lag.get(t)! : undefined);
-    let prev: { t: number; offset: number; polls: number } | undefined;
+    let prev: { t: number; offset: number } | undefined;
     for (const t of [...acc.committed.keys()].sort((a, b) => a - b)) {
       const offset = acc.committed.get(t)!;
       const lagAt = acc.lag.get(t);
@@ -363,13 +366,12 @@ export function lagInputsFromSeries(series: LagSeriesInput, opts: { windowSize?:
       if (prev === undefined) offsets.push({ offset, timestamp: t, lag });
       else if (offset !== prev.offset) {
         const o: OffsetObservation = { offset, timestamp: t, lag };
-        // the consumer commits less often than we poll (the previous offset was seen at several
-        // polls): where between the last two polls it committed is unknown, and so is its lag then
-        const leoBefore = prev.polls > 1 ? leoAt(prev.t, prev.offset) : undefined;
+        // where between the last two polls it committed is unknown, and so is its lag then
+        const leoBefore = leoAt(prev.t, prev.offset);
         if (leoBefore !== undefined) o.lagLow = Math.min(lag, Math.max(0, leoBefore - offset));
         offsets.push(o);
       }
-      prev = { t, offset, polls: prev && offset === prev.offset ? prev.polls + 1 : 1 };
+      prev = { t, offset };
     }
     const input: PartitionLagInput = { topic: acc.topic, partition: acc.partition, offsets: offsets.slice(-windowSize) };
     const lastOffset = offsets.at(-1)?.offset;
