@@ -252,12 +252,12 @@ export async function runLagScenarios(o: RunLagScenariosOptions): Promise<LagSce
     cleanups.push(async () => { await sampling; });
 
     const end = eventsAt + timing.observeMs;
-    let reported = 0;
+    let reported = -1;
     await waitFor(() => {
       if (errors.length > 0) throw errors[0];
-      const secs = Math.floor((Date.now() - eventsAt) / 30_000);
-      if (secs > reported || (reported === 0 && Date.now() >= eventsAt)) {
-        reported = Math.max(secs, 1);
+      const step = Math.floor((Date.now() - eventsAt) / 30_000);
+      if (step >= 0 && step > reported) {
+        reported = step;
         const line = results.map((r) => {
           const s = r.samples.at(-1);
           return s ? `${r.id} ${s.burrow}/${s.streamtune}` : r.id;
