@@ -21,7 +21,7 @@
  */
 import type { MetricStore, Series } from '../collector/index.ts';
 import type { LogEvent } from '../core/index.ts';
-import { evaluateGroupLag, lagInputsFromSeries, type Diagnosis, type GroupLagStatus, type PartitionLagStatus } from '../diagnoser/index.ts';
+import { evaluateGroupLag, lagInputsFromSeries, type Diagnosis, type EvaluateLagOptions, type GroupLagStatus, type PartitionLagStatus } from '../diagnoser/index.ts';
 import { sourceVertices, type ManagedJob } from '../platform/index.ts';
 import { isTerminalOperationState, type Operation } from '../tuner/index.ts';
 import type { Incident, IncidentDetail, IncidentFilter } from '../notify/index.ts';
@@ -137,15 +137,26 @@ export function openDiagnoses(cp: Pick<ControlPlane, 'diagnoses'>, jobId: string
 
 const PARTITION_LAG = ['streamtune_kafka_partition_committedOffset', 'streamtune_kafka_partition_lag', 'streamtune_kafka_partition_logEndOffset', 'streamtune_kafka_partition_lagSeconds'] as const;
 
+/** Options of {@link lagNowOfJobs}: the window read and Burrow's parameters. */
+export interface LagNowOptions {
+  /** ms of partition samples evaluated. Default {@link LAG_NOW_WINDOW_MS}. */
+  windowMs?: number;
+  /** Burrow's parameters (`allowedLag`, `windowSize`, `minStopSilenceMs`), as the `lag.burrow` rule
+   * params. Default the evaluator's defaults (those of rules/detectors.yaml). */
+  evaluate?: Omit<EvaluateLagOptions, 'now'>;
+}
+
 /**
  * {@link LagNow} of every job with a consumer group, read with one store query per measurement for
  * all their groups (the overview of 1,000 jobs costs four queries). Jobs without a group are absent.
+ * `opts` scales the window and Burrow's parameters (tests and benchmarks that run at a faster
+ * clock than minutes).
  */
-export async function lagNowOfJobs(store: MetricStore, jobs: readonly ManagedJob[], now: number): Promise<Map<string, LagNow>> {
+export async function lagNowOfJobs(store: MetricStore, jobs: readonly ManagedJob[], now: number, opts: LagNowOptions = {}): Promise<Map<string, LagNow>> {
   const groups = [...new Set(jobs.map((j) => j.consumerGroup).filter((g): g is string => !!g))];
   const out = new Map<string, LagNow>();
   if (groups.length === 0) return out;
-  const start = now - LAG_NOW_WINDOW_MS;
+  const start = now - (opts.windowMs ?? LAG_NOW_WINDOW_MS);
   const byPartition = { start, end: now, where: { group: groups }, groupBy: ['group', 'topic', 'partition'] };
   const [committed, lag, leo, secs, lower] = await Promise.all([
     ...PARTITION_LAG.map((measurement) => store.query({ ...byPartition, measurement, field: 'value' })),
@@ -163,18 +174,21 @@ export async function lagNowOfJobs(store: MetricStore, jobs: readonly ManagedJob
   };
   const [c, l, e, s, lb] = [byGroup(committed!), byGroup(lag!), byGroup(leo!), byGroup(secs!), byGroup(lower!)];
   const perGroup = new Map<string, LagNow>();
-  for (const g of groups) perGroup.set(g, groupLagNow(c.get(g) ?? [], l.get(g) ?? [], e.get(g) ?? [], s.get(g) ?? [], lb.get(g) ?? [], now));
+  for (const g of groups) perGroup.set(g, groupLagNow(c.get(g) ?? [], l.get(g) ?? [], e.get(g) ?? [], s.get(g) ?? [], lb.get(g) ?? [], now, opts.evaluate ?? {}));
   for (const j of jobs) if (j.consumerGroup) out.set(j.job_id, perGroup.get(j.consumerGroup)!);
   return out;
 }
 
 /** {@link LagNow} of one group from its partition series (tags topic, partition). */
-function groupLagNow(committedOffset: Series[], lag: Series[], logEndOffset: Series[], lagSeconds: Series[], lowerBound: Series[], now: number): LagNow {
+function groupLagNow(committedOffset: Series[], lag: Series[], logEndOffset: Series[], lagSeconds: Series[], lowerBound: Series[], now: number, params: Omit<EvaluateLagOptions, 'now'>): LagNow {
   if (lag.length === 0 && committedOffset.length === 0) return { status: 'UNKNOWN', records: null, seconds: null, secondsLowerBound: false, at: null, partitions: [] };
   const strip = (list: Series[]): Series[] => list.map((x) => ({ tags: { topic: x.tags.topic ?? '', partition: x.tags.partition ?? '' }, points: x.points }));
   const evaluated = evaluateGroupLag(
-    lagInputsFromSeries({ committedOffset: strip(committedOffset), lag: strip(lag), logEndOffset: strip(logEndOffset), lagSeconds: strip(lagSeconds), lagSecondsLowerBound: strip(lowerBound) }),
-    { now },
+    lagInputsFromSeries(
+      { committedOffset: strip(committedOffset), lag: strip(lag), logEndOffset: strip(logEndOffset), lagSeconds: strip(lagSeconds), lagSecondsLowerBound: strip(lowerBound) },
+      params.windowSize !== undefined ? { windowSize: params.windowSize } : {},
+    ),
+    { ...params, now },
   );
   const latest = (list: Series[], topic: string, partition: number): { t: number; v: number } | undefined =>
     list.find((x) => x.tags.topic === topic && Number(x.tags.partition) === partition)?.points.at(-1);

@@ -158,9 +158,9 @@ test('lagInputsFromSeries: a poll that sees a new committed offset is a commit, 
   assert.equal(p0.logEndOffset, 140);
   assert.deepEqual(p0.recentLogEndOffsets, [110, 120, 140]);
   assert.equal(p0.lagSeconds, 30.5);
-  // lag computed from log-end when there is no _lag point; a new offset at each poll: the lag at
-  // the polls is exact (no lagLow)
-  assert.deepEqual(inputs[1]!.offsets, [{ offset: 5, timestamp: 10_000, lag: 4 }, { offset: 9, timestamp: 20_000, lag: 0 }]);
+  // lag computed from log-end when there is no _lag point; the commit seen at 20 s happened after
+  // the poll at 10 s, when the log-end offset was 9 already: its lag was 0 whenever it happened
+  assert.deepEqual(inputs[1]!.offsets, [{ offset: 5, timestamp: 10_000, lag: 4 }, { offset: 9, timestamp: 20_000, lag: 0, lagLow: 0 }]);
   assert.deepEqual(inputs[2]!.offsets, []);
   assert.equal(inputs[2]!.sampledLag, 33);
   // evaluated at 45 s: the unchanged offset of t/0 is one commit 35 s ago (not yet a STOP)

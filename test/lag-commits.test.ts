@@ -96,15 +96,45 @@ test('the same job stopped at minute 6 while records keep arriving: STOP once th
   assert.ok(g.partitions.every((p) => p.status === 'STOP'), JSON.stringify(g.partitions.map((p) => p.rule)));
 });
 
-test('a consumer committing at every poll and reading 90% of its input is WARN after three commits (its lag at the polls is exact: no jitter allowance)', () => {
-  const polls = Array.from({ length: 3 }, (_, i) => (i + 1) * 5000);
-  const leo = (t: number) => 1000 * (t / 1000);
-  const committed = (t: number) => 0.9 * leo(t);
-  const ser = (f: (t: number) => number) => [{ tags: { topic: 't', partition: '0' }, points: polls.map((t) => ({ t, v: f(t) })) }];
-  const inputs = lagInputsFromSeries({ committedOffset: ser(committed), logEndOffset: ser(leo), lag: ser((t) => leo(t) - committed(t)) });
-  assert.equal(inputs[0]!.offsets.every((o) => o.lagLow === undefined), true);
-  const r = evaluateGroupLag(inputs, { now: 15_000 });
-  assert.equal(r.status, 'WARN');
+/** One partition polled every 5 s up to `until` s: log-end and committed offsets as functions of s. */
+function everyPoll(until: number, leo: (s: number) => number, committed: (s: number) => number) {
+  const polls: number[] = [];
+  for (let t = 5; t <= until; t += 5) polls.push(t * 1000);
+  const ser = (f: (s: number) => number, now: number): Series[] => [{ tags: { topic: 't', partition: '0' }, points: polls.filter((t) => t <= now).map((t) => ({ t, v: f(t / 1000) })) }];
+  return { polls, at: (now: number) => ({ committedOffset: ser(committed, now), logEndOffset: ser(leo, now), lag: ser((s) => leo(s) - committed(s), now) }) };
+}
+
+test('a caught-up consumer committing every 5 s, polled every 5 s, its commits drifting 0.2 s a commit against the polls, is OK at every poll', () => {
+  // seen beside Burrow on a real broker: the lag at the polls grew by a second of input at every
+  // commit (the commit moved away from the poll that saw it), and read as WARN
+  const rate = 50;
+  const commitAt = (k: number) => 5 * k - ((k * 0.2) % 5);
+  const f = everyPoll(120, (s) => Math.floor(rate * s), (s) => {
+    let c = 0;
+    for (let k = 1; commitAt(k) <= s; k++) c = Math.floor(rate * commitAt(k));
+    return c;
+  });
+  for (const now of f.polls) {
+    const g = evaluateGroupLag(lagInputsFromSeries(f.at(now)), { now });
+    assert.equal(g.status, 'OK', `at ${now / 1000} s: ${g.partitions[0]!.rule}`);
+  }
+  // each commit was made after the poll before, whose log-end offset was below it: it may have been made with no lag
+  const last = lagInputsFromSeries(f.at(120_000))[0]!.offsets.at(-1)!;
+  assert.equal(last.lagLow, 0);
+  assert.ok(last.lag > 0);
+});
+
+test('a consumer committing at every poll and reading 80% of its input is WARN once its lag grew by more than a poll interval of input across the window', () => {
+  // 1,000 records/s, committed offset 80 % of the log-end offset at every poll: lag 200 records/s
+  const f = everyPoll(120, (s) => 1000 * s, (s) => 800 * s);
+  const status = (now: number) => evaluateGroupLag(lagInputsFromSeries(f.at(now)), { now }).partitions[0]!;
+  // at 15 s the lag (3,000) is less than the 5,000 records a poll interval brings: each commit may
+  // have been made with no lag right after the poll before
+  assert.equal(status(15_000).status, 'OK');
+  // from 35 s the lag at the last commit, however late in its poll interval it was made, is above
+  // the lag at the first commit of the window
+  for (const now of f.polls.filter((t) => t >= 35_000)) assert.equal(status(now).status, 'WARN', `at ${now / 1000} s`);
+  assert.equal(status(30_000).status, 'OK');
 });
 
 test('a job reading 80% of its input, committing every 60 s, is WARN (lag grows at every commit by more than a poll of input)', () => {
@@ -112,4 +142,57 @@ test('a job reading 80% of its input, committing every 60 s, is WARN (lag grows 
   const g = evaluateGroupLag(lagInputsFromSeries(f.at(600_000)), { now: 600_000 });
   assert.equal(g.status, 'WARN', JSON.stringify(g.partitions.map((p) => p.rule)));
   assert.ok(g.partitions.every((p) => p.rule === 'lag-not-decreasing'));
+});
+
+/**
+ * A caught-up Flink job on a quiet topic: it commits the same offset at every checkpoint (60 s), so
+ * the polls (every 5 s) see one commit, long ago. One record arrives right after a checkpoint; the
+ * next checkpoint commits it. `commitsFrom` s: when the job first committed; `diesAt` s: no commit
+ * from then on.
+ */
+function quietFlinkSeries(o: { recordAt: number; until: number; diesAt?: number }) {
+  const polls: number[] = [];
+  for (let t = 0; t <= o.until; t += 5) polls.push(t * 1000);
+  const leo = (s: number) => 50 + (s >= o.recordAt ? 1 : 0);
+  // checkpoint k completes at 60·k + 3 s and commits the log-end offset of its barrier (60·k s)
+  const committed = (s: number) => {
+    let c: number | undefined;
+    for (let k = 0; 60 * k + 3 <= s; k++) if (o.diesAt === undefined || 60 * k < o.diesAt) c = leo(60 * k);
+    return c;
+  };
+  const ser = (f: (s: number) => number | undefined): Series[] => [{
+    tags: { topic: 'sparse', partition: '0' },
+    points: polls.flatMap((t) => { const v = f(t / 1000); return v === undefined ? [] : [{ t, v }]; }),
+  }];
+  const upTo = (list: Series[], now: number): Series[] => list.map((s) => ({ tags: s.tags, points: s.points.filter((x) => x.t <= now) }));
+  const all = { committedOffset: ser(committed), logEndOffset: ser(leo), lag: ser((s) => { const c = committed(s); return c === undefined ? undefined : leo(s) - c; }) };
+  return { polls, at: (now: number) => ({ committedOffset: upTo(all.committedOffset, now), logEndOffset: upTo(all.logEndOffset, now), lag: upTo(all.lag, now) }) };
+}
+
+test('a caught-up Flink job on a quiet topic that gets one record stays OK until its next checkpoint commits it (no false STOP)', () => {
+  // quiet for 10 minutes, the record at 604 s (right after the checkpoint at 600 s), committed by the
+  // checkpoint at 660 s (completes 663 s)
+  const f = quietFlinkSeries({ recordAt: 604, until: 700 });
+  const seen: string[] = [];
+  for (const now of f.polls.filter((t) => t >= 300_000)) {
+    const g = evaluateGroupLag(lagInputsFromSeries(f.at(now)), { now });
+    seen.push(`${now / 1000}:${g.partitions[0]!.rule}`);
+    assert.equal(g.status, 'OK', `at ${now / 1000} s: ${g.partitions[0]!.rule}`);
+  }
+  // the poll at 600 s saw it caught up; the 10 polls after the record (50 s) are all past the commit
+  const at655 = lagInputsFromSeries(f.at(655_000))[0]!;
+  assert.equal(at655.caughtUpAt, 600_000);
+  assert.ok(at655.recentLogEndOffsets!.every((o) => o > at655.offsets.at(-1)!.offset));
+  // counted by polls alone (Burrow's grace, 10 log-end offsets) it was a STOP from 655 s to the commit
+  const { caughtUpAt: _, ...withoutGrace } = at655;
+  assert.equal(evaluatePartitionLag(withoutGrace, { now: 655_000 }).status, 'STOP');
+});
+
+test('a Flink job that died on a quiet topic is STOP once records arrive and minStopSilenceMs passed since it was last seen caught up', () => {
+  const f = quietFlinkSeries({ recordAt: 604, until: 900, diesAt: 300 });
+  const status = (now: number) => evaluateGroupLag(lagInputsFromSeries(f.at(now)), { now });
+  assert.equal(status(700_000).status, 'OK', '100 s after the last caught-up poll');
+  const g = status(730_000);
+  assert.equal(g.status, 'ERR');
+  assert.equal(g.partitions[0]!.rule, 'stop');
 });

@@ -16,15 +16,24 @@
  *   "longer than the window spans": with one or two commits in the window (a job that just started
  *   committing every 60 s) the span is a minute or less, and one checkpoint finishing late read as
  *   STOP.
+ * - The STOP grace (Burrow: one of the last `intervals` log-end offsets at or below the last commit,
+ *   `checkIfRecentLagZero`) also holds while a poll of the last `minStopSilenceMs` saw the consumer
+ *   caught up (`caughtUpAt`): a caught-up Flink job on a quiet topic re-commits the same offset at
+ *   every checkpoint, which polls cannot see, so its last seen commit is old; when a record arrives,
+ *   the last 10 polls (50 s at 5 s) are past the commit before its next checkpoint (60 s) commits
+ *   it, and a count of polls alone read that as STOP.
  * - One observation is OK ('not-enough-observations') unless it is a STOP: Burrow's rules make a
  *   lone commit with lag STALL; one commit says nothing about progress.
  * - WARN needs the lag to have grown across the window, not only never to have decreased: a Flink
  *   job commits the offset of its checkpoint barrier while records keep arriving, so a job that
- *   keeps up has about the same, never zero, lag at every commit, which Burrow calls WARN. When a
- *   consumer commits less often than it is polled, a poll-detected commit happened somewhere
- *   between the poll before and the poll that saw it, so its lag is known only to within the
- *   records that arrived between the two polls (`lag` − `lagLow`): for the lag-not-decreasing rule
- *   a change smaller than that is no change, and so is a growth across the window.
+ *   keeps up has about the same, never zero, lag at every commit, which Burrow calls WARN. A
+ *   poll-detected commit happened somewhere between the poll before and the poll that saw it, so
+ *   its lag is known only to within the records that arrived between the two polls (`lag` −
+ *   `lagLow`): for the lag-not-decreasing rule a change smaller than that is no change, and so is a
+ *   growth across the window. This holds also when the consumer commits as often as it is polled:
+ *   a caught-up consumer committing every 5 s, polled every 5 s, whose commits drift against the
+ *   polls by 0.2 s each, has a lag at the polls that grows by a second of input at every commit
+ *   although it is always caught up when it commits (seen beside Burrow: BENCHMARKS.md).
  */
 import type { Series } from '../../collector/index.ts';
 import type { Finding, GroupLagStatus, PartitionLagStatus } from '../types.ts';
@@ -43,10 +52,10 @@ export interface OffsetObservation {
   /** records: log-end offset − committed offset at that time, floored at 0 */
   lag: number;
   /**
-   * records, ≤ `lag`: the smallest lag the commit may have had when the consumer commits less
-   * often than it is polled and the commit's time is known only to a poll interval (log-end offset
-   * at the poll before the one that saw it − offset, floored at 0). Absent = `lag` (the commit
-   * time is exact, or the consumer commits at every poll: its lag at the polls is a consistent series).
+   * records, ≤ `lag`: the smallest lag the commit may have had when its time is known only to a
+   * poll interval (a commit seen by a poll happened after the poll before: log-end offset at that
+   * poll − offset, floored at 0). Absent = `lag` (the commit time is exact, or it was the first
+   * poll).
    */
   lagLow?: number;
 }
@@ -66,6 +75,12 @@ export interface PartitionLagInput {
    * (no grace).
    */
   recentLogEndOffsets?: number[];
+  /**
+   * ms since epoch: the latest poll at which the log-end offset was at or below the last committed
+   * offset (the consumer was caught up then). STOP is not called within `minStopSilenceMs` of it.
+   * Absent = unknown (no such grace).
+   */
+  caughtUpAt?: number;
   /** seconds, the latest lag in seconds when known (passed through) */
   lagSeconds?: number;
   /** true when `lagSeconds` is a lower bound (the true lag is at least that; passed through) */
@@ -150,8 +165,9 @@ const SEVERITY: Record<PartitionLagStatus, number> = { OK: 0, WARN: 1, STOP: 2, 
  *    offset is still reported in `currentLag`).
  * 1. current lag ≤ allowedLag → OK, 'within-allowed-lag'. Quiet caught-up topics end here.
  * 2. STOP, 'stop' (Burrow `checkIfOffsetsStopped` && !`checkIfRecentLagZero`): now − last commit >
- *    max(last − first commit, `minStopSilenceMs`), and no recent log-end offset is ≤ the last
- *    committed offset. Checked before the zero-lag rule: a consumer that caught up and then died
+ *    max(last − first commit, `minStopSilenceMs`), no recent log-end offset is ≤ the last
+ *    committed offset, and the consumer was not seen caught up (`caughtUpAt`) within
+ *    `minStopSilenceMs`. Checked before the zero-lag rule: a consumer that caught up and then died
  *    has commits with zero lag in its window, and is still stopped.
  * 3. One commit → OK, 'not-enough-observations' (a difference from Burrow, see the module comment).
  * 4. REWIND, 'rewind' (Burrow `checkIfOffsetsRewind` && !`checkIfRewindRecovered`): a committed
@@ -211,7 +227,8 @@ export function evaluatePartitionLag(input: PartitionLagInput, opts: EvaluateLag
   if (!first || !last) return res('OK', 'no-committed-offset');
   if (currentLag <= allowed) return res('OK', 'within-allowed-lag');
   const silence = opts.now - last.timestamp;
-  const recentlyCaughtUp = (input.recentLogEndOffsets ?? []).slice(-windowSize).some((o) => o <= last.offset);
+  const recentlyCaughtUp = (input.recentLogEndOffsets ?? []).slice(-windowSize).some((o) => o <= last.offset)
+    || (input.caughtUpAt !== undefined && opts.now - input.caughtUpAt <= minSilence);
   if (silence > Math.max(last.timestamp - first.timestamp, minSilence) && !recentlyCaughtUp) return res('STOP', 'stop');
   if (obs.length < 2) return res('OK', 'not-enough-observations');
   const low = (o: OffsetObservation): number => Math.min(o.lag, o.lagLow ?? o.lag);
@@ -280,7 +297,9 @@ export interface LagSeriesInput {
  * of the same offset (which Burrow's rules read as STALL). Consequences, by design:
  * - a consumer that stops advancing (dead, or alive and stuck re-committing one offset) makes no
  *   new observation: STOP once the silence exceeds the window span and `minStopSilenceMs`, unless a
- *   recent log-end offset shows it caught up;
+ *   recent log-end offset shows it caught up (`recentLogEndOffsets`, and `caughtUpAt`: the latest
+ *   point whose log-end offset, or committed offset + `_lag`, is at or below the last committed
+ *   offset);
  * - the window covers the last `windowSize` commits found in the series given (the diagnoser's
  *   window), however long that took.
  * The lag of a point is the `_lag` point at the same timestamp, else log-end − committed from the
@@ -337,7 +356,7 @@ export function lagInputsFromSeries(series: LagSeriesInput, opts: { windowSize?:
     const offsets: OffsetObservation[] = [];
     // log-end offset at a point: the _logEndOffset point, else committed + _lag
     const leoAt = (t: number, offset: number): number | undefined => acc.leo.get(t) ?? (acc.lag.has(t) ? offset + acc.lag.get(t)! : undefined);
-    let prev: { t: number; offset: number; polls: number } | undefined;
+    let prev: { t: number; offset: number } | undefined;
     for (const t of [...acc.committed.keys()].sort((a, b) => a - b)) {
       const offset = acc.committed.get(t)!;
       const lagAt = acc.lag.get(t);
@@ -347,15 +366,23 @@ export function lagInputsFromSeries(series: LagSeriesInput, opts: { windowSize?:
       if (prev === undefined) offsets.push({ offset, timestamp: t, lag });
       else if (offset !== prev.offset) {
         const o: OffsetObservation = { offset, timestamp: t, lag };
-        // the consumer commits less often than we poll (the previous offset was seen at several
-        // polls): where between the last two polls it committed is unknown, and so is its lag then
-        const leoBefore = prev.polls > 1 ? leoAt(prev.t, prev.offset) : undefined;
+        // where between the last two polls it committed is unknown, and so is its lag then
+        const leoBefore = leoAt(prev.t, prev.offset);
         if (leoBefore !== undefined) o.lagLow = Math.min(lag, Math.max(0, leoBefore - offset));
         offsets.push(o);
       }
-      prev = { t, offset, polls: prev && offset === prev.offset ? prev.polls + 1 : 1 };
+      prev = { t, offset };
     }
     const input: PartitionLagInput = { topic: acc.topic, partition: acc.partition, offsets: offsets.slice(-windowSize) };
+    const lastOffset = offsets.at(-1)?.offset;
+    if (lastOffset !== undefined) {
+      let caughtUpAt: number | undefined;
+      for (const t of new Set([...acc.leo.keys(), ...acc.committed.keys()])) {
+        const l = acc.leo.get(t) ?? (acc.committed.has(t) && acc.lag.has(t) ? acc.committed.get(t)! + acc.lag.get(t)! : undefined);
+        if (l !== undefined && l <= lastOffset && (caughtUpAt === undefined || t > caughtUpAt)) caughtUpAt = t;
+      }
+      if (caughtUpAt !== undefined) input.caughtUpAt = caughtUpAt;
+    }
     const leo = latest(acc.leo);
     if (leo !== undefined) input.logEndOffset = leo;
     if (acc.leo.size > 0) input.recentLogEndOffsets = [...acc.leo.entries()].sort((a, b) => a[0] - b[0]).slice(-windowSize).map(([, v]) => v);

@@ -91,6 +91,8 @@ export interface BurrowOptions {
   intervals?: number;
   /** s: commits closer than this to the previous stored one replace it (`min-distance`). Default 1. */
   minDistanceS?: number;
+  /** s an evaluation is cached (`expire-cache` of the caching evaluator). Default 1 (Burrow's: 10). */
+  expireCacheS?: number;
   /** An existing ZooKeeper 'host:port'. Default: a new one, stopped with Burrow. */
   zookeeper?: string;
   /** ms until Burrow answers. Default 60 000. */
@@ -193,7 +195,7 @@ export async function startBurrow(options: BurrowOptions): Promise<BurrowPeer> {
       `min-distance=${options.minDistanceS ?? 1}`,
       '[evaluator.default]',
       'class-name="caching"',
-      'expire-cache=1',
+      `expire-cache=${options.expireCacheS ?? 1}`,
       '[httpserver.default]',
       `address="127.0.0.1:${port}"`,
       '',

@@ -37,6 +37,8 @@ export interface RealFlinkOptions {
   prometheus?: boolean;
   /** Default partitions of new topics; default 4. */
   kafkaPartitions?: number;
+  /** Kafka release of the broker; default platform/local/kafka.ts' DEFAULT_KAFKA_VERSION (4.1.1). Burrow beside it needs 3.9.1. */
+  kafkaVersion?: string;
   /** Further options of the cluster (slots, scheduler, config). */
   cluster?: Omit<FlinkClusterOptions, 'influxdb' | 'prometheus'>;
 }
@@ -56,7 +58,11 @@ export async function startRealFlink(opts: RealFlinkOptions = {}): Promise<RealF
   };
   try {
     const jobJar = await buildFlightDelaysJob();
-    const kafka = await startKafkaBroker({ numPartitions: opts.kafkaPartitions ?? 4, properties: { 'log.retention.ms': -1 } });
+    const kafka = await startKafkaBroker({
+      numPartitions: opts.kafkaPartitions ?? 4,
+      properties: { 'log.retention.ms': -1 },
+      ...(opts.kafkaVersion ? { version: opts.kafkaVersion } : {}),
+    });
     started.push(kafka);
     let influx: InfluxServer | undefined;
     let influxDb: string | undefined;

@@ -18,7 +18,8 @@
  * Startup: ~3 s with the jars in the cache (`cacheDir('maven/kafka-<version>')`); the first run on a
  * machine downloads them through Maven (CI does that first: scripts/prefetch-servers.ts).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RecordMetadata } from 'kafkajs';
@@ -126,4 +127,79 @@ export async function commitAsAssigned(
     const e = err as Error & { stdout?: string; stderr?: string };
     throw new Error(`committing offsets for ${group} as an assigned (Flink-like) consumer failed: ${e.message}\n${e.stdout ?? ''}${(e.stderr ?? '').slice(-3000)}`);
   }
+}
+
+/** A running {@link startAssignedCommitter}. */
+export interface AssignedCommitter {
+  /** Commits `offsets` (partition → offset) of `topic` for `group`; resolves once the broker acknowledged them. */
+  commit(group: string, topic: string, offsets: Record<number, number>): Promise<void>;
+  /** Closes the group's KafkaConsumer (a stopped job's reader). */
+  closeGroup(group: string): Promise<void>;
+  /** Ends the JVM (stdin closed, then SIGKILL after 10 s). Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * One JVM that commits, on request, for any number of consumer groups the way Flink's KafkaSource
+ * does (one KafkaConsumer per group that assigns its partitions, never joins the group, and calls
+ * `commitSync`): test/helpers/java/CommitServer.java, driven line by line over stdin, so a test can
+ * commit every second without starting a JVM per commit (as {@link commitAsAssigned} does).
+ * The JVM is killed when the Node.js process exits.
+ * @throws Error with Java's output when it does not start within 60 s; `commit` rejects with the
+ *   broker's error.
+ */
+export async function startAssignedCommitter(bootstrap: string[], version: string = DEFAULT_KAFKA_VERSION): Promise<AssignedCommitter> {
+  const jars = await ensureKafkaArtifacts(version);
+  const source = join(import.meta.dirname, 'java', 'CommitServer.java');
+  const child = spawn('java', ['-Xmx128m', '-cp', jars.classpath, source, bootstrap.join(',')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const kill = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', kill);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  let ready: (() => void) | undefined;
+  const readyP = new Promise<void>((resolve) => { ready = resolve; });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (line === 'ready') return ready?.();
+    const [id, status, ...rest] = line.split(' ');
+    const p = pending.get(Number(id));
+    if (!p) return;
+    pending.delete(Number(id));
+    if (status === 'ok') p.resolve();
+    else p.reject(new Error(`CommitServer: ${rest.join(' ')}`));
+  });
+  void exited.then(() => {
+    for (const p of pending.values()) p.reject(new Error(`CommitServer exited: ${stderr}`));
+    pending.clear();
+  });
+  const started = await Promise.race([
+    readyP.then(() => true),
+    exited.then(() => false),
+    new Promise<false>((r) => setTimeout(() => r(false), 60_000).unref()),
+  ]);
+  if (!started) {
+    kill();
+    throw new Error(`CommitServer did not start: ${stderr}`);
+  }
+  let next = 0;
+  const request = (line: string): Promise<void> => new Promise<void>((resolve, reject) => {
+    const id = ++next;
+    pending.set(id, { resolve, reject });
+    child.stdin.write(`${id} ${line}\n`);
+  });
+  let closed = false;
+  return {
+    commit: (group, topic, offsets) => request(`commit ${group} ${topic} ${Object.entries(offsets).map(([p, o]) => `${p}=${o}`).join(',')}`),
+    closeGroup: (group) => request(`close ${group}`),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      child.stdin.end();
+      const timer = setTimeout(kill, 10_000);
+      await exited;
+      clearTimeout(timer);
+      process.removeListener('exit', kill);
+    },
+  };
 }
