@@ -87,6 +87,7 @@ export function toHttp(err: unknown): { status: number; body: { error: Record<st
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const { status, body } = toHttp(err);
+    res.locals.errorCode = body.error.code;
     if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, status, error: errorMessage(err), stack: (err as Error)?.stack });
     if (res.headersSent) return;
     res.status(status).json(body);

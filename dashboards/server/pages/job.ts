@@ -10,7 +10,7 @@ import { formatDuration, formatTime } from '../../../notify/index.ts';
 import type { ManagedJob } from '../../../platform/index.ts';
 import { html, type PageContext } from './render.ts';
 import { jobGraphSvg, subtaskBarsSvg } from './svg.ts';
-import { diagnosisSummary, num, opView, statusClass } from './views.ts';
+import { diagnosisSummary, HIDDEN_PATH, num, opView, statusClass } from './views.ts';
 
 /** Chart ranges the job page offers, ms, with the step used for each (ms). */
 export const RANGES: Record<string, { ms: number; stepMs: number }> = {
@@ -88,9 +88,11 @@ export function jobPage(router: Router, { cp, cached, page, notFound }: PageCont
       jobExceptions(cp, job, now - 24 * 3600_000, now, 20).catch(() => [] as LogEvent[]),
       checkpointStats(cp, job, now).catch(() => ({}) as Awaited<ReturnType<typeof checkpointStats>>),
     ]);
+    // paths only with credentials (or the server's publicReads)
+    const hide = res.locals.sensitiveReads !== true;
     const checkpoints = cp.tuner.snapshots(job.job_id).slice(0, 20).map((s) => ({
       kind: s.kind,
-      path: s.path,
+      path: hide ? HIDDEN_PATH : s.path,
       completed: formatTime(s.completedAt),
       size: s.sizeBytes === undefined ? '–' : `${num(s.sizeBytes / 1024, 1)} KiB`,
       operationId: s.operationId,
@@ -130,7 +132,7 @@ export function jobPage(router: Router, { cp, cached, page, notFound }: PageCont
       },
       exceptions: logs.map((e) => ({ time: formatTime(e.timestamp), level: e.level, vertex: e.vertex ?? '', subtask: e.subtask_index ?? '', cls: e.exception_class ?? '', message: e.message })),
       diagnoses: cp.diagnoses.list({ job_id: job.job_id, limit: 10 }).map(diagnosisSummary),
-      operations: cp.tuner.operations({ job_id: job.job_id, limit: 10 }).map(opView),
+      operations: cp.tuner.operations({ job_id: job.job_id, limit: 10 }).map((o) => opView(o, hide)),
     });
   });
 }

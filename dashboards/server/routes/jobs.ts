@@ -46,6 +46,7 @@ export function jobRoutes(r: Router, ctx: RouteContext): void {
     }
     if (text.trim() === '') throw HttpError.badRequest('spec', 'spec is empty');
     const job = await cp.jobs.submit(text, { source: 'request body', ...(parallelism ? { parallelism } : {}) });
+    res.locals.auditTarget = { job_id: job.job_id, name: job.name };
     res.status(201).location(`/api/v1/jobs/${job.job_id}`).json(job);
   });
 
