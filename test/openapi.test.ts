@@ -11,31 +11,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Express } from 'express';
 import { OpenAPIBackend, type Document } from 'openapi-backend';
 import { createApp } from '../dashboards/server/app.ts';
 import { API_ROUTES, expressPath, openApiDocument } from '../dashboards/server/openapi.ts';
 import type { Diagnosis } from '../diagnoser/types.ts';
 import { vertexId } from '../runtime/ids.ts';
 import { smallJobSpec, startApiServer, type Answer, type ApiServer, type ReqInit } from './helpers/api-server.ts';
+import { expressRoutes } from './helpers/routes.ts';
 import { waitFor } from './helpers/wait.ts';
-
-/** Every route of an express app: method and full path (mount paths joined). */
-export function expressRoutes(app: Express): Array<{ method: string; path: string }> {
-  const out: Array<{ method: string; path: string }> = [];
-  const walk = (stack: Array<Record<string, any>>, prefix: string) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        for (const m of Object.keys(layer.route.methods as Record<string, boolean>)) out.push({ method: m, path: `${prefix}${layer.route.path as string}` });
-      } else if (layer.name === 'router' && layer.handle?.stack) {
-        const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
-        walk(layer.handle.stack, `${prefix}${mount}`);
-      }
-    }
-  };
-  walk((app as unknown as { router: { stack: Array<Record<string, any>> } }).router.stack, '');
-  return out;
-}
 
 let s: ApiServer;
 let api: OpenAPIBackend;

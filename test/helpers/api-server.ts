@@ -89,6 +89,8 @@ export interface ApiServerOptions {
   logger?: Logger;
   /** An existing data dir (a restart). Default a new temp dir. */
   dir?: string;
+  /** The API token. Default {@link API_TOKEN}. */
+  token?: string;
 }
 
 /** Starts a control plane and the app; see the module comment. */
@@ -103,15 +105,16 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const config = loadConfig({
     env: opts.env ?? {},
     defaults: { collector: { intervalMs: '1s' }, diagnoser: { alertIntervalMs: '1s', sweepCron: 'off', windowMs: '2m', stepMs: '1s' }, rules: { dir: rulesDir, watch: false } },
-    overrides: { dataDir: dir, ...(opts.overrides ?? {}), server: { port: 0, apiToken: API_TOKEN, publicReads: opts.publicReads ?? false, ...((opts.overrides?.server as object | undefined) ?? {}) } },
+    overrides: { dataDir: dir, ...(opts.overrides ?? {}), server: { port: 0, apiToken: opts.token ?? API_TOKEN, publicReads: opts.publicReads ?? false, ...((opts.overrides?.server as object | undefined) ?? {}) } },
   });
   const memory = new MemoryLogger();
   const logger = opts.logger ?? memory;
   const cp = await createControlPlane(config, { logger });
-  const auth = createAuth({ token: API_TOKEN, logger: logger.namespace('auth') });
+  const token = opts.token ?? API_TOKEN;
+  const auth = createAuth({ token, logger: logger.namespace('auth') });
   const http = await listen(createApp(cp, { auth, baseUrl: 'http://127.0.0.1', cacheTtlMs: 0, logger, publicReads: config.server.publicReads, ...(opts.loginLimit ? { loginRateLimit: { limit: opts.loginLimit } } : {}) }), 0, '127.0.0.1');
   const base = http.url;
-  const bearer = { authorization: `Bearer ${API_TOKEN}` };
+  const bearer = { authorization: `Bearer ${token}` };
   const req = async (method: string, path: string, init: ReqInit = {}): Promise<Answer> => {
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
     let body = init.body;
