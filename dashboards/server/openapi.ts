@@ -353,7 +353,8 @@ function commonErrors(r: ApiRoute): Record<number, string> {
   if (r.access !== 'open') e[401] = 'no API token (Authorization: Bearer) and no logged-in session';
   if (r.access === 'mutation') e[403] = 'a logged-in session without its CSRF token (x-csrf-token header or _csrf field)';
   if (r.params) e[404] = 'unknown id';
-  if (r.body) {
+  if (r.body || r.method === 'post') {
+    e[400] = 'a parameter or body field is invalid: error.field names it (body: not JSON, or not an object)';
     e[413] = 'body larger than the limit (1 MiB)';
     e[415] = 'unsupported body encoding';
   }

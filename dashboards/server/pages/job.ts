@@ -44,13 +44,13 @@ function align(series: Array<ReadonlyArray<{ t: number; v: number }>>): { t: num
 
 /** Lag (total, per partition, seconds: the read model's `lagSeries`) and source throughput of a job over `range` ending at `now`. */
 export async function jobCharts(cp: ControlPlane, job: ManagedJob, range: string, now: number): Promise<JobCharts> {
-  const r = RANGES[range] ?? RANGES['5m']!;
+  const r = Object.hasOwn(RANGES, range) ? RANGES[range]! : RANGES['5m']!;
   const from = now - r.ms;
   const [lag, thr] = await Promise.all([lagSeries(cp, job, from, now, r.stepMs), throughputSeries(cp, job, from, now, r.stepMs)]);
   const lagAligned = align([lag.total.records, lag.total.seconds, ...lag.partitions.map((p) => p.records)]);
   const thrAligned = align([thr]);
   return {
-    range: RANGES[range] ? range : '5m',
+    range: Object.hasOwn(RANGES, range) ? range : '5m',
     from,
     to: now,
     stepMs: r.stepMs,
@@ -72,7 +72,8 @@ export function jobPage(router: Router, { cp, cached, page, notFound }: PageCont
       res.status(404).json({ error: { code: 'NOT_FOUND', message: `unknown job ${req.params.id}` } });
       return;
     }
-    const range = typeof req.query.range === 'string' ? req.query.range : '5m';
+    // a known range only: 'constructor' is no range, and unknown ones would each get a cache entry
+    const range = typeof req.query.range === 'string' && Object.hasOwn(RANGES, req.query.range) ? req.query.range : '5m';
     res.json(await cached(`charts:${job.job_id}:${range}`, () => jobCharts(cp, job, range, cp.now())));
   });
 
@@ -80,7 +81,7 @@ export function jobPage(router: Router, { cp, cached, page, notFound }: PageCont
     const job = cp.jobs.get(req.params.id);
     if (!job) return notFound(res, `job ${req.params.id}`);
     const now = cp.now();
-    const range = typeof req.query.range === 'string' && RANGES[req.query.range] ? req.query.range : '5m';
+    const range = typeof req.query.range === 'string' && Object.hasOwn(RANGES, req.query.range) ? req.query.range : '5m';
     const [lag, thr, loads, logs, cps] = await Promise.all([
       cached(`lag:${job.job_id}`, () => lagNow(cp, job, now)),
       cached(`thr:${job.job_id}`, () => throughputNow(cp, job, now)),
