@@ -39,7 +39,9 @@ export function diagnoseCommand(exit: (code: number) => void): Command {
 async function run(o: DiagnoseOptions): Promise<number> {
   try {
     const { points, errors } = parseLineProtocol(readFileSync(o.metrics, 'utf8'), { source: o.metrics });
-    for (const e of errors.slice(0, 20)) process.stderr.write(`warning: ${o.metrics}:${e.line}: ${e.message} (line skipped)\n`);
+    // e.message is already 'FILE: line N: reason'
+    for (const e of errors.slice(0, 20)) process.stderr.write(`warning: ${e.message} (line skipped)\n`);
+    if (errors.length > 20) process.stderr.write(`warning: ${o.metrics}: ${errors.length - 20} more bad lines skipped\n`);
     const mine = points.filter((p) => p.tags.job_id === o.job);
     if (mine.length === 0) {
       process.stderr.write(`error: ${o.metrics} has no points with job_id=${o.job}\n`);

@@ -51,7 +51,7 @@ export async function runServer(config: ServerConfig, opts: RunServerOptions = {
   }
   const url = config.server.port === 0 ? http.url : config.server.baseUrl;
   const auth = createAuth({ token: token.token, secureCookies: url.startsWith('https://'), logger: logger.namespace('auth') });
-  http.server.on('request', createApp(cp, { auth, baseUrl: url, logger }));
+  http.server.on('request', createApp(cp, { auth, baseUrl: url, logger, publicReads: config.server.publicReads }));
   const loginUrl = `${url}${auth.createLoginLink()}`;
   out(`streamtune: dashboard   ${url}/`);
   if (cp.prometheusReporter) out(`streamtune: Prometheus  ${cp.prometheusReporter.url}   (bundled jobs' metrics, Flink's reporter format)`);

@@ -2,7 +2,8 @@
  * Wires one `streamtune serve` process from a validated {@link ServerConfig}: metric store, event bus,
  * rule set, diagnosis store, bundled job catalog (with a Flink cluster's jobs beside it when the
  * config has a `flink` section, `assemble-flink.ts`), collector (watching every job execution as it
- * starts), diagnoser service and alerter, tuner (recovering its journal), the incident book (fed by
+ * starts), the audit log (`<dataDir>/audit.jsonl`, with a 'config.change' entry when the config differs
+ * from the last start's), diagnoser service and alerter, tuner (recovering its journal), the incident book (fed by
  * 'diagnoses' and 'operations'), notifications (deciding from the incidents' changes, with periodic
  * reminder checks and the digest's data), then the startup jobs.
  * `close()` stops everything in reverse order; running jobs are stopped with a savepoint and resume
@@ -30,6 +31,7 @@ import { digestData } from './digest.ts';
 import { createFlinkParts, type FlinkParts } from './assemble-flink.ts';
 import { ROLES, type ServerConfig } from './config.ts';
 import { alerterSettings, closerStack, diagnoserSettings } from './parts.ts';
+import { openAuditLog, recordConfigChange, type AuditLog } from './audit.ts';
 import type { ControlPlane } from './control-plane.ts';
 
 /** Options of {@link createControlPlane}. */
@@ -65,6 +67,8 @@ export interface AssembledControlPlane extends ControlPlane {
    */
   startJobs(): Promise<ManagedJob[]>;
   config: ServerConfig;
+  /** `<dataDir>/audit.jsonl`: config changes and file-change rule reloads recorded here, the server's requests by the app */
+  audit: AuditLog;
 }
 
 /**
@@ -84,6 +88,9 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
   log.info('starting', { roles: config.roles });
   try {
     mkdirSync(config.dataDir, { recursive: true });
+    const audit = openAuditLog(config.dataDir, { now, logger });
+    closers.push({ name: 'audit', close: () => audit.close() });
+    recordConfigChange(audit, config, config.dataDir, config.source);
     const store = await createStoreFromEnv({}, { ...config.store, dataDir: config.dataDir, logger: logger.namespace('store') });
     closers.push({ name: 'store', close: () => store.close() });
 
@@ -92,6 +99,14 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
 
     const rules = new RuleSetManager(config.rules.dir ?? BUILTIN_RULES_DIR, { logger, watch: config.rules.watch });
     closers.push({ name: 'rules', close: () => rules.close() });
+    // reloads on a file change are streamtune's own doing; the API's are audited with their caller
+    const offRulesOk = rules.onChange((rs, trigger) => {
+      if (trigger === 'file-change') audit.record({ action: 'rules.reload', outcome: 'ok', actor: { via: 'system' }, details: { trigger, files: rs.files.length, alerts: rs.alerts.length } });
+    });
+    const offRulesBad = rules.onError((errors, trigger) => {
+      if (trigger === 'file-change') audit.record({ action: 'rules.reload', outcome: 'refused', actor: { via: 'system' }, details: { trigger, errors: errors.length, first: errors[0] ? `${errors[0].file}:${errors[0].line}: ${errors[0].reason.slice(0, 200)}` : '' } });
+    });
+    closers.push({ name: 'rules audit', close: () => { offRulesOk(); offRulesBad(); } });
 
     const diagnoses = await createDiagnosisStore({ dir: join(config.dataDir, 'diagnoses'), logger });
     closers.push({ name: 'diagnoses', close: () => diagnoses.close() });
@@ -194,7 +209,7 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
     }
 
     let notifications: NotificationService | undefined;
-    const cpPartial = { store, collector, bus, rules, jobs, diagnoses, diagnoser, tuner, incidents, logger, now };
+    const cpPartial = { store, collector, bus, rules, jobs, diagnoses, diagnoser, tuner, incidents, logger, now, audit };
     if (config.notify && roles.has('notify')) {
       const { reminderCheckMs, ...notifyConfig } = config.notify;
       const digestProvider = () => digestData({ ...cpPartial, close: async () => {} }, incidents.openIncidents(), now());

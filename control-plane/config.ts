@@ -9,9 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import cron from 'node-cron';
+import { LineCounter, isMap, isSeq, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import { resolveStoreSettings, type StoreConfig } from '../collector/index.ts';
-import { StreamtuneError, errorMessage } from '../core/index.ts';
+import { StreamtuneError, errorMessage, parseYaml } from '../core/index.ts';
 import type { NotifyConfig } from '../notify/index.ts';
 import type { TuningPolicy } from '../tuner/index.ts';
 
@@ -71,6 +72,14 @@ export interface ServerConfig {
     /** API token for mutating requests. `STREAMTUNE_API_TOKEN`; unset → generated at start and kept in
      * `<dataDir>/api-token` (mode 0600). Never logged. */
     apiToken?: string;
+    /**
+     * Reads that expose stack traces, savepoint and checkpoint paths or configuration (a job's
+     * exceptions and checkpoints, operations, the rule set) are open to anyone who can reach the
+     * server, as the other reads are. Default false: they need the API token or a logged-in session
+     * (the pages show such paths as hidden). The audit log always needs it. `STREAMTUNE_PUBLIC_READS`
+     * (true/false).
+     */
+    publicReads: boolean;
   };
   /** Folder of everything persistent (embedded store, diagnoses, journal, checkpoints). Default './data'.
    * `STREAMTUNE_DATA_DIR`. */
@@ -207,6 +216,7 @@ export const configSchema = {
         host: { type: 'string', minLength: 1 },
         baseUrl: { type: 'string', pattern: '^https?://' },
         apiToken: { type: 'string', minLength: 16 },
+        publicReads: { type: 'boolean' },
       },
     },
     dataDir: { type: 'string', minLength: 1 },
@@ -388,7 +398,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
   const env = opts.env ?? process.env;
   let raw: Record<string, unknown> = {};
   let doc: Document.Parsed | undefined;
-  const lc = new LineCounter();
+  let lc = new LineCounter();
   const file = opts.file ? resolve(opts.file) : undefined;
   if (file) {
     let text: string;
@@ -397,13 +407,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
     } catch (err) {
       throw new StreamtuneError('INVALID_CONFIG', `${file}: cannot read config file: ${errorMessage(err)}`, { details: { file }, cause: err });
     }
-    doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-    if (doc.errors.length > 0) {
-      const e = doc.errors[0]!;
-      const line = lc.linePos(e.pos[0]).line;
-      throw new StreamtuneError('INVALID_CONFIG', `${file}:${line}: YAML syntax error: ${e.message.split('\n')[0]}`, { details: { file, line, field: '' } });
+    const parsed = parseYaml(text);
+    if (!parsed.ok) {
+      const e = parsed.problems[0]!;
+      throw new StreamtuneError('INVALID_CONFIG', `${file}:${e.line}: YAML syntax error: ${e.message}`, { details: { file, line: e.line, field: '' } });
     }
-    const js = doc.toJS() as unknown;
+    doc = parsed.doc;
+    lc = parsed.lineCounter;
+    const js = parsed.value;
     if (js !== null && js !== undefined) {
       if (typeof js !== 'object' || Array.isArray(js)) {
         throw new StreamtuneError('INVALID_CONFIG', `${file}:1: (root): must be a mapping of sections (server, dataDir, store, ...)`, { details: { file, line: 1, field: '' } });
@@ -443,6 +454,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
   fromEnv('STREAMTUNE_HOST', ['server', 'host']);
   fromEnv('STREAMTUNE_BASE_URL', ['server', 'baseUrl']);
   fromEnv('STREAMTUNE_API_TOKEN', ['server', 'apiToken']);
+  fromEnv('STREAMTUNE_PUBLIC_READS', ['server', 'publicReads'], (v) => (v === 'true' ? true : v === 'false' ? false : v));
   fromEnv('STREAMTUNE_DATA_DIR', ['dataDir']);
   fromEnv('STREAMTUNE_INFLUXDB_URL', ['store', 'influxUrl']);
   fromEnv('STREAMTUNE_INFLUXDB_TOKEN', ['store', 'influxToken']);
@@ -471,23 +483,34 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
     } else if (v !== undefined) set([k], v, { kind: 'flag' });
   }
 
-  const where = (path: string[], key = false): string => {
-    const field = path.join('.') || '(root)';
+  /** The variable or flag a value at `path` came from: set at the path or above it, else the one that created a field below it (a section made only by variables). */
+  const originOf = (path: string[]): Origin | undefined => {
     for (let i = path.length; i > 0; i--) {
       const o = origins.get(path.slice(0, i).join('.'));
-      if (o?.kind === 'env') return `${o.variable}: ${field}`;
-      if (o?.kind === 'flag') return `command line: ${field}`;
+      if (o) return o;
     }
+    const prefix = `${path.join('.')}.`;
+    for (const [k, o] of origins) if (path.length > 0 && k.startsWith(prefix)) return o;
+    return undefined;
+  };
+  const where = (path: string[], key = false, via?: string[]): string => {
+    const field = path.join('.') || '(root)';
+    const o = originOf(via ?? path);
+    if (o?.kind === 'env') return `${o.variable}: ${field}`;
+    if (o?.kind === 'flag') return `command line: ${field}`;
     if (file && doc) return `${file}:${locateLine(doc, lc, path, key)}: ${field}`;
     return field;
   };
-  const fail = (problems: Array<{ path: string[]; message: string; key?: boolean }>): never => {
-    const lines = problems.map((p) => `${where(p.path, p.key)}: ${p.message}`);
+  /** `via`: the field whose variable or flag caused the problem at `path` (roles split by STREAMTUNE_ROLES). */
+  const fail = (problems: Array<{ path: string[]; message: string; key?: boolean; via?: string[] }>): never => {
+    // at most MAX_LISTED_PROBLEMS are placed and listed (placing each of 10,000 unknown keys takes seconds)
+    const lines = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `${where(p.path, p.key, p.via)}: ${p.message}`);
+    if (problems.length > MAX_LISTED_PROBLEMS) lines.push(`… and ${problems.length - MAX_LISTED_PROBLEMS} more problems`);
     const first = problems[0]!;
     const details: Record<string, unknown> = { field: first.path.join('.'), problems: lines };
-    const origin = [...origins.entries()].find(([k]) => first.path.join('.').startsWith(k))?.[1];
+    const origin = originOf(first.via ?? first.path);
     if (origin?.kind === 'env') details.variable = origin.variable;
-    else if (file && doc) {
+    else if (origin?.kind !== 'flag' && file && doc) {
       details.file = file;
       details.line = locateLine(doc, lc, first.path, first.key);
     }
@@ -495,6 +518,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
   };
 
   if (!validate(raw)) fail(ajvProblems(validate.errors ?? []));
+  const tooLong = longDurations(raw);
+  if (tooLong.length > 0) fail(tooLong);
+  const semantic = cronProblems(raw);
+  if (semantic.length > 0) fail(semantic);
 
   const baseDir = file ? dirname(file) : process.cwd();
   const r = raw as Record<string, Record<string, unknown> | undefined>;
@@ -519,10 +546,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
   if (bus === 'kafka' && !kafka) fail([{ path: ['bus'], message: "'kafka' needs kafka.brokers (or STREAMTUNE_KAFKA_BROKERS)" }]);
   const roles = (raw.roles as Role[] | undefined) ?? [...ROLES];
   const split = checkRoles(roles, bus, store.influxUrl);
-  if (split) fail([{ path: split.field === 'roles' ? ['roles'] : split.field.split('.'), message: split.message }]);
+  if (split) {
+    // the roles came from a variable or flag and the other field from nowhere: the roles are what to name
+    const path = split.field.split('.');
+    fail([{ path, message: split.message, ...(split.field !== 'roles' && origins.has('roles') && !originOf(path) ? { via: ['roles'] } : {}) }]);
+  }
 
   const out: ServerConfig = {
-    server: { port, host, baseUrl: ((server.baseUrl as string | undefined) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, '') },
+    server: { port, host, baseUrl: ((server.baseUrl as string | undefined) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''), publicReads: (server.publicReads as boolean | undefined) ?? false },
     dataDir,
     store,
     bus,
@@ -610,6 +641,43 @@ export function parseMs(v: number | string): number {
   const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)$/.exec(v);
   if (!m) throw new StreamtuneError('INVALID_CONFIG', `'${v}' is not a duration (examples: 500ms, 15s, 10m, 1h)`);
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+}
+
+/** Problems listed in an error message at most; the rest are counted. */
+export const MAX_LISTED_PROBLEMS = 20;
+
+/** ms a duration of the config may last: what a Node.js timer can wait (2^31 - 1 ms, about 24.8 days). */
+export const MAX_DURATION_MS = 2_147_483_647;
+
+/** Every duration field (a key ending in `Ms`, validated already) longer than {@link MAX_DURATION_MS}, as problems. */
+function longDurations(raw: unknown, path: string[] = []): Array<{ path: string[]; message: string }> {
+  if (raw === null || typeof raw !== 'object') return [];
+  const out: Array<{ path: string[]; message: string }> = [];
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    const p = [...path, k];
+    if (k.endsWith('Ms') && (typeof v === 'number' || typeof v === 'string')) {
+      const ms = parseMs(v);
+      if (!(ms <= MAX_DURATION_MS)) out.push({ path: p, message: `must be at most ${MAX_DURATION_MS} ms (about 24.8 days), got ${String(v)}` });
+    } else out.push(...longDurations(v, p));
+  }
+  return out;
+}
+
+/** Cron expressions (node-cron's syntax) and time zones (IANA, as Intl knows them) that would be refused at start. */
+function cronProblems(raw: Record<string, unknown>): Array<{ path: string[]; message: string }> {
+  const out: Array<{ path: string[]; message: string }> = [];
+  const d = raw.diagnoser as Record<string, unknown> | undefined;
+  if (typeof d?.sweepCron === 'string' && d.sweepCron !== 'off' && !cron.validate(d.sweepCron)) out.push({ path: ['diagnoser', 'sweepCron'], message: "is not a valid cron expression (or 'off')" });
+  const g = (raw.notify as Record<string, unknown> | undefined)?.digest as Record<string, unknown> | undefined;
+  if (typeof g?.cron === 'string' && !cron.validate(g.cron)) out.push({ path: ['notify', 'digest', 'cron'], message: 'is not a valid cron expression' });
+  if (typeof g?.timezone === 'string') {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: g.timezone });
+    } catch {
+      out.push({ path: ['notify', 'digest', 'timezone'], message: 'is not a time zone (IANA name, e.g. Europe/Paris or UTC)' });
+    }
+  }
+  return out;
 }
 
 /** Turns ajv errors into one problem per field, with the path as segments. */

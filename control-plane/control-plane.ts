@@ -11,6 +11,7 @@ import type { RuleSetManager } from '../rules/index.ts';
 import type { JobCatalog } from '../platform/index.ts';
 import type { TunerService } from '../tuner/index.ts';
 import type { IncidentBook } from '../notify/index.ts';
+import type { AuditLog } from './audit.ts';
 
 /** Everything one process runs. */
 export interface ControlPlane {
@@ -27,6 +28,9 @@ export interface ControlPlane {
   logger: Logger;
   /** ms since epoch; injectable for tests */
   now(): number;
+  /** Who did what (logins, applies, dismissals, reloads, config changes); absent in processes without
+   * a data dir of their own (the server then keeps one in memory). */
+  audit?: AuditLog;
   /** Stops every service in reverse order of start. */
   close(): Promise<void>;
 }

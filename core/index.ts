@@ -1,8 +1,8 @@
 /**
  * Public surface of core/: what every layer shares. Errors (`StreamtuneError` with `code`,
  * `retriable`, `cause`), the injected logger, retry and polling, the event bus (in process or over
- * Kafka), the kafkajs client plumbing, the metric point and log event shapes, and InfluxDB line
- * protocol.
+ * Kafka), the kafkajs client plumbing, the metric point and log event shapes, InfluxDB line
+ * protocol, and reading user-written YAML with every problem placed on a line.
  */
 export { StreamtuneError, isErrorCode, errorMessage, type ErrorCode, type StreamtuneErrorOptions } from './errors.ts';
 export { createLogger, silentLogger, MemoryLogger, type Logger, type LoggerOptions, type LogMeta } from './logger.ts';
@@ -16,3 +16,4 @@ export { HTTP_STATUSES, httpStatusRule, isRetriableHttpStatus, type HttpStatusRu
 export { poll, type PollOptions } from './poll.ts';
 export { prometheusSanitize, prometheusMetricName, flinkExportedField, isStreamtuneMeasurement, FLINK_PROMETHEUS_PREFIX } from './prometheus-names.ts';
 export { createLimiter, type Limiter } from './limit.ts';
+export { parseYaml, type ParseYamlOptions, type YamlParsed, type YamlProblem } from './yaml.ts';

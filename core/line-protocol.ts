@@ -36,6 +36,11 @@ export interface ParseResult {
 
 class LineError extends Error {}
 
+/** A value for an error message: at most 60 characters (a line can be megabytes). */
+function short(v: string): string {
+  return v.length > 60 ? `${v.slice(0, 60)}…(${v.length} chars)` : v;
+}
+
 const BOOL_TRUE = new Set(['t', 'T', 'true', 'True', 'TRUE']);
 const BOOL_FALSE = new Set(['f', 'F', 'false', 'False', 'FALSE']);
 const FLOAT_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -106,11 +111,11 @@ export function parseLineProtocol(text: string, opts: ParseOptions = {}): ParseR
         const key = readKey(text, pos);
         pos = key.end;
         if (!key.value) throw new LineError('empty tag key');
-        if (text[pos] !== '=') throw new LineError(`tag "${key.value}" has no '='`);
+        if (text[pos] !== '=') throw new LineError(`tag "${short(key.value)}" has no '='`);
         pos++;
         const val = readKey(text, pos);
         pos = val.end;
-        if (!val.value) throw new LineError(`tag "${key.value}" has an empty value`);
+        if (!val.value) throw new LineError(`tag "${short(key.value)}" has an empty value`);
         tags[key.value] = val.value;
       }
       if (text[pos] !== ' ') throw new LineError('missing fields');
@@ -122,7 +127,7 @@ export function parseLineProtocol(text: string, opts: ParseOptions = {}): ParseR
         const key = readKey(text, pos);
         pos = key.end;
         if (!key.value) throw new LineError('empty field key');
-        if (text[pos] !== '=') throw new LineError(`field "${key.value}" has no '='`);
+        if (text[pos] !== '=') throw new LineError(`field "${short(key.value)}" has no '='`);
         pos++;
         if (text[pos] === '"') {
           pos++;
@@ -144,25 +149,25 @@ export function parseLineProtocol(text: string, opts: ParseOptions = {}): ParseR
             s += c;
             pos++;
           }
-          if (!closed) throw new LineError(`unterminated string in field "${key.value}"`);
+          if (!closed) throw new LineError(`unterminated string in field "${short(key.value)}"`);
           fields[key.value] = s;
         } else {
           let raw = '';
           while (pos < len && text[pos] !== ',' && text[pos] !== ' ' && text[pos] !== '\n' && text[pos] !== '\r') raw += text[pos++];
-          if (!raw) throw new LineError(`field "${key.value}" has no value`);
+          if (!raw) throw new LineError(`field "${short(key.value)}" has no value`);
           if (INT_RE.test(raw)) {
             const n = Number(raw.slice(0, -1));
-            if (!Number.isSafeInteger(n)) throw new LineError(`integer field "${key.value}" out of range: ${raw}`);
-            if (raw.endsWith('u') && n < 0) throw new LineError(`unsigned field "${key.value}" is negative: ${raw}`);
+            if (!Number.isSafeInteger(n)) throw new LineError(`integer field "${short(key.value)}" out of range: ${short(raw)}`);
+            if (raw.endsWith('u') && n < 0) throw new LineError(`unsigned field "${short(key.value)}" is negative: ${short(raw)}`);
             fields[key.value] = n;
             intFields.push(key.value);
           } else if (BOOL_TRUE.has(raw)) fields[key.value] = true;
           else if (BOOL_FALSE.has(raw)) fields[key.value] = false;
           else if (FLOAT_RE.test(raw)) {
             const n = Number(raw);
-            if (!Number.isFinite(n)) throw new LineError(`float field "${key.value}" is not finite: ${raw}`);
+            if (!Number.isFinite(n)) throw new LineError(`float field "${short(key.value)}" is not finite: ${short(raw)}`);
             fields[key.value] = n;
-          } else throw new LineError(`field "${key.value}" has an invalid value: ${raw}`);
+          } else throw new LineError(`field "${short(key.value)}" has an invalid value: ${short(raw)}`);
         }
         if (text[pos] === ',') {
           pos++;
@@ -178,9 +183,9 @@ export function parseLineProtocol(text: string, opts: ParseOptions = {}): ParseR
       if (pos < len && text[pos] !== '\n') throw new LineError('unexpected text after the timestamp');
       let timestamp = now;
       if (ts) {
-        if (!TS_RE.test(ts)) throw new LineError(`invalid timestamp: ${ts}`);
+        if (!TS_RE.test(ts)) throw new LineError(`invalid timestamp: ${short(ts)}`);
         timestamp = toMs(ts, precision);
-        if (!Number.isSafeInteger(timestamp)) throw new LineError(`timestamp out of range: ${ts}`);
+        if (!Number.isSafeInteger(timestamp)) throw new LineError(`timestamp out of range: ${short(ts)}`);
       }
       const point: MetricPoint = { measurement, tags, fields, timestamp };
       if (intFields.length) point.intFields = intFields;

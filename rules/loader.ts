@@ -8,8 +8,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
-import { StreamtuneError } from '../core/index.ts';
+import { isMap, isSeq, isPair, isScalar, type Document, type LineCounter, type Node as YamlNode } from 'yaml';
+import { parseYaml, StreamtuneError } from '../core/index.ts';
 import { DETECTOR_PARAMS, parseDuration, rulesFileSchema, type DetectorId } from './schema.ts';
 import type { AlertOp, AlertRule, DetectorRule, PlannerSettings, RuleError, RuleSet, Thresholds } from './types.ts';
 
@@ -28,6 +28,9 @@ export const DEFAULT_PLANNER: PlannerSettings = {
   scaleDownIntervalMs: 60 * 60_000,
   maxScaleDownFactor: 0.6,
 };
+
+/** Schema errors placed and listed per file at most. */
+export const MAX_ERRORS_PER_FILE = 20;
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateFile = ajv.compile(rulesFileSchema);
@@ -106,6 +109,19 @@ function ajvErrorToRuleError(file: string, doc: Document.Parsed, lc: LineCounter
   return { file, line: pos.line, column: pos.column, reason };
 }
 
+/** Paths of numbers that are not finite, durations that parse to no finite number, and conditions whose threshold overflows. */
+function nonFinite(v: unknown, path: string[] = []): string[][] {
+  if (typeof v === 'number') return Number.isFinite(v) ? [] : [path];
+  if (typeof v === 'string') {
+    const last = path[path.length - 1];
+    if ((last === 'window' || last === 'for' || last === 'catchUpDuration' || last === 'restartTime' || last === 'scaleDownInterval') && !Number.isFinite(parseDuration(v))) return [path];
+    if (last === 'condition' && /^\D*-?[0-9]/.test(v) && !Number.isFinite(Number(v.replace(/^(>=|<=|==|!=|>|<)\s*/, '')))) return [path];
+    return [];
+  }
+  if (v === null || typeof v !== 'object') return [];
+  return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => nonFinite(x, [...path, k]));
+}
+
 /** Reads, parses and schema-checks one file. Never throws: problems come back as errors. */
 function parseFile(file: string): ParsedFile {
   let text: string;
@@ -114,35 +130,37 @@ function parseFile(file: string): ParsedFile {
   } catch (err) {
     return { file, errors: [{ file, line: 0, column: 0, reason: `cannot read: ${(err as Error).message}` }] };
   }
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      file,
-      errors: doc.errors.map((e) => {
-        const lp = lc.linePos(e.pos[0]);
-        return { file, line: lp.line, column: lp.col, reason: `YAML: ${e.message.split('\n')[0]}` };
-      }),
-    };
+  const parsed = parseYaml(text, { uniqueKeys: true });
+  if (!parsed.ok) {
+    return { file, errors: parsed.problems.map((e) => ({ file, line: e.line, column: e.column, reason: `YAML: ${e.message}` })) };
   }
-  const data = doc.toJS() ?? {};
+  const { doc, lineCounter: lc } = parsed;
+  const data = parsed.value ?? {};
   if (!validateFile(data)) {
     // ajv reports anyOf branches separately; keep one message per location.
+    // At most MAX_ERRORS_PER_FILE are placed and listed: placing each of 10,000 unknown keys takes seconds.
     const seen = new Set<string>();
     const errors: RuleError[] = [];
-    for (const e of validateFile.errors ?? []) {
-      const re = ajvErrorToRuleError(file, doc, lc, e);
+    const all = validateFile.errors ?? [];
+    let i = 0;
+    for (; i < all.length && errors.length < MAX_ERRORS_PER_FILE; i++) {
+      const re = ajvErrorToRuleError(file, doc, lc, all[i]!);
       const k = `${re.line}:${re.reason}`;
       if (!seen.has(k)) {
         seen.add(k);
         errors.push(re);
       }
     }
+    if (i < all.length) errors.push({ ...errors[errors.length - 1]!, reason: `… and up to ${all.length - i} more problems in this file` });
     return { file, errors };
   }
   const raw = data as RawFile;
   const errors: RuleError[] = [];
   // Semantic checks the schema cannot express.
+  for (const path of nonFinite(data)) {
+    const pos = locate(doc, lc, path);
+    errors.push({ file, ...pos, reason: `${path.join('.')} must be a finite number (a duration, threshold or parameter this large cannot be used)` });
+  }
   for (const [id, d] of Object.entries(raw.detectors ?? {})) {
     if (!d.severity) continue;
     const t = d.severity.thresholds;
@@ -277,7 +295,8 @@ export function checkRules(dir: string): RuleError[] {
  * Loads the rule set from the YAML files in `dir` (sorted by name; later files override earlier
  * ones by id), on top of the built-in rules unless `extendBuiltin: false`.
  * Throws StreamtuneError INVALID_RULES whose message lists `FILE:LINE:COL reason` for every
- * problem and whose `details.errors` holds them as {@link RuleError}s.
+ * problem and whose `details.errors` holds them as {@link RuleError}s (`details.file` and
+ * `details.line`: the first one's).
  */
 export function loadRules(dir: string = BUILTIN_RULES_DIR, opts: LoadRulesOptions = {}): RuleSet {
   const abs = resolve(dir);
@@ -288,7 +307,7 @@ export function loadRules(dir: string = BUILTIN_RULES_DIR, opts: LoadRulesOption
     const parsed = ruleFiles(d).map(parseFile);
     const errors = parsed.flatMap((p) => p.errors);
     if (errors.length > 0) {
-      throw new StreamtuneError('INVALID_RULES', `invalid rules:\n${formatRuleErrors(errors)}`, { details: { errors } });
+      throw new StreamtuneError('INVALID_RULES', `invalid rules:\n${formatRuleErrors(errors)}`, { details: { errors, file: errors[0]!.file, line: errors[0]!.line } });
     }
     // Within one folder an id defined in two files is a mistake.
     const seen = new Map<string, string>();
@@ -304,7 +323,7 @@ export function loadRules(dir: string = BUILTIN_RULES_DIR, opts: LoadRulesOption
         seen.set(`a:${id}`, p.file);
       });
     }
-    if (dup.length > 0) throw new StreamtuneError('INVALID_RULES', `invalid rules:\n${formatRuleErrors(dup)}`, { details: { errors: dup } });
+    if (dup.length > 0) throw new StreamtuneError('INVALID_RULES', `invalid rules:\n${formatRuleErrors(dup)}`, { details: { errors: dup, file: dup[0]!.file, line: dup[0]!.line } });
     rs = merge(parsed, rs);
   }
   return rs!;

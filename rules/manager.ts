@@ -10,6 +10,9 @@ import { errorMessage, type Logger, silentLogger, StreamtuneError } from '../cor
 import { loadRules, type LoadRulesOptions } from './loader.ts';
 import type { RuleError, RuleSet } from './types.ts';
 
+/** What started a reload: an explicit `reload()` (the API, a test) or a change in the watched folder. */
+export type ReloadTrigger = 'request' | 'file-change';
+
 /** Outcome of a reload. */
 export type ReloadResult = { ok: true; rules: RuleSet } | { ok: false; errors: RuleError[] };
 
@@ -30,8 +33,8 @@ export class RuleSetManager {
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
   private readonly log: Logger;
-  private readonly changeListeners = new Set<(r: RuleSet) => void>();
-  private readonly errorListeners = new Set<(e: RuleError[]) => void>();
+  private readonly changeListeners = new Set<(r: RuleSet, trigger: ReloadTrigger) => void>();
+  private readonly errorListeners = new Set<(e: RuleError[], trigger: ReloadTrigger) => void>();
   private generationCount = 1;
 
   /**
@@ -62,15 +65,15 @@ export class RuleSetManager {
     return this.errors;
   }
 
-  /** Re-reads the folder now. On errors the previous set stays in force. */
-  reload(): ReloadResult {
+  /** Re-reads the folder now. On errors the previous set stays in force. `trigger` is passed to the listeners. */
+  reload(trigger: ReloadTrigger = 'request'): ReloadResult {
     try {
       const next = loadRules(resolve(this.dir), this.opts);
       this.rules = next;
       this.errors = [];
       this.generationCount++;
       this.log.info('rules reloaded', { dir: this.dir, files: next.files.length, alerts: next.alerts.length });
-      for (const l of this.changeListeners) this.safe(() => l(next));
+      for (const l of this.changeListeners) this.safe(() => l(next, trigger));
       return { ok: true, rules: next };
     } catch (err) {
       const errors: RuleError[] =
@@ -79,19 +82,19 @@ export class RuleSetManager {
           : [{ file: this.dir, line: 0, column: 0, reason: errorMessage(err) }];
       this.errors = errors;
       for (const e of errors) this.log.error('invalid rules; keeping the last valid set', { file: e.file, line: e.line, reason: e.reason });
-      for (const l of this.errorListeners) this.safe(() => l(errors));
+      for (const l of this.errorListeners) this.safe(() => l(errors, trigger));
       return { ok: false, errors };
     }
   }
 
-  /** Calls `fn` with every new valid set. Returns an unsubscribe function. */
-  onChange(fn: (r: RuleSet) => void): () => void {
+  /** Calls `fn` with every new valid set and what started the reload. Returns an unsubscribe function. */
+  onChange(fn: (r: RuleSet, trigger: ReloadTrigger) => void): () => void {
     this.changeListeners.add(fn);
     return () => this.changeListeners.delete(fn);
   }
 
-  /** Calls `fn` with the problems of every failed reload. Returns an unsubscribe function. */
-  onError(fn: (e: RuleError[]) => void): () => void {
+  /** Calls `fn` with the problems of every failed reload and what started it. Returns an unsubscribe function. */
+  onError(fn: (e: RuleError[], trigger: ReloadTrigger) => void): () => void {
     this.errorListeners.add(fn);
     return () => this.errorListeners.delete(fn);
   }
@@ -107,7 +110,7 @@ export class RuleSetManager {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.watcher) this.reload();
+      if (this.watcher) this.reload('file-change');
     }, this.opts.debounceMs ?? 200);
   }
 

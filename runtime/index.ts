@@ -1,7 +1,7 @@
 /** Public surface of runtime/. */
 export { LocalJob } from './job.ts';
 export { type CompletedCheckpoint } from './checkpoint/coordinator.ts';
-export { parseJobSpecYaml, parseDuration, loadJobSpec, type JobSpec } from './spec.ts';
+export { parseJobSpecYaml, parseDuration, loadJobSpec, validateJobSpec, type JobSpec } from './spec.ts';
 export { readCheckpoint } from './checkpoint/storage.ts';
 export { randomId, vertexId } from './ids.ts';
 export { DEFAULT_MAX_PARALLELISM, defaultMaxParallelism, javaHashCode, murmurHash, keyGroupOf, subtaskForKeyGroup, keyGroupRange } from './keygroups.ts';

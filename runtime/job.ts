@@ -16,7 +16,7 @@ import { CheckpointCoordinator, type CheckpointStats, type CompletedCheckpoint, 
 import { readCheckpoint, type CheckpointMetadata } from './checkpoint/storage.ts';
 import type { Rec, RestoredState } from './operators/types.ts';
 import type { SourceReader } from './sources/types.ts';
-import { prepareJsonlSinkDir } from './sinks/jsonl.ts';
+import { jsonlSinkStateProblem, prepareJsonlSinkDir } from './sinks/jsonl.ts';
 import type { DatasetSourceReader, SplitOffset } from './sources/dataset.ts';
 import { resolveDataPath } from './paths.ts';
 import { randomId, vertexId } from './ids.ts';
@@ -239,12 +239,24 @@ export class LocalJob {
   private loadRestore(path: string): CheckpointMetadata {
     const meta = readCheckpoint(path);
     if (meta.maxParallelism !== this.maxParallelism) {
-      throw new StreamtuneError('INVALID_ARGUMENT', `savepoint ${path} was taken with max parallelism ${meta.maxParallelism}; the job has ${this.maxParallelism} (key groups cannot change)`);
+      throw new StreamtuneError('INVALID_ARGUMENT', `savepoint ${path} was taken with max parallelism ${meta.maxParallelism}; the job has ${this.maxParallelism} (key groups cannot change)`, { details: { file: path, field: 'maxParallelism' } });
     }
     const known = new Set(this.vertices.map((v) => v.name));
     const unknown = Object.keys(meta.vertices).filter((v) => !known.has(v));
     if (unknown.length > 0 && !this.opts.allowNonRestoredState) {
-      throw new StreamtuneError('INVALID_ARGUMENT', `savepoint ${path} has state for vertices the job does not have: ${unknown.join(', ')} (allowNonRestoredState to skip it)`);
+      throw new StreamtuneError('INVALID_ARGUMENT', `savepoint ${path} has state for vertices the job does not have: ${unknown.join(', ')} (allowNonRestoredState to skip it)`, { details: { file: path, field: `vertices.${unknown[0]}` } });
+    }
+    // the sinks' pending files are committed before the subtasks open: check them all first
+    for (const v of this.spec.vertices) {
+      if (v.type !== 'jsonl-sink') continue;
+      const subtasks = meta.vertices[v.name]?.subtasks ?? [];
+      for (let i = 0; i < subtasks.length; i++) {
+        const bad = jsonlSinkStateProblem(subtasks[i]?.list ?? []);
+        if (bad) {
+          const field = `vertices.${v.name}.subtasks[${i}].list[${bad.index}]`;
+          throw new StreamtuneError('SAVEPOINT_CORRUPT', `${path} is corrupt: ${field}: ${bad.message}`, { details: { file: path, field } });
+        }
+      }
     }
     this.checkpointCounter = Math.max(this.checkpointCounter, meta.checkpointId);
     return meta;

@@ -6,9 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
-import { StreamtuneError } from '../core/index.ts';
+import { isMap, isSeq, type Document, type LineCounter, type Node as YamlNode } from 'yaml';
+import { parseYaml, StreamtuneError } from '../core/index.ts';
 import { DEFAULT_MAX_PARALLELISM, checkParallelism } from './keygroups.ts';
+import { compile } from './operators/expression.ts';
 
 /** How records travel along an edge. */
 export type Partitioning = 'forward' | 'rebalance' | 'hash';
@@ -268,7 +269,13 @@ export function isSinkSpec(v: VertexSpec): boolean {
   return SINK_TYPES.has(v.type);
 }
 
-/** Parses '10s', '250ms', '1h', '2m', '1d' or a number (ms). Throws INVALID_SPEC naming `field`. */
+/** `v` for an error message: at most 80 characters, the rest cut with '…'. */
+export function shown(v: unknown): string {
+  const s = String(v);
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+
+/** Parses '10s', '250ms', '1h', '2m', '1d' or a number (ms). Throws INVALID_SPEC naming `field` (also for a duration too long to be a finite number). */
 export function parseDuration(value: number | string | undefined, field: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value === 'number') {
@@ -276,11 +283,13 @@ export function parseDuration(value: number | string | undefined, field: string,
     return value;
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$/.exec(value);
-  if (!m) throw new StreamtuneError('INVALID_SPEC', `${field}: '${value}' is not a duration (examples: 500ms, 10s, 5m, 1h)`);
+  if (!m) throw new StreamtuneError('INVALID_SPEC', `${field}: '${shown(value)}' is not a duration (examples: 500ms, 10s, 5m, 1h)`);
   const n = Number(m[1]);
   const unit = m[2] ?? 'ms';
   const mult = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' || unit === 'min' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000;
-  return n * mult;
+  const ms = n * mult;
+  if (!Number.isFinite(ms)) throw new StreamtuneError('INVALID_SPEC', `${field}: '${shown(value)}' is too long a duration`);
+  return ms;
 }
 
 const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|min|h|d)?\\s*$' }] };
@@ -376,11 +385,12 @@ function pathToField(instancePath: string): string {
   return instancePath
     .split('/')
     .filter(Boolean)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
     .map((seg, i) => (/^\d+$/.test(seg) ? `[${seg}]` : i === 0 ? seg : `.${seg}`))
     .join('') || '(root)';
 }
 
-function lineOf(doc: ReturnType<typeof parseDocument>, lc: LineCounter, instancePath: string): number | undefined {
+function lineOf(doc: Document.Parsed, lc: LineCounter, instancePath: string): number | undefined {
   const segs = instancePath.split('/').filter(Boolean).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
   // walk down as far as the path exists; report the deepest node found
   let node: YamlNode | null | undefined = doc.contents as YamlNode | null;
@@ -415,15 +425,42 @@ function describeAjvError(e: ErrorObject): { path: string; message: string } {
   return { path: e.instancePath, message: e.message ?? 'is invalid' };
 }
 
+/** ms a timer can wait: Node.js runs a longer `setTimeout` after 1 ms (TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** One problem of a job spec: the field path (`vertices[1].parallelism`), its line when known, and what is wrong. */
+interface SpecProblem extends Located {
+  message: string;
+}
+
+/** Problems listed in an error message at most; the rest are counted. */
+export const MAX_LISTED_PROBLEMS = 20;
+
+/** The INVALID_SPEC error for `problems` (at least one): message one problem per line (the first {@link MAX_LISTED_PROBLEMS}), details of the first. */
+function specError(source: string, problems: SpecProblem[], title = 'invalid job spec'): StreamtuneError {
+  const lines = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `${source}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`);
+  if (problems.length > MAX_LISTED_PROBLEMS) lines.push(`… and ${problems.length - MAX_LISTED_PROBLEMS} more problems`);
+  const first = problems[0]!;
+  return new StreamtuneError('INVALID_SPEC', `${title}:\n  ${lines.join('\n  ')}`, {
+    details: { source, file: source, field: first.field, ...(first.line ? { line: first.line } : {}), problems: lines },
+  });
+}
+
 /**
  * Validates a job spec object and the graph rules the schema cannot express (unique names, edges
  * between known vertices, sources without inputs, sinks without outputs, no cycles, hash edges with
- * a key, parallelism ≤ max parallelism). Throws INVALID_SPEC listing every problem with its field,
- * and its line when `locate` can place it.
+ * a key, parallelism ≤ max parallelism and a source's ≤ its splits, durations finite and timers at most {@link MAX_TIMER_MS},
+ * window sizes above 0, map, filter and failOnRecord expressions that compile). Throws INVALID_SPEC listing every problem with its field, and its line when
+ * `locate` can place it; `details` holds `source`/`file` (= `source`), `field` and `line` of the first
+ * problem and `problems` (one formatted line each).
  */
 export function validateJobSpec(spec: unknown, source = 'job spec', locate?: (instancePath: string) => number | undefined): JobSpec {
-  const problems: string[] = [];
-  const at = (loc: Located) => `${source}${loc.line ? `:${loc.line}` : ''}: ${loc.field}`;
+  const problems: SpecProblem[] = [];
+  const add = (instancePath: string, message: string, field = pathToField(instancePath)): void => {
+    // only the listed problems get a line: placing each of 10,000 unknown keys would take seconds
+    const line = problems.length < MAX_LISTED_PROBLEMS ? locate?.(instancePath) : undefined;
+    problems.push({ field, ...(line ? { line } : {}), message });
+  };
   if (!validateSchema(spec)) {
     const seen = new Set<string>();
     for (const e of validateSchema.errors ?? []) {
@@ -432,14 +469,14 @@ export function validateJobSpec(spec: unknown, source = 'job spec', locate?: (in
       const key = `${d.path}|${d.message}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      problems.push(`${at({ field: pathToField(d.path), line: locate?.(d.path) })}: ${d.message}`);
+      add(d.path, d.message);
     }
-    throw new StreamtuneError('INVALID_SPEC', `invalid job spec:\n  ${problems.join('\n  ')}`, { details: { source, problems } });
+    throw specError(source, problems);
   }
   const job = spec as JobSpec;
   const names = new Map<string, number>();
   job.vertices.forEach((v, i) => {
-    if (names.has(v.name)) problems.push(`${at({ field: `vertices[${i}].name`, line: locate?.(`/vertices/${i}/name`) })}: duplicate vertex name '${v.name}'`);
+    if (names.has(v.name)) add(`/vertices/${i}/name`, `duplicate vertex name '${v.name}'`);
     names.set(v.name, i);
   });
   const maxP = job.maxParallelism ?? DEFAULT_MAX_PARALLELISM;
@@ -447,38 +484,75 @@ export function validateJobSpec(spec: unknown, source = 'job spec', locate?: (in
     try {
       checkParallelism(v.name, v.parallelism ?? 1, maxP);
     } catch (err) {
-      problems.push(`${at({ field: `vertices[${i}].parallelism`, line: locate?.(`/vertices/${i}/parallelism`) })}: ${(err as Error).message}`);
+      add(`/vertices/${i}/parallelism`, (err as Error).message);
     }
+    if ((v.type === 'dataset-source' || v.type === 'generator-source') && (v.parallelism ?? 1) > (v.splits ?? 4)) {
+      add(`/vertices/${i}/parallelism`, `source '${v.name}' has ${v.splits ?? 4} splits; its parallelism ${v.parallelism ?? 1} cannot exceed them`);
+    }
+  });
+  // durations: finite, timers within what setTimeout can wait, window sizes above 0
+  const checkDuration = (instancePath: string, value: number | string | undefined, timer: boolean, positive = false): void => {
+    if (value === undefined) return;
+    let ms: number;
+    try {
+      ms = parseDuration(value, pathToField(instancePath), 0);
+    } catch (err) {
+      add(instancePath, (err as Error).message.replace(/^[^:]*: /, ''));
+      return;
+    }
+    if (!Number.isFinite(ms)) add(instancePath, `'${shown(value)}' is too long a duration`);
+    else if (timer && ms > MAX_TIMER_MS) add(instancePath, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${ms}`);
+    else if (positive && ms <= 0) add(instancePath, 'must be more than 0 ms');
+  };
+  for (const k of ['interval', 'timeout', 'minPause'] as const) checkDuration(`/checkpoints/${k}`, job.checkpoints?.[k], true);
+  checkDuration('/restartStrategy/delay', job.restartStrategy?.delay, true);
+  job.vertices.forEach((v, i) => {
+    const o = v as { outOfOrderness?: number | string; idleTimeout?: number | string; size?: number | string };
+    checkDuration(`/vertices/${i}/outOfOrderness`, o.outOfOrderness, false);
+    checkDuration(`/vertices/${i}/idleTimeout`, o.idleTimeout, true);
+    if (v.type === 'window-aggregate') checkDuration(`/vertices/${i}/size`, o.size, false, true);
+  });
+  // expressions (filtrex) compile now, not when the job starts
+  const checkExpression = (instancePath: string, expr: string | undefined): void => {
+    if (typeof expr !== 'string') return;
+    try {
+      compile(expr, pathToField(instancePath));
+    } catch (err) {
+      add(instancePath, (err as Error).message.replace(/^[^:]*: /, ''));
+    }
+  };
+  job.vertices.forEach((v, i) => {
+    if (v.type === 'map') for (const [k, e] of Object.entries(v.set ?? {})) checkExpression(`/vertices/${i}/set/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, e);
+    if (v.type === 'filter') checkExpression(`/vertices/${i}/condition`, v.condition);
+    checkExpression(`/vertices/${i}/faults/failOnRecord`, v.faults?.failOnRecord);
   });
   const inDeg = new Map<string, number>();
   const outDeg = new Map<string, number>();
   job.edges.forEach((e, i) => {
     for (const end of ['from', 'to'] as const) {
-      if (!names.has(e[end])) problems.push(`${at({ field: `edges[${i}].${end}`, line: locate?.(`/edges/${i}/${end}`) })}: unknown vertex '${e[end]}'`);
+      if (!names.has(e[end])) add(`/edges/${i}/${end}`, `unknown vertex '${e[end]}'`);
     }
-    if (e.partitioning === 'hash' && !e.key) problems.push(`${at({ field: `edges[${i}].key`, line: locate?.(`/edges/${i}`) })}: a hash edge needs a key`);
-    if (e.key && e.partitioning && e.partitioning !== 'hash') problems.push(`${at({ field: `edges[${i}].key`, line: locate?.(`/edges/${i}/key`) })}: a key is only used with partitioning 'hash'`);
+    if (e.partitioning === 'hash' && !e.key) add(`/edges/${i}`, 'a hash edge needs a key', `edges[${i}].key`);
+    if (e.key && e.partitioning && e.partitioning !== 'hash') add(`/edges/${i}/key`, "a key is only used with partitioning 'hash'");
     inDeg.set(e.to, (inDeg.get(e.to) ?? 0) + 1);
     outDeg.set(e.from, (outDeg.get(e.from) ?? 0) + 1);
     const from = job.vertices[names.get(e.from) ?? -1];
     const to = job.vertices[names.get(e.to) ?? -1];
     if (e.partitioning === 'forward' && from && to && (from.parallelism ?? 1) !== (to.parallelism ?? 1)) {
-      problems.push(`${at({ field: `edges[${i}].partitioning`, line: locate?.(`/edges/${i}/partitioning`) })}: a forward edge needs equal parallelism on both ends ('${e.from}' ${from.parallelism ?? 1}, '${e.to}' ${to.parallelism ?? 1}); use rebalance`);
+      add(`/edges/${i}/partitioning`, `a forward edge needs equal parallelism on both ends ('${e.from}' ${from.parallelism ?? 1}, '${e.to}' ${to.parallelism ?? 1}); use rebalance`);
     }
   });
   job.vertices.forEach((v, i) => {
     const ins = inDeg.get(v.name) ?? 0;
     const outs = outDeg.get(v.name) ?? 0;
-    const loc = at({ field: `vertices[${i}]`, line: locate?.(`/vertices/${i}`) });
-    if (isSourceSpec(v) && ins > 0) problems.push(`${loc}: source '${v.name}' cannot have inputs`);
-    if (!isSourceSpec(v) && ins === 0) problems.push(`${loc}: '${v.name}' has no input edge`);
-    if (isSinkSpec(v) && outs > 0) problems.push(`${loc}: sink '${v.name}' cannot have outputs`);
-    if (!isSinkSpec(v) && outs === 0) problems.push(`${loc}: '${v.name}' has no output edge`);
+    const at = `/vertices/${i}`;
+    if (isSourceSpec(v) && ins > 0) add(at, `source '${v.name}' cannot have inputs`);
+    if (!isSourceSpec(v) && ins === 0) add(at, `'${v.name}' has no input edge`);
+    if (isSinkSpec(v) && outs > 0) add(at, `sink '${v.name}' cannot have outputs`);
+    if (!isSinkSpec(v) && outs === 0) add(at, `'${v.name}' has no output edge`);
   });
-  if (problems.length === 0 && hasCycle(job)) problems.push(`${source}: edges: the job graph has a cycle`);
-  if (problems.length > 0) {
-    throw new StreamtuneError('INVALID_SPEC', `invalid job spec:\n  ${problems.join('\n  ')}`, { details: { source, problems } });
-  }
+  if (problems.length === 0 && hasCycle(job)) add('/edges', 'the job graph has a cycle');
+  if (problems.length > 0) throw specError(source, problems);
   return job;
 }
 
@@ -498,18 +572,17 @@ function hasCycle(job: JobSpec): boolean {
 }
 
 /**
- * Parses and validates a YAML job spec. Throws INVALID_SPEC with `file:line: field: reason` for
- * YAML syntax errors and schema or graph violations.
+ * Parses and validates a YAML job spec (JSON is YAML too). Throws INVALID_SPEC with
+ * `file:line: field: reason` for YAML syntax errors (also unresolved or too many aliases, nesting too
+ * deep) and schema or graph violations; `details.file` is `file`, `details.line` the first problem's
+ * line, `details.field` its field ('' for a syntax error).
  */
 export function parseJobSpecYaml(text: string, file = 'job spec'): JobSpec {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const msgs = doc.errors.map((e) => `${file}:${lc.linePos(e.pos[0]).line}: ${e.message.split("\n")[0]}`);
-    throw new StreamtuneError('INVALID_SPEC', `invalid YAML:\n  ${msgs.join('\n  ')}`, { details: { source: file } });
-  }
-  const obj = doc.toJS() as unknown;
-  return validateJobSpec(obj, file, (p) => lineOf(doc, lc, p));
+  const parsed = parseYaml(text);
+  if (!parsed.ok) throw specError(file, parsed.problems.map((p) => ({ field: '', line: p.line, message: p.message })), 'invalid YAML');
+  const { doc, lineCounter } = parsed;
+  // an empty document has no node to point at: its problems are on line 1
+  return validateJobSpec(parsed.value, file, (p) => lineOf(doc, lineCounter, p) ?? 1);
 }
 
 /** Reads, parses and validates a YAML job spec file; relative paths inside resolve against its folder. */
@@ -518,7 +591,7 @@ export function loadJobSpec(file: string): JobSpec {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new StreamtuneError('INVALID_SPEC', `cannot read job spec ${file}: ${(err as Error).message}`, { cause: err });
+    throw new StreamtuneError('INVALID_SPEC', `cannot read job spec ${file}: ${(err as Error).message}`, { cause: err, details: { source: file, file } });
   }
   const spec = parseJobSpecYaml(text, file);
   spec.baseDir = dirname(resolve(file));

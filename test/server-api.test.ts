@@ -100,7 +100,8 @@ before(async () => {
   });
   cp = await createControlPlane(config, { logger: silentLogger });
   auth = createAuth({ token: ensureApiToken(config.server.apiToken, dir).token });
-  http = await listen(createApp(cp, { auth, baseUrl: 'http://127.0.0.1', cacheTtlMs: 0, logger: silentLogger }), 0, '127.0.0.1');
+  // wrong tokens count as failed logins (10 per 15 min): this file sends more on purpose
+  http = await listen(createApp(cp, { auth, baseUrl: 'http://127.0.0.1', cacheTtlMs: 0, logger: silentLogger, loginRateLimit: { limit: 1000 } }), 0, '127.0.0.1');
   base = http.url;
 });
 
@@ -217,7 +218,7 @@ describe('control-plane API', { timeout: 240_000 }, () => {
     const cases: Array<[string, string, unknown, string]> = [
       ['POST', '/api/v1/jobs', {}, 'spec'],
       ['POST', '/api/v1/jobs', { spec: 'name: x', parallelism: { a: 0 } }, 'parallelism.a'],
-      ['POST', '/api/v1/diagnoses', { job: 42 }, 'job_id'],
+      ['POST', '/api/v1/diagnoses', { job: 42 }, 'job'], // the alias of job_id, named as sent
       ['POST', '/api/v1/diagnoses', [1, 2], 'body'],
     ];
     for (const [method, path, json, field] of cases) {
@@ -253,7 +254,8 @@ describe('control-plane API', { timeout: 240_000 }, () => {
 
   test('unknown ids get 404', async () => {
     for (const path of ['/api/v1/jobs/nope', '/api/v1/jobs/nope/lag', '/api/v1/jobs/nope/metrics', '/api/v1/jobs/nope/checkpoints', '/api/v1/jobs/nope/exceptions', '/api/v1/diagnoses/nope', '/api/v1/recommendations/nope', '/api/v1/operations/nope', '/api/v1/no-such-route']) {
-      const r = await req('GET', path);
+      // with the token: the sensitive reads (checkpoints, exceptions, operations) refuse anyone else first
+      const r = await req('GET', path, { headers: bearer });
       assert.equal(r.status, 404, `${path}: ${r.text}`);
       assert.equal(r.json.error.code, 'NOT_FOUND');
     }
@@ -315,30 +317,30 @@ describe('control-plane API', { timeout: 240_000 }, () => {
     assert.equal(out.json.unit, 'records/s');
 
     const cps = await waitFor(async () => {
-      const r = await req('GET', `/api/v1/jobs/${jobId}/checkpoints`);
+      const r = await req('GET', `/api/v1/jobs/${jobId}/checkpoints`, { headers: bearer });
       return r.json.snapshots.length > 0 ? r.json : undefined;
     }, { timeoutMs: 60_000, what: 'a recorded checkpoint' });
     assert.equal(cps.snapshots[0].kind, 'checkpoint');
-    const ex = await req('GET', `/api/v1/jobs/${jobId}/exceptions`);
+    const ex = await req('GET', `/api/v1/jobs/${jobId}/exceptions`, { headers: bearer });
     assert.equal(ex.status, 200);
     assert.ok(Array.isArray(ex.json.exceptions));
 
-    const rules = await req('GET', '/api/v1/rules');
+    const rules = await req('GET', '/api/v1/rules', { headers: bearer });
     assert.equal(rules.status, 200);
     assert.equal(rules.json.alerts.find((a: { id: string }) => a.id === 'lag.consumer-group').forMs, 5000);
     assert.equal((await req('GET', '/api/v1/diagnoses')).status, 200);
-    assert.equal((await req('GET', '/api/v1/operations')).status, 200);
+    assert.equal((await req('GET', '/api/v1/operations', { headers: bearer })).status, 200);
   });
 
   test('rules reload: 400 with file and line while the previous set stays; 200 once fixed', async () => {
-    const gen = (await req('GET', '/api/v1/rules')).json.generation;
+    const gen = (await req('GET', '/api/v1/rules', { headers: bearer })).json.generation;
     writeFileSync(join(rulesDir, 'broken.yaml'), 'alerts:\n  - id: broken\n    metric: x\n    condition: "is big"\n');
     const r = await req('POST', '/api/v1/rules/reload', { headers: bearer });
     assert.equal(r.status, 400, r.text);
     assert.equal(r.json.error.code, 'INVALID_RULES');
     assert.match(r.json.error.file, /broken\.yaml$/);
     assert.equal(typeof r.json.error.line, 'number');
-    assert.equal((await req('GET', '/api/v1/rules')).json.generation, gen, 'previous set in force');
+    assert.equal((await req('GET', '/api/v1/rules', { headers: bearer })).json.generation, gen, 'previous set in force');
     writeFileSync(join(rulesDir, 'broken.yaml'), 'alerts: []\n');
     const ok = await req('POST', '/api/v1/rules/reload', { headers: bearer });
     assert.equal(ok.status, 200, ok.text);
@@ -389,13 +391,13 @@ describe('control-plane API', { timeout: 240_000 }, () => {
 
     const op = await waitFor(
       async () => {
-        const r = await req('GET', `/api/v1/operations/${opId}`);
+        const r = await req('GET', `/api/v1/operations/${opId}`, { headers: bearer });
         return ['VERIFYING', 'SUCCEEDED', 'INEFFECTIVE', 'FAILED', 'ROLLED_BACK'].includes(r.json.state) ? r.json : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 500, what: 'the operation restarted the job' },
     );
     assert.ok(['VERIFYING', 'SUCCEEDED', 'INEFFECTIVE'].includes(op.state), JSON.stringify(op));
-    assert.ok((await req('GET', `/api/v1/operations?job=${jobId}`)).json.operations.some((o: { id: string }) => o.id === opId));
+    assert.ok((await req('GET', `/api/v1/operations?job=${jobId}`, { headers: bearer })).json.operations.some((o: { id: string }) => o.id === opId));
     const job = await waitFor(async () => {
       const j = (await req('GET', `/api/v1/jobs/${jobId}`)).json;
       return j.state === 'RUNNING' && j.summary.parallelism.work === 2 ? j : undefined;

@@ -74,3 +74,22 @@ test('successful logins do not count toward the limit', async () => {
   assert.equal((await s.login('wrong', 'json')).status, 401, 'second failure: still answered');
   assert.equal((await s.login(TOKEN)).status, 429, 'limit of 2 failures reached');
 });
+
+test('a wrong bearer token counts as a failed login, on any route; the right token and its own errors do not', async () => {
+  const s = await server(3);
+  const withToken = (token: string, method = 'GET', path = '/api/v1/jobs', body?: string) =>
+    fetch(`${s.base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body } : {}) });
+  // the right token, also when the request itself is refused (400, 404), never counts
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await withToken(TOKEN, 'POST', '/api/v1/diagnoses', '{}')).status, 400);
+    assert.equal((await withToken(TOKEN, 'GET', '/api/v1/jobs/nope')).status, 404);
+  }
+  assert.equal((await withToken('wrong-1', 'POST', '/api/v1/rules/reload')).status, 401);
+  assert.equal((await withToken('wrong-2', 'GET', '/api/v1/audit')).status, 401);
+  assert.equal((await withToken('wrong-3', 'GET', '/api/v1/jobs')).status, 200, 'an open read answers, but the guess counted');
+  const limited = await withToken(TOKEN, 'GET', '/api/v1/audit');
+  assert.equal(limited.status, 429, 'after 3 wrong tokens even the right one is refused until the window ends');
+  assert.equal(((await limited.json()) as { error: { code: string } }).error.code, 'RATE_LIMITED');
+  assert.equal((await s.login(TOKEN)).status, 429, 'the form login shares the count');
+  assert.equal((await fetch(`${s.base}/api/v1/jobs`)).status, 200, 'requests without a token are not limited');
+});

@@ -7,7 +7,11 @@
  * For the pages: on every request `res.locals.csrfToken` (string, the session's CSRF token to put in
  * forms as `_csrf` or in the `x-csrf-token` header; absent for API requests without a session cookie)
  * and `res.locals.loggedIn` (boolean: a logged-in session, or the API token presented) are set before
- * any route runs. Every non-GET/HEAD/OPTIONS request except `POST /login` passes the mutation guard.
+ * any route runs, and `res.locals.sensitiveReads` (boolean: the pages may show savepoint and
+ * checkpoint paths: logged in, or `publicReads`). Every non-GET/HEAD/OPTIONS request except `POST
+ * /login` passes the mutation guard; a request with a bearer token passes the failed-login limit
+ * first (a wrong token counts). Logins, logouts and mutations made with credentials are recorded in
+ * the audit log with their outcome.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +19,10 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from '../../core/index.ts';
 import { createApiRouter, type ApiOptions } from './api.ts';
-import { type ControlPlane, healthReport } from '../../control-plane/index.ts';
+import { createHash } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import { type AuditActor, type AuditLog, type ControlPlane, healthReport, memoryAuditLog } from '../../control-plane/index.ts';
+import type { ApiRoute } from './openapi.ts';
 import type { Auth } from './auth.ts';
 import { errorHandler, notFoundHandler } from './http-error.ts';
 import { loginRateLimit, type LoginRateLimitOptions } from './login-limit.ts';
@@ -37,6 +44,12 @@ export interface AppOptions {
   cacheTtlMs?: number;
   /** Failed-login limit per client address (see {@link loginRateLimit}). Default 10 per 15 min. */
   loginRateLimit?: LoginRateLimitOptions;
+  /** `server.publicReads`: reads of stack traces, savepoint paths and configuration (API and pages)
+   * are open; else they need the API token or a logged-in session. Default false. */
+  publicReads?: boolean;
+  /** Where logins, mutations and their outcomes are recorded. Default the control plane's audit log,
+   * else one in memory. */
+  audit?: AuditLog;
   logger?: Logger;
 }
 
@@ -85,11 +98,21 @@ export function createApp(cp: ControlPlane, opts: AppOptions): Express {
   app.use(express.urlencoded({ extended: false, limit }));
   app.use(express.text({ type: YAML_TYPES, limit }));
   app.use(opts.auth.session);
+  const publicReads = opts.publicReads ?? false;
+  app.use((_req, res, next) => {
+    // what the pages may show: paths and configuration only with credentials (or publicReads)
+    res.locals.sensitiveReads = publicReads || res.locals.loggedIn === true;
+    next();
+  });
+  const audit = opts.audit ?? cp.audit ?? memoryAuditLog();
+  app.use(auditRecorder(audit));
 
-  // before the guard: login needs only the pre-session CSRF token; the one-time link is a GET
+  // before the guard: login needs only the pre-session CSRF token; the one-time link is a GET.
+  // One limiter for logins and for every request with a bearer token: a wrong token counts as a failed login.
   const limiter = loginRateLimit(opts.loginRateLimit);
-  app.post('/login', limiter, opts.auth.routes.login);
-  app.get('/login/once/:nonce', limiter, opts.auth.routes.once);
+  app.use((req, res, next) => (req.get('authorization') !== undefined ? limiter(req, res, next) : next()));
+  app.post('/login', (req, res, next) => (req.get('authorization') !== undefined ? next() : limiter(req, res, next)), opts.auth.routes.login);
+  app.get('/login/once/:nonce', (req, res, next) => (req.get('authorization') !== undefined ? next() : limiter(req, res, next)), opts.auth.routes.once);
   app.use(opts.auth.requireMutationAuth);
   app.post('/logout', opts.auth.routes.logout);
 
@@ -98,12 +121,70 @@ export function createApp(cp: ControlPlane, opts: AppOptions): Express {
     const h = await healthReport(cp);
     res.status(h.status === 'down' ? 503 : 200).json(h);
   });
-  app.use('/api/v1', createApiRouter(cp, { cacheTtlMs, fastReads }));
+  app.use('/api/v1', createApiRouter(cp, { cacheTtlMs, fastReads, publicReads, audit }));
   if (opts.pages !== false) app.use('/', createPagesRouter(cp, { baseUrl: opts.baseUrl }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(log));
   return app;
+}
+
+/** A short fingerprint of a session id for the audit log: which session, without the id itself. */
+function sessionFingerprint(sid: unknown): string | undefined {
+  return typeof sid === 'string' ? createHash('sha256').update(sid).digest('hex').slice(0, 12) : undefined;
+}
+
+/** The audit log's name of the thing a route's `{id}` is. */
+function targetKey(path: string): string {
+  if (path.startsWith('/jobs/')) return 'job_id';
+  if (path.startsWith('/recommendations/')) return 'recommendation';
+  if (path.startsWith('/diagnoses/')) return 'diagnosis';
+  if (path.startsWith('/operations/')) return 'operation';
+  return 'id';
+}
+
+/**
+ * Records logins (and failed ones: wrong token, wrong CSRF token, used or expired link), logouts and
+ * every mutation made with credentials (the API token or a logged-in session), with its outcome,
+ * once the response is sent. Not recorded: mutations without any credentials (refused before they
+ * do anything) and requests refused by the rate limit (429), so that a flood cannot grow the log.
+ */
+function auditRecorder(audit: AuditLog): RequestHandler {
+  return (req: Request, res: Response, next) => {
+    const login = (req.method === 'POST' && req.path === '/login') || (req.method === 'GET' && req.path.startsWith('/login/once/'));
+    const mutation = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
+    if (!login && !mutation) return next();
+    const before: AuditActor = {
+      via: res.locals.authVia === 'token' ? 'token' : res.locals.authVia === 'session' ? 'session' : 'anonymous',
+      ...(res.locals.authVia === 'session' ? { session: sessionFingerprint(res.locals.sid) } : {}),
+      ...(req.ip ? { address: req.ip } : {}),
+    };
+    res.on('finish', () => {
+      const status = res.statusCode;
+      if (status === 429) return;
+      const outcome = status < 400 ? 'ok' : status >= 500 ? 'failed' : 'refused';
+      if (login) {
+        const failed = res.locals.loginFailed === true || status >= 400;
+        const via = res.locals.loginVia === 'login-link' ? 'login-link' : 'token';
+        audit.record({
+          action: failed ? 'login.failed' : 'login',
+          outcome: failed ? 'refused' : 'ok',
+          status,
+          actor: failed ? { via: 'anonymous', ...(req.ip ? { address: req.ip } : {}) } : { via, session: sessionFingerprint(res.locals.sid), ...(req.ip ? { address: req.ip } : {}) },
+          details: failed ? { reason: String(res.locals.loginFailReason ?? res.locals.errorCode ?? 'refused'), via } : { via },
+        });
+        return;
+      }
+      if (before.via === 'anonymous') return;
+      const route = res.locals.apiRoute as ApiRoute | undefined;
+      const params = res.locals.apiParams as Record<string, string> | undefined;
+      const action = req.path === '/logout' ? 'logout' : route?.audit ?? `${req.method} ${req.path.slice(0, 200)}`;
+      const target = (res.locals.auditTarget as Record<string, string> | undefined) ?? (route && params?.id ? { [targetKey(route.path)]: params.id.slice(0, 200) } : undefined);
+      const details = { ...((res.locals.auditDetails as Record<string, unknown> | undefined) ?? {}), ...(status >= 400 && res.locals.errorCode ? { error: String(res.locals.errorCode) } : {}) };
+      audit.record({ action, outcome, status, actor: before, ...(target ? { target } : {}), ...(Object.keys(details).length ? { details } : {}) });
+    });
+    next();
+  };
 }
 
 /** The fast reads of each app made by {@link createApp} (not in `app.locals`, which templates see). */

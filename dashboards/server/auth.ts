@@ -10,7 +10,11 @@
  * API token (form field `token`) turns a new session id (rotated: no session fixation) into a logged-in
  * one for {@link SESSION_TTL_MS}; `POST /logout` ends it; `GET /login/once/<nonce>` logs in with a
  * single-use link that expires after 10 minutes (like Jupyter's token URL), printed by `serve`.
- * Sessions live in memory: a restart logs everyone out.
+ * Sessions live in memory and the signing key is per process: a restart logs everyone out, and a
+ * cookie from before it is refused cleanly (401 "log in again" on a mutation; pages mint a new
+ * pre-session; `res.locals.staleSession` marks it). Per request the middleware also sets
+ * `res.locals.authVia` ('token' | 'session' when logged in) and `res.locals.wrongToken` (a bearer
+ * token that is not the API token: counted as a failed login by the rate limit).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -164,7 +168,10 @@ export function createAuth(opts: AuthOptions): Auth {
   };
 
   const session: RequestHandler = (req, res, next) => {
-    const sid = unsign(readCookie(req.get('cookie'), SESSION_COOKIE));
+    const cookie = readCookie(req.get('cookie'), SESSION_COOKIE);
+    const sid = unsign(cookie);
+    // a cookie this process did not sign: from before a restart (the signing key is per process)
+    if (cookie !== undefined && !sid) res.locals.staleSession = true;
     if (sid) {
       res.locals.sid = sid;
       res.locals.csrfToken = csrfFor(sid);
@@ -175,7 +182,12 @@ export function createAuth(opts: AuthOptions): Auth {
       res.locals.loggedIn = false;
     }
     const b = bearer(req);
-    if (b !== undefined && checkToken(b)) res.locals.loggedIn = true;
+    if (b !== undefined) {
+      if (checkToken(b)) {
+        res.locals.loggedIn = true;
+        res.locals.authVia = 'token';
+      } else res.locals.wrongToken = true;
+    } else if (res.locals.loggedIn === true) res.locals.authVia = 'session';
     next();
   };
 
@@ -188,6 +200,7 @@ export function createAuth(opts: AuthOptions): Auth {
       return next(new HttpError(401, 'UNAUTHORIZED', 'wrong API token'));
     }
     const sid = res.locals.sid as string | undefined;
+    if (!sid && res.locals.staleSession === true) return next(new HttpError(401, 'UNAUTHORIZED', 'your session is no longer valid (the server restarted, or it expired): log in again'));
     if (!sid || !isLoggedIn(sid)) return next(new HttpError(401, 'UNAUTHORIZED', 'log in or send Authorization: Bearer <STREAMTUNE_API_TOKEN>'));
     if (!csrfOk(req, sid)) return next(new HttpError(403, 'FORBIDDEN', 'missing or wrong CSRF token (header x-csrf-token or form field _csrf)', { field: '_csrf' }));
     next();
@@ -195,11 +208,16 @@ export function createAuth(opts: AuthOptions): Auth {
 
   const login: RequestHandler = (req, res, next) => {
     const sid = res.locals.sid as string | undefined;
-    if (!sid || !csrfOk(req, sid)) return next(new HttpError(403, 'FORBIDDEN', 'missing or wrong CSRF token: load the login page first', { field: '_csrf' }));
+    res.locals.loginVia = 'token';
+    if (!sid || !csrfOk(req, sid)) {
+      res.locals.loginFailReason = res.locals.staleSession === true ? 'session from before a restart' : 'missing or wrong CSRF token';
+      return next(new HttpError(403, 'FORBIDDEN', res.locals.staleSession === true ? 'your session is from before a restart: load the login page again' : 'missing or wrong CSRF token: load the login page first', { field: '_csrf' }));
+    }
     const body = (req.body ?? {}) as Record<string, unknown>;
     const html = wantsHtml(req);
     if (!checkToken(typeof body.token === 'string' ? body.token.trim() : undefined)) {
       log?.warn('login refused: wrong API token');
+      res.locals.loginFailReason = 'wrong API token';
       markLoginFailed(res);
       if (html) return void res.redirect(303, `/login?error=1&next=${encodeURIComponent(safeNext(body.next))}`);
       return next(new HttpError(401, 'UNAUTHORIZED', 'wrong API token', { field: 'token' }));
@@ -222,7 +240,9 @@ export function createAuth(opts: AuthOptions): Auth {
   const once: RequestHandler = (req, res, next) => {
     const nonce = String(req.params.nonce ?? '');
     const exp = nonces.get(nonce);
+    res.locals.loginVia = 'login-link';
     if (exp === undefined || exp <= now()) {
+      res.locals.loginFailReason = exp === undefined ? 'unknown or used login link' : 'expired login link';
       nonces.delete(nonce);
       return next(new HttpError(401, 'UNAUTHORIZED', 'this login link was used already or has expired; log in with the API token'));
     }

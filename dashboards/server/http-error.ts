@@ -75,10 +75,12 @@ export function toHttp(err: unknown): { status: number; body: { error: Record<st
     for (const k of PUBLIC_DETAILS) if (err.details[k] !== undefined) details[k] = err.details[k];
     return { status, body: { error: { code: err.code, message: err.message, ...details } } };
   }
+  // a path segment that does not percent-decode (the router's decode of a parameter): the path is the bad field
+  if (err instanceof URIError) return { status: 400, body: { error: { code: 'INVALID_ARGUMENT', message: 'the path is not well percent-encoded', field: 'path' } } };
   // body-parser errors (malformed JSON, too large) carry `status` and `type`
   const e = err as { status?: unknown; type?: unknown };
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-    return { status: e.status, body: { error: { code: 'INVALID_ARGUMENT', message: errorMessage(err), field: 'body' } } };
+    return { status: e.status, body: { error: { code: 'INVALID_ARGUMENT', message: errorMessage(err), field: typeof e.type === 'string' ? 'body' : 'path' } } };
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
 }
@@ -87,6 +89,7 @@ export function toHttp(err: unknown): { status: number; body: { error: Record<st
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const { status, body } = toHttp(err);
+    res.locals.errorCode = body.error.code;
     if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, status, error: errorMessage(err), stack: (err as Error)?.stack });
     if (res.headersSent) return;
     res.status(status).json(body);

@@ -1,9 +1,11 @@
 /**
  * Rate limit of failed logins per client address, with express-rate-limit: after `limit` failed
- * attempts (wrong API token on `POST /login`, used or expired one-time link) within `windowMs`,
- * further login attempts from that address get 429 `RATE_LIMITED` with `retryAfterMs` (and the
- * standard `RateLimit` / `Retry-After` headers) until the window ends. Successful logins do not
- * count. Guessing the API token online is then bounded at `limit` tries per window per address.
+ * attempts (wrong API token on `POST /login`, used or expired one-time link, or a request with an
+ * `Authorization: Bearer` token that is not the API token, on any route) within `windowMs`, further
+ * login attempts and bearer requests from that address get 429 `RATE_LIMITED` with `retryAfterMs`
+ * (and the standard `RateLimit` / `Retry-After` headers) until the window ends. Successful logins and
+ * requests with the right token do not count. Guessing the API token online is then bounded at
+ * `limit` tries per window per address, through the login form or the bearer header alike.
  */
 import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
@@ -30,8 +32,14 @@ export function markLoginFailed(res: { locals: Record<string, unknown> }): void 
   res.locals.loginFailed = true;
 }
 
+/** `POST /login` and `GET /login/once/:nonce`. */
+function isLoginPath(path: string): boolean {
+  return path === '/login' || path.startsWith('/login/once/');
+}
+
 /**
- * The middleware to put in front of the login routes. A request counts as failed when it was
+ * The middleware to put in front of the login routes, and of every request that carries an
+ * `Authorization` header (the app does both with one instance, so they share the count). A request counts as failed when it was
  * marked with {@link markLoginFailed} or answered with a status ≥ 400. Limited requests go to the
  * app's error handler as an {@link HttpError} 429 `RATE_LIMITED` with `retryAfterMs`.
  */
@@ -43,7 +51,10 @@ export function loginRateLimit(o: LoginRateLimitOptions = {}): RequestHandler {
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     skipSuccessfulRequests: true,
-    requestWasSuccessful: (_req, res) => res.locals.loginFailed !== true && res.statusCode < 400,
+    // a login succeeds with a status below 400; any other request with a bearer token fails only
+    // when the token is wrong (its own 400s and 404s are no guess at the token)
+    requestWasSuccessful: (req, res) =>
+      res.locals.loginFailed !== true && res.locals.wrongToken !== true && (!isLoginPath(req.path) || res.statusCode < 400),
     handler: (req, _res, next) => {
       const reset = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
       const retryAfterMs = reset ? Math.max(0, reset.getTime() - Date.now()) : windowMs;

@@ -21,6 +21,7 @@ export function compile(expr: string, field: string): CompiledExpression {
       return v;
     };
   } catch (err) {
-    throw new StreamtuneError('INVALID_SPEC', `${field}: cannot compile expression '${expr}': ${(err as Error).message}`, { cause: err });
+    const shown = expr.length > 80 ? `${expr.slice(0, 80)}…` : expr;
+    throw new StreamtuneError('INVALID_SPEC', `${field}: cannot compile expression '${shown}': ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
 }

@@ -26,6 +26,23 @@ function isPendingFile(x: unknown): x is PendingFile {
   return typeof x === 'object' && x !== null && typeof (x as PendingFile).pending === 'string' && typeof (x as PendingFile).final === 'string';
 }
 
+/**
+ * The first entry of a jsonl sink's restored list state that is not a pending file this sink writes
+ * (`.part-<run>-<subtask>-<n>.pending` → `part-<run>-<subtask>-<n>.jsonl`, plain names inside the
+ * output directory), as `{ index, message }`; undefined when every entry is one. A restore checks
+ * this before touching the directory, so a damaged or forged savepoint cannot rename files
+ * elsewhere.
+ */
+export function jsonlSinkStateProblem(list: readonly unknown[]): { index: number; message: string } | undefined {
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i];
+    if (!isPendingFile(x)) return { index: i, message: 'not a pending file {checkpointId, pending, final}' };
+    const m = /^\.(part-[A-Za-z0-9]+-[0-9]+-[0-9]+)\.pending$/.exec(x.pending);
+    if (!m || x.final !== `${m[1]}.jsonl`) return { index: i, message: `pending file '${x.pending}' → '${x.final}' is not a part file of this sink` };
+  }
+  return undefined;
+}
+
 /** Commits one pending file; a no-op when it was committed before. */
 function commit(dir: string, f: PendingFile): void {
   const from = join(dir, f.pending);

@@ -219,6 +219,8 @@ export async function serveFixture(mount: (app: Express) => void): Promise<{ bas
   app.use((_req, res, next) => {
     res.locals.csrfToken = 'csrf-token-for-this-session';
     res.locals.loggedIn = false;
+    // the pages show paths as the app allows them with publicReads (hidden paths: test/security.test.ts)
+    res.locals.sensitiveReads = true;
     next();
   });
   mount(app);

@@ -10,7 +10,7 @@ import { formatDuration, formatTime } from '../../../notify/index.ts';
 import type { ManagedJob } from '../../../platform/index.ts';
 import { html, type PageContext } from './render.ts';
 import { jobGraphSvg, subtaskBarsSvg } from './svg.ts';
-import { diagnosisSummary, incidentView, num, opView, statusClass } from './views.ts';
+import { diagnosisSummary, HIDDEN_PATH, incidentView, num, opView, statusClass } from './views.ts';
 
 /** Chart ranges the job page offers, ms, with the step used for each (ms). */
 export const RANGES: Record<string, { ms: number; stepMs: number }> = {
@@ -44,13 +44,13 @@ function align(series: Array<ReadonlyArray<{ t: number; v: number }>>): { t: num
 
 /** Lag (total, per partition, seconds: the read model's `lagSeries`) and source throughput of a job over `range` ending at `now`. */
 export async function jobCharts(cp: ControlPlane, job: ManagedJob, range: string, now: number): Promise<JobCharts> {
-  const r = RANGES[range] ?? RANGES['5m']!;
+  const r = Object.hasOwn(RANGES, range) ? RANGES[range]! : RANGES['5m']!;
   const from = now - r.ms;
   const [lag, thr] = await Promise.all([lagSeries(cp, job, from, now, r.stepMs), throughputSeries(cp, job, from, now, r.stepMs)]);
   const lagAligned = align([lag.total.records, lag.total.seconds, ...lag.partitions.map((p) => p.records)]);
   const thrAligned = align([thr]);
   return {
-    range: RANGES[range] ? range : '5m',
+    range: Object.hasOwn(RANGES, range) ? range : '5m',
     from,
     to: now,
     stepMs: r.stepMs,
@@ -72,7 +72,8 @@ export function jobPage(router: Router, { cp, cached, page, notFound }: PageCont
       res.status(404).json({ error: { code: 'NOT_FOUND', message: `unknown job ${req.params.id}` } });
       return;
     }
-    const range = typeof req.query.range === 'string' ? req.query.range : '5m';
+    // a known range only: 'constructor' is no range, and unknown ones would each get a cache entry
+    const range = typeof req.query.range === 'string' && Object.hasOwn(RANGES, req.query.range) ? req.query.range : '5m';
     res.json(await cached(`charts:${job.job_id}:${range}`, () => jobCharts(cp, job, range, cp.now())));
   });
 
@@ -80,7 +81,7 @@ export function jobPage(router: Router, { cp, cached, page, notFound }: PageCont
     const job = cp.jobs.get(req.params.id);
     if (!job) return notFound(res, `job ${req.params.id}`);
     const now = cp.now();
-    const range = typeof req.query.range === 'string' && RANGES[req.query.range] ? req.query.range : '5m';
+    const range = typeof req.query.range === 'string' && Object.hasOwn(RANGES, req.query.range) ? req.query.range : '5m';
     const [lag, thr, loads, logs, cps] = await Promise.all([
       cached(`lag:${job.job_id}`, () => lagNow(cp, job, now)),
       cached(`thr:${job.job_id}`, () => throughputNow(cp, job, now)),
@@ -88,9 +89,11 @@ export function jobPage(router: Router, { cp, cached, page, notFound }: PageCont
       jobExceptions(cp, job, now - 24 * 3600_000, now, 20).catch(() => [] as LogEvent[]),
       checkpointStats(cp, job, now).catch(() => ({}) as Awaited<ReturnType<typeof checkpointStats>>),
     ]);
+    // paths only with credentials (or the server's publicReads)
+    const hide = res.locals.sensitiveReads !== true;
     const checkpoints = cp.tuner.snapshots(job.job_id).slice(0, 20).map((s) => ({
       kind: s.kind,
-      path: s.path,
+      path: hide ? HIDDEN_PATH : s.path,
       completed: formatTime(s.completedAt),
       size: s.sizeBytes === undefined ? '–' : `${num(s.sizeBytes / 1024, 1)} KiB`,
       operationId: s.operationId,
@@ -131,7 +134,7 @@ export function jobPage(router: Router, { cp, cached, page, notFound }: PageCont
       exceptions: logs.map((e) => ({ time: formatTime(e.timestamp), level: e.level, vertex: e.vertex ?? '', subtask: e.subtask_index ?? '', cls: e.exception_class ?? '', message: e.message })),
       incidents: incidentsList(cp, { job_id: job.job_id, limit: 10 }).map((i) => incidentView(i, cp.now())),
       diagnoses: cp.diagnoses.list({ job_id: job.job_id, limit: 10 }).map(diagnosisSummary),
-      operations: cp.tuner.operations({ job_id: job.job_id, limit: 10 }).map(opView),
+      operations: cp.tuner.operations({ job_id: job.job_id, limit: 10 }).map((o) => opView(o, hide)),
     });
   });
 }

@@ -62,7 +62,22 @@ export function forecastVsActual(op: Operation): { forecast: string; actual: str
 }
 
 /** An operation as the operations pages and the job page show it. */
-export function opView(op: Operation) {
+/** What a hidden path shows: the pages show savepoint and checkpoint paths only with credentials (or publicReads). */
+export const HIDDEN_PATH = '(log in to see the path)';
+
+/** `text` with absolute filesystem paths (and `known` ones) replaced by {@link HIDDEN_PATH}; URLs are kept. */
+export function hidePaths(text: string, known: readonly (string | undefined)[] = []): string {
+  let out = text;
+  for (const k of known) if (k) out = out.split(k).join(HIDDEN_PATH);
+  return out.replace(/(^|[\s'"(=])\/[^\s'",)]+/g, (_m, pre: string) => `${pre}${HIDDEN_PATH}`);
+}
+
+/**
+ * The view of an operation for the pages; with `hide` (no credentials, no publicReads) its savepoint
+ * path and any path in its steps and error are replaced by {@link HIDDEN_PATH}.
+ */
+export function opView(op: Operation, hide = false) {
+  const h = (s: string | undefined): string | undefined => (s === undefined || !hide ? s : hidePaths(s, [op.savepointPath]));
   return {
     id: op.id,
     job_id: op.job_id,
@@ -75,15 +90,15 @@ export function opView(op: Operation) {
     created: formatTime(op.createdAt),
     finished: op.finishedAt === undefined ? '' : formatTime(op.finishedAt),
     downtime: op.downtimeMs === undefined ? '–' : formatDuration(op.downtimeMs),
-    savepointPath: op.savepointPath,
+    savepointPath: op.savepointPath === undefined ? undefined : hide ? HIDDEN_PATH : op.savepointPath,
     diagnosisId: op.diagnosisId,
-    error: op.error,
+    error: h(op.error),
     steps: op.steps.map((s) => ({
       name: s.name,
       status: s.status,
       started: formatTime(s.startedAt),
       took: s.finishedAt === undefined ? '' : formatDuration(s.finishedAt - s.startedAt),
-      message: s.message ?? '',
+      message: h(s.message) ?? '',
     })),
     forecast: forecastVsActual(op),
     needsAttention: (ATTENTION_OPERATION_STATES as readonly string[]).includes(op.state),

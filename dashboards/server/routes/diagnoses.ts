@@ -4,55 +4,14 @@
  * Each recommendation carries its `applicability` (tuner/applicability.ts): whether Apply carries it
  * out on the job's executor, and if not why and the exact settings to change by hand; applying one
  * that is not applicable is a 400 naming them.
+ * Bodies were checked against the OpenAPI document (`validate.ts`) before these handlers run.
  */
 import type { Router } from 'express';
-import { Ajv } from 'ajv';
 import { isOpenDiagnosis, type ControlPlane } from '../../../control-plane/index.ts';
 import { blockOf, type TuningActionInput } from '../../../tuner/index.ts';
 import { HttpError } from '../http-error.ts';
 import type { RouteContext } from './context.ts';
 import { jsonBody, oneParam, parseIntParam, parseTime } from './params.ts';
-
-const ajv = new Ajv({ allErrors: true, strict: false });
-const vertexSchema = {
-  oneOf: [
-    { type: 'string', minLength: 1 },
-    { type: 'object', properties: { id: { type: 'string', minLength: 1 }, name: { type: 'string' } }, required: ['id'], additionalProperties: false },
-  ],
-};
-const actionSchema = {
-  type: 'array',
-  minItems: 1,
-  items: {
-    type: 'object',
-    required: ['type'],
-    properties: { type: { enum: ['set-parallelism', 'set-checkpointing', 'set-memory'] } },
-    oneOf: [
-      { properties: { type: { const: 'set-parallelism' }, vertex: vertexSchema, from: { type: 'integer', minimum: 1 }, to: { type: 'integer', minimum: 1 } }, required: ['vertex', 'from', 'to'], additionalProperties: false },
-      { properties: { type: { const: 'set-checkpointing' }, interval: { type: 'integer', minimum: 1 }, timeout: { type: 'integer', minimum: 1 }, minPause: { type: 'integer', minimum: 0 }, unaligned: { type: 'boolean' } }, additionalProperties: false },
-      { properties: { type: { const: 'set-memory' }, heapBytes: { type: 'integer', minimum: 1 }, fromHeapBytes: { type: 'integer', minimum: 1 } }, required: ['heapBytes'], additionalProperties: false },
-    ],
-  },
-};
-const validateActions = ajv.compile(actionSchema);
-
-/**
- * Validates edited actions; 400 naming `actions[i].field`. A set-parallelism vertex is a JobVertexID
- * or name (string) or `{id, name}`: the tuner resolves it against the job's topology.
- */
-function checkActions(v: unknown): TuningActionInput[] {
-  if (validateActions(v)) return v as TuningActionInput[];
-  const errs = validateActions.errors ?? [];
-  // prefer the most specific error (deepest path, not the oneOf summary)
-  const e = [...errs].filter((x) => x.keyword !== 'oneOf' && x.keyword !== 'const').sort((a, b) => b.instancePath.length - a.instancePath.length)[0] ?? errs[0];
-  const parts = (e?.instancePath ?? '').split('/').slice(1);
-  let field = 'actions';
-  for (const p of parts) field += /^[0-9]+$/.test(p) ? `[${p}]` : `.${p}`;
-  if (e?.keyword === 'additionalProperties') field += `.${String((e.params as { additionalProperty: string }).additionalProperty)}`;
-  if (e?.keyword === 'required') field += `.${String((e.params as { missingProperty: string }).missingProperty)}`;
-  const msg = e?.keyword === 'additionalProperties' ? 'unknown field' : e?.keyword === 'required' ? 'is required' : (e?.message ?? 'is invalid');
-  throw HttpError.badRequest(field, `${field} ${msg}`);
-}
 
 /** Registers the diagnosis and recommendation routes on `r`. */
 export function diagnosisRoutes(r: Router, ctx: RouteContext): void {
@@ -92,7 +51,9 @@ export function diagnosisRoutes(r: Router, ctx: RouteContext): void {
     const id = b.job_id ?? b.job;
     if (typeof id !== 'string' || id === '') throw HttpError.badRequest('job_id', 'job_id is required (the job to diagnose)');
     jobOr404(id);
+    res.locals.auditTarget = { job_id: id };
     const d = await cp.diagnoser.diagnoseNow(id, { type: 'manual' });
+    res.locals.auditTarget = { job_id: id, diagnosis: d.id };
     res.status(201).location(`/api/v1/diagnoses/${d.id}`).json(d);
   });
 
@@ -107,8 +68,10 @@ export function diagnosisRoutes(r: Router, ctx: RouteContext): void {
   r.post('/recommendations/:id/apply', async (req, res) => {
     const rec = cp.diagnoses.recommendation(req.params.id);
     if (!rec) throw HttpError.notFound('recommendation', req.params.id);
+    res.locals.auditTarget = { job_id: rec.job_id, recommendation: rec.recommendation.id };
     const b = jsonBody(req);
-    const actions: TuningActionInput[] = b.actions === undefined ? rec.recommendation.actions : checkActions(b.actions);
+    // edited actions were checked against the document's schema (openapi.ts TUNING_ACTIONS_INPUT) by the request validator
+    const actions: TuningActionInput[] = b.actions === undefined ? rec.recommendation.actions : (b.actions as TuningActionInput[]);
     if (actions.length === 0) throw HttpError.badRequest('actions', 'this recommendation has no machine-applicable actions; send edited actions or change the job by hand');
     if (b.actions === undefined) {
       // Apply is offered only for what the job's executor carries out; the rest is advice
@@ -125,6 +88,8 @@ export function diagnosisRoutes(r: Router, ctx: RouteContext): void {
       job_id: rec.job_id, actions, diagnosisId: rec.diagnosisId, recommendationId: rec.recommendation.id,
       expected: rec.recommendation.expected, origin: 'user',
     });
+    res.locals.auditTarget = { job_id: rec.job_id, recommendation: rec.recommendation.id, operation: op.id };
+    if (b.actions !== undefined) res.locals.auditDetails = { editedActions: actions.length };
     await cp.diagnoses.setRecommendationState(rec.recommendation.id, { status: 'applied', at: cp.now(), operationId: op.id });
     res.status(202).location(`/api/v1/operations/${op.id}`).json(op);
   });
@@ -132,6 +97,7 @@ export function diagnosisRoutes(r: Router, ctx: RouteContext): void {
   r.post('/recommendations/:id/dismiss', async (req, res) => {
     const rec = cp.diagnoses.recommendation(req.params.id);
     if (!rec) throw HttpError.notFound('recommendation', req.params.id);
+    res.locals.auditTarget = { job_id: rec.job_id, recommendation: rec.recommendation.id };
     if (rec.state.status === 'applied') throw new HttpError(409, 'CONFLICT', 'recommendation already applied; it cannot be dismissed');
     await cp.diagnoses.setRecommendationState(rec.recommendation.id, { status: 'dismissed', at: cp.now() });
     res.json(cp.diagnoses.recommendation(rec.recommendation.id));

@@ -6,6 +6,7 @@
 import type { Router } from 'express';
 import { stringify as yamlStringify } from 'yaml';
 import { JOB_METRICS, jobExceptions, jobSummary, jobsOverview, lagSeries, lastPoint, metricSeries } from '../../../control-plane/index.ts';
+import { validateJobSpec } from '../../../runtime/index.ts';
 import { HttpError } from '../http-error.ts';
 import type { RouteContext } from './context.ts';
 import { jsonBody, oneParam, parseIntParam, parseRange, parseTime } from './params.ts';
@@ -34,7 +35,11 @@ export function jobRoutes(r: Router, ctx: RouteContext): void {
     else {
       const b = jsonBody(req);
       if (typeof b.spec === 'string') text = b.spec;
-      else if (b.spec && typeof b.spec === 'object') text = yamlStringify(b.spec);
+      else if (b.spec && typeof b.spec === 'object') {
+        // an object is checked as the object it is: errors name its fields, not lines of a YAML text the client never wrote
+        validateJobSpec(structuredClone(b.spec), 'request body: spec');
+        text = yamlStringify(b.spec);
+      }
       else throw HttpError.badRequest('spec', 'spec is required: a YAML job spec as text (Content-Type: application/yaml) or JSON {"spec": "<yaml>" | {...}}');
       if (b.parallelism !== undefined) {
         if (!b.parallelism || typeof b.parallelism !== 'object' || Array.isArray(b.parallelism)) throw HttpError.badRequest('parallelism', 'parallelism must be an object of vertex name → integer');
@@ -46,6 +51,7 @@ export function jobRoutes(r: Router, ctx: RouteContext): void {
     }
     if (text.trim() === '') throw HttpError.badRequest('spec', 'spec is empty');
     const job = await cp.jobs.submit(text, { source: 'request body', ...(parallelism ? { parallelism } : {}) });
+    res.locals.auditTarget = { job_id: job.job_id, name: job.name };
     res.status(201).location(`/api/v1/jobs/${job.job_id}`).json(job);
   });
 
@@ -67,7 +73,7 @@ export function jobRoutes(r: Router, ctx: RouteContext): void {
   r.get('/jobs/:id/metrics', async (req, res) => {
     const job = jobOr404(req.params.id);
     const metric = oneParam('metric', req.query.metric) ?? 'busy';
-    if (!JOB_METRICS[metric]) throw HttpError.badRequest('metric', `metric must be one of ${Object.keys(JOB_METRICS).join(', ')}, got "${metric}"`);
+    if (!Object.hasOwn(JOB_METRICS, metric)) throw HttpError.badRequest('metric', `metric must be one of ${Object.keys(JOB_METRICS).join(', ')}, got "${metric}"`);
     const groupBy = oneParam('groupBy', req.query.groupBy) ?? 'vertex';
     if (groupBy !== 'vertex' && groupBy !== 'subtask' && groupBy !== 'job') throw HttpError.badRequest('groupBy', `groupBy must be vertex, subtask or job, got "${groupBy}"`);
     await sendRange(req, res, `m:${job.job_id}:${metric}:${groupBy}`, (now) => parseRange(req.query, now), (rg) => metricSeries(cp, job, metric, groupBy, rg.from, rg.to, rg.step));
@@ -76,7 +82,9 @@ export function jobRoutes(r: Router, ctx: RouteContext): void {
   r.get('/jobs/:id/checkpoints', async (req, res) => {
     const job = jobOr404(req.params.id);
     const now = cp.now();
-    const { from, to } = parseRange(req.query, now, 3_600_000);
+    const to = parseTime('to', req.query.to, now, now);
+    const from = parseTime('from', req.query.from, to - 3_600_000, now);
+    if (from >= to) throw HttpError.badRequest('from', `from (${from}) must be before to (${to})`);
     const where = { job_id: job.job_id };
     const q = (measurement: string) => cp.store.query({ measurement, field: 'value', start: from, end: to, where });
     const [dur, size, completed, failed] = await Promise.all([

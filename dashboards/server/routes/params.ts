@@ -8,22 +8,33 @@ import { HttpError } from '../http-error.ts';
 /** Most points one series answer may hold. */
 export const MAX_POINTS = 5000;
 
-/** A time query parameter: ms epoch, ISO 8601, `now` or `now-15m` (units ms, s, m, h, d). */
+/** Latest time a query may name, ms since epoch: what a JavaScript Date holds (year 275760). */
+export const MAX_TIME_MS = 8_640_000_000_000_000;
+
+/**
+ * A time query parameter: ms epoch, ISO 8601, `now` or `now-15m` (units ms, s, m, h, d), within
+ * 0..{@link MAX_TIME_MS} (a time beyond what a Date holds failed inside the store as a 500).
+ */
 export function parseTime(field: string, v: unknown, def: number, now: number): number {
   if (v === undefined || v === '') return def;
   if (typeof v !== 'string') throw HttpError.badRequest(field, `${field} must be one value`);
-  if (/^[0-9]+$/.test(v)) return Number(v);
+  const shown = v.length > 60 ? `${v.slice(0, 60)}…` : v;
+  let t: number;
   const rel = /^now(?:-([0-9]+)(ms|s|m|h|d))?$/.exec(v);
-  if (rel) return rel[1] ? now - Number(rel[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 'ms'] : now;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw HttpError.badRequest(field, `${field} must be ms since epoch, an ISO 8601 date or now-<n><ms|s|m|h|d>, got "${v}"`);
+  if (/^[0-9]+$/.test(v)) t = Number(v);
+  else if (rel) t = rel[1] ? now - Number(rel[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 'ms'] : now;
+  else {
+    t = Date.parse(v);
+    if (Number.isNaN(t)) throw HttpError.badRequest(field, `${field} must be ms since epoch, an ISO 8601 date or now-<n><ms|s|m|h|d>, got "${shown}"`);
+  }
+  if (!(t >= 0 && t <= MAX_TIME_MS)) throw HttpError.badRequest(field, `${field} must be a time between 1970 and the year 275760, got "${shown}"`);
   return t;
 }
 
 /** A positive integer query parameter within [min, max]. */
 export function parseIntParam(field: string, v: unknown, def: number, min: number, max: number): number {
   if (v === undefined || v === '') return def;
-  if (typeof v !== 'string' || !/^[0-9]+$/.test(v)) throw HttpError.badRequest(field, `${field} must be an integer, got "${String(v)}"`);
+  if (typeof v !== 'string' || !/^[0-9]+$/.test(v)) throw HttpError.badRequest(field, `${field} must be an integer, got "${String(v).slice(0, 60)}"`);
   const n = Number(v);
   if (n < min || n > max) throw HttpError.badRequest(field, `${field} must be between ${min} and ${max}, got ${n}`);
   return n;
@@ -33,7 +44,7 @@ export function parseIntParam(field: string, v: unknown, def: number, min: numbe
 function parseStep(field: string, v: unknown): number | undefined {
   if (v === undefined || v === '') return undefined;
   const m = typeof v === 'string' ? /^([0-9]+)(ms|s|m|h)?$/.exec(v) : null;
-  if (!m) throw HttpError.badRequest(field, `${field} must be ms or like 10s, 1m, got "${String(v)}"`);
+  if (!m) throw HttpError.badRequest(field, `${field} must be ms or like 10s, 1m, got "${String(v).slice(0, 60)}"`);
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms'];
 }
 

@@ -14,10 +14,12 @@ export function ruleRoutes(r: Router, { cp }: RouteContext): void {
     const result = cp.rules.reload();
     if (!result.ok) {
       const first = result.errors[0];
+      res.locals.auditDetails = { errors: result.errors.length, generation: cp.rules.generation() };
       throw new StreamtuneError('INVALID_RULES', `invalid rules; the previous set stays in force:\n${result.errors.map((e) => `${e.file}:${e.line}: ${e.reason}`).join('\n')}`, {
         details: { errors: result.errors, ...(first ? { file: first.file, line: first.line } : {}) },
       });
     }
+    res.locals.auditDetails = { generation: cp.rules.generation(), files: result.rules.files.length, alerts: result.rules.alerts.length };
     res.json({ ok: true, generation: cp.rules.generation(), files: result.rules.files, alerts: result.rules.alerts.length });
   });
 }
