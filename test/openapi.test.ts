@@ -40,7 +40,7 @@ async function call(operationId: string, method: string, path: string, init: Req
 }
 
 before(async () => {
-  s = await startApiServer({ loginLimit: 1000 });
+  s = await startApiServer({ loginLimit: 1000, overrides: { tuner: { policies: { '*': { verifyAfterMs: 0 } } } } });
   api = new OpenAPIBackend({ definition: openApiDocument() as unknown as Document, strict: true, quick: false, validate: true });
   await api.init();
 });
@@ -131,6 +131,13 @@ describe('OpenAPI document of /api/v1', { timeout: 300_000 }, () => {
     };
     await s.cp.diagnoses.put(d);
     const [r1, r2] = [`openapi-${now}-r1`, `openapi-${now}-r2`];
+    // the incident book gathers the diagnosis (as the control plane does for published ones)
+    s.cp.incidents.observe(d);
+    const incidents = await call('listIncidents', 'GET', `/api/v1/incidents?job=${job2}&state=open`);
+    assert.equal(incidents.json.incidents.length, 1, incidents.text);
+    await call('listIncidents', 'GET', '/api/v1/incidents?state=closed');
+    await call('getIncident', 'GET', `/api/v1/incidents/${incidents.json.incidents[0].id}`);
+    await call('getIncident', 'GET', '/api/v1/incidents/nope');
     await call('getRecommendation', 'GET', `/api/v1/recommendations/${r1}`);
     await call('getRecommendation', 'GET', '/api/v1/recommendations/nope');
     await call('applyRecommendation', 'POST', `/api/v1/recommendations/${r1}/apply`, { headers: bearer, json: { actions: [{ type: 'set-parallelism', vertex: 'work', from: 1 }] } });

@@ -243,6 +243,15 @@ export const SCHEMAS: Record<string, Schema> = {
     },
     ['id', 'job_id', 'origin', 'actions', 'previous', 'state', 'steps', 'createdAt', 'updatedAt'],
   ),
+  Incident: obj(
+    {
+      id: str, job_id: str, job_name: str, kind: { type: 'string', description: 'the root-cause kind of the diagnoses it gathers' }, vertex: str,
+      state: { type: 'string', enum: ['open', 'resolved'] }, startedAt: msEpoch, resolvedAt: msEpoch, resolution: str, resolvedBy: str,
+      severity: { type: 'string', enum: [...SEVERITIES] }, maxSeverity: { type: 'string', enum: [...SEVERITIES] }, diagnosisIds: arr(str), lastNotifiedAt: msEpoch, notifications: int,
+    },
+    ['id', 'job_id', 'kind', 'state', 'startedAt', 'severity', 'maxSeverity', 'diagnosisIds', 'notifications'],
+  ),
+  IncidentEvent: obj({ type: { type: 'string', enum: ['opened', 'diagnosis', 'notification', 'operation', 'resolved'] }, at: msEpoch }, ['type', 'at']),
   RuleError: obj({ file: str, line: int, column: int, reason: str }, ['file', 'line', 'reason']),
   Rules: obj(
     {
@@ -328,6 +337,16 @@ export const API_ROUTES: ApiRoute[] = [
     errors: { 403: 'the action is blocked as ineffective on this job, or outside the guardrails', 409: 'already applied, or another operation owns the job' },
   },
   { method: 'post', path: '/recommendations/{id}/dismiss', operationId: 'dismissRecommendation', audit: 'recommendation.dismiss', summary: 'Dismiss a recommendation', access: 'mutation', params: { id: 'recommendation id' }, tags: ['diagnoses'], ok: { status: 200, description: 'the recommendation', schema: ref('StoredRecommendation') }, errors: { 409: 'already applied' } },
+  {
+    method: 'get', path: '/incidents', operationId: 'listIncidents', summary: 'Incidents (one per job problem), newest first, without timelines', access: 'open', tags: ['incidents'],
+    query: {
+      job: { schema: { type: 'string', minLength: 1, maxLength: 200 }, description: 'JobID' },
+      state: { schema: { type: 'string', enum: ['open', 'resolved'] }, description: 'open or resolved' },
+      from: timeParam('active at or after'), to: timeParam('opened at or before'), limit: limitParam,
+    },
+    ok: { status: 200, description: 'incidents', schema: obj({ incidents: arr(ref('Incident')) }, ['incidents']) },
+  },
+  { method: 'get', path: '/incidents/{id}', operationId: 'getIncident', summary: 'One incident with its timeline (opened, diagnoses, notifications, operations, resolved)', access: 'open', params: { id: 'incident id' }, tags: ['incidents'], ok: { status: 200, description: 'the incident', schema: { allOf: [ref('Incident'), obj({ timeline: arr(ref('IncidentEvent')) }, ['timeline'])] } } },
   {
     method: 'get', path: '/operations', operationId: 'listOperations', summary: 'Tuner operations with their steps (savepoint paths)', access: 'sensitive', tags: ['operations'],
     query: { job: { schema: { type: 'string', minLength: 1, maxLength: 200 }, description: 'JobID' }, limit: limitParam },
