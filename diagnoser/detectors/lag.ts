@@ -22,8 +22,9 @@
  *   every checkpoint, which polls cannot see, so its last seen commit is old; when a record arrives,
  *   the last 10 polls (50 s at 5 s) are past the commit before its next checkpoint (60 s) commits
  *   it, and a count of polls alone read that as STOP.
- * - One observation is OK ('not-enough-observations') unless it is a STOP: Burrow's rules make a
- *   lone commit with lag STALL; one commit says nothing about progress.
+ * - One observation is OK ('not-enough-observations') unless it is a STOP: one commit says nothing
+ *   about progress. Burrow's rules make a lone commit with lag STOP as soon as any time has passed,
+ *   and STALL while its log-end offset grace holds.
  * - WARN needs the lag to have grown across the window, not only never to have decreased: a Flink
  *   job commits the offset of its checkpoint barrier while records keep arriving, so a job that
  *   keeps up has about the same, never zero, lag at every commit, which Burrow calls WARN. A
