@@ -5,7 +5,7 @@
  *   tag `source=dataset`);
  * - polls the lag of the watched Kafka consumer groups from the broker ({@link KafkaLagCollector});
  * - pulls every {@link RemoteSource} (the jobs of a Flink cluster over its REST API,
- *   `dashboards/server/assemble-flink.ts`);
+ *   `control-plane/assemble-flink.ts`);
  * - adds its own health points (`streamtune_collector_*`, collector/health.ts);
  * and hands everything to one {@link BufferedWriter} over the store (bounded buffer, retry, malformed
  * points rejected and counted). Log events of watched jobs at `warn` and above go to the same writer

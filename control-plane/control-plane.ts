@@ -1,6 +1,6 @@
 /**
  * The control plane as the HTTP server and the pages see it: every long-lived service of one
- * `streamtune serve` process. `createControlPlane` (dashboards/server/assemble.ts) builds it from a
+ * `streamtune serve` process. `createControlPlane` (control-plane/assemble.ts) builds it from a
  * validated config; tests build it the same way with a temp data dir.
  */
 import type { Collector, MetricStore } from '../collector/index.ts';
