@@ -2,7 +2,7 @@
  * `streamtune serve [--config FILE] [--port N] [--host H] [--roles LIST]`: one process running the
  * collector, alerting, diagnoser, tuner and the dashboard/API server, or the roles of LIST only
  * (alerting and diagnosis in processes of their own, over the Kafka bus: {@link runRoles}); and `streamtune demo` (`npm start`), the
- * same with the demo configuration (dashboards/server/demo.ts). Prints the dashboard URL, a one-time
+ * same with the demo configuration (control-plane/demo.ts). Prints the dashboard URL, a one-time
  * login URL and where the API token is kept; SIGINT/SIGTERM close everything gracefully (jobs stop
  * with a savepoint and resume from it at the next start). The API token itself is never printed
  * or logged.
@@ -80,7 +80,7 @@ export async function runServer(config: ServerConfig, opts: RunServerOptions = {
 /**
  * Starts what `config.roles` says this process runs: with `server`, {@link runServer}; with `jobs`
  * but no `server`, the control plane and its startup jobs without HTTP; without `jobs`, the alerter
- * and/or diagnoser worker (dashboards/server/worker.ts). Resolves with a close function.
+ * and/or diagnoser worker (control-plane/worker.ts). Resolves with a close function.
  * @throws StreamtuneError as runServer, createControlPlane and createWorker do.
  */
 export async function runRoles(config: ServerConfig, opts: RunServerOptions = {}): Promise<{ close(): Promise<void> }> {

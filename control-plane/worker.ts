@@ -2,7 +2,7 @@
  * Wires a `streamtune serve` process that does not run the jobs: roles `alerter` and/or `diagnoser`
  * only (config.ts `ROLES`). It opens the shared metric store (InfluxDB), the Kafka bus, the rule set,
  * its own diagnosis store, and a read-only mirror of the job catalog fed by the process with the
- * `jobs` role (tuner/mirror-catalog.ts). It runs no collector, no tuner, no job and no HTTP server:
+ * `jobs` role (platform/mirror-catalog.ts). It runs no collector, no tuner, no job and no HTTP server:
  * the alerter publishes 'anomalies', the diagnoser publishes 'diagnoses', which the `jobs` process
  * stores and serves.
  */

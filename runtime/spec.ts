@@ -1,7 +1,7 @@
 /**
  * Job specs: the plain-data description of a job graph, written as YAML (validated against a JSON
- * schema, errors naming file, line and field) or produced by the TypeScript builder
- * (`runtime/builder.ts`). Durations are milliseconds (numbers) or strings like '10s', '1h', '250ms'.
+ * schema, errors naming file, line and field) or built in TypeScript as a {@link JobSpec} object.
+ * Durations are milliseconds (numbers) or strings like '10s', '1h', '250ms'.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

@@ -1,7 +1,7 @@
 /**
  * The bundled runtime's {@link JobExecutor}: stop with savepoint, start from a savepoint with
  * per-vertex parallelism (keys = JobVertexIDs, as on Flink; the catalog maps them to the spec's vertex names) and checkpoint settings, wait until running, describe,
- * cancel — over {@link LocalJob}s run by the bundled catalog (`tuner/bundled/catalog.ts`), which
+ * cancel — over {@link LocalJob}s run by the bundled catalog (`platform/bundled/catalog.ts`), which
  * implements {@link BundledJobHost} and persists every start's settings.
  *
  * It also measures each restart's downtime: a 5 ms sampler watches the job's record counters during
@@ -82,7 +82,7 @@ function failed(reason: 'failure-cause' | 'timeout' | 'job-failed', message: str
   return new StreamtuneError('OPERATION_FAILED', message, { retriable: reason === 'timeout', details: { reason }, cause });
 }
 
-/** {@link JobExecutor} of the bundled runtime (`kind: 'bundled'`). Errors as in `tuner/executor.ts`. */
+/** {@link JobExecutor} of the bundled runtime (`kind: 'bundled'`). Errors as in `platform/executor.ts`. */
 export class BundledExecutor implements JobExecutor {
   readonly kind = 'bundled' as const;
   /** test hook, see {@link BundledExecutorFaults} */

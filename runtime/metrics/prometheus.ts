@@ -2,7 +2,7 @@
  * The bundled runtime's Prometheus reporter: the jobs' metrics in the Prometheus text format, named
  * and labelled exactly as Flink's PrometheusReporter exposes the same metrics (the rule is in
  * core/prometheus-names.ts; compared with a real Flink 1.20.3 scrape in
- * test/runtime-prometheus.test.ts), so a Prometheus that scrapes Flink's TaskManagers scrapes
+ * test/prometheus-bundled.test.ts), so a Prometheus that scrapes Flink's TaskManagers scrapes
  * bundled jobs the same way. Like Flink's reporter: every metric is a gauge (a counter's count, a
  * meter's rate, a gauge's value, Booleans as 1/0 and other strings as 0), `# HELP` is
  * `<metric name> (scope: <logical scope>)`, label values go through Flink's character filter.
