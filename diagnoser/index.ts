@@ -1,7 +1,7 @@
 /** Public surface of the diagnoser: window shape and loading, detectors, planning, diagnose(). */
 export type * from './types.ts';
 export type { JobWindow, VertexWindow, SubtaskSeries, CheckpointWindow, JvmWindow, ConsumerLagWindow, PartitionLagSeries, Points, TimePoint, LoadHistory, VertexLoadHistory } from './window.ts';
-export { emptyCheckpoints } from './window.ts';
+export { emptyCheckpoints, trimTaskSeries } from './window.ts';
 export { loadJobWindow, inferTopology, DEFAULT_LOAD_HISTORY_MS, type LoadJobWindowOptions, type LoadWindowsOptions, type KnownVertex } from './load.ts';
 export { loadPeaks, vertexRateHistory, type VertexLoadPeak } from './history.ts';
 export { checkpointRemedy, skewRemedy, operatorKind, type CheckpointRemedyInput, type SkewRemedyInput, type OperatorKind, type RecommendationDraft } from './remedies.ts';

@@ -29,6 +29,7 @@ import { isConclusive, problemOf } from './problem.ts';
 import { loadJobWindows, windowBatches, type JobToLoad } from './load.ts';
 import type { DiagnosisService, DiagnosisStore } from './store-types.ts';
 import type { AnomalyEvent, Diagnosis, DiagnoserEvents } from './types.ts';
+import { trimTaskSeries } from './window.ts';
 
 /**
  * ms: the span of Flink's `*PerSecond` meters (`MeterView`, 60 s): a task's rate reads low for this
@@ -116,9 +117,11 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
   };
 
   /**
-   * Where a job's window may start: `start`, or for a Flink job whose execution (re)started later
+   * Where a job's task series may start: `start`, or for a Flink job whose execution (re)started later
    * ({@link ManagedJob.runningSince}, else `startedAt`) {@link FLINK_METER_SPAN_MS} after that, so that
-   * no rate read from Flink's meters averages over time before the tasks ran. (The Flink autoscaler
+   * no rate read from Flink's meters averages over time before the tasks ran. Job-level series
+   * (restarts, exceptions, checkpoints, lag) keep the whole window ({@link trimTaskSeries}): a
+   * crash-looping job restarts within every minute, and its restarts are the evidence. (The Flink autoscaler
    * likewise ignores metrics for `job.autoscaler.stabilization.interval`, 5 min, after a start or a
    * rescale.)
    */
@@ -137,8 +140,9 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
   /** Loads the window ending now and diagnoses; no storing. */
   const run = async (job: ManagedJob, trigger: Diagnosis['trigger']): Promise<Diagnosis> => {
     const now = clock();
-    const from = Math.min(windowStart(job, now - windowMs), now - stepMs);
-    const window = (await loadJobWindows(opts.store, [toLoad(job)], from, now, now, { stepMs, historyMs: opts.rules.current().planner.scaleDownIntervalMs })).get(job.job_id)!;
+    const start = now - windowMs;
+    const loaded = (await loadJobWindows(opts.store, [toLoad(job)], start, now, now, { stepMs, historyMs: opts.rules.current().planner.scaleDownIntervalMs })).get(job.job_id)!;
+    const window = trimTaskSeries(loaded, Math.min(windowStart(job, start), now - stepMs));
     if (!window.jobName) window.jobName = job.name;
     return diagnose(opts.rules.current(), window, trigger, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
   };
@@ -244,12 +248,10 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
       const rules = opts.rules.current();
       for (const job of batch) {
         try {
-          const w = windows.get(job.job_id)!;
+          // a Flink job (re)started within the window: its task series from a minute after that (see windowStart)
+          const w = trimTaskSeries(windows.get(job.job_id)!, Math.min(windowStart(job, range.start), now - stepMs));
           if (!w.jobName) w.jobName = job.name;
-          // a Flink job (re)started within the window: its own, shorter window (see windowStart)
-          const d = windowStart(job, range.start) > range.start
-            ? await run(job, { type: 'sweep' })
-            : diagnose(rules, w, { type: 'sweep' }, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
+          const d = diagnose(rules, w, { type: 'sweep' }, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
           made.push(d);
           // kept: findings, or the evidence that an open problem cleared
           if (isConclusive(d) && (d.findings.length > 0 || (problemOf(d) === undefined && hasOpenProblem(job.job_id)))) await keep(d);

@@ -186,3 +186,26 @@ export interface JobWindow {
 export function emptyCheckpoints(): CheckpointWindow {
   return { lastCheckpointDuration: [], numberOfFailedCheckpoints: [], numberOfCompletedCheckpoints: [], lastCheckpointSize: [], alignmentMs: [] };
 }
+
+/**
+ * `w` with its task series (every subtask's points and the sources' `pendingRecords`) cut to points at
+ * or after `from` (ms since epoch); the job-level series (restarts, checkpoints, JVM, logs, consumer
+ * lag) keep the whole window. Used for a Flink job whose execution (re)started within the window:
+ * its rate meters read low for a minute after a start, but its restarts and exceptions before it are
+ * the evidence of a crash loop. Pure: `w` is not changed.
+ */
+export function trimTaskSeries(w: JobWindow, from: number): JobWindow {
+  if (from <= w.start) return w;
+  const cut = (p: Points): Points => p.filter((x) => x.t >= from);
+  const vertices = w.vertices.map((v) => ({
+    ...v,
+    subtasks: v.subtasks.map((s) => {
+      const out: Record<string, unknown> = { ...s };
+      for (const [k, val] of Object.entries(s)) if (Array.isArray(val)) out[k] = cut(val as Points);
+      return out as unknown as SubtaskSeries;
+    }),
+    ...(v.pendingRecords ? { pendingRecords: cut(v.pendingRecords) } : {}),
+  }));
+  return { ...w, vertices };
+}
+
