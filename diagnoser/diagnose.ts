@@ -46,9 +46,12 @@ export interface DiagnoseOptions {
 /**
  * Findings a crash loop causes by itself: lag (the job reads nothing between restarts) and failed
  * checkpoints (a checkpoint in flight fails with the task; on a real Flink job whose attempts die
- * before their first checkpoint completes, every checkpoint fails).
+ * before their first checkpoint completes, every checkpoint fails) and slow checkpoints (the
+ * checkpoints of a job that keeps restarting are taken while it replays from the last one, its
+ * channels full, so barriers wait behind the replay; seen on the bundled runtime's poison-record
+ * scenario under load).
  */
-const CRASH_LOOP_SYMPTOMS = new Set(['consumer.stalled', 'lag.burrow', 'lag.transient-spike', 'checkpoint.failures']);
+const CRASH_LOOP_SYMPTOMS = new Set(['consumer.stalled', 'lag.burrow', 'lag.transient-spike', 'checkpoint.failures', 'checkpoint.duration']);
 
 /** Confidence factor of a memory-pressure root cause whose task manager also runs other jobs. */
 const SHARED_TM_CONFIDENCE = 0.6;

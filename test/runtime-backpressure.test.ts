@@ -1,3 +1,4 @@
+// test-runner: serial
 /**
  * Real backpressure: a downstream operator slowed with the latency knob is busy near 1000 ms/s while
  * its upstream is backpressured; doubling its parallelism raises throughput.

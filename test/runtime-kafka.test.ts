@@ -275,14 +275,15 @@ async function readTopic(brokers: string[], topic: string): Promise<Array<{ key:
   return out;
 }
 
-function generatorToKafka(topic: string, brokers: string[], count: number, chk: string, faults?: { failAfterRecords: number }): JobSpec {
+/** `rate`: records/s per generator subtask (default 4000). */
+function generatorToKafka(topic: string, brokers: string[], count: number, chk: string, faults?: { failAfterRecords: number }, rate = 4000): JobSpec {
   return validateJobSpec(
     {
       name: 'gen-to-kafka',
       checkpoints: { interval: 300, dir: chk },
       restartStrategy: { type: 'fixed-delay', attempts: 2, delay: 100 },
       vertices: [
-        { name: 'gen', type: 'generator-source', count, rate: 4000, keys: 50, parallelism: 2 },
+        { name: 'gen', type: 'generator-source', count, rate, keys: 50, parallelism: 2 },
         { name: 'out', type: 'kafka-sink', topic, brokers, key: 'key', parallelism: 2, ...(faults ? { faults } : {}) },
       ],
       edges: [{ from: 'gen', to: 'out', partitioning: 'rebalance' }],
@@ -299,7 +300,8 @@ test('kafka-sink: a bounded job writes exactly N keyed JSON records; a completed
     await admin.connect();
     const topic = uniqueName('gen-out');
     const N = 6000;
-    job = new LocalJob(generatorToKafka(topic, mock.bootstrap, N, join(tempDir(), 'chk')));
+    // 1,000 records/s in all: the job is still running (4.5 s of records left) when the savepoint is taken
+    job = new LocalJob(generatorToKafka(topic, mock.bootstrap, N, join(tempDir(), 'chk'), undefined, 500));
     await job.start();
     await waitFor(() => sourceInOf(job!, 'gen') >= 1500, { timeoutMs: 120_000, what: 'the generator to emit 1500 records' });
     const sp = await job.triggerSavepoint(tempDir());

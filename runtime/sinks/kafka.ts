@@ -1,6 +1,6 @@
 /**
  * The Kafka sink, after Flink's `KafkaSink` with `DeliveryGuarantee.AT_LEAST_ONCE`: every record
- * is written as its JSON text (`JSON.stringify`) to `topic` through a kafkajs producer (acks = all,
+ * is written as its JSON text (`JSON.stringify`) to `topic` through an idempotent kafkajs producer (acks = all,
  * kafkajs' default partitioner: murmur2 of the key, like the Java client), keyed by the record
  * field named by `key` when the spec sets one (strings as they are, other values as JSON, a missing
  * or null field gives no key). Records are sent in batches of {@link SINK_BATCH_RECORDS}; at most
@@ -84,7 +84,9 @@ export function createKafkaSink(spec: KafkaSinkSpec): Operator {
     async open(ctx: OperatorContext) {
       logger = ctx.logger.namespace('kafka-sink');
       kafka = createKafka({ brokers: resolveKafkaBrokers(spec.brokers), clientId: `streamtune-${spec.name}`, logger, retries: 3 });
-      const p = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true });
+      // idempotent, as the Java producer is by default since Kafka 3.0 (enable.idempotence=true): a send
+      // retried after a timeout is not written twice (kafkajs needs one request in flight per broker for it)
+      const p = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
       producer = p;
       try {
         await p.connect();
