@@ -101,8 +101,15 @@ describe('streamtune against a real Flink cluster, configured with the flink sec
       const busy = await cp.store.query({ measurement: 'taskmanager_job_task_busyTimeMsPerSecond', field: 'value', start: Date.now() - 60_000, end: Date.now(), where: { job_id: reporterJid }, groupBy: ['tm_id'] });
       assert.deepEqual(busy.map((s) => s.tags.tm_id), [stack.flink.taskManagerId]);
 
-      const d = await cp.diagnoser.diagnoseNow(reporterJid);
-      assert.notEqual(d.rootCause.kind, 'insufficient-data', JSON.stringify(d.rootCause));
+      // the diagnoser reads a Flink job's task metrics from a minute after its execution (re)started
+      // (its rate meters average 60 s): until then a diagnosis says 'not enough data'
+      const d = await waitFor(
+        async () => {
+          const x = await cp.diagnoser.diagnoseNow(reporterJid);
+          return x.rootCause.kind === 'insufficient-data' ? undefined : x;
+        },
+        { timeoutMs: 150_000, intervalMs: 5000, what: 'a diagnosis with data (a minute after the job started)' },
+      );
       assert.notEqual(d.lagStatus, 'UNKNOWN', 'the discovered group\'s lag is evaluated');
     } finally {
       await cp.close();
@@ -143,8 +150,15 @@ describe('streamtune against a real Flink cluster, configured with the flink sec
       const src = window.vertices[0]!;
       assert.ok(src.pendingRecords && src.pendingRecords.length > 0, 'the source operator\'s pendingRecords over REST');
 
-      const d = await cp.diagnoser.diagnoseNow(restJid);
-      assert.notEqual(d.rootCause.kind, 'insufficient-data', JSON.stringify(d.rootCause));
+      // the diagnoser reads a Flink job's task metrics from a minute after its execution (re)started
+      // (its rate meters average 60 s): until then a diagnosis says 'not enough data'
+      const d = await waitFor(
+        async () => {
+          const x = await cp.diagnoser.diagnoseNow(restJid);
+          return x.rootCause.kind === 'insufficient-data' ? undefined : x;
+        },
+        { timeoutMs: 150_000, intervalMs: 5000, what: 'a diagnosis with data (a minute after the job started)' },
+      );
       assert.notEqual(d.lagStatus, 'UNKNOWN');
     } finally {
       await cp.close();
