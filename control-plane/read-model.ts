@@ -34,7 +34,23 @@ export const LAG_NOW_WINDOW_MS = 5 * 60_000;
 export const THROUGHPUT_WINDOW_MS = 60_000;
 
 /** What the read model reads from. */
-export type ReadSources = Pick<ControlPlane, 'store' | 'jobs' | 'diagnoses' | 'tuner' | 'incidents'>;
+export type ReadSources = Pick<ControlPlane, 'store' | 'jobs' | 'diagnoses' | 'tuner' | 'incidents'> & Partial<Pick<ControlPlane, 'rules'>>;
+
+/**
+ * Burrow's parameters of the rule set in force (`lag.burrow` params `allowedLag`, `windowSize`,
+ * `minStopSilenceMs`), so that the lag status shown (overview, job page, API, `/metrics`, digest)
+ * judges a group as the diagnoses do; the evaluator's defaults where there is no rule set or a
+ * param is not a number.
+ */
+export function lagEvaluateOptions(cp: Partial<Pick<ControlPlane, 'rules'>>): Omit<EvaluateLagOptions, 'now'> {
+  const params = cp.rules?.current().detectors['lag.burrow']?.params ?? {};
+  const out: Omit<EvaluateLagOptions, 'now'> = {};
+  for (const k of ['allowedLag', 'windowSize', 'minStopSilenceMs'] as const) {
+    const v = params[k];
+    if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  }
+  return out;
+}
 
 /** Lag of one job's consumer group now. */
 export interface LagNow {
@@ -209,8 +225,8 @@ function groupLagNow(committedOffset: Series[], lag: Series[], logEndOffset: Ser
 }
 
 /** {@link LagNow} of one job: UNKNOWN with nulls when it has no consumer group. */
-export async function lagNow(cp: Pick<ReadSources, 'store'>, job: ManagedJob, now: number): Promise<LagNow> {
-  return (await lagNowOfJobs(cp.store, [job], now)).get(job.job_id) ?? { status: 'UNKNOWN', records: null, seconds: null, secondsLowerBound: false, at: null, partitions: [] };
+export async function lagNow(cp: Pick<ReadSources, 'store' | 'rules'>, job: ManagedJob, now: number): Promise<LagNow> {
+  return (await lagNowOfJobs(cp.store, [job], now, { evaluate: lagEvaluateOptions(cp) })).get(job.job_id) ?? { status: 'UNKNOWN', records: null, seconds: null, secondsLowerBound: false, at: null, partitions: [] };
 }
 
 /** Records/s out of the job's sources now (see the module comment); null when unknown. */
@@ -270,7 +286,7 @@ export async function jobSummary(cp: ReadSources, job: ManagedJob, now: number, 
 /** Every job's overview row, sorted by name; lag read for all jobs at once. */
 export async function jobsOverview(cp: ReadSources, now: number): Promise<JobSummary[]> {
   const jobs = [...cp.jobs.list()].sort((a, b) => a.name.localeCompare(b.name) || a.job_id.localeCompare(b.job_id));
-  const lags = await lagNowOfJobs(cp.store, jobs, now);
+  const lags = await lagNowOfJobs(cp.store, jobs, now, { evaluate: lagEvaluateOptions(cp) });
   return Promise.all(jobs.map((j) => jobSummary(cp, j, now, lags.get(j.job_id))));
 }
 
