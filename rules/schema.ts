@@ -41,7 +41,7 @@ export const DETECTOR_PARAMS: Record<DetectorId, readonly string[]> = {
   'checkpoint.size-growth': ['minPoints'],
   'restarts.crash-loop': ['crashLoopRestarts'],
   'memory.gc': ['heapGrowthFactor'],
-  'memory.heap': ['buckets', 'minPoints', 'minRise', 'minRecentShare', 'resetDrop', 'horizonMinutes'],
+  'memory.heap': ['buckets', 'minPoints', 'minRise', 'minRecentShare', 'minSpanMinutes', 'resetDrop', 'horizonMinutes'],
   'capacity.under-provisioned': [],
   'capacity.over-provisioned': ['minIdleRatio'],
   'source.bound': ['busyRatio', 'minGrowthRatio'],

@@ -108,10 +108,13 @@ test('restarts: counted through a gauge reset; exceptions grouped by root cause 
 test('memory: GC time per second and a rising heap floor; a flat floor is not reported', () => {
   const mk = (heap: number[], gc: number) => [{ tmId: 'tm', gcTimeMsPerSecond: pts(heap.map(() => gc)), heapUsed: pts(heap), heapCommitted: pts(heap.map(() => 1000)), heapMax: pts(heap.map(() => 1000)) }];
   const rising = [500, 900, 520, 920, 600, 950, 700, 980, 800, 990];
-  const r = detectMemory(mk(rising, 150), 0, 90_000, { 'memory.gc': R['memory.gc'], 'memory.heap': R['memory.heap'] });
+  // 90 s of samples: the built-in minSpanMinutes (3) does not project a trend that short
+  assert.equal(detectMemory(mk(rising, 150), 0, 90_000, { 'memory.heap': R['memory.heap'] }).findings.length, 0, 'a 90 s trend is not projected 30 min ahead');
+  const anySpan = { ...R['memory.heap']!, params: { ...R['memory.heap']!.params, minSpanMinutes: 0 } };
+  const r = detectMemory(mk(rising, 150), 0, 90_000, { 'memory.gc': R['memory.gc'], 'memory.heap': anySpan });
   assert.equal(r.findings.find((f) => f.ruleId === 'memory.gc')!.severity, 'moderate');
   assert.ok(r.findings.some((f) => f.ruleId === 'memory.heap'));
-  const flat = detectMemory(mk([500, 900, 500, 900, 500, 900, 500, 900, 500, 900], 10), 0, 90_000, { 'memory.gc': R['memory.gc'], 'memory.heap': R['memory.heap'] });
+  const flat = detectMemory(mk([500, 900, 500, 900, 500, 900, 500, 900, 500, 900], 10), 0, 90_000, { 'memory.gc': R['memory.gc'], 'memory.heap': anySpan });
   assert.equal(flat.findings.length, 0);
 });
 
@@ -119,7 +122,9 @@ test('memory.heap: least-squares slope over bucket floors, graded on the floor p
   const MiB = 1048576;
   const max = 1000 * MiB;
   const jvm = (heap: Points, heapMax: Points = heap.map((p) => ({ t: p.t, v: max }))) => [{ tmId: 'tm-1', gcTimeMsPerSecond: [], heapUsed: heap, heapCommitted: heap.map((p) => ({ t: p.t, v: max })), heapMax }];
-  const heapOnly = { 'memory.heap': R['memory.heap'] };
+  // windows of 60 s here: the fit's mechanics, with the minimum span (minSpanMinutes, 3) off
+  const heapRule = { ...R['memory.heap']!, params: { ...R['memory.heap']!.params, minSpanMinutes: 0 } };
+  const heapOnly = { 'memory.heap': heapRule };
   // a leak of 1 MiB/s over a 60 s window (one point per 6 s, sawtooth of 50 MiB garbage above the floor)
   const leak = pts(Array.from({ length: 10 }, (_, i) => (100 + 6 * i + (i % 2) * 50) * MiB), 0, 6000);
   const r = detectMemory(jvm(leak), 0, 60_000, heapOnly);
@@ -133,7 +138,7 @@ test('memory.heap: least-squares slope over bucket floors, graded on the floor p
   assert.equal(f.severity, 'critical');
   assert.equal(r.stats.heapFloorSlope !== undefined && Math.round(r.stats.heapFloorSlope / MiB), Math.round((e.slopeBytesPerMinute as number) / MiB));
   // the same slope with a 1 min horizon: 15% + 6% → below the low threshold (0.6), nothing reported
-  const shortHorizon = { ...R['memory.heap']!, params: { ...R['memory.heap']!.params, horizonMinutes: 1 } };
+  const shortHorizon = { ...heapRule, params: { ...heapRule.params, horizonMinutes: 1 } };
   assert.equal(detectMemory(jvm(leak), 0, 60_000, { 'memory.heap': shortHorizon }).findings.length, 0);
 
   // flat floor (sawtooth without growth), single point, no points: nothing

@@ -9,7 +9,10 @@
  *   lifts the floor by a few MB; a leak lifts it by a share of the heap), and the floor is still
  *   rising: the slope over the later half of those floors is at least `minRecentShare` × the whole
  *   slope (in a long window a floor that rose while caches and state warmed up and then levelled
- *   off has a positive slope over the window, but no leak). The finding is graded on
+ *   off has a positive slope over the window, but no leak), and the fitted floors span at least
+ *   `minSpanMinutes` (a floor is a bucket's minimum of samples seconds apart: over a window of
+ *   seconds it is anywhere on the young generation's sawtooth, and 30 minutes are not projected from
+ *   it). The finding is graded on
  *   the floor projected `horizonMinutes` ahead at that slope / max heap — "where will the live heap
  *   be": a leak at 10% of the heap filling it within the horizon is already severe — and its
  *   evidence carries the slope (bytes/min), the current and projected floor / max ratios.
@@ -141,6 +144,7 @@ export function detectMemory(jvm: readonly JvmWindow[], start: number, end: numb
     const tp: HeapTrendParams = { buckets: param(rh, 'buckets', 5), minPoints: param(rh, 'minPoints', 3), resetDrop: param(rh, 'resetDrop', 0.5) };
     const minRise = param(rh, 'minRise', 0.02);
     const minRecentShare = param(rh, 'minRecentShare', 0.5);
+    const minSpanMs = param(rh, 'minSpanMinutes', 3) * 60_000;
     const horizonMs = param(rh, 'horizonMinutes', 30) * 60_000;
     let worst: { j: JvmWindow; tr: HeapTrend; floorLast: number; slope: number; ratio: number; projected: number; max: number } | undefined;
     for (const j of jvm) {
@@ -152,6 +156,10 @@ export function detectMemory(jvm: readonly JvmWindow[], start: number, end: numb
       if (!max || max <= 0 || slope === undefined || slope <= 0) continue;
       const floorLast = tr.fitted[tr.fitted.length - 1]!.v;
       if (floorLast <= tr.fitted[0]!.v || tr.riseBytes < minRise * max) continue;
+      // a trend fitted over less than minSpanMinutes is not projected horizonMinutes ahead: with the
+      // reporter's samples seconds apart, a bucket's minimum in a short window is anywhere on the
+      // young generation's sawtooth (a healthy real Flink TaskManager read +456 MiB/min over 40 s)
+      if (tr.fitted[tr.fitted.length - 1]!.t - tr.fitted[0]!.t < minSpanMs) continue;
       // levelled off (warm-up, a cache that filled): not rising any more
       if (tr.recentSlopeBytesPerSecond === undefined || tr.recentSlopeBytesPerSecond < minRecentShare * slope) continue;
       const ratio = floorLast / max;

@@ -28,12 +28,13 @@ import { waitFor } from './wait.ts';
  * catch-up duration 60 s (default 30 min: a backlog built in seconds would weigh nothing) and
  * restart time 1 s (default 5 min; the bundled runtime restarts in about a second), scale-down
  * after the load stayed low for 4 s (default 1 h); Burrow's STOP after 2 s without a new commit
- * (default 2 min: the bundled jobs checkpoint every few hundred ms).
+ * (default 2 min: the bundled jobs checkpoint every few hundred ms); a heap trend fitted over any span
+ * (default at least 3 min; these windows last seconds).
  * Other detector thresholds are unchanged. `over` adjusts further (documented in the test using it).
  */
 export function shortWindowRules(over: (r: RuleSet) => RuleSet = (r) => r): RuleSet {
   const base = loadRules();
-  const scaled = withDetector(base, 'lag.burrow', { params: { minStopSilenceMs: 2_000 } });
+  const scaled = withDetector(withDetector(base, 'lag.burrow', { params: { minStopSilenceMs: 2_000 } }), 'memory.heap', { params: { minSpanMinutes: 0 } });
   return over({ ...scaled, planner: { ...base.planner, catchUpMs: 60_000, restartMs: 1_000, scaleDownIntervalMs: 4_000 } });
 }
 
