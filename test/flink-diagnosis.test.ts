@@ -1,3 +1,4 @@
+// test-runner: serial
 /**
  * Diagnosis of the REAL flight-delays job on a real Flink 1.20 cluster, through the control plane
  * (`diagnoseNow`; metrics from Flink's InfluxDB reporter, lag from the broker, exceptions and
