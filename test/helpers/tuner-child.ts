@@ -3,10 +3,14 @@
  * store, tuner service on one data dir), a small JSONL dataset writer and job spec, and — when run as
  * a program — a streamtune stand-in for the crash test:
  *
- *   node --import tsx test/helpers/tuner-child.ts <dataDir> apply <datasetFile> <killAt: SAVEPOINTING|STARTING|VERIFYING|ROLLING_BACK>
- *     submits the job, waits for a completed checkpoint, applies agg 1 → 2 and SIGKILLs itself just
- *     after the operation's journal record for `killAt` is durable (the step is then under way).
- *     For ROLLING_BACK the start with the new parallelism is made to fail (`failNextStart`) first.
+ *   node --import tsx test/helpers/tuner-child.ts <dataDir> apply <datasetFile> <killAt>
+ *     submits the job, waits for a completed checkpoint, applies agg 1 → 2 and SIGKILLs itself at
+ *     `killAt`: SAVEPOINTING|STARTING|VERIFYING|ROLLING_BACK just after the operation's journal record
+ *     for that state is durable (the step is then under way); PENDING synchronously when the PENDING
+ *     record is durable (before the runner goes on); SAVEPOINT_DONE the moment the executor's stop
+ *     with savepoint has completed, before the operation journals it; SUCCEEDED just after the
+ *     terminal record. For ROLLING_BACK the start with the new parallelism is made to fail
+ *     (`failNextStart`) first.
  *   node --import tsx test/helpers/tuner-child.ts <dataDir> recover
  *     opens the same data dir (the catalog starts the job again), runs recover(), waits for every
  *     recovered operation to end, prints one JSON line {"event":"recovered",...} and exits 0.
@@ -134,8 +138,22 @@ async function main(argv: string[]): Promise<void> {
     const job = stack.catalog.localJob(m.job_id)!;
     await waitUntil(() => job.stats.numberOfCompletedCheckpoints > 0, 30_000, 'a checkpoint');
     await stack.bus.subscribe('operations', (op) => {
-      if (op.state === killAt) setImmediate(() => process.kill(process.pid, 'SIGKILL'));
+      if (op.state !== killAt) return;
+      // PENDING: at once (the memory bus calls this right after the journal's fsync, before the
+      // runner journals SAVEPOINTING); the others once the step is under way
+      if (killAt === 'PENDING') process.kill(process.pid, 'SIGKILL');
+      else setImmediate(() => process.kill(process.pid, 'SIGKILL'));
     });
+    if (killAt === 'SAVEPOINT_DONE') {
+      const executor = stack.catalog.executor;
+      const stop = executor.stopWithSavepoint.bind(executor);
+      executor.stopWithSavepoint = async (...args: Parameters<typeof stop>) => {
+        const r = await stop(...args);
+        say('savepoint-done', { savepointPath: r.savepointPath });
+        process.kill(process.pid, 'SIGKILL');
+        return r;
+      };
+    }
     const op = await stack.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'agg', from: 1, to: 2 }], origin: 'user' });
     say('applied', { operationId: op.id, jobId: m.job_id });
     await new Promise(() => {}); // killed from inside
