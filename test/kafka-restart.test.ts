@@ -4,14 +4,15 @@
  * running job (the bundled runtime's kafka-source, committing offsets on checkpoints) and a running
  * collector (consumer-group lag every second): lag collection resumes after the restart, the job's
  * committed offsets move again, and the lag status the incidents and pages use (control-plane
- * read model `lagNow`, Burrow's evaluation) never turns ERR (STOP/STALL/REWIND) from the gap.
+ * read model `lagNowOfJobs`, Burrow's evaluation with the default parameters) never turns ERR
+ * (STOP/STALL/REWIND) from the gap.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { createCollector } from '../collector/collector.ts';
 import { createEmbeddedStore } from '../collector/store/embedded.ts';
-import { lagNow } from '../control-plane/read-model.ts';
+import { lagNowOfJobs } from '../control-plane/read-model.ts';
 import type { ManagedJob } from '../platform/index.ts';
 import { LocalJob } from '../runtime/job.ts';
 import { validateJobSpec } from '../runtime/spec.ts';
@@ -47,7 +48,7 @@ test('Kafka broker restarted under a running job and collector: lag collection r
   let watching = true;
   const watch = (async () => {
     while (watching) {
-      const l = await lagNow({ store }, managed, Date.now()).catch(() => undefined);
+      const l = (await lagNowOfJobs(store, [managed], Date.now()).catch(() => undefined))?.get(managed.job_id);
       if (l) statuses.push({ at: Date.now(), status: l.status, partitions: l.partitions.map((p) => `${p.partition}:${p.status}:${p.lag}`).join(' ') });
       await new Promise((r) => setTimeout(r, 500));
     }
