@@ -1,6 +1,7 @@
 /**
  * `streamtune run <spec.yaml>`: runs a job on the bundled runtime, printing progress; SIGINT or
- * SIGTERM stops it with a savepoint and prints `savepoint: <path>`.
+ * SIGTERM (or, started through npm/npx, the parent process' exit: cli/parent-watch.ts) stops it with
+ * a savepoint and prints `savepoint: <path>`.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
@@ -8,6 +9,7 @@ import { createLogger, errorMessage } from '../core/index.ts';
 import { loadJobSpec, LocalJob, startPrometheusReporter, type PrometheusReporter } from '../runtime/index.ts';
 import '../runtime/index.ts'; // registers the kafka-source and kafka-sink vertex types
 import { progressLine } from './progress.ts';
+import { exitWithParentWanted, ignoreBrokenStdio, watchParent } from './parent-watch.ts';
 
 /** Parses repeated `VERTEX=N` values into a map. */
 export function parseParallelismArg(value: string, prev: Record<string, number> = {}): Record<string, number> {
@@ -105,7 +107,14 @@ async function runJob(specPath: string, o: RunOptions): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const unwatch = exitWithParentWanted()
+    ? watchParent(() => {
+      ignoreBrokenStdio();
+      onSignal('parent process exited (npm/npx do not pass SIGTERM on)');
+    })
+    : undefined;
   const result = await job.done();
+  unwatch?.();
   if (timer) clearInterval(timer);
   await reporter?.close();
   process.off('SIGINT', onSignal);

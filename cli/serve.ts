@@ -10,6 +10,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger, errorMessage, type Logger, StreamtuneError } from '../core/index.ts';
 import { createApp, createAuth, ensureApiToken, listen, type Listening } from '../dashboards/index.ts';
+import { exitWithParentWanted, ignoreBrokenStdio, watchParent } from './parent-watch.ts';
 import { type AssembledControlPlane, createControlPlane, createWorker, demoConfig, demoDataDir, type FlinkDemo, loadConfig, resetDemoData, ROLES, type ServerConfig, startFlinkDemo } from '../control-plane/index.ts';
 
 /** A running server. */
@@ -104,7 +105,11 @@ export async function runRoles(config: ServerConfig, opts: RunServerOptions = {}
   return worker;
 }
 
-/** Runs until SIGINT/SIGTERM, then closes gracefully (and `after`, e.g. the demo's servers); a second signal exits at once. */
+/**
+ * Runs until SIGINT/SIGTERM or, when started through npm/npx ({@link exitWithParentWanted}), until
+ * the parent process is gone; then closes gracefully (and `after`, e.g. the demo's servers). A second
+ * signal exits at once.
+ */
 async function serveUntilSignal(config: ServerConfig, exit: (code: number) => void, after?: () => Promise<void>): Promise<void> {
   const logger = createLogger();
   let served: { close(): Promise<void> };
@@ -119,7 +124,7 @@ async function serveUntilSignal(config: ServerConfig, exit: (code: number) => vo
   const running = after ? { close: async () => { await served.close(); await after(); } } : served;
   await new Promise<void>((resolve) => {
     let signalled = false;
-    const onSignal = (sig: NodeJS.Signals) => {
+    const onSignal = (sig: string) => {
       if (signalled) {
         process.stderr.write(`streamtune: ${sig} again, exiting without waiting\n`);
         process.exit(130);
@@ -137,6 +142,12 @@ async function serveUntilSignal(config: ServerConfig, exit: (code: number) => vo
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    if (exitWithParentWanted()) {
+      watchParent(() => {
+        ignoreBrokenStdio();
+        onSignal('parent process exited (npm/npx do not pass SIGTERM on)');
+      });
+    }
   });
   process.stdout.write('streamtune: closed\n');
 }

@@ -165,14 +165,16 @@ export class BufferedWriter {
   }
 
   private noteDropped(kind: 'points' | 'logs', n: number): void {
-    if (kind === 'points') this.h.pointsDropped += n;
-    else this.h.logsDropped += n;
+    if (kind === 'points') {
+      this.h.pointsDropped += n;
+      this.h.lastPointsDropped = this.now();
+    } else this.h.logsDropped += n;
     this.log.warn(`buffer full: oldest ${kind} dropped`, { dropped: n, totalDropped: kind === 'points' ? this.h.pointsDropped : this.h.logsDropped });
   }
 
   /** Current counters (a copy). */
   health(): CollectorHealth {
-    return { ...this.h, pointsBuffered: this.points.size, logsBuffered: this.logs.size };
+    return { ...this.h, pointsBuffered: this.points.size, logsBuffered: this.logs.size, maxBufferedPoints: this.points.max };
   }
 
   /** The counters as `streamtune_collector_<name>` points (field `value`) at `now` (ms). */
@@ -256,8 +258,10 @@ export class BufferedWriter {
       if (signal.aborted || (err instanceof StreamtuneError && err.retriable) || !(err instanceof StreamtuneError)) return false;
       // the store refused this batch as bad input: drop it so it cannot block the queue
       const removed = queue.ackBefore(seqEnd);
-      if (kind === 'points') this.h.pointsDropped += removed;
-      else this.h.logsDropped += removed;
+      if (kind === 'points') {
+        this.h.pointsDropped += removed;
+        this.h.lastPointsDropped = this.now();
+      } else this.h.logsDropped += removed;
       this.log.error(`store rejected a batch of ${kind}; dropped`, { dropped: removed, error: errorMessage(err) });
       return true;
     }
@@ -278,6 +282,7 @@ export class BufferedWriter {
     const left = { points: this.points.size, logs: this.logs.size };
     if (left.points || left.logs) {
       this.h.pointsDropped += this.points.remove(left.points);
+      if (left.points) this.h.lastPointsDropped = this.now();
       this.h.logsDropped += this.logs.remove(left.logs);
       this.log.error('closed with unwritten data; dropped', left);
     }

@@ -26,6 +26,10 @@ export interface CollectorHealth {
   logsRejected: number;
   /** ms since epoch of the last successful write, null before the first */
   lastSuccessfulWrite: number | null;
+  /** ms since epoch when points were last dropped (for any reason of `pointsDropped`), null if never */
+  lastPointsDropped: number | null;
+  /** the buffer's bound, points (`maxBufferedPoints`): what survives a store outage unlost */
+  maxBufferedPoints: number;
 }
 
 /** Prefix of the health measurements. */
@@ -36,13 +40,14 @@ export function emptyHealth(): CollectorHealth {
   return {
     pointsWritten: 0, writeErrors: 0, pointsBuffered: 0, pointsDropped: 0, pointsRejected: 0,
     logsWritten: 0, logsBuffered: 0, logsDropped: 0, logsRejected: 0, lastSuccessfulWrite: null,
+    lastPointsDropped: null, maxBufferedPoints: 0,
   };
 }
 
 /**
  * The health as points: one per counter, measurement `streamtune_collector_<name>` (e.g.
  * `streamtune_collector_pointsWritten`), field `value` (integer), timestamp `now` (ms), the given
- * tags (e.g. `{ host }`). `lastSuccessfulWrite` (ms) is left out while null.
+ * tags (e.g. `{ host }`). `lastSuccessfulWrite` and `lastPointsDropped` (ms) are left out while null.
  */
 export function healthToPoints(h: CollectorHealth, now: number, tags: Record<string, string> = {}): MetricPoint[] {
   const out: MetricPoint[] = [];

@@ -15,6 +15,9 @@ export interface HealthReport {
   components: Record<string, { status: HealthStatus; [k: string]: unknown }>;
 }
 
+/** ms after points were last dropped during which the collector stays 'degraded'. */
+export const DROPPED_DEGRADED_MS = 15 * 60_000;
+
 /** Health of every component of the control plane. Never throws. */
 export async function healthReport(cp: Pick<ControlPlane, 'store' | 'collector' | 'bus' | 'rules' | 'jobs' | 'tuner' | 'now'>): Promise<HealthReport> {
   const now = cp.now();
@@ -29,9 +32,13 @@ export async function healthReport(cp: Pick<ControlPlane, 'store' | 'collector' 
     components.store = { status: 'down', error: err instanceof Error ? err.message : String(err) };
   }
   const h = cp.collector.health();
+  // degraded: writes failing for over a minute, or points lost (beyond the buffer's bound) in the last 15 minutes
+  const failing = h.writeErrors > 0 && (h.lastSuccessfulWrite === null || now - h.lastSuccessfulWrite > 60_000);
+  const lost = h.lastPointsDropped !== null && now - h.lastPointsDropped < DROPPED_DEGRADED_MS;
   components.collector = {
-    status: h.writeErrors > 0 && (h.lastSuccessfulWrite === null || now - h.lastSuccessfulWrite > 60_000) ? 'degraded' : 'ok',
-    pointsWritten: h.pointsWritten, pointsBuffered: h.pointsBuffered, pointsDropped: h.pointsDropped, writeErrors: h.writeErrors, lastSuccessfulWrite: h.lastSuccessfulWrite,
+    status: failing || lost ? 'degraded' : 'ok',
+    pointsWritten: h.pointsWritten, pointsBuffered: h.pointsBuffered, maxBufferedPoints: h.maxBufferedPoints, pointsDropped: h.pointsDropped,
+    lastPointsDropped: h.lastPointsDropped, writeErrors: h.writeErrors, lastSuccessfulWrite: h.lastSuccessfulWrite,
   };
   components.bus = { status: 'ok', kind: cp.bus.kind };
   const ruleErrors = cp.rules.lastErrors();

@@ -131,19 +131,29 @@ function metadataProblem(m: unknown): { field: string; message: string } | undef
   return undefined;
 }
 
-/** Writes `dir/_metadata` atomically; returns the byte size. */
+/**
+ * Writes `dir/_metadata` atomically; returns the byte size. On a failed write (ENOSPC, EFBIG, EIO...)
+ * the temporary file, and `dir` when this call created it, are removed before the error is rethrown:
+ * a full disk keeps no half-written savepoint (test/savepoint-dir-faults.test.ts).
+ */
 export function writeCheckpointDir(dir: string, meta: CheckpointMetadata): number {
+  const created = !existsSync(dir);
   mkdirSync(dir, { recursive: true });
   const bytes = encodeCheckpoint(meta);
   const tmp = join(dir, `._metadata.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, '_metadata'));
+  } catch (err) {
+    rmSync(created ? dir : tmp, { recursive: true, force: true });
+    throw err;
   }
-  renameSync(tmp, join(dir, '_metadata'));
   return bytes.length;
 }
 

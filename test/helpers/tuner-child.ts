@@ -3,17 +3,27 @@
  * store, tuner service on one data dir), a small JSONL dataset writer and job spec, and — when run as
  * a program — a streamtune stand-in for the crash test:
  *
- *   node --import tsx test/helpers/tuner-child.ts <dataDir> apply <datasetFile> <killAt: SAVEPOINTING|STARTING|VERIFYING|ROLLING_BACK>
- *     submits the job, waits for a completed checkpoint, applies agg 1 → 2 and SIGKILLs itself just
- *     after the operation's journal record for `killAt` is durable (the step is then under way).
- *     For ROLLING_BACK the start with the new parallelism is made to fail (`failNextStart`) first.
+ *   node --import tsx test/helpers/tuner-child.ts <dataDir> apply <datasetFile> <killAt>
+ *     submits the job, waits for a completed checkpoint, applies agg 1 → 2 and SIGKILLs itself at
+ *     `killAt`: SAVEPOINTING|STARTING|VERIFYING|ROLLING_BACK just after the operation's journal record
+ *     for that state is durable (the step is then under way); PENDING synchronously when the PENDING
+ *     record is durable (before the runner goes on); SAVEPOINT_DONE the moment the executor's stop
+ *     with savepoint has completed, before the operation journals it; SUCCEEDED just after the
+ *     terminal record. For ROLLING_BACK the start with the new parallelism is made to fail
+ *     (`failNextStart`) first.
+ *   unshare -rm node --import tsx test/helpers/tuner-child.ts <dataDir> full-savepoint <datasetFile>
+ *     (in a mount namespace of its own) submits the job, waits for a checkpoint, mounts a 1 MiB tmpfs
+ *     on the job's savepoint directory and fills it (writes until ENOSPC), applies agg 1 → 2
+ *     (prints {"event":"full",...}: the operation, the job's state, parallelism, records read), then
+ *     deletes the filler and applies again (prints {"event":"space",...}).
  *   node --import tsx test/helpers/tuner-child.ts <dataDir> recover
  *     opens the same data dir (the catalog starts the job again), runs recover(), waits for every
  *     recovered operation to end, prints one JSON line {"event":"recovered",...} and exits 0.
  *
  * Progress is printed as JSON lines on stdout.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMemoryBus } from '../../core/bus-memory.ts';
 import { createCollector } from '../../collector/collector.ts';
@@ -124,9 +134,14 @@ async function waitUntil(check: () => boolean, timeoutMs: number, what: string):
 
 async function main(argv: string[]): Promise<void> {
   const [dataDir, mode, datasetPath, killAt] = argv;
-  if (!dataDir || (mode !== 'apply' && mode !== 'recover')) throw new Error('usage: tuner-child.ts <dataDir> apply <dataset> <killAt> | recover');
+  if (!dataDir || (mode !== 'apply' && mode !== 'recover' && mode !== 'full-savepoint')) throw new Error('usage: tuner-child.ts <dataDir> apply <dataset> <killAt> | full-savepoint <dataset> | recover');
   const faults: BundledExecutorFaults = {};
   const stack = await createTunerStack({ dataDir, faults, policies: { '*': { verifyAfterMs: 0, cooldownMs: 0 } } });
+  if (mode === 'full-savepoint') {
+    await fullSavepointDir(stack, dataDir, datasetPath!);
+    await stack.close();
+    return;
+  }
   if (mode === 'apply') {
     // to be killed while rolling back, the start with the new settings has to fail first
     if (killAt === 'ROLLING_BACK') faults.failNextStart = true;
@@ -134,8 +149,22 @@ async function main(argv: string[]): Promise<void> {
     const job = stack.catalog.localJob(m.job_id)!;
     await waitUntil(() => job.stats.numberOfCompletedCheckpoints > 0, 30_000, 'a checkpoint');
     await stack.bus.subscribe('operations', (op) => {
-      if (op.state === killAt) setImmediate(() => process.kill(process.pid, 'SIGKILL'));
+      if (op.state !== killAt) return;
+      // PENDING: at once (the memory bus calls this right after the journal's fsync, before the
+      // runner journals SAVEPOINTING); the others once the step is under way
+      if (killAt === 'PENDING') process.kill(process.pid, 'SIGKILL');
+      else setImmediate(() => process.kill(process.pid, 'SIGKILL'));
     });
+    if (killAt === 'SAVEPOINT_DONE') {
+      const executor = stack.catalog.executor;
+      const stop = executor.stopWithSavepoint.bind(executor);
+      executor.stopWithSavepoint = async (...args: Parameters<typeof stop>) => {
+        const r = await stop(...args);
+        say('savepoint-done', { savepointPath: r.savepointPath });
+        process.kill(process.pid, 'SIGKILL');
+        return r;
+      };
+    }
     const op = await stack.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'agg', from: 1, to: 2 }], origin: 'user' });
     say('applied', { operationId: op.id, jobId: m.job_id });
     await new Promise(() => {}); // killed from inside
@@ -146,6 +175,45 @@ async function main(argv: string[]): Promise<void> {
   const jobs = stack.catalog.list().map((j) => ({ job_id: j.job_id, state: j.state, parallelism: Object.fromEntries(j.topology.map((v) => [v.name, v.parallelism])) }));
   say('recovered', { operations: ended, jobs });
   await stack.close();
+}
+
+/** Records read by the job's sources so far. */
+function recordsIn(stack: TunerStack, jobId: string): number {
+  return stack.catalog.localJob(jobId)?.currentSubtasks().filter((t) => t.kind === 'source').reduce((a, t) => a + t.metrics.numRecordsIn, 0) ?? 0;
+}
+
+function jobNow(stack: TunerStack, jobId: string): Record<string, unknown> {
+  const j = stack.catalog.get(jobId)!;
+  return { state: j.state, parallelism: Object.fromEntries(j.topology.map((v) => [v.name, v.parallelism])), recordsIn: recordsIn(stack, jobId) };
+}
+
+/** See the `full-savepoint` mode above. Needs CAP_SYS_ADMIN in its mount namespace (`unshare -rm`). */
+async function fullSavepointDir(stack: TunerStack, dataDir: string, datasetPath: string): Promise<void> {
+  const m = await stack.catalog.submitSpec(datasetSpec('full-job', datasetPath, { rate: 300 }));
+  const job = stack.catalog.localJob(m.job_id)!;
+  await waitUntil(() => job.stats.numberOfCompletedCheckpoints > 0, 30_000, 'a checkpoint');
+  const spDir = join(dataDir, 'jobs', m.job_id, 'savepoints');
+  mkdirSync(spDir, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', spDir]);
+  const filler = join(spDir, 'filler');
+  const fd = openSync(filler, 'w');
+  let filled = 0;
+  try {
+    for (;;) filled += writeSync(fd, Buffer.alloc(64 * 1024, 1));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+  const op1 = await stack.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'agg', from: 1, to: 2 }], origin: 'user' });
+  const done1 = await stack.tuner.waitFor(op1.id, 60_000);
+  const before = recordsIn(stack, m.job_id);
+  await waitUntil(() => recordsIn(stack, m.job_id) > before, 30_000, 'records read after the failed operation');
+  say('full', { filledBytes: filled, operation: done1, job: jobNow(stack, m.job_id), recordsBefore: before, leftover: readdirSync(spDir).filter((f) => f !== 'filler') });
+  unlinkSync(filler);
+  const op2 = await stack.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'agg', from: 1, to: 2 }], origin: 'user' });
+  const done2 = await stack.tuner.waitFor(op2.id, 60_000);
+  say('space', { operation: done2, job: jobNow(stack, m.job_id) });
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
