@@ -16,8 +16,8 @@
  * stdout: one JSON line `{ url, jobIds, setup }` when ready, then one JSON line `{ stats }` every
  * 10 s (event-loop utilisation, heap, sweeps finished, store write time of the fleet rounds). SIGTERM
  * closes it. Env: STREAMTUNE_BENCH_LOAD_JOBS, STREAMTUNE_BENCH_LOAD_HISTORY_MIN,
- * STREAMTUNE_BENCH_LOAD_SWEEP_CRON (default every minute: more often than serve's 5 min, so that a
- * 60 s run sees one).
+ * STREAMTUNE_BENCH_LOAD_SWEEP_CRON (default serve's every 5 min: a 60 s run may see none; an
+ * every-minute sweep of 1,000 jobs ran back to back on the loaded machine, see BENCHMARKS.md).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +30,7 @@ import type { JobCatalog, ManagedJob, TopologyVertex } from '../platform/index.t
 
 const JOBS = Number(process.env.STREAMTUNE_BENCH_LOAD_JOBS ?? 1000);
 const HISTORY_MIN = Number(process.env.STREAMTUNE_BENCH_LOAD_HISTORY_MIN ?? 30);
-const SWEEP_CRON = process.env.STREAMTUNE_BENCH_LOAD_SWEEP_CRON ?? '* * * * *';
+const SWEEP_CRON = process.env.STREAMTUNE_BENCH_LOAD_SWEEP_CRON ?? '*/5 * * * *';
 const BUNDLED = 5;
 const INTERVAL_MS = 5_000;
 const HISTORY_STEP_MS = 10_000;
@@ -147,9 +147,29 @@ for (let ts = now0 - HISTORY_MIN * 60_000; ts < now0; ts += HISTORY_STEP_MS) {
   for (let j = 0; j < JOBS; j++) roundPoints(j, ts, pts);
   historyPoints += pts.length;
   await cp.store.write(pts);
+  if (historyPoints % (pts.length * 30) === 0) process.stderr.write(`api-load child: history ${Math.round((ts - now0) / 60_000)} min, ${historyPoints} points, ${Math.round(performance.now() - t)} ms\n`);
 }
 setup.historyPoints = historyPoints;
 setup.historyWriteMs = Math.round(performance.now() - t);
+
+// where the time goes: each read alone (no load, no collection round, no sweep), median of 5, ms: the store statement of one
+// job's series over the page's ranges, and a job's summary (lag and throughput now)
+const probeJob = fleet[1]!;
+const median5 = async (fn: () => Promise<unknown>): Promise<number> => {
+  const xs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const s = performance.now();
+    await fn();
+    xs.push(performance.now() - s);
+  }
+  return Math.round(xs.sort((a, b) => a - b)[2]! * 10) / 10;
+};
+for (const [label, ms, step] of [['5m', 5 * 60_000, 5_000], ['15m', 15 * 60_000, 10_000], ['1h', 60 * 60_000, 30_000]] as const) {
+  const n = Date.now();
+  setup[`aloneLag${label}Ms`] = await median5(() => lagSeries(cp, probeJob, n - ms, n, step));
+  setup[`aloneMetrics${label}Ms`] = await median5(() => metricSeries(cp, probeJob, 'busy', 'vertex', n - ms, n, step));
+}
+setup.aloneSummaryMs = await median5(() => jobSummary(cp, probeJob, Date.now()));
 
 // the fleet's collection rounds from now on, every 5 s
 const rounds = { n: 0, writeMs: 0, maxWriteMs: 0, points: 0 };
@@ -175,6 +195,7 @@ const collect = async (): Promise<void> => {
 await collect();
 const collector = setInterval(() => void collect().catch((err: unknown) => { counts.errors++; counts.lastWarning = String(err); }), INTERVAL_MS);
 
+process.stderr.write(`api-load child: history written, ${historyPoints} points in ${setup.historyWriteMs} ms; first sweep...\n`);
 // one sweep before serving (the server has been running: its diagnoses exist)
 t = performance.now();
 const made = await cp.diagnoser.sweep();
@@ -182,25 +203,8 @@ setup.firstSweepMs = Math.round(performance.now() - t);
 setup.firstSweepDiagnoses = made.length;
 setup.firstSweepWithFindings = made.filter((d) => d.findings.length > 0).length;
 
-// where the time goes: each read alone (no load), median of 5, ms: the store statement of one
-// job's series over the page's ranges, and a job's summary (lag and throughput now)
-const probeJob = fleet[1]!;
-const median5 = async (fn: () => Promise<unknown>): Promise<number> => {
-  const xs: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const s = performance.now();
-    await fn();
-    xs.push(performance.now() - s);
-  }
-  return Math.round(xs.sort((a, b) => a - b)[2]! * 10) / 10;
-};
-for (const [label, ms, step] of [['5m', 5 * 60_000, 5_000], ['15m', 15 * 60_000, 10_000], ['1h', 60 * 60_000, 30_000]] as const) {
-  const n = Date.now();
-  setup[`aloneLag${label}Ms`] = await median5(() => lagSeries(cp, probeJob, n - ms, n, step));
-  setup[`aloneMetrics${label}Ms`] = await median5(() => metricSeries(cp, probeJob, 'busy', 'vertex', n - ms, n, step));
-}
-setup.aloneSummaryMs = await median5(() => jobSummary(cp, probeJob, Date.now()));
 
+process.stderr.write(`api-load child: ${JSON.stringify(setup)}\n`);
 const auth = createAuth({ token: config.server.apiToken! });
 const http = await listen(createApp(cp, { auth, baseUrl: 'http://127.0.0.1', logger: silentLogger }), 0, '127.0.0.1');
 const jobIds = cp.jobs.list().map((j) => j.job_id);
