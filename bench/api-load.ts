@@ -1,7 +1,7 @@
 /**
  * API load benchmark (suite 'api-load', issue 18 "Load"): the load a team makes on one server, not
  * one URL repeated. The server runs in a child process (bench/_api-load-child.ts): `streamtune
- * serve`'s control plane with its collector, alerter, diagnoser sweeps (every minute) and tuner,
+ * serve`'s control plane with its collector, alerter, diagnoser sweeps (every 5 min, as serve) and tuner,
  * 1,000 fleet jobs with 30 minutes of stored history (lag per partition, vertex metrics) whose
  * collection rounds keep being written every 5 s, 5 running bundled jobs, and the diagnoses of a
  * first sweep. `STREAMTUNE_BENCH_LOAD_CLIENTS` (default 100) clients on keep-alive connections each
