@@ -44,6 +44,12 @@ export interface AssembleOptions {
   catalog?: Pick<BundledCatalogOptions, 'jobOptions' | 'snapshotPollMs'>;
   /** Submit `config.jobs` before resolving. Default true; `serve` says false, listens first, then calls `startJobs()`. */
   startJobs?: boolean;
+  /**
+   * Catalogs listed beside the bundled runtime's (and the Flink cluster's): the API, pages, alerter,
+   * diagnoser and tuner see their jobs; the collector does not watch them (their metrics reach the
+   * store some other way). For benchmarks (bench/_api-load-child.ts: a fleet of 1,000 jobs). Default none.
+   */
+  extraCatalogs?: readonly JobCatalog[];
 }
 
 /** The control plane with the parts beyond the {@link ControlPlane} contract that `serve` and tests use. */
@@ -151,7 +157,8 @@ export async function createControlPlane(config: ServerConfig, opts: AssembleOpt
       await flink.start();
       for (const j of flink.catalog.list()) if (j.state === 'RUNNING') watch(j);
     }
-    const jobs: JobCatalog = flink ? new CompositeCatalog([catalog, flink.catalog]) : catalog;
+    const parts: JobCatalog[] = [catalog, ...(flink ? [flink.catalog] : []), ...(opts.extraCatalogs ?? [])];
+    const jobs: JobCatalog = parts.length > 1 ? new CompositeCatalog(parts) : catalog;
     collector.start();
 
     // the bundled jobs' metrics for a Prometheus to scrape, as Flink's reporter serves a TaskManager's
