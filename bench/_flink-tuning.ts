@@ -50,6 +50,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { cacheDir, ensureFlinkDistribution, resolveMavenJars } from '../platform/index.ts';
 import type { Diagnosis } from '../diagnoser/index.ts';
+import type { Operation } from '../tuner/index.ts';
 import { startRealFlinkStack, writeRules, type RealFlinkStack } from '../test/helpers/real-flink-stack.ts';
 import { tempDir } from '../test/helpers/wait.ts';
 import type { BenchRow } from './types.ts';
@@ -112,12 +113,18 @@ async function json<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** Downtime of the latest in-place rescale: timestamps.RESTARTING → the latest subtask RUNNING. */
-async function rescaleDowntime(rest: string, jid: string): Promise<number | undefined> {
+/**
+ * Downtime of the latest in-place rescale, ms, as streamtune's FlinkExecutor.downtimeMs defines it
+ * (docs/servers-flink.md): from the adaptive scheduler's `timestamps.RESTARTING` of `GET /jobs/:jid`
+ * when it is at or after the rescale request (else the request time: the adaptive scheduler's new
+ * execution graph carries RESTARTING 0) to the latest `RUNNING` over every subtask of the new
+ * execution. Undefined while not every subtask runs.
+ */
+async function rescaleDowntime(rest: string, jid: string, requestedAt: number): Promise<number | undefined> {
   const d = await json<{ state: string; timestamps?: Record<string, number>; vertices: Array<{ id: string; status: string }> }>(`${rest}/jobs/${jid}`);
   if (d.state !== 'RUNNING' || !d.vertices.every((v) => v.status === 'RUNNING')) return undefined;
-  const down = d.timestamps?.RESTARTING;
-  if (down === undefined) return undefined;
+  const restarting = d.timestamps?.RESTARTING ?? 0;
+  const down = restarting >= requestedAt - 1000 ? restarting : requestedAt;
   let up = -Infinity;
   for (const v of d.vertices) {
     const t = await json<{ subtasks: Array<{ timestamps: Record<string, number> }> }>(`${rest}/jobs/${jid}/vertices/${v.id}/subtasktimes`);
@@ -139,6 +146,10 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
     const t0 = Date.now();
     let detectedAt: number | undefined;
     let diagnoses: (() => Diagnosis[]) | undefined;
+    /** streamtune: its operations' own downtime figures (FlinkExecutor.downtimeMs, the same definition) */
+    let operations: (() => Operation[]) | undefined;
+    /** autoscaler: the times of its rescale requests (PUT resource-requirements answered 200) */
+    const requests: number[] = [];
     if (variant === 'streamtune') {
       const rules = writeRules(tempDir('bench-rules-'), 'alerts:\n  - id: lag.consumer-group\n    metric: streamtune_kafka_partition_lag\n    field: value\n    groupBy: [group]\n    aggregate: sum\n    window: 1m\n    condition: "> 5000"\n    for: 15s\n    severity: severe\n    help: lag above 5,000 records for 15 s\n');
       const cp = await stack.controlPlane({
@@ -147,6 +158,7 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
         config: { tuner: { policies: { '*': { mode: 'auto', cooldownMs: 600_000, verifyAfterMs: 45_000, maxOperationsPerHour: 6 } } } },
       });
       diagnoses = () => cp.diagnoses.list({ job_id: jid, limit: 50 });
+      operations = () => cp.tuner.operations({ job_id: jid });
     } else {
       const conf = variant === 'autoscaler-defaults'
         ? ['job.autoscaler.enabled=true']
@@ -164,8 +176,10 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
           const line = buf.slice(0, i);
           buf = buf.slice(i + 1);
           try {
-            const e = JSON.parse(line) as { t: number; event: string; reason?: string };
+            const e = JSON.parse(line) as { t: number; event: string; reason?: string; status?: number; overrides?: string; message?: string };
             if (e.event === 'autoscaler' && e.reason === 'ScalingReport' && detectedAt === undefined) detectedAt = e.t;
+            if (e.event === 'rescale' && e.status === 200) requests.push(e.t);
+            if (e.event !== 'autoscaler' || e.reason === 'ScalingReport') process.stderr.write(`bench flink-tuning: autoscaler ${e.event} ${e.reason ?? ''} ${e.overrides ?? ''} ${e.status ?? ''} ${(e.message ?? '').slice(0, 200)}\n`);
           } catch {
             // not a JSON line
           }
@@ -202,8 +216,8 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
         process.stderr.write(`bench flink-tuning: ${Math.round((now - t0) / 1000)} s: enrich parallelism → ${p}\n`);
         pendingDowntime = true;
       }
-      if (pendingDowntime) {
-        const dt = await rescaleDowntime(stack.flink.restUrl, jid).catch(() => undefined);
+      if (pendingDowntime && !operations && requests.length > 0) {
+        const dt = await rescaleDowntime(stack.flink.restUrl, jid, requests[requests.length - 1]!).catch(() => undefined);
         if (dt !== undefined) {
           downtime += dt;
           pendingDowntime = false;
@@ -225,6 +239,11 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
       const quiet = now - lastRescaleAt >= QUIET_MS;
       if ((caughtUpAt !== undefined && (underAt !== undefined || !wasAbove) && quiet) || now - t0 >= MAX_RUN_MS) {
         await producer.stop();
+        if (operations) {
+          const ops = operations();
+          process.stderr.write(`bench flink-tuning: streamtune operations ${JSON.stringify(ops.map((o) => ({ state: o.state, actions: o.actions, downtimeMs: o.downtimeMs, createdAt: o.createdAt - t0 })))}\n`);
+          downtime = ops.reduce((a, o) => a + (o.downtimeMs ?? 0), 0);
+        }
         return {
           variant, size, rescales, finalParallelism: parallelism, downtimeMs: downtime, timedOut: caughtUpAt === undefined,
           peakLag, loadMean: loads.reduce((a, b) => a + b, 0) / loads.length, loadMax: Math.max(...loads),
