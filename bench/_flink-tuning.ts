@@ -148,6 +148,8 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
     let diagnoses: (() => Diagnosis[]) | undefined;
     /** streamtune: its operations' own downtime figures (FlinkExecutor.downtimeMs, the same definition) */
     let operations: (() => Operation[]) | undefined;
+    /** streamtune: one progress line (diagnoses so far, the latest's root cause, why the tuner skipped the latest) */
+    let progress: (() => string) | undefined;
     /** autoscaler: the times of its rescale requests (PUT resource-requirements answered 200) */
     const requests: number[] = [];
     if (variant === 'streamtune') {
@@ -159,6 +161,12 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
       });
       diagnoses = () => cp.diagnoses.list({ job_id: jid, limit: 50 });
       operations = () => cp.tuner.operations({ job_id: jid });
+      progress = () => {
+        const ds = cp.diagnoses.list({ job_id: jid, limit: 50 });
+        const last = ds[0];
+        const skipped = cp.tuner.lastSkipped(jid);
+        return `${ds.length} diagnoses; latest ${last ? `${last.rootCause.kind} ${last.rootCause.vertex ?? ''} recs ${JSON.stringify(last.recommendations.map((r) => r.actions.map((a) => (a.type === 'set-parallelism' ? `${a.vertex.name} ${a.from}→${a.to}` : a.type))))}` : 'none'}; ops ${cp.tuner.operations({ job_id: jid }).map((o) => o.state).join(',')}; skipped: ${skipped?.reason ?? '-'}`;
+      };
     } else {
       const conf = variant === 'autoscaler-defaults'
         ? ['job.autoscaler.enabled=true']
@@ -235,7 +243,7 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
       } else if (wasAbove && underAt === undefined) underAt = now;
       if (lag > CAUGHT_UP_S * RATE) caughtUpAt = undefined;
       else if (firstRescaleAt !== undefined && caughtUpAt === undefined) caughtUpAt = now;
-      if (loads.length % 30 === 1) process.stderr.write(`bench flink-tuning: ${Math.round((now - t0) / 1000)} s: lag ${lag}, enrich ${parallelism}, load ${loads[loads.length - 1]!.toFixed(1)}\n`);
+      if (loads.length % 15 === 1) process.stderr.write(`bench flink-tuning: ${Math.round((now - t0) / 1000)} s: lag ${lag}, enrich ${parallelism}, load ${loads[loads.length - 1]!.toFixed(1)}${progress ? `; ${progress()}` : ''}\n`);
       const quiet = now - lastRescaleAt >= QUIET_MS;
       if ((caughtUpAt !== undefined && (underAt !== undefined || !wasAbove) && quiet) || now - t0 >= MAX_RUN_MS) {
         await producer.stop();
