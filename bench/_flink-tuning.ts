@@ -43,7 +43,8 @@
  * log file whose path is printed on stderr.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,10 +98,11 @@ async function autoscalerClasspath(): Promise<string> {
   const lib = await resolveMavenJars({ name: 'flink-autoscaler', version: AUTOSCALER_VERSION, artifacts: [`org.apache.flink:flink-autoscaler:${AUTOSCALER_VERSION}`] });
   const flinkJars = readdirSync(dist.lib).filter((f) => f.endsWith('.jar')).map((f) => join(dist.lib, f));
   const cp = [...flinkJars, ...lib.jars].join(':');
-  const out = cacheDir(`bench/autoscaler-${AUTOSCALER_VERSION}`);
+  const src = fileURLToPath(new URL('./autoscaler/StandaloneAutoscaler.java', import.meta.url));
+  // compiled once per version of the source
+  const out = cacheDir(`bench/autoscaler-${AUTOSCALER_VERSION}-${createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12)}`);
   if (!existsSync(join(out, 'streamtune', 'bench', 'StandaloneAutoscaler.class'))) {
     mkdirSync(out, { recursive: true });
-    const src = fileURLToPath(new URL('./autoscaler/StandaloneAutoscaler.java', import.meta.url));
     const r = spawnSync('javac', ['-cp', cp, '-d', out, src], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`javac StandaloneAutoscaler.java failed: ${r.stderr}`);
   }
@@ -177,6 +179,7 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
       child = spawn('java', ['-cp', autoscalerCp!, 'streamtune.bench.StandaloneAutoscaler', '--host', '127.0.0.1', '--port', new URL(stack.flink.restUrl).port, '--interval-ms', '10000', ...conf.flatMap((c) => ['--conf', c])], { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stderr!.pipe(log);
       let buf = '';
+      let lastOverrides: string | undefined;
       child.stdout!.on('data', (d: Buffer) => {
         log.write(d);
         buf += d.toString();
@@ -186,7 +189,9 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
           try {
             const e = JSON.parse(line) as { t: number; event: string; reason?: string; status?: number; overrides?: string; message?: string };
             if (e.event === 'autoscaler' && e.reason === 'ScalingReport' && detectedAt === undefined) detectedAt = e.t;
-            if (e.event === 'rescale' && e.status === 200) requests.push(e.t);
+            // a request that repeats the previous one's overrides changes nothing (older builds of the loop sent them every call)
+            if (e.event === 'rescale' && e.status === 200 && e.overrides !== lastOverrides) requests.push(e.t);
+            if (e.event === 'rescale') lastOverrides = e.overrides;
             if (e.event !== 'autoscaler' || e.reason === 'ScalingReport') process.stderr.write(`bench flink-tuning: autoscaler ${e.event} ${e.reason ?? ''} ${e.overrides ?? ''} ${e.status ?? ''} ${(e.message ?? '').slice(0, 200)}\n`);
           } catch {
             // not a JSON line
