@@ -144,7 +144,11 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
     await admin.connect();
     const name = `bench-${variant}-${size}`;
     const producer = stack.produce({ rate: RATE });
-    const jid = await stack.submit({ name, lookupLatencyMs: latency, parallelism: 1 });
+    const firstJid = await stack.submit({ name, lookupLatencyMs: latency, parallelism: 1 });
+    // a savepoint restart (streamtune's set-checkpointing on this cluster) runs the job on under a new
+    // JobID: every poll follows the job by name (the RUNNING one, else the newest)
+    let jid = firstJid;
+    const jids = [firstJid];
     const t0 = Date.now();
     let detectedAt: number | undefined;
     let diagnoses: (() => Diagnosis[]) | undefined;
@@ -161,13 +165,14 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
         jobs: { [name]: { consumerGroup: `${name}-group`, topics: ['flights'] } },
         config: { tuner: { policies: { '*': { mode: 'auto', cooldownMs: 600_000, verifyAfterMs: 45_000, maxOperationsPerHour: 6 } } } },
       });
-      diagnoses = () => cp.diagnoses.list({ job_id: jid, limit: 50 });
-      operations = () => cp.tuner.operations({ job_id: jid });
+      diagnoses = () => jids.flatMap((id) => cp.diagnoses.list({ job_id: id, limit: 50 }));
+      operations = () => [...new Map(jids.flatMap((id) => cp.tuner.operations({ job_id: id })).map((o) => [o.id, o])).values()];
       progress = () => {
         const ds = cp.diagnoses.list({ job_id: jid, limit: 50 });
+        const ops = operations!();
         const last = ds[0];
         const skipped = cp.tuner.lastSkipped(jid);
-        return `${ds.length} diagnoses; latest ${last ? `${last.rootCause.kind} ${last.rootCause.vertex ?? ''} recs ${JSON.stringify(last.recommendations.map((r) => r.actions.map((a) => (a.type === 'set-parallelism' ? `${a.vertex.name} ${a.from}→${a.to}` : a.type))))}` : 'none'}; ops ${cp.tuner.operations({ job_id: jid }).map((o) => o.state).join(',')}; skipped: ${skipped?.reason ?? '-'}`;
+        return `${ds.length} diagnoses; latest ${last ? `${last.rootCause.kind} ${last.rootCause.vertex ?? ''} recs ${JSON.stringify(last.recommendations.map((r) => r.actions.map((a) => (a.type === 'set-parallelism' ? `${a.vertex.name} ${a.from}→${a.to}` : a.type))))}` : 'none'}; ops ${ops.map((o) => `${o.state} ${o.actions.map((a) => (a.type === 'set-parallelism' ? `${a.vertex.name} ${a.from}→${a.to}` : a.type)).join('+')}`).join(', ')}${jids.length > 1 ? ` (JobIDs ${jids.length})` : ''}; skipped: ${skipped?.reason ?? '-'}`;
       };
     } else {
       const conf = variant === 'autoscaler-defaults'
@@ -217,6 +222,13 @@ async function oneRun(variant: Variant, size: number, autoscalerCp: string | und
       if (diagnoses && detectedAt === undefined) {
         const d = diagnoses().filter((x) => x.recommendations.some((r) => r.actions.some((a) => a.type === 'set-parallelism' && a.vertex.name === 'enrich' && a.to > a.from)));
         if (d.length > 0) detectedAt = Math.min(...d.map((x) => x.createdAt ?? now));
+      }
+      const overview = await json<{ jobs: Array<{ jid: string; name: string; state: string; 'start-time': number }> }>(`${stack.flink.restUrl}/jobs/overview`).catch(() => undefined);
+      const mine = (overview?.jobs ?? []).filter((x) => x.name === name).sort((a, b) => (a.state === 'RUNNING' ? 0 : 1) - (b.state === 'RUNNING' ? 0 : 1) || b['start-time'] - a['start-time']);
+      if (mine[0] && mine[0].jid !== jid) {
+        jid = mine[0].jid;
+        if (!jids.includes(jid)) jids.push(jid);
+        process.stderr.write(`bench flink-tuning: ${Math.round((now - t0) / 1000)} s: the job runs on as ${jid} (${mine[0].state})\n`);
       }
       const j = await json<{ vertices: Array<{ name: string; parallelism: number }> }>(`${stack.flink.restUrl}/jobs/${jid}`).catch(() => undefined);
       const p = j?.vertices.find((v) => v.name === 'enrich')?.parallelism;
