@@ -17,15 +17,17 @@
  *   30 min, restart time 10 s, stabilization 1 min and metrics window 2 min (what streamtune's Flink
  *   diagnosis looks at: 60 s of meter warm-up, a 2-minute window).
  *
- * Measured by polling the cluster and the broker every 2 s: lag onset (the job's start: it lags from
- * its first second), detection (streamtune: its first diagnosis recommending more parallelism for
+ * Measured by polling the cluster and the broker every 2 s (following the job by name, so a savepoint
+ * restart under a new JobID is followed): lag onset (the submission returned with every subtask
+ * RUNNING: it lags from then on; the backlog produced during the submission is there already), detection (streamtune: its first diagnosis recommending more parallelism for
  * enrich; autoscaler: its first scaling report event), the first rescale (enrich's parallelism
  * changes), lag back under one minute of input (log-end − committed ≤ 60 × RATE, after it was above),
  * the number of rescales, the final parallelism against the smallest that keeps up
  * (⌈RATE × L / 1000⌉, nominal: on a loaded machine a subtask does less than 1000 / L records/s), and
- * the total downtime (per rescale: the job's RESTARTING → every subtask RUNNING again, from Flink's
- * own records). A run ends when the lag is back under one minute of input and 3 minutes passed
- * without a rescale, or after {@link MAX_RUN_MS}.
+ * the total downtime (per rescale, as FlinkExecutor.downtimeMs: RESTARTING, or the rescale request
+ * when the new execution graph carries RESTARTING 0, → every subtask RUNNING again, from Flink's own
+ * records; streamtune: its operations' own figures, savepoint restarts included). A run ends once
+ * caught up (below) and 3 minutes after the last rescale, or after {@link MAX_RUN_MS}.
  *
  * Because the committed offsets only move at a checkpoint (every 10 s here), and a tuner that acts
  * quickly may keep the lag under one minute of input all along, each run also reports the peak lag
