@@ -146,7 +146,7 @@ describe('streamtune on a real Flink job', { timeout: 1_500_000 }, () => {
     const action = d.rec.actions.find((a: { vertex?: { name: string } }) => a.vertex?.name === 'enrich');
     assert.equal(action.from, 1);
     // 2 keep up at 600 records/s on a quiet machine; how many more the plan asks for depends on the
-    // capacity per subtask measured on this (shared, loaded) machine: bench/flink-tuning.ts measures it
+    // capacity per subtask measured on this (shared, loaded) machine: bench/_flink-tuning.ts measures it
     process.stderr.write(`diagnosis: ${JSON.stringify(d.d.rootCause)}\nrecommendation: ${JSON.stringify(d.rec)}\n`);
     assert.ok(action.to >= 2 && action.to <= 8, `enrich to ${action.to}`);
 

@@ -35,7 +35,9 @@ import java.util.regex.Pattern;
  * and calls {@code scale()} for each with the library's REST metric collector, evaluator, scaling
  * executor and in-memory state store; the decided parallelism is applied in place through the
  * adaptive scheduler ({@code PUT /jobs/:jid/resource-requirements}, upper bound = the new
- * parallelism). Every autoscaler event and every rescale is printed as one JSON line on stdout:
+ * parallelism; nothing is asked when the requirements are already these, as the library hands the
+ * overrides over at every call). Every autoscaler event and every rescale request is printed as one
+ * JSON line on stdout:
  * {@code {"t": ms, "event": "autoscaler"|"rescale"|"error", ...}}.
  *
  * Arguments: {@code --host H --port P [--interval-ms N] [--conf key=value ...]} (job.autoscaler.* options).
@@ -90,10 +92,13 @@ public final class StandaloneAutoscaler {
                 // {"<vid>":{"parallelism":{"lowerBound":1,"upperBound":2}},...}: every vertex listed, the overridden ones with upperBound = target
                 Matcher m = Pattern.compile("\"([0-9a-f]{32})\"\\s*:\\s*\\{\\s*\"parallelism\"\\s*:\\s*\\{\\s*\"lowerBound\"\\s*:\\s*(-?\\d+)\\s*,\\s*\"upperBound\"\\s*:\\s*(-?\\d+)").matcher(current);
                 StringBuilder body = new StringBuilder("{");
+                StringBuilder before = new StringBuilder("{");
                 while (m.find()) {
                     String vid = m.group(1);
                     int lower = Integer.parseInt(m.group(2));
                     int upper = Integer.parseInt(m.group(3));
+                    if (before.length() > 1) before.append(',');
+                    before.append('"').append(vid).append("\":{\"parallelism\":{\"lowerBound\":").append(lower).append(",\"upperBound\":").append(upper).append("}}");
                     if (overrides.containsKey(vid)) {
                         upper = Integer.parseInt(overrides.get(vid));
                         if (lower > upper) lower = upper;
@@ -102,6 +107,10 @@ public final class StandaloneAutoscaler {
                     body.append('"').append(vid).append("\":{\"parallelism\":{\"lowerBound\":").append(lower).append(",\"upperBound\":").append(upper).append("}}");
                 }
                 body.append('}');
+                before.append('}');
+                // the library hands the overrides over at every scale() call; like the standalone
+                // autoscaler's rescale-API realizer, ask for nothing when the requirements are already these
+                if (body.toString().equals(before.toString())) return;
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jid + "/resource-requirements"))
                     .header("content-type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
                 say("rescale", "\"job\":" + json(jid) + ",\"status\":" + r.statusCode() + ",\"overrides\":" + json(overrides.toString()));

@@ -8,8 +8,11 @@
  * (median and max of `ROUNDS` rounds, 5 s apart) against the 5 s collection interval, the REST
  * requests and points per round. The store write is not part of the round (the collector hands the
  * points to its buffered writer; `bench/store.ts` measures writes).
- * Run: `npm run bench -- flink-rest` (about 4–6 minutes on 2 cores, most of it starting 20 jobs).
+ * Run: `npm run bench -- flink` runs this and bench/_flink-tuning.ts (bench/flink.ts);
+ * `STREAMTUNE_BENCH_FLINK=rest npm run bench -- flink` or `node --import tsx bench/_flink-rest.ts` runs
+ * this alone (about 4–6 minutes on 2 cores, most of it starting 20 jobs).
  */
+import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../core/index.ts';
 import { createFlinkParts } from '../control-plane/assemble-flink.ts';
 import { startRealFlinkStack } from '../test/helpers/real-flink-stack.ts';
@@ -93,4 +96,9 @@ export async function run(): Promise<BenchRow[]> {
   } finally {
     await stack.close();
   }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { formatTable } = await import('./runtime.ts');
+  process.stdout.write(`${formatTable(await run())}\n`);
 }
