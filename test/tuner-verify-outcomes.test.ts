@@ -79,7 +79,7 @@ function stubStore(clock: { t: number }, lag: { before: number; after: number | 
   } as MetricStore;
 }
 
-async function runOne(opts: { policy?: Partial<TuningPolicy>; lagAfter: number | undefined; lagBefore?: number; storeFails?: boolean; action?: { from: number; to: number } }): Promise<{ op: Operation; ex: ReturnType<typeof fakeExecutor> }> {
+async function runOne(opts: { policy?: Partial<TuningPolicy>; lagAfter: number | undefined; lagBefore?: number; storeFails?: boolean; action?: { from: number; to: number }; actions?: Operation['actions'] }): Promise<{ op: Operation; ex: ReturnType<typeof fakeExecutor> }> {
   const dataDir = tempDir('streamtune-verify-outcomes-');
   const journal = await openJournal({ dataDir });
   const clock = { t: T0 + 120_000 };
@@ -114,7 +114,7 @@ async function runOne(opts: { policy?: Partial<TuningPolicy>; lagAfter: number |
   const { from, to } = opts.action ?? { from: 1, to: 2 };
   const op: Operation = {
     id: 'op-1', job_id: JOB, job_name: 'j', origin: 'user',
-    actions: [{ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from, to }],
+    actions: opts.actions ?? [{ type: 'set-parallelism', vertex: { id: 'enrich', name: 'enrich' }, from, to }],
     previous: { parallelism: { src: 1, enrich: from } },
     state: 'PENDING', steps: [], createdAt: clock.t, updatedAt: clock.t,
   };
@@ -172,3 +172,13 @@ test('a lag that still grows, but not faster than before: INEFFECTIVE (kept), no
   assert.equal(op.state, 'INEFFECTIVE', op.verification?.reason);
   assert.equal(op.verification?.worse, undefined);
 });
+
+test('a restart for set-checkpointing alone asks for every vertex\'s current parallelism: a job rescaled in place (Flink adaptive scheduler) keeps it', async () => {
+  // enrich runs at 3 (rescaled in place earlier), the job was submitted at 1: a savepoint restart that
+  // names no parallelism would run it at its submitted 1 again (seen on a real Flink 1.20 cluster)
+  const { op, ex } = await runOne({ lagAfter: -500, action: { from: 3, to: 3 }, actions: [{ type: 'set-checkpointing', interval: 30_000 }] });
+  assert.equal(ex.starts.length, 1, JSON.stringify(op.steps));
+  assert.deepEqual(ex.starts[0]!.parallelism, { src: 1, enrich: 3 });
+  assert.deepEqual(ex.starts[0]!.checkpointing, { interval: 30_000 });
+});
+

@@ -359,7 +359,10 @@ export class OperationRunner {
     const runAs = this.newJobId(op);
     const step = await this.begin(op, 'start', 'STARTING', `from ${savepointPath} with ${JSON.stringify(target)}${runAs ? ` as job ${runAs}` : ''}`);
     try {
-      await this.executorOf(op).start({ jobId: from, savepointPath, parallelism: target.parallelism, checkpointing: target.checkpointing, ...(runAs ? { runAs } : {}) });
+      // every vertex's parallelism, not only the changed ones: Flink runs a vertex the restart does not
+      // name at the parallelism the job was submitted with, which undoes an earlier rescale in place
+      const parallelism = { ...op.previous.parallelism, ...target.parallelism };
+      await this.executorOf(op).start({ jobId: from, savepointPath, parallelism, checkpointing: target.checkpointing, ...(runAs ? { runAs } : {}) });
     } catch (err) {
       await this.end(op, step, 'failed', errorMessage(err));
       return this.rollbackFrom(op, savepointPath, `start with the new settings failed: ${errorMessage(err)}`);
