@@ -61,10 +61,16 @@ test('scale-up: ≥ 10% of the predicted gain counts even when below 10% of befo
   assert.equal(verifyOperation(input({ after, expected: { throughputRecordsPerSecond: 5000 } }), W).effective, false);
 });
 
-test('scale-up: throughput rose but lag still grows → ineffective', () => {
+test('scale-up: throughput rose but lag still grows → effective and insufficient (kept, not blocked: the next step can follow)', () => {
   const v = verifyOperation(input({ after: { throughput: flat(1300), lag: series(T0, 12, (i) => 20000 + i * 1000) } }), W);
-  assert.equal(v.effective, false);
-  assert.match(v.reason, /^ineffective scale-up: lag still grows: lag trend \+200 records\/s after \(\+200 before\)/);
+  assert.equal(v.effective, true);
+  assert.equal(v.insufficient, true);
+  assert.match(v.reason, /^effective scale-up, not enough: throughput 1000 → 1300 records\/s .*lag still grows: lag trend \+200 records\/s after \(\+200 before\)/);
+  // the same lag with throughput up only 3%: ineffective
+  const u = verifyOperation(input({ after: { throughput: flat(1030), lag: series(T0, 12, (i) => 20000 + i * 1000) } }), W);
+  assert.equal(u.effective, false);
+  assert.equal(u.insufficient, undefined);
+  assert.match(u.reason, /^ineffective scale-up: lag still grows and throughput did not rise enough/);
 });
 
 test('scale-up: throughput rose but lag flat and not caught up → ineffective', () => {

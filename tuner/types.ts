@@ -92,6 +92,10 @@ export interface Verification {
   /** true when the lag grows after the change, and faster than before it (by more than the flat
    * band): the change made things worse (rolled back under `onWorse: 'rollback'`, the default) */
   worse?: boolean;
+  /** true for a scale-up that raised throughput as the Flink autoscaler's effectiveness rule asks but
+   * after which the lag still grows: effective (kept, not blocked), and not enough: the next
+   * diagnosis sizes a further step */
+  insufficient?: boolean;
   /** why, in one line with the numbers */
   reason: string;
 }

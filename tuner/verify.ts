@@ -101,7 +101,10 @@ export function timeUntilUnder(lag: Points, minute: number, appliedAt: number): 
  * - scale-up (any set-parallelism with `to > from`): effective when the lag is not growing, is
  *   falling or caught up, and throughput rose — or when the lag was above the caught-up bound
  *   before and is caught up now (once caught up the sources read only what arrives, so throughput
- *   cannot show the gained capacity). Otherwise ineffective: a scale-up that did not raise
+ *   cannot show the gained capacity). Throughput risen but the lag still growing: effective and
+ *   `insufficient` (as the Flink autoscaler, which blocks only a scale-up that gained too little
+ *   processing rate; a step sized from a short window can be too small, and blocking it would stop
+ *   the next step for `blockIneffectiveMs`). Otherwise ineffective: a scale-up that did not raise
  *   throughput.
  * - scale-down, set-checkpointing, set-memory: effective when the lag does not grow. (Checkpoint
  *   changes really show in failed checkpoints stopping; that is left to the next diagnosis.)
@@ -174,8 +177,14 @@ export function verifyOperation(input: VerifyInput, window: { from: number; to: 
   const risen = gain > 0 && (gain >= needOverBefore || (needOfPredicted !== undefined && gain >= needOfPredicted));
   const tpText = `throughput ${r1(throughputBefore)} → ${r1(throughputAfter)} records/s (${signed(gain)}${pct !== undefined ? `, ${signed(pct)}%` : ''}${predicted !== undefined ? `, predicted ${r1(predicted)}` : ''})`;
 
-  if (growing) {
-    v.reason = `ineffective scale-up: lag still grows: ${lagText}; ${tpText}`;
+  if (growing && risen) {
+    // Flink's rule judges a scale-up by the processing rate it gained, not by the lag: a step that
+    // raised throughput but not enough is kept and not blocked, so the next one can follow
+    v.effective = true;
+    v.insufficient = true;
+    v.reason = `effective scale-up, not enough: ${tpText}; lag still grows: ${lagText}; the next diagnosis sizes a further step`;
+  } else if (growing) {
+    v.reason = `ineffective scale-up: lag still grows and throughput did not rise enough: ${lagText}; ${tpText}`;
   } else if (risen && (falling || caughtUp)) {
     v.effective = true;
     v.reason = `effective scale-up: ${tpText}; ${lagText}`;
