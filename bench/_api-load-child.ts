@@ -17,9 +17,11 @@
  * 10 s (event-loop utilisation, heap, sweeps finished, store write time of the fleet rounds). SIGTERM
  * closes it. Env: STREAMTUNE_BENCH_LOAD_JOBS, STREAMTUNE_BENCH_LOAD_HISTORY_MIN,
  * STREAMTUNE_BENCH_LOAD_SWEEP_CRON (default serve's every 5 min: a 60 s run may see none; an
- * every-minute sweep of 1,000 jobs ran back to back on the loaded machine, see BENCHMARKS.md).
+ * every-minute sweep of 1,000 jobs ran back to back on the loaded machine, see BENCHMARKS.md),
+ * STREAMTUNE_BENCH_LOAD_CPU_PROFILE (a file: a .cpuprofile of this process during the load, written at SIGTERM).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -208,6 +210,14 @@ process.stderr.write(`api-load child: ${JSON.stringify(setup)}\n`);
 const auth = createAuth({ token: config.server.apiToken! });
 const http = await listen(createApp(cp, { auth, baseUrl: 'http://127.0.0.1', logger: silentLogger }), 0, '127.0.0.1');
 const jobIds = cp.jobs.list().map((j) => j.job_id);
+// STREAMTUNE_BENCH_LOAD_CPU_PROFILE=<file>: a CPU profile of this process from now until SIGTERM (the load only, not the setup)
+const profileFile = process.env.STREAMTUNE_BENCH_LOAD_CPU_PROFILE;
+const profiler = profileFile ? new Session() : undefined;
+if (profiler) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
 process.stdout.write(`${JSON.stringify({ url: http.url, jobIds, setup })}\n`);
 
 let elu = performance.eventLoopUtilization();
@@ -221,6 +231,9 @@ const stats = setInterval(() => {
 process.on('SIGTERM', () => {
   clearInterval(collector);
   clearInterval(stats);
+  if (profiler) {
+    void profiler.post('Profiler.stop').then(({ profile }) => writeFileSync(profileFile!, JSON.stringify(profile)));
+  }
   void http.close(1000).then(() => cp.close()).finally(() => {
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
