@@ -7,11 +7,18 @@ import { resolveDataPath } from '../../runtime/paths.ts';
 /** Path of flights-3m.parquet in the installed vega-datasets package. */
 export const FLIGHTS_3M = resolveDataPath('pkg:vega-datasets/data/flights-3m.parquet', process.cwd());
 
-/** Per-origin count and sum of delay over the first `limit` rows in event-time order (all rows when absent). */
+/**
+ * The first `limit` rows in the order the runtime's dataset source reads them
+ * (runtime/sources/dataset-loader.ts): by event time, ties broken by every column in file order,
+ * strings by value (the loader's sorted dictionary codes).
+ */
+export const FLIGHTS_READ_ORDER = 'date, delay, distance, origin, destination';
+
+/** Per-origin count and sum of delay over the first `limit` rows in the dataset source's order (all rows when absent). */
 export async function groundTruth(limit?: number): Promise<Map<string, { count: number; sumDelay: number }>> {
   const inst = await DuckDBInstance.create(':memory:');
   const con = await inst.connect();
-  const src = limit === undefined ? `'${FLIGHTS_3M}'` : `(SELECT * FROM '${FLIGHTS_3M}' ORDER BY date LIMIT ${limit})`;
+  const src = limit === undefined ? `'${FLIGHTS_3M}'` : `(SELECT * FROM '${FLIGHTS_3M}' ORDER BY ${FLIGHTS_READ_ORDER} LIMIT ${limit})`;
   const r = await con.runAndReadAll(`SELECT origin, count(*)::DOUBLE, sum(delay)::DOUBLE FROM ${src} GROUP BY origin`);
   const m = new Map<string, { count: number; sumDelay: number }>();
   for (const row of r.getRows()) m.set(String(row[0]), { count: Number(row[1]), sumDelay: Number(row[2]) });
