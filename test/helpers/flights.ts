@@ -11,7 +11,8 @@ export const FLIGHTS_3M = resolveDataPath('pkg:vega-datasets/data/flights-3m.par
 export async function groundTruth(limit?: number): Promise<Map<string, { count: number; sumDelay: number }>> {
   const inst = await DuckDBInstance.create(':memory:');
   const con = await inst.connect();
-  const src = limit === undefined ? `'${FLIGHTS_3M}'` : `(SELECT * FROM '${FLIGHTS_3M}' ORDER BY date LIMIT ${limit})`;
+  // the dataset source's order: event time, ties by every column in file order (runtime/sources/dataset-loader.ts)
+  const src = limit === undefined ? `'${FLIGHTS_3M}'` : `(SELECT * FROM '${FLIGHTS_3M}' ORDER BY date, delay, distance, origin, destination LIMIT ${limit})`;
   const r = await con.runAndReadAll(`SELECT origin, count(*)::DOUBLE, sum(delay)::DOUBLE FROM ${src} GROUP BY origin`);
   const m = new Map<string, { count: number; sumDelay: number }>();
   for (const row of r.getRows()) m.set(String(row[0]), { count: Number(row[1]), sumDelay: Number(row[2]) });
