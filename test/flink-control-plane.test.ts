@@ -27,9 +27,11 @@ const JAR = 'f1e2d3c4_orders.jar';
 const SECRET = 'Bearer flink-secret-7e1f';
 
 /** Source back-pressured 600 ms/s, window busy 980 ms/s: the window is the bottleneck. */
+/** The job streamtune finds: running for 10 minutes (a Flink job's meters read low for its first 60 s, and the diagnoser skips them). */
 function bottleneckJob(): FakeJobInit {
   return {
     jid: JID,
+    startTime: Date.now() - 10 * 60_000,
     name: 'orders-enrichment',
     vertices: [
       {
@@ -85,7 +87,8 @@ afterEach(async () => {
 async function setup(scheduler: 'default' | 'adaptive'): Promise<Stack> {
   const fake = await startFakeFlink({ scheduler, requireAuthorization: SECRET });
   fake.addJob(bottleneckJob());
-  fake.addJar(JAR, 'com.example.OrdersJob', { ...bottleneckJob(), jid: undefined });
+  const { startTime: _running, ...fromJar } = bottleneckJob();
+  fake.addJar(JAR, 'com.example.OrdersJob', { ...fromJar, jid: undefined });
   const dir = tempDir('streamtune-flink-cp-');
   const config = loadConfig({
     env: { STREAMTUNE_FLINK_URL: fake.url, STREAMTUNE_FLINK_AUTHORIZATION: SECRET },
@@ -154,6 +157,7 @@ test('default scheduler: applying the recommendation stops the Flink job with a 
   const s = await setup('default');
   const { recId, to } = await diagnoseBottleneck(s);
   const srcTo = (await api(s, 'GET', `/api/v1/recommendations/${recId}`)).json.recommendation.actions.find((a: { vertex: { name: string } }) => a.vertex.name === 'Source: orders -> Map')?.to as number | undefined;
+  const srcNow = s.fake.jobs.get(JID)!.vertices.find((v) => v.id === SRC)!.parallelism;
   // each step is published once journaled: note what had been sent to Flink by then
   const journaled: Array<{ step: string; stops: number; runs: number }> = [];
   await s.cp.bus.subscribe('operations', (op) => {
@@ -179,7 +183,9 @@ test('default scheduler: applying the recommendation stops the Flink job with a 
   const runs = s.fake.requestsOf('submitJobFromJar');
   assert.equal(runs.length, 1);
   assert.equal(runs[0]!.path, `/jars/${JAR}/run`);
-  const expectedOverrides = [`${WIN}:${to}`, ...(srcTo !== undefined ? [`${SRC}:${srcTo}`] : [])].sort();
+  // every vertex is named, the unchanged source at its current parallelism: Flink would run a vertex
+  // the overrides leave out at the parallelism the job was submitted with
+  const expectedOverrides = [`${WIN}:${to}`, `${SRC}:${srcTo ?? srcNow}`].sort();
   const body = runs[0]!.body as { jobId: string; entryClass: string; savepointPath: string; flinkConfiguration: Record<string, string> };
   // Flink without HA never takes a JobID twice: the new execution runs under the JobID streamtune
   // picked and journaled with the 'start' step before asking for the run
