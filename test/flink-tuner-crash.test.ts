@@ -15,13 +15,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createControlPlane } from '../control-plane/assemble.ts';
 import { loadConfig } from '../control-plane/config.ts';
-import type { Operation } from '../tuner/types.ts';
 import { flinkGet, type JobDetails } from './helpers/flink-cluster.ts';
 import { FLIGHT_DELAYS_ENTRY_CLASS, startRealFlinkStack, type RealFlinkStack, type StackJob } from './helpers/real-flink-stack.ts';
+import { journalOps } from './helpers/journal.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 
 const CHILD = join(import.meta.dirname, 'helpers', 'flink-tuner-child.ts');
@@ -70,18 +70,6 @@ function runChild(args: string[]): Promise<{ signal: NodeJS.Signals | null; code
   });
 }
 
-function journalOps(dataDir: string): Operation[] {
-  const ops = new Map<string, Operation>();
-  for (const l of readFileSync(join(dataDir, 'operations', 'journal.jsonl'), 'utf8').split('\n')) {
-    try {
-      const r = JSON.parse(l) as { t: string; v: Operation };
-      if (r.t === 'op') ops.set(r.v.id, r.v);
-    } catch {
-      // a torn last line
-    }
-  }
-  return [...ops.values()];
-}
 
 /** Where the child is killed, the change it applies (enrich 1 → `to`), and how the operation must end. */
 const CASES = [
@@ -104,7 +92,7 @@ describe('streamtune SIGKILLed during an operation on a real Flink job', { timeo
         writeFileSync(join(dataDir, 'actions.json'), JSON.stringify([{ type: 'set-parallelism', vertex: 'enrich', from: 1, to: c.to }]));
         const first = await runChild([join(dataDir, 'config.json'), jid, join(dataDir, 'actions.json'), c.killAt]);
         assert.equal(first.signal, 'SIGKILL', `the child should have been killed: ${first.stderr}`);
-        const before = journalOps(dataDir);
+        const before = [...journalOps(dataDir).values()];
         assert.equal(before.length, 1);
         assert.equal(before[0]!.state, c.killAt, 'the journal shows the step under way');
 

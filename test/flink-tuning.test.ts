@@ -26,7 +26,7 @@ import { createApp, listen, type Listening } from '../dashboards/server/app.ts';
 import { createAuth } from '../dashboards/server/auth.ts';
 import { flightsSliceSql } from '../platform/kafka/produce-flights.ts';
 import type { Operation } from '../tuner/types.ts';
-import { committedRecords, duplicateWindows } from './helpers/flights.ts';
+import { committedRecords, duplicateWindows, sumsByOrigin } from './helpers/flights.ts';
 import { flinkGet, outputDir, type JobDetails } from './helpers/flink-cluster.ts';
 import { startRealFlinkStack, type RealFlinkStack, type StackJob } from './helpers/real-flink-stack.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -48,16 +48,6 @@ async function truthByOrigin(limit: number): Promise<Sums> {
   }
 }
 
-function outputByOrigin(records: Array<Record<string, unknown>>): Sums {
-  const m: Sums = new Map();
-  for (const r of records) {
-    const e = m.get(String(r.origin)) ?? { count: 0, sumDelay: 0 };
-    e.count += Number(r.count);
-    e.sumDelay += Number(r.sumDelay);
-    m.set(String(r.origin), e);
-  }
-  return m;
-}
 
 /** The consumer group's total lag on `topic`, records (log-end − committed, per partition). */
 async function groupLag(stack: RealFlinkStack, groupId: string, topic: string): Promise<number> {
@@ -179,7 +169,7 @@ describe('streamtune on a real Flink job', { timeout: 1_500_000 }, () => {
     await p.cp.flink!.executor.stopWithSavepoint(now, { drain: true, timeoutMs: 120_000 });
     const records = committedRecords(outputDir(stack.flink, job.name));
     assert.deepEqual(duplicateWindows(records), []);
-    const got = outputByOrigin(records);
+    const got = sumsByOrigin(records);
     const want = await truthByOrigin(sent);
     const differ = [...want.entries()].filter(([k, v]) => got.get(k)?.count !== v.count || got.get(k)?.sumDelay !== v.sumDelay);
     assert.deepEqual({ origins: got.size, differ: differ.slice(0, 5) }, { origins: want.size, differ: [] }, `${sent} flights`);

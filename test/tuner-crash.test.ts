@@ -8,10 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Operation } from '../tuner/types.ts';
 import { writeDataset } from './helpers/tuner-child.ts';
+import { journalOps } from './helpers/journal.ts';
 import { tempDir } from './helpers/wait.ts';
 
 const CHILD = join(import.meta.dirname, 'helpers', 'tuner-child.ts');
@@ -33,18 +34,6 @@ function runChild(args: string[]): Promise<{ code: number | null; signal: NodeJS
   });
 }
 
-function journalOps(dataDir: string): Map<string, Operation> {
-  const ops = new Map<string, Operation>();
-  for (const l of readFileSync(join(dataDir, 'operations', 'journal.jsonl'), 'utf8').split('\n')) {
-    try {
-      const r = JSON.parse(l) as { t: string; v: Operation };
-      if (r.t === 'op') ops.set(r.v.id, r.v);
-    } catch {
-      // torn line
-    }
-  }
-  return ops;
-}
 
 /** Where the child is killed, and how the operation must end after the next start: applied (agg 2), or rolled back (agg 1). */
 const CASES = [
