@@ -93,7 +93,7 @@ let http: Listening;
 before(async () => {
   // the fixture plus a collector that has written nothing and a rule set (the server's /metrics reads them)
   const health = { pointsWritten: 0, writeErrors: 0, pointsBuffered: 0, pointsDropped: 0, pointsRejected: 0, logsWritten: 0, logsBuffered: 0, logsDropped: 0, lastSuccessfulWrite: null };
-  cp = { ...(await fixtureControlPlane()), collector: { health: () => health } as unknown as ControlPlane['collector'], rules: { generation: () => 1 } as unknown as ControlPlane['rules'] };
+  cp = { ...(await fixtureControlPlane()), collector: { health: () => health } as unknown as ControlPlane['collector'], rules: { generation: () => 1, current: () => ({ detectors: {} }) } as unknown as ControlPlane['rules'] };
   http = await listen(createApp(cp, { auth: createAuth({ token: SECRET }), baseUrl: 'http://127.0.0.1', cacheTtlMs: 60_000, logger: silentLogger }), 0, '127.0.0.1');
 });
 after(async () => {
