@@ -43,7 +43,7 @@ export type ReadSources = Pick<ControlPlane, 'store' | 'jobs' | 'diagnoses' | 't
  * param is not a number.
  */
 export function lagEvaluateOptions(cp: Partial<Pick<ControlPlane, 'rules'>>): Omit<EvaluateLagOptions, 'now'> {
-  const params = cp.rules?.current().detectors['lag.burrow']?.params ?? {};
+  const params = (typeof cp.rules?.current === 'function' ? cp.rules.current().detectors['lag.burrow']?.params : undefined) ?? {};
   const out: Omit<EvaluateLagOptions, 'now'> = {};
   for (const k of ['allowedLag', 'windowSize', 'minStopSilenceMs'] as const) {
     const v = params[k];
