@@ -83,7 +83,19 @@ for (const sourceParallelism of [2, 1]) {
       await produce(mock.bootstrap, topic, [msg(1, 12_500)]);
       await waitFor(() => recordsIn(job, 'agg', 0) > before, { what: 'partition 1 record read', timeoutMs: 60_000 });
       await produce(mock.bootstrap, topic, [msg(0, 12_500), msg(0, 12_600), msg(0, 14_000)]);
-      await waitFor(() => counts(job).has(12_000), { what: 'window [12 s, 13 s) fired after partition 1 went idle again', timeoutMs: 60_000 });
+      // partition 0 keeps receiving records (event time 14 s and on) while partition 1 goes idle again:
+      // had both gone quiet within one watermark interval, the source would be idle as a whole and
+      // hold its watermark, and nothing would fire
+      let next = 14_100;
+      await waitFor(
+        async () => {
+          if (counts(job).has(12_000)) return true;
+          await produce(mock.bootstrap, topic, [msg(0, next)]);
+          next += 100;
+          return false;
+        },
+        { what: 'window [12 s, 13 s) fired after partition 1 went idle again', timeoutMs: 60_000, intervalMs: 100 },
+      );
       assert.equal(counts(job).get(12_000), 3, 'the reactivated partition\'s record is in its window, not dropped as late');
       assert.equal(job.currentSubtasks().find((s) => s.vertex === 'agg')!.metrics.lateRecordsDropped, 0);
       if (sourceParallelism === 2) {
