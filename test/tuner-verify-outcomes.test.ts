@@ -21,8 +21,9 @@ const JOB = 'job-1';
 const T0 = 1_700_000_000_000;
 
 /** A job src → enrich on an executor that restarts instantly; `parallelism` is what it runs with. */
-function fakeExecutor(): JobExecutor & { parallelism: Record<string, number>; starts: StartRequest[] } {
+function fakeExecutor(emptyDescribes = 0): JobExecutor & { parallelism: Record<string, number>; starts: StartRequest[] } {
   const parallelism: Record<string, number> = { src: 1, enrich: 1 };
+  let empty = emptyDescribes;
   const starts: StartRequest[] = [];
   let n = 0;
   return {
@@ -30,6 +31,11 @@ function fakeExecutor(): JobExecutor & { parallelism: Record<string, number>; st
     parallelism,
     starts,
     async describe(): Promise<JobTopology> {
+      // a job just submitted to Flink is found before its graph is known
+      if (empty > 0) {
+        empty--;
+        return { jobId: JOB, name: 'j', state: 'INITIALIZING', maxParallelism: 128, vertices: [] };
+      }
       return {
         jobId: JOB, name: 'j', state: 'RUNNING', maxParallelism: 128,
         vertices: [
@@ -79,11 +85,11 @@ function stubStore(clock: { t: number }, lag: { before: number; after: number | 
   } as MetricStore;
 }
 
-async function runOne(opts: { policy?: Partial<TuningPolicy>; lagAfter: number | undefined; lagBefore?: number; storeFails?: boolean; action?: { from: number; to: number }; actions?: Operation['actions'] }): Promise<{ op: Operation; ex: ReturnType<typeof fakeExecutor> }> {
+async function runOne(opts: { policy?: Partial<TuningPolicy>; lagAfter: number | undefined; lagBefore?: number; storeFails?: boolean; action?: { from: number; to: number }; actions?: Operation['actions']; recoverFrom?: Operation['state']; emptyDescribes?: number }): Promise<{ op: Operation; ex: ReturnType<typeof fakeExecutor> }> {
   const dataDir = tempDir('streamtune-verify-outcomes-');
   const journal = await openJournal({ dataDir });
   const clock = { t: T0 + 120_000 };
-  const ex = fakeExecutor();
+  const ex = fakeExecutor(opts.emptyDescribes);
   const job: ManagedJob = {
     job_id: JOB, name: 'j', executor: 'flink', state: 'RUNNING', consumerGroup: 'g', topics: ['t'],
     topology: [
@@ -119,7 +125,8 @@ async function runOne(opts: { policy?: Partial<TuningPolicy>; lagAfter: number |
     state: 'PENDING', steps: [], createdAt: clock.t, updatedAt: clock.t,
   };
   ex.parallelism.enrich = from;
-  const done = await runner.run(op);
+  if (opts.recoverFrom) op.state = opts.recoverFrom;
+  const done = opts.recoverFrom ? await runner.recover(op) : await runner.run(op);
   await journal.close();
   return { op: done, ex };
 }
@@ -180,5 +187,12 @@ test('a restart for set-checkpointing alone asks for every vertex\'s current par
   assert.equal(ex.starts.length, 1, JSON.stringify(op.steps));
   assert.deepEqual(ex.starts[0]!.parallelism, { src: 1, enrich: 3 });
   assert.deepEqual(ex.starts[0]!.checkpointing, { interval: 30_000 });
+});
+
+test('recovery waits for a job found without its vertices (just submitted) instead of failing to map the actions', async () => {
+  // streamtune killed while STARTING: the job it asked for is INITIALIZING, its graph not known yet
+  const { op } = await runOne({ lagAfter: -500, recoverFrom: 'STARTING', emptyDescribes: 2 });
+  assert.ok(!op.steps.some((x) => /cannot map the actions/.test(x.message ?? '')), JSON.stringify(op.steps));
+  assert.equal(op.state, 'SUCCEEDED', JSON.stringify(op.steps));
 });
 

@@ -49,7 +49,7 @@ export interface RunnerTimeouts {
 /** Verification attempts while the metrics are "not enough data" (each after max(5 s, verifyAfterMs / 2) more). */
 export const VERIFY_ATTEMPTS = 3;
 
-/** ms recovery keeps asking for a job that is not found (see `describeSettled`). */
+/** ms recovery keeps asking for a job that is not found, or found without its vertices yet (see `describeSettled`). */
 export const SETTLE_MS = 60_000;
 
 /** Default {@link RunnerTimeouts}. */
@@ -524,7 +524,10 @@ export class OperationRunner {
       const deadline = this.ctx.now() + SETTLE_MS;
       for (;;) {
         try {
-          return await ex.describe(id);
+          const t = await ex.describe(id);
+          // a Flink job just submitted (INITIALIZING) is found before its graph is known: no vertices
+          // to map the actions onto yet (seen killing streamtune right after the jar run on a real cluster)
+          if (t.vertices.length > 0 || this.ctx.now() >= deadline || !(await this.ctx.sleep(1000))) return t;
         } catch (err) {
           if (!isErrorCode(err, 'NOT_FOUND')) throw err;
           if (this.ctx.now() >= deadline || !(await this.ctx.sleep(1000))) return undefined;
