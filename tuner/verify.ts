@@ -101,8 +101,8 @@ export function timeUntilUnder(lag: Points, minute: number, appliedAt: number): 
  * - scale-up (any set-parallelism with `to > from`): effective when the lag is not growing, is
  *   falling or caught up, and throughput rose — or when the lag was above the caught-up bound
  *   before and is caught up now (once caught up the sources read only what arrives, so throughput
- *   cannot show the gained capacity). Throughput risen but the lag still growing: effective and
- *   `insufficient` (as the Flink autoscaler, which blocks only a scale-up that gained too little
+ *   cannot show the gained capacity). Throughput risen but the lag still growing, or flat and not
+ *   falling: effective and `insufficient` (as the Flink autoscaler, which blocks only a scale-up that gained too little
  *   processing rate; a step sized from a short window can be too small, and blocking it would stop
  *   the next step for `blockIneffectiveMs`). Otherwise ineffective: a scale-up that did not raise
  *   throughput.
@@ -195,7 +195,10 @@ export function verifyOperation(input: VerifyInput, window: { from: number; to: 
     const need = needOfPredicted !== undefined ? `≥ ${r1(Math.min(needOverBefore, needOfPredicted))} records/s (10% of before or of the predicted gain)` : `≥ ${r1(needOverBefore)} records/s (10% of before)`;
     v.reason = `ineffective scale-up: throughput did not rise: ${tpText}, needs ${need}; ${lagText}`;
   } else {
-    v.reason = `ineffective scale-up: lag is not falling: ${lagText}; ${tpText}`;
+    // risen, and the lag stopped growing but does not fall: it helped and was not enough
+    v.effective = true;
+    v.insufficient = true;
+    v.reason = `effective scale-up, not enough: ${tpText}; the lag no longer grows but does not fall: ${lagText}; the next diagnosis sizes a further step`;
   }
   return v;
 }
