@@ -27,8 +27,8 @@ const concurrency = process.env.STREAMTUNE_TEST_CONCURRENCY ?? '2';
 const serial = files.filter((f) => /^\/\/ test-runner: serial$/m.test(readFileSync(f, 'utf8')));
 const parallel = files.filter((f) => !serial.includes(f));
 // A test file whose process never exits (a thread or server left running) would hold the run until
-// CI kills it; the whole run gets a deadline instead (ms, default 40 min).
-const deadline = Date.now() + Number(process.env.STREAMTUNE_TEST_DEADLINE_MS ?? 40 * 60_000);
+// CI kills it; the whole run gets a deadline instead (ms, default 60 min: a fresh 2-core machine runs the suite in about 40).
+const deadline = Date.now() + Number(process.env.STREAMTUNE_TEST_DEADLINE_MS ?? 60 * 60_000);
 let status = 0;
 for (const [group, c] of [[parallel, concurrency], [serial, '1']]) {
   if (group.length === 0) continue;
