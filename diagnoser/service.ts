@@ -142,7 +142,7 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
     const now = clock();
     const start = now - windowMs;
     const loaded = (await loadJobWindows(opts.store, [toLoad(job)], start, now, now, { stepMs, historyMs: opts.rules.current().planner.scaleDownIntervalMs })).get(job.job_id)!;
-    const window = trimTaskSeries(loaded, Math.min(windowStart(job, start), now - stepMs));
+    const window = trimTaskSeries(loaded, windowStart(job, start));
     if (!window.jobName) window.jobName = job.name;
     return diagnose(opts.rules.current(), window, trigger, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
   };
@@ -249,7 +249,7 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
       for (const job of batch) {
         try {
           // a Flink job (re)started within the window: its task series from a minute after that (see windowStart)
-          const w = trimTaskSeries(windows.get(job.job_id)!, Math.min(windowStart(job, range.start), now - stepMs));
+          const w = trimTaskSeries(windows.get(job.job_id)!, windowStart(job, range.start));
           if (!w.jobName) w.jobName = job.name;
           const d = diagnose(rules, w, { type: 'sweep' }, job.restartTimeMs !== undefined ? { restartMs: job.restartTimeMs } : {});
           made.push(d);

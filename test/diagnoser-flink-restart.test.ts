@@ -83,3 +83,40 @@ test('trimTaskSeries cuts every subtask series and pendingRecords, and keeps the
   assert.equal(w.vertices[0]!.subtasks[0]!.busyTimeMsPerSecond.length, 3, 'the input window is not changed');
   assert.equal(trimTaskSeries(w, 0), w);
 });
+
+test('a Flink job started 20 s ago is not sized from its first meters: not enough data, no recommendation, until a minute has passed', async () => {
+  const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+  const jm = { host: 'h', job_id: JOB, job_name: 'orders' };
+  const pts: MetricPoint[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = NOW - 190_000 + i * 10_000;
+    pts.push({ measurement: 'jobmanager_job_numRestarts', tags: jm, fields: { value: 0 }, timestamp: t });
+    for (const v of [{ id: 'v-src', name: 'Source: orders', busy: 100, bp: 900 }, { id: 'v-enrich', name: 'enrich', busy: 1000, bp: 0 }]) {
+      const tags = { ...jm, tm_id: 'tm-1', task_id: v.id, task_name: v.name, subtask_index: '0' };
+      pts.push({ measurement: 'taskmanager_job_task_busyTimeMsPerSecond', tags, fields: { value: v.busy }, timestamp: t });
+      pts.push({ measurement: 'taskmanager_job_task_backPressuredTimeMsPerSecond', tags, fields: { value: v.bp }, timestamp: t });
+      pts.push({ measurement: 'taskmanager_job_task_numRecordsInPerSecond', tags, fields: { count: i * 20, rate: 2 }, timestamp: t });
+    }
+  }
+  await store.write(pts);
+  const young: ManagedJob[] = [{ ...jobs[0]!, runningSince: NOW - 20_000 }];
+  const cat: JobCatalog = { ...catalog, list: () => young, get: (id) => young.find((j) => j.job_id === id) };
+  const bus = createMemoryBus();
+  const rules = new RuleSetManager(tempDir(), { watch: false });
+  const diagnoses = await createDiagnosisStore({ dir: tempDir() });
+  let now = NOW;
+  const service = createDiagnosisService({ store, rules, bus, jobs: cat, diagnoses, windowMs: 200_000, stepMs: 10_000, sweepCron: 'off', now: () => now });
+  try {
+    const d = await service.diagnoseNow(JOB);
+    assert.equal(d.rootCause.kind, 'insufficient-data', JSON.stringify(d.rootCause));
+    assert.deepEqual(d.recommendations, []);
+    // once its meters span a minute after the start (and a few steps of them were read), they count
+    now = NOW + 90_000;
+    await store.write(pts.map((p) => ({ ...p, timestamp: p.timestamp + 90_000 })));
+    const later = await service.diagnoseNow(JOB);
+    assert.notEqual(later.rootCause.kind, 'insufficient-data', JSON.stringify(later.rootCause));
+  } finally {
+    await service.stop(); rules.close(); await bus.close(); await diagnoses.close(); await store.close();
+  }
+});
+
