@@ -174,7 +174,7 @@ test('flights job: lags → diagnosed → Apply through the API → SUCCEEDED, l
 
   const op = await waitFor(async () => {
     const o = (await api('GET', `/api/v1/operations/${opId}`)).json as Operation;
-    return ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE'].includes(o.state) ? o : undefined;
+    return ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE', 'UNVERIFIED'].includes(o.state) ? o : undefined;
   }, { timeoutMs: 180_000, intervalMs: 500, what: 'the operation to finish' });
   t.diagnostic(`${at()}: operation ${op.state}, downtime ${op.downtimeMs} ms; steps ${op.steps.map((s) => `${s.name} ${s.status} (${s.message ?? ''})`).join('; ')}`);
   assert.equal(op.state, 'SUCCEEDED', JSON.stringify(op, null, 2));

@@ -34,7 +34,7 @@ import type { TuningAction } from '../diagnoser/index.ts';
 import { findVertex, vertexRef, type CheckpointingSettings, type JobExecutor, type JobTopology, type ManagedJob } from '../platform/index.ts';
 import type { OperationsJournal } from './journal.ts';
 import { isTerminalOperationState, type Operation, type OperationState, type OperationStep, type TuningActionInput, type TuningPolicy, type TunerEvents } from './types.ts';
-import { loadVerifyInput, verifyOperation } from './verify.ts';
+import { loadVerifyInput, VERIFY_SETTLE_MS, VERIFY_STEP_MS, verifyOperation } from './verify.ts';
 
 /** Timeouts of the runner's executor calls, ms. */
 export interface RunnerTimeouts {
@@ -402,7 +402,9 @@ export class OperationRunner {
       return this.finish(op, 'SUCCEEDED');
     }
     const step = await this.begin(op, 'verify', 'VERIFYING', `comparing after ${policy.verifyAfterMs} ms${op.downtimeMs !== undefined ? `; downtime was ${op.downtimeMs} ms` : ''}`);
-    let wakeAt = step.startedAt + policy.verifyAfterMs;
+    // never before two lag steps after the settle time can exist: a shorter verifyAfterMs would spend
+    // its looks on a window that cannot hold the two points a verdict needs, and end UNVERIFIED
+    let wakeAt = step.startedAt + Math.max(policy.verifyAfterMs, VERIFY_SETTLE_MS + 2 * VERIFY_STEP_MS);
     let effective = true;
     // "not enough data" is no evidence either way: look again, up to VERIFY_ATTEMPTS times
     for (let attempt = 1; ; attempt++) {
