@@ -172,8 +172,11 @@ test('flights job: lags → diagnosed → Apply through the API → SUCCEEDED, l
   assert.equal(applied.json.recommendationId, rec.id);
   assert.deepEqual(applied.json.actions, rec.actions);
 
+  let last: Operation | undefined;
   const op = await waitFor(async () => {
-    const o = (await api('GET', `/api/v1/operations/${opId}`)).json as Operation;
+    const o = (await api('GET', `/api/v1/operations/${opId}`, undefined, bearer)).json as Operation;
+    if (!last || last.steps.length !== o.steps.length) t.diagnostic(`${at()}: operation ${o.state}: ${o.steps.map((s) => `${s.name} ${s.status}`).join(', ')}`);
+    last = o;
     return ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'INEFFECTIVE', 'UNVERIFIED'].includes(o.state) ? o : undefined;
   }, { timeoutMs: 180_000, intervalMs: 500, what: 'the operation to finish' });
   t.diagnostic(`${at()}: operation ${op.state}, downtime ${op.downtimeMs} ms; steps ${op.steps.map((s) => `${s.name} ${s.status} (${s.message ?? ''})`).join('; ')}`);
@@ -191,7 +194,7 @@ test('flights job: lags → diagnosed → Apply through the API → SUCCEEDED, l
   assert.match(startStep.message ?? '', /^started from /);
   assert.match(waitStep.message ?? '', /^running, from /);
   assert.match(verifyStep.message ?? '', /^effective scale-up/);
-  const snaps = (await api('GET', `/api/v1/jobs/${jobId}/checkpoints`)).json.snapshots as Array<{ kind: string; path: string; operationId?: string }>;
+  const snaps = (await api('GET', `/api/v1/jobs/${jobId}/checkpoints`, undefined, bearer)).json.snapshots as Array<{ kind: string; path: string; operationId?: string }>;
   assert.ok(snaps.some((s) => s.kind === 'savepoint' && s.path === op.savepointPath && s.operationId === opId), 'the savepoint is recorded with the job');
   const job = (await api('GET', `/api/v1/jobs/${jobId}`)).json;
   assert.equal(job.summary.parallelism.enrich, action.to, 'the job runs with the recommended parallelism');
