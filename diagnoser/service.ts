@@ -117,10 +117,10 @@ export function createDiagnosisService(opts: DiagnosisServiceOptions): Diagnosis
   };
 
   /**
-   * Where a job's task series may start: `start`, or for a Flink job whose execution (re)started later
-   * ({@link ManagedJob.runningSince}, else `startedAt`) {@link FLINK_METER_SPAN_MS} after that, so that
-   * no rate read from Flink's meters averages over time before the tasks ran. Job-level series
-   * (restarts, exceptions, checkpoints, lag) keep the whole window ({@link trimTaskSeries}): a
+   * Where a job's task and checkpoint series may start: `start`, or for a Flink job whose execution
+   * (re)started later ({@link ManagedJob.runningSince}, else `startedAt`) {@link FLINK_METER_SPAN_MS}
+   * after that, so that no rate read from Flink's meters averages over time before the tasks ran.
+   * Restarts, exceptions and lag keep the whole window ({@link trimTaskSeries}): a
    * crash-looping job restarts within every minute, and its restarts are the evidence. (The Flink autoscaler
    * likewise ignores metrics for `job.autoscaler.stabilization.interval`, 5 min, after a start or a
    * rescale.)

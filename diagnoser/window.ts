@@ -188,9 +188,9 @@ export function emptyCheckpoints(): CheckpointWindow {
 }
 
 /**
- * `w` with its task series (every subtask's points and the sources' `pendingRecords`) cut to points at
- * or after `from` (ms since epoch); the job-level series (restarts, checkpoints, JVM, logs, consumer
- * lag) keep the whole window. Used for a Flink job whose execution (re)started within the window:
+ * `w` with its task series (every subtask's points and the sources' `pendingRecords`) and its
+ * checkpoint series cut to points at or after `from` (ms since epoch); restarts, JVM, logs and
+ * consumer lag keep the whole window. Used for a Flink job whose execution (re)started within the window:
  * its rate meters read low for a minute after a start, but its restarts and exceptions before it are
  * the evidence of a crash loop. Pure: `w` is not changed.
  */
@@ -206,6 +206,11 @@ export function trimTaskSeries(w: JobWindow, from: number): JobWindow {
     }),
     ...(v.pendingRecords ? { pendingRecords: cut(v.pendingRecords) } : {}),
   }));
-  return { ...w, vertices };
+  // checkpoint times and counts of a job warming up are no more telling than its meters (a checkpoint
+  // taken while the first records fill the channels is slow): cut them too, or a young job's only
+  // findings are checkpoint ones and it gets a checkpoint change instead of "not enough data yet"
+  const c = w.checkpoints;
+  const checkpoints = { ...c, lastCheckpointDuration: cut(c.lastCheckpointDuration), numberOfFailedCheckpoints: cut(c.numberOfFailedCheckpoints), numberOfCompletedCheckpoints: cut(c.numberOfCompletedCheckpoints), lastCheckpointSize: cut(c.lastCheckpointSize), alignmentMs: cut(c.alignmentMs) };
+  return { ...w, vertices, checkpoints };
 }
 
