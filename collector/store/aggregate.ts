@@ -146,3 +146,27 @@ export function whereMatchesNothing(where: SeriesQuery['where']): boolean {
 
 /** Numeric rank of log levels (debug < info < warn < error). */
 export const LEVEL_RANK = { debug: 0, info: 1, warn: 2, error: 3 } as const;
+
+/**
+ * Groups raw series parts (full tag sets, samples) by the `groupBy` projection of their tags and
+ * combines each group's sample lists with `combine` (concatenate by time, sum of rates, window
+ * aggregates); groups that combine to no point are left out. Series sorted as {@link sortSeries}.
+ * Shared by the stores that read raw samples and aggregate in JavaScript (InfluxDB, Prometheus).
+ */
+export function mergeSeriesParts(parts: ReadonlyArray<{ tags: Record<string, string>; samples: Sample[] }>, groupBy: readonly string[], combine: (parts: Sample[][]) => Sample[]): Series[] {
+  const groups = new Map<string, { tags: Record<string, string>; parts: Sample[][] }>();
+  for (const p of parts) {
+    const tags = pickTags(p.tags, groupBy);
+    const k = tagKey(tags);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { tags, parts: [] }));
+    g.parts.push(p.samples);
+  }
+  const series: Series[] = [];
+  for (const g of groups.values()) {
+    const points = combine(g.parts);
+    if (points.length) series.push({ tags: g.tags, points });
+  }
+  return sortSeries(series);
+}
+

@@ -26,6 +26,7 @@ import {
   LEVEL_RANK,
   aggregateWindows,
   counterRate,
+  mergeSeriesParts,
   pickTags,
   sortSeries,
   sumByWindow,
@@ -338,22 +339,7 @@ class InfluxStore implements MetricStore {
     if (whereMatchesNothing(q.where)) return [];
     const groupBy = q.groupBy ?? [];
     const groupTagsSql = groupBy.map(quoteIdent).join(', ');
-    const merge = (parts: Array<{ tags: Record<string, string>; samples: Sample[] }>, combine: (samples: Sample[][]) => Sample[]): Series[] => {
-      const groups = new Map<string, { tags: Record<string, string>; parts: Sample[][] }>();
-      for (const p of parts) {
-        const tags = pickTags(p.tags, groupBy);
-        const k = tagKey(tags);
-        let g = groups.get(k);
-        if (!g) groups.set(k, (g = { tags, parts: [] }));
-        g.parts.push(p.samples);
-      }
-      const series: Series[] = [];
-      for (const g of groups.values()) {
-        const points = combine(g.parts);
-        if (points.length) series.push({ tags: g.tags, points });
-      }
-      return sortSeries(series);
-    };
+    const merge = (parts: Array<{ tags: Record<string, string>; samples: Sample[] }>, combine: (samples: Sample[][]) => Sample[]): Series[] => mergeSeriesParts(parts, groupBy, combine);
     const byTime = (parts: Sample[][]): Sample[] => parts.flat().sort((a, b) => a.t - b.t);
 
     if (!q.aggregate) {

@@ -49,7 +49,7 @@ import {
   silentLogger,
   StreamtuneError,
 } from '../../core/index.ts';
-import { aggregateWindows, counterRate, pickTags, sortSeries, sumByWindow, tagKey, validateQuery, whereMatchesNothing, windowStart, type Sample } from './aggregate.ts';
+import { aggregateWindows, counterRate, mergeSeriesParts, pickTags, sortSeries, sumByWindow, tagKey, validateQuery, whereMatchesNothing, windowStart, type Sample } from './aggregate.ts';
 import { REMOTE_WRITE_HEADERS, remoteWriteBody, toRemoteSeries, type RemoteSeries } from './remote-write.ts';
 import type { LogQuery, MetricStore, Series, SeriesQuery } from './types.ts';
 import { invalidPointReason } from './validate.ts';
@@ -329,22 +329,9 @@ class PromStore implements PrometheusStore {
     return out;
   }
 
-  /** Groups full-label parts by `groupBy` and combines each group's samples with `combine`. */
+  /** Groups full-label parts by `groupBy` and combines each group's samples with `combine` ({@link mergeSeriesParts}). */
   private static merge(parts: Array<{ labels: Record<string, string>; samples: Sample[] }>, groupBy: readonly string[], combine: (parts: Sample[][]) => Sample[]): Series[] {
-    const groups = new Map<string, { tags: Record<string, string>; parts: Sample[][] }>();
-    for (const p of parts) {
-      const tags = pickTags(p.labels, groupBy);
-      const k = tagKey(tags);
-      let g = groups.get(k);
-      if (!g) groups.set(k, (g = { tags, parts: [] }));
-      g.parts.push(p.samples);
-    }
-    const series: Series[] = [];
-    for (const g of groups.values()) {
-      const points = combine(g.parts);
-      if (points.length) series.push({ tags: g.tags, points });
-    }
-    return sortSeries(series);
+    return mergeSeriesParts(parts.map((p) => ({ tags: p.labels, samples: p.samples })), groupBy, combine);
   }
 
   /** A query answered from raw points, computed as the other stores do. */
