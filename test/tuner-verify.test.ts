@@ -73,6 +73,18 @@ test('scale-up: throughput rose but lag still grows → effective and insufficie
   assert.match(u.reason, /^ineffective scale-up: lag still grows and throughput did not rise enough/);
 });
 
+test('scale-up: throughput rose, but at a steady input rate the lag\'s growth did not fall with it → ineffective (the rise is not confirmed)', () => {
+  // before: 1000 records/s processed, lag +200/s (input 1200); after: 1100 (+10%), lag +195/s (input 1295, steady within 10%)
+  const v = verifyOperation(input({ after: { throughput: flat(1100), lag: series(T0, 12, (i) => 20000 + i * 975) } }), W);
+  assert.equal(v.effective, false, v.reason);
+  assert.equal(v.insufficient, undefined);
+  assert.match(v.reason, /^ineffective scale-up: lag still grows and its growth fell by 5 records\/s, less than the 100 records\/s/);
+  // the same throughput with the lag's growth down by the gain (+100/s): confirmed, effective and insufficient
+  const w = verifyOperation(input({ after: { throughput: flat(1100), lag: series(T0, 12, (i) => 20000 + i * 500) } }), W);
+  assert.equal(w.effective, true, w.reason);
+  assert.equal(w.insufficient, true);
+});
+
 test('scale-up: throughput rose and the lag stopped growing but does not fall → effective and insufficient', () => {
   const v = verifyOperation(input({ after: { throughput: flat(1300), lag: flat(20000) } }), W);
   assert.equal(v.effective, true);
@@ -245,6 +257,36 @@ test('loadVerifyInput reads source throughput summed over subtasks and the group
     // no steps journaled yet: stop = createdAt, restart = stop; still reads without throwing
     const early = await loadVerifyInput(store, job, { ...op, steps: [] }, now);
     assert.ok(early.before.throughput.every((p) => p.t <= op.createdAt));
+  } finally {
+    await store.close();
+  }
+});
+
+test('loadVerifyInput: a run that started inside the before window is read from its first record + the settle time, as the after window', async () => {
+  const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0 });
+  try {
+    const stopAt = T0 + 40 * S; // the run started at T0: 40 s before the stop, inside the 60 s before window
+    const now = stopAt + 120 * S;
+    const pts: MetricPoint[] = [];
+    for (let t = T0; t <= now; t += S) {
+      if (t > stopAt && t < stopAt + 10 * S) continue;
+      pts.push(taskPoint(t, 'flights', 0, 500));
+      // buffers fill in the run's first 10 s (lag 0), then the lag grows +100/s
+      pts.push(lagPoint(t, t < T0 + 10 * S ? 0 : ((t - T0 - 10 * S) / S) * 100));
+    }
+    await store.write(pts);
+    const op: Operation = {
+      id: 'op-2', job_id: JOB, origin: 'user', actions: [up], previous: { parallelism: { enrich: 2 } }, state: 'VERIFYING',
+      steps: [{ name: 'savepoint', status: 'succeeded', startedAt: stopAt, finishedAt: stopAt + S }, { name: 'wait-running', status: 'succeeded', startedAt: stopAt + S, finishedAt: stopAt + 5 * S }],
+      createdAt: stopAt, updatedAt: stopAt + 5 * S,
+    };
+    const input = await loadVerifyInput(store, job, op, now);
+    assert.ok(input.before.lag.length >= 3, `before lag points: ${input.before.lag.length}`);
+    assert.ok(input.before.lag.every((p) => p.t >= T0 + VERIFY_SETTLE_MS), JSON.stringify(input.before.lag.map((p) => p.t - T0)));
+    assert.ok(input.before.throughput.every((p) => p.t >= T0 + VERIFY_SETTLE_MS));
+    const v = verifyOperation(input, input.afterWindow);
+    // 5 s window means; the last window holds only the stop's second, hence not exactly 100
+    assert.ok(Math.abs(v.lagTrendBefore! - 100) < 6, `trend before ${v.lagTrendBefore}: the first 10 s are not read`);
   } finally {
     await store.close();
   }

@@ -46,6 +46,11 @@ export const ZERO_LAG_RECORDS = 100;
  * {@link SCALE_UP_MIN_GAIN}. */
 export const WORSE_LAG_GROWTH_SHARE = 0.1;
 
+/** Share of the input rate (records/s, throughput + lag trend) within which the input before and
+ * after a change counts as steady, so the lag trend can confirm a throughput gain: 10%. streamtune's
+ * own check; the Flink autoscaler judges the scaled vertex's processing rate alone. */
+export const STEADY_INPUT_SHARE = 0.1;
+
 /** records/s: lag trends within ±max(this, 1% of the throughput after) count as flat. */
 export const FLAT_LAG_RECORDS_PER_SECOND = 1;
 
@@ -104,8 +109,10 @@ export function timeUntilUnder(lag: Points, minute: number, appliedAt: number): 
  *   cannot show the gained capacity). Throughput risen but the lag still growing, or flat and not
  *   falling: effective and `insufficient` (as the Flink autoscaler, which blocks only a scale-up that gained too little
  *   processing rate; a step sized from a short window can be too small, and blocking it would stop
- *   the next step for `blockIneffectiveMs`). Otherwise ineffective: a scale-up that did not raise
- *   throughput.
+ *   the next step for `blockIneffectiveMs`). But when the lag still grows, the input rate
+ *   (throughput + lag trend) is steady within {@link STEADY_INPUT_SHARE} and the lag's growth fell
+ *   by less than the minimum rise, the throughput rise is not confirmed: ineffective. Otherwise
+ *   ineffective: a scale-up that did not raise throughput.
  * - scale-down, set-checkpointing, set-memory: effective when the lag does not grow. (Checkpoint
  *   changes really show in failed checkpoints stopping; that is left to the next diagnosis.)
  * - worse (any action): the lag is growing after and its trend is above the trend before (none
@@ -177,7 +184,19 @@ export function verifyOperation(input: VerifyInput, window: { from: number; to: 
   const risen = gain > 0 && (gain >= needOverBefore || (needOfPredicted !== undefined && gain >= needOfPredicted));
   const tpText = `throughput ${r1(throughputBefore)} → ${r1(throughputAfter)} records/s (${signed(gain)}${pct !== undefined ? `, ${signed(pct)}%` : ''}${predicted !== undefined ? `, predicted ${r1(predicted)}` : ''})`;
 
-  if (growing && risen) {
+  // with a steady input rate (throughput + lag trend, before vs after, within STEADY_INPUT_SHARE), a
+  // real gain in processing rate shows as the same fall in the lag's growth: a throughput rise the
+  // lag does not confirm is noise in the throughput (e.g. a before window holding the job's ramp-up)
+  const inputBefore = trendBefore !== undefined && tb.length > 0 ? throughputBefore + trendBefore : undefined;
+  const inputAfter = throughputAfter + trendAfter;
+  const steadyInput = inputBefore !== undefined && inputBefore > 0 && Math.abs(inputAfter - inputBefore) <= STEADY_INPUT_SHARE * inputBefore;
+  const lagGain = trendBefore !== undefined ? trendBefore - trendAfter : undefined;
+  const minRise = Math.min(needOverBefore, needOfPredicted ?? Infinity);
+  const lagDenies = growing && risen && steadyInput && lagGain !== undefined && lagGain < minRise;
+
+  if (lagDenies) {
+    v.reason = `ineffective scale-up: lag still grows and its growth fell by ${r1(lagGain)} records/s, less than the ${r1(minRise)} records/s a real gain would show at a steady input rate (${r1(inputBefore!)} → ${r1(inputAfter)} records/s): ${lagText}; ${tpText}`;
+  } else if (growing && risen) {
     // Flink's rule judges a scale-up by the processing rate it gained, not by the lag: a step that
     // raised throughput but not enough is kept and not blocked, so the next one can follow
     v.effective = true;
@@ -269,7 +288,9 @@ function stepTime(op: Operation, names: readonly string[], which: 'startedAt' | 
  * - restart = the end of the last 'wait-running' step (else of 'start', else stop);
  * - first record = the first window at or after restart with throughput > 0 (else restart);
  * - after = [first record + {@link VERIFY_SETTLE_MS}, now];
- * - before = [stop − max(length of after, {@link VERIFY_MIN_BEFORE_MS}), stop].
+ * - before = [stop − max(length of after, {@link VERIFY_MIN_BEFORE_MS}), stop]; when the run before
+ *   the change had its first record inside that range, from that record + {@link VERIFY_SETTLE_MS}
+ *   (if at least two steps remain before the stop).
  * - since apply = [applied, now], applied = the start of the first 'savepoint', 'stop' or 'rescale'
  *   step (else `op.createdAt`): the lag the forecast check reads (`sinceApply`).
  * The `window` to pass to {@link verifyOperation} is `{ from: after start, to: now }` and is
@@ -310,7 +331,13 @@ export async function loadVerifyInput(store: MetricStore, job: ManagedJob, op: O
   const firstRecord = sinceRestart.find((p) => p.v > 0)?.t ?? restart;
   const afterFrom = Math.max(restart, firstRecord) + VERIFY_SETTLE_MS;
   const span = Math.max(now - afterFrom, VERIFY_MIN_BEFORE_MS);
-  const beforeFrom = stop - span;
+  // the run before the change started inside the before window (its first record after the window's
+  // start): skip its first VERIFY_SETTLE_MS as the after window does, so buffers filling at its start
+  // do not read as a slower-growing lag before — unless that leaves fewer than two steps
+  const earliest = stop - span;
+  const firstBefore = (await throughput(earliest - VERIFY_STEP_MS, stop)).find((p) => p.v > 0)?.t;
+  const settledFrom = firstBefore !== undefined && firstBefore > earliest ? firstBefore + VERIFY_SETTLE_MS : earliest;
+  const beforeFrom = settledFrom <= stop - 2 * VERIFY_STEP_MS ? settledFrom : earliest;
   // windows are epoch-aligned: keep only those that start inside each range
   const inside = (p: Points, from: number, to: number): Points => p.filter((x) => x.t >= from && x.t <= to);
   const [tb, lb, ta, la, ls] = await Promise.all([throughput(beforeFrom, stop), lag(beforeFrom, stop), throughput(afterFrom, now), lag(afterFrom, now), lag(appliedAt, now)]);
