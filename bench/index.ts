@@ -1,17 +1,14 @@
 /**
  * `npm run bench`: runs every benchmark module under bench/ that exports `run(): Promise<BenchRow[]>`,
- * prints one table, and writes it to BENCHMARKS.md with the date, machine and Node version.
+ * prints one table, and puts its rows into BENCHMARKS.md's table of all rows (see {@link mergeRows}):
+ * the rows of each suite that ran replace that suite's rows; the rest of the file is left as it is.
  * Usage: `npm run bench [-- NAME ...]` to run only the named modules (e.g. `store runtime`, `accuracy`).
- * A full run rewrites BENCHMARKS.md and keeps the accuracy section (bench/accuracy.ts writes it).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename } from 'node:path';
+import { mergeRows, TABLE_HEAD } from './_rows.ts';
 import type { BenchRow } from './types.ts';
-
-/** Markers of the section bench/accuracy.ts writes (kept when this rewrites BENCHMARKS.md). */
-const ACCURACY_START = '<!-- accuracy:start -->';
-const ACCURACY_END = '<!-- accuracy:end -->';
 
 const only = process.argv.slice(2);
 const dir = new URL('.', import.meta.url);
@@ -34,19 +31,10 @@ for (const name of modules) {
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2)) : 'n/a');
-const lines = ['| suite | measurement | value | unit | target |', '|---|---|---:|---|---|', ...rows.map((r) => `| ${r.suite} | ${r.name} | ${fmt(r.value)} | ${r.unit} | ${r.target ?? ''} |`)];
-const table = lines.join('\n');
-process.stdout.write(`${table}\n`);
-if (only.length === 0) {
-  const cpu = cpus();
-  const file = new URL('../BENCHMARKS.md', import.meta.url);
-  // the accuracy benchmark's own section (confusion matrix, misclassified runs) is kept
-  const previous = readFileSync(file, 'utf8');
-  const a = previous.indexOf(ACCURACY_START);
-  const b = previous.indexOf(ACCURACY_END);
-  const accuracy = a >= 0 && b > a ? `\n${previous.slice(a, b + ACCURACY_END.length)}\n` : '';
-  writeFileSync(
-    file,
-    `# Benchmarks\n\nLatest \`npm run bench\`, ${new Date().toISOString().slice(0, 10)}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}. Whole-process figures on a shared machine: compare medians of repeated runs, not single numbers.\n\n${table}\n${accuracy}`,
-  );
-}
+const today = new Date().toISOString().slice(0, 10);
+const line = (r: BenchRow) => `| ${r.suite} | ${r.name} | ${fmt(r.value)} | ${r.unit} | ${r.target ?? ''} | ${today} |`;
+process.stdout.write(`${[TABLE_HEAD, ...rows.map(line)].join('\n')}\n`);
+
+const file = new URL('../BENCHMARKS.md', import.meta.url);
+const cpu = cpus();
+writeFileSync(file, mergeRows(readFileSync(file, 'utf8'), rows.map((r) => ({ suite: r.suite, line: line(r) })), `${today}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}`));
