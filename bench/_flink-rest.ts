@@ -26,7 +26,9 @@ const INTERVAL_MS = 5_000;
 
 /** Runs the benchmark; throws when the cluster or a job does not start. */
 export async function run(): Promise<BenchRow[]> {
-  const stack = await startRealFlinkStack({ slots: JOBS, taskManagerMemory: '3072m' });
+  // each job's user-code class loader loads the job jar's classes (Kafka connector included): 20 of
+  // them overflow the default 256m metaspace (OutOfMemoryError: Metaspace, the TaskManager exits)
+  const stack = await startRealFlinkStack({ slots: JOBS, taskManagerMemory: '3072m', flinkConfig: { 'taskmanager.memory.jvm-metaspace.size': '1024m' } });
   try {
     const producer = stack.produce({ rate: 100 });
     // submitted one after the other (the JobManager runs each jar's main), deployed together
