@@ -38,7 +38,7 @@ export const DETECTOR_PARAMS: Record<DetectorId, readonly string[]> = {
   'checkpoint.duration': ['intervalShare'],
   'checkpoint.failures': [],
   'checkpoint.alignment': [],
-  'checkpoint.size-growth': ['minPoints'],
+  'checkpoint.size-growth': ['minPoints', 'minBytes'],
   'restarts.crash-loop': ['crashLoopRestarts'],
   'memory.gc': ['heapGrowthFactor'],
   'memory.heap': ['buckets', 'minPoints', 'minRise', 'minRecentShare', 'minSpanMinutes', 'resetDrop', 'horizonMinutes'],

@@ -79,7 +79,7 @@ test('skew: Dhalion max/min and Flink MAD/mean; single subtask, zero input and n
 });
 
 test('checkpoints: duration vs timeout, failures with a counter reset, alignment only under back-pressure, size growth', () => {
-  const cp = { ...emptyCheckpoints(), lastCheckpointDuration: pts([10_000, 55_000]), numberOfFailedCheckpoints: pts([2, 3, 0, 1]), alignmentMs: pts([100, 9000]), lastCheckpointSize: pts([100, 150, 300]), config: { interval: 60_000, timeout: 60_000 } };
+  const cp = { ...emptyCheckpoints(), lastCheckpointDuration: pts([10_000, 55_000]), numberOfFailedCheckpoints: pts([2, 3, 0, 1]), alignmentMs: pts([100, 9000]), lastCheckpointSize: pts([100e6, 150e6, 300e6]), config: { interval: 60_000, timeout: 60_000 } };
   const rules = { 'checkpoint.duration': R['checkpoint.duration'], 'checkpoint.failures': R['checkpoint.failures'], 'checkpoint.alignment': R['checkpoint.alignment'], 'checkpoint.size-growth': R['checkpoint.size-growth'] };
   const r = detectCheckpoints(cp, true, rules);
   assert.equal(r.stats.failures, 2);
@@ -88,6 +88,10 @@ test('checkpoints: duration vs timeout, failures with a counter reset, alignment
   assert.ok(!detectCheckpoints(cp, false, rules).findings.some((f) => f.ruleId === 'checkpoint.alignment'));
   const { config: _c, ...noCfg } = cp;
   assert.ok(!detectCheckpoints(noCfg, true, rules).findings.some((f) => f.ruleId === 'checkpoint.duration'), 'no timeout known');
+  // the same growth of a small state (a job filling its windows): below minBytes, no finding
+  const small = detectCheckpoints({ ...cp, lastCheckpointSize: pts([9534, 12000, 15690]) }, true, rules);
+  assert.ok(!small.findings.some((f) => f.ruleId === 'checkpoint.size-growth'), 'kilobytes of state growing are warm-up');
+  assert.ok(small.stats.sizeGrowth! > 0.6, 'the growth is still computed');
 });
 
 test('restarts: counted through a gauge reset; exceptions grouped by root cause with masked numbers', () => {
