@@ -2,7 +2,7 @@
  * The real-Flink runs of the accuracy benchmark (bench/accuracy.ts), all in one process:
  *   node --import tsx bench/_accuracy-flink-child.ts CASE_ID ...
  * Starts ONE real stack for all of them (test/helpers/real-flink-stack.ts: a Flink 1.20 session
- * cluster with 8 slots, one Kafka broker, InfluxDB for Flink's InfluxDB reporter, the flight-delays
+ * cluster with 12 slots (two batches' worth), one Kafka broker, InfluxDB for Flink's InfluxDB reporter, the flight-delays
  * job jar), then runs the cases batch by batch (`run.batch` of bench/_accuracy-corpus.ts): the
  * batch's jobs are started side by side with their producers (`startScenarioJobs` of
  * test/helpers/flink-diagnosis.ts, as test/flink-diagnosis.test.ts), each is diagnosed once warm
@@ -30,6 +30,26 @@ const progress = (msg: string): void => {
 };
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 600);
 
+/** Slots the scenario's job takes: its largest vertex parallelism (slot sharing). */
+const slotsOf = (s: FlinkCase['run']['scenario']): number => (s.kind === 'skew' ? Math.max(1, s.windowParallelism) : 1);
+
+/** `GET /overview`: free and total slots, and jobs running. */
+async function clusterState(stack: RealFlinkStack): Promise<{ free: number; total: number; running: number }> {
+  const o = await flinkGet<{ 'slots-available': number; 'slots-total': number; 'jobs-running': number }>(stack.flink, '/overview');
+  return { free: o['slots-available'], total: o['slots-total'], running: o['jobs-running'] };
+}
+
+/** The cluster's slots and every job's state, for an error message; never throws. */
+async function clusterReport(stack: RealFlinkStack): Promise<string> {
+  try {
+    const c = await clusterState(stack);
+    const { jobs } = await flinkGet<{ jobs: Array<{ name: string; state: string }> }>(stack.flink, '/jobs/overview');
+    return `cluster: ${c.free} of ${c.total} slots free; jobs: ${jobs.map((j) => `${j.name} ${j.state}`).join(', ')}`;
+  } catch (err) {
+    return `cluster state unknown: ${message(err)}`;
+  }
+}
+
 /** Cancels the jobs (PATCH /jobs/:jid?mode=cancel) and waits until none is running. Never throws. */
 async function cancelJobs(stack: RealFlinkStack, jids: Iterable<string>): Promise<void> {
   for (const jid of jids) {
@@ -41,6 +61,15 @@ async function cancelJobs(stack: RealFlinkStack, jids: Iterable<string>): Promis
     }
   }
 }
+
+/** TaskManager slots: room for two batches of jobs (5 slots each). */
+const SLOTS = 12;
+
+/**
+ * ms a job may take to have every vertex RUNNING: longer than a test's 120 s, since a second batch's
+ * submissions took 100 s and more once (the first batch's jobs had just been cancelled).
+ */
+const RUNNING_TIMEOUT_MS = 300_000;
 
 const ids = process.argv.slice(2);
 const all = corpus({ flink: true });
@@ -63,7 +92,8 @@ let cp: AssembledControlPlane | undefined;
 const t0 = Date.now();
 try {
   progress(`starting the stack (Kafka, InfluxDB, Flink) for ${cases.length} runs`);
-  stack = await startRealFlinkStack();
+  // two batches' worth of slots: a batch never waits for the slots of the one before to be released
+  stack = await startRealFlinkStack({ slots: SLOTS });
   progress(`stack up in ${Math.round((Date.now() - t0) / 1000)} s: Flink ${stack.flink.version} at ${stack.flink.restUrl}, Kafka ${stack.brokers}`);
   const batches = [...new Set(cases.map((c) => c.run.batch))].sort((a, b) => a - b);
   for (const b of batches) {
@@ -71,15 +101,20 @@ try {
     const startedAt = Date.now();
     let jobs: ScenarioJobs | undefined;
     try {
-      progress(`batch ${b}: starting ${batch.map((c) => c.run.scenario.name).join(', ')}`);
-      jobs = await startScenarioJobs(stack, batch.map((c) => c.run.scenario));
+      const needed = batch.reduce((a, c) => a + slotsOf(c.run.scenario), 0);
+      const free = await waitFor(async () => {
+        const c = await clusterState(stack!);
+        return c.free >= needed ? c.free : undefined;
+      }, { timeoutMs: 120_000, intervalMs: 1000, what: `${needed} free slots` });
+      progress(`batch ${b}: ${free} slots free (${needed} needed); starting ${batch.map((c) => c.run.scenario.name).join(', ')}`);
+      jobs = await startScenarioJobs(stack, batch.map((c) => c.run.scenario), { runningTimeoutMs: RUNNING_TIMEOUT_MS, log: (line) => progress(`batch ${b}: ${line}`) });
       cp ??= await stack.controlPlane({ influxReporter: true, diagnoserWindowMs: WINDOW_MS });
       progress(`batch ${b}: jobs running after ${Math.round((Date.now() - startedAt) / 1000)} s; diagnosing each once warm`);
       const control = cp;
       const started = jobs;
       await Promise.all(batch.map(async (c) => {
         try {
-          const { diagnosis } = await diagnoseWhenWarm(control, started.jids.get(c.run.scenario.name)!, c.run.scenario);
+          const { diagnosis } = await diagnoseWhenWarm(control, started.jids.get(c.run.scenario.name)!, c.run.scenario, started.runningAt.get(c.run.scenario.name));
           outcome.set(c.id, { result: summary(c, diagnosis, startedAt) });
           progress(`${c.id}: ${diagnosis.rootCause.kind}${diagnosis.rootCause.vertex ? ` at ${diagnosis.rootCause.vertex}` : ''}`);
         } catch (err) {
@@ -88,8 +123,9 @@ try {
         }
       }));
     } catch (err) {
-      fail(batch, `real Flink batch ${b}: ${message(err)}`);
-      progress(`batch ${b} FAILED: ${message(err)}`);
+      const why = `real Flink batch ${b}: ${message(err)} (${await clusterReport(stack)})`;
+      fail(batch, why);
+      progress(`batch ${b} FAILED: ${why}`);
     } finally {
       for (const p of jobs?.producers ?? []) await p.stop().catch(() => undefined);
       if (jobs) await cancelJobs(stack, jobs.jids.values());

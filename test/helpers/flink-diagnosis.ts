@@ -23,6 +23,7 @@
  */
 import type { AssembledControlPlane } from '../../control-plane/assemble.ts';
 import type { Diagnosis } from '../../diagnoser/types.ts';
+import { flinkGet, type JobDetails } from './flink-cluster.ts';
 import type { FlightProducer, RealFlinkStack, StackJob } from './real-flink-stack.ts';
 import { waitFor } from './wait.ts';
 
@@ -98,36 +99,71 @@ export function scenarioJob(s: FlinkDiagnosisScenario): StackJob {
 export interface ScenarioJobs {
   /** job name → JobID */
   jids: Map<string, string>;
+  /** job name → epoch ms when every vertex was seen RUNNING */
+  runningAt: Map<string, number>;
   producers: FlightProducer[];
+}
+
+/** Options of {@link startScenarioJobs}. */
+export interface StartScenarioJobsOptions {
+  /**
+   * ms to wait for each job to have every vertex RUNNING after its submission. Default: what
+   * {@link RealFlinkStack.submit} waits (120 s).
+   */
+  runningTimeoutMs?: number;
+  /** Called with a line of progress (topics created, each job RUNNING, with seconds). */
+  log?: (line: string) => void;
 }
 
 /**
  * For each scenario, in order: creates its topic (8 partitions), starts producing flights to it at its
- * rate, and submits its job (waiting until every vertex is RUNNING). The producers are also
+ * rate, and submits its job, waiting until every vertex is RUNNING. The producers are also
  * registered with the stack: its `close` stops them, also after a failure here.
- * @throws what {@link RealFlinkStack.createTopic} or {@link RealFlinkStack.submit} throws
+ * @throws what {@link RealFlinkStack.createTopic} throws, or an Error naming the job whose submission
+ *   failed or that was not RUNNING in time (the original error as the cause)
  */
-export async function startScenarioJobs(stack: RealFlinkStack, scenarios: readonly FlinkDiagnosisScenario[]): Promise<ScenarioJobs> {
-  const out: ScenarioJobs = { jids: new Map(), producers: [] };
+export async function startScenarioJobs(stack: RealFlinkStack, scenarios: readonly FlinkDiagnosisScenario[], opts: StartScenarioJobsOptions = {}): Promise<ScenarioJobs> {
+  const out: ScenarioJobs = { jids: new Map(), runningAt: new Map(), producers: [] };
+  const t0 = Date.now();
+  const secs = (): string => `${Math.round((Date.now() - t0) / 1000)} s`;
   for (const s of scenarios) {
     await stack.createTopic(s.name);
     out.producers.push(stack.produce({ topic: s.name, rate: s.rate }));
   }
-  for (const s of scenarios) out.jids.set(s.name, await stack.submit(scenarioJob(s)));
+  opts.log?.(`topics created and producers started after ${secs()}`);
+  for (const s of scenarios) {
+    try {
+      if (opts.runningTimeoutMs === undefined) out.jids.set(s.name, await stack.submit(scenarioJob(s)));
+      else {
+        const jid = await stack.submit({ ...scenarioJob(s), waitRunning: false });
+        out.jids.set(s.name, jid);
+        await waitFor(async () => {
+          const j = await flinkGet<JobDetails>(stack.flink, `/jobs/${jid}`);
+          if (j.state === 'FAILED') throw new Error(`job ${jid} failed`);
+          return j.state === 'RUNNING' && j.vertices.length > 0 && j.vertices.every((v) => v.status === 'RUNNING');
+        }, { timeoutMs: opts.runningTimeoutMs, intervalMs: 250, what: `job ${jid} RUNNING with all vertices` });
+      }
+      out.runningAt.set(s.name, Date.now());
+      opts.log?.(`${s.name} RUNNING after ${secs()}`);
+    } catch (err) {
+      throw new Error(`submitting ${s.name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
   return out;
 }
 
 /**
  * Diagnoses the scenario's job (`jid`) with `cp.diagnoser.diagnoseNow` once it has run
- * {@link WARMUP_MS} + {@link WINDOW_MS} and, where it commits offsets ({@link hasConsumerGroup}), the
+ * {@link WARMUP_MS} + {@link WINDOW_MS} (counted from its start time in Flink, or from `runningAt`,
+ * epoch ms when every vertex ran, when that is later) and, where it commits offsets ({@link hasConsumerGroup}), the
  * control plane's catalog knows its consumer group (discovered from the broker: there is no mapping).
  * @returns the diagnosis and the consumer group the catalog has for the job (undefined when none)
  * @throws Error when the group is not discovered within 120 s or the job does not run long enough
  */
-export async function diagnoseWhenWarm(cp: AssembledControlPlane, jid: string, s: FlinkDiagnosisScenario): Promise<{ diagnosis: Diagnosis; consumerGroup?: string }> {
+export async function diagnoseWhenWarm(cp: AssembledControlPlane, jid: string, s: FlinkDiagnosisScenario, runningAt = 0): Promise<{ diagnosis: Diagnosis; consumerGroup?: string }> {
   const group = hasConsumerGroup(s);
   const job = await waitFor(() => (cp.jobs.get(jid)?.consumerGroup || !group ? cp.jobs.get(jid) : undefined), { timeoutMs: 120_000, intervalMs: 500, what: `the consumer group of ${s.name}` });
-  const startedAt = job.startedAt!;
+  const startedAt = Math.max(job.startedAt!, runningAt);
   await waitFor(() => Date.now() >= startedAt + WARMUP_MS + WINDOW_MS, { timeoutMs: WARMUP_MS + WINDOW_MS + 60_000, intervalMs: 1000, what: `${s.name} to run ${(WARMUP_MS + WINDOW_MS) / 1000} s` });
   const diagnosis = await cp.diagnoser.diagnoseNow(jid);
   return { diagnosis, ...(job.consumerGroup ? { consumerGroup: job.consumerGroup } : {}) };
