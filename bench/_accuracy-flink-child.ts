@@ -66,8 +66,10 @@ async function cancelJobs(stack: RealFlinkStack, jids: Iterable<string>): Promis
 const SLOTS = 12;
 
 /**
- * ms a job may take to have every vertex RUNNING: longer than a test's 120 s, since a second batch's
- * submissions took 100 s and more once (the first batch's jobs had just been cancelled).
+ * ms a job may take to be seen with every vertex RUNNING: longer than runJar's 120 s. A poison job
+ * runs only seconds between its restarts (record 1,000 at 400 records/s: 2.5 s), and was seen RUNNING
+ * 37–90 s after its submission, once not within 120 s (a whole batch lost); the warm-up counts from
+ * when it was seen.
  */
 const RUNNING_TIMEOUT_MS = 300_000;
 

@@ -85,7 +85,8 @@ export function judge(c: AccuracyCase, r: AccuracyChildResult | undefined, error
     const m = c.expected.minParallelism;
     out.parallelismRight = out.recommendedTo !== undefined && out.recommendedTo >= m && out.recommendedTo <= m + 1;
   }
-  if (c.expected.noScaleUp) out.noScaleUpRight = !!r && !actions.some((a) => a.type === 'set-parallelism' && a.to > a.from);
+  // a failed run recommended nothing (it counts wrong on the root cause already)
+  if (c.expected.noScaleUp) out.noScaleUpRight = !actions.some((a) => a.type === 'set-parallelism' && a.to > a.from);
   return out;
 }
 
