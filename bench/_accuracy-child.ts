@@ -26,7 +26,10 @@ import '../runtime/kafka-register.ts';
 import { produce, startKafkaMock } from '../test/helpers/kafka.ts';
 import { startScenario } from '../test/helpers/scenario.ts';
 import { tempDir, uniqueName, waitFor } from '../test/helpers/wait.ts';
-import { corpus, type AccuracyCase } from './_accuracy-corpus.ts';
+import { corpus, type BundledCase } from './_accuracy-corpus.ts';
+import { summary, type AccuracyChildResult } from './_accuracy-result.ts';
+
+export type { AccuracyChildResult } from './_accuracy-result.ts';
 
 /** ms of metrics the forecast cases' diagnosis reads. */
 export const FORECAST_WINDOW_MS = 12_000;
@@ -45,59 +48,13 @@ const BUFFERS = { channelCapacity: 2 } as const;
 /** ms after every subtask processed its first record before a window may open. */
 export const READY_SETTLE_MS = 1_000;
 
-/** What one child run reports. */
-export interface AccuracyChildResult {
-  id: string;
-  rootCause: Diagnosis['rootCause']['kind'];
-  vertex?: string;
-  confidence: number;
-  severity: Diagnosis['severity'];
-  lagStatus: Diagnosis['lagStatus'];
-  explanation: string;
-  findings: Array<{ ruleId: string; severity: string; vertex?: string; summary: string }>;
-  recommendations: Array<{ title: string; actions: TuningAction[]; lagUnderOneMinuteMs?: number | null }>;
-  /** ms the run took */
-  durationMs: number;
-  /** forecast cases: the applied recommendation's forecast and what was measured */
-  forecast?: {
-    from: number;
-    to: number;
-    /** records: backlog when applied */
-    backlogAtApply: number;
-    /** records: one minute of input */
-    minuteRecords: number;
-    /** ms: the recommendation's lagUnderOneMinuteMs (null: no forecast) */
-    forecastMs: number | null;
-    /** ms from the stop call until the backlog was ≤ one minute of input; null: not within FORECAST_MAX_MS */
-    measuredMs: number | null;
-    /** ms of the stop with savepoint and restore */
-    restartMs: number;
-  };
-}
-
-function summary(c: AccuracyCase, d: Diagnosis, startedAt: number): AccuracyChildResult {
-  const out: AccuracyChildResult = {
-    id: c.id,
-    rootCause: d.rootCause.kind,
-    confidence: d.rootCause.confidence,
-    severity: d.severity,
-    lagStatus: d.lagStatus,
-    explanation: d.rootCause.explanation,
-    findings: d.findings.map((f) => ({ ruleId: f.ruleId, severity: f.severity, ...(f.vertex ? { vertex: f.vertex } : {}), summary: f.summary })),
-    recommendations: d.recommendations.map((r) => ({ title: r.title, actions: r.actions, ...(r.lagUnderOneMinuteMs !== undefined ? { lagUnderOneMinuteMs: r.lagUnderOneMinuteMs } : {}) })),
-    durationMs: Date.now() - startedAt,
-  };
-  if (d.rootCause.vertex !== undefined) out.vertex = d.rootCause.vertex;
-  return out;
-}
-
 /**
  * The scenario runner's window, opened once the job really runs: `warmupMs` (default 2 s) after the
  * start, and at least {@link READY_SETTLE_MS} after every subtask processed its first record (a worker
  * TaskManager's subtasks start seconds after the job on a loaded machine; their zeros before would
  * halve a 6 s window's busy time and rates, which a 10-minute window in production does not see).
  */
-async function windowRun(c: AccuracyCase, dir: string, run: Extract<AccuracyCase['run'], { type: 'window' }>): Promise<Diagnosis> {
+async function windowRun(c: BundledCase, dir: string, run: Extract<BundledCase['run'], { type: 'window' }>): Promise<Diagnosis> {
   const sc = await startScenario(c.spec(dir), { job: { ...BUFFERS } });
   try {
     const ready = await waitFor(() => (everySubtaskRuns(sc.job) ? Date.now() : undefined), { timeoutMs: 60_000, intervalMs: 50, what: 'every subtask to process a record' })
@@ -126,7 +83,7 @@ function everySubtaskRuns(job: LocalJob): boolean {
   });
 }
 
-async function transientRun(c: AccuracyCase, dir: string, downtimeMs: number): Promise<Diagnosis> {
+async function transientRun(c: BundledCase, dir: string, downtimeMs: number): Promise<Diagnosis> {
   const spec = c.spec(join(dir, 'chk'));
   const first = new LocalJob(spec, { metricsWindowMs: 1000 });
   await first.start();
@@ -196,7 +153,7 @@ function backlog(job: LocalJob): number {
   return job.currentSubtasks().filter((s) => s.vertex === 'orders').reduce((a, s) => a + (s.metrics.pendingRecords ?? 0), 0);
 }
 
-async function forecastRun(c: AccuracyCase, dir: string, minutes: number, rate: number): Promise<{ d: Diagnosis; forecast?: AccuracyChildResult['forecast'] }> {
+async function forecastRun(c: BundledCase, dir: string, minutes: number, rate: number): Promise<{ d: Diagnosis; forecast?: AccuracyChildResult['forecast'] }> {
   const spec = c.spec(join(dir, 'chk'));
   const minute = 60 * rate;
   const sc = await startScenario(spec, { job: { ...BUFFERS } });
@@ -243,11 +200,12 @@ async function forecastRun(c: AccuracyCase, dir: string, minutes: number, rate: 
 }
 
 const id = process.argv[2];
-const c = corpus().find((x) => x.id === id);
-if (!c) {
-  process.stderr.write(`usage: _accuracy-child.ts CASE_ID (unknown case '${id ?? ''}')\n`);
+const found = corpus({ flink: false }).find((x) => x.id === id);
+if (!found || found.platform === 'flink') {
+  process.stderr.write(`usage: _accuracy-child.ts CASE_ID (unknown case '${id ?? ''}'; real-Flink cases run in bench/_accuracy-flink-child.ts)\n`);
   process.exit(2);
 }
+const c: BundledCase = found;
 const dir = tempDir('streamtune-accuracy-');
 const startedAt = Date.now();
 try {

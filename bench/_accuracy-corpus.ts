@@ -14,9 +14,20 @@
  * per record (`faults.latencyMs`, a sleep: subtasks overlap) or burning C ms of CPU per record
  * (`faults.cpuMs`) processes at most 1000 / L (or 1000 / C) records/s per subtask, so with R records/s
  * arriving it needs ⌈R · L / 1000⌉ subtasks.
+ *
+ * Real-Flink runs (`platform: 'flink'`, ids `flink/...`): the scenarios of
+ * test/flink-diagnosis.test.ts (test/helpers/flink-diagnosis.ts: the flight-delays job on a real
+ * Flink 1.20 session cluster reading a real Kafka broker, diagnosed by the control plane from Flink's
+ * InfluxDB reporter with the built-in rules, a 40 s window after 65 s of warm-up): enrich too slow
+ * (under-provisioned vertex), a hot key, a poison record and a healthy job, the test's four and one
+ * more magnitude of each, in two batches of four jobs side by side on one cluster and one broker
+ * (bench/_accuracy-flink-child.ts). Their smallest parallelism that keeps up is computed the same way:
+ * enrich's `--lookup-latency-ms` is a parked task thread (LatencyDebt.java), so ⌈R · L / 1000⌉
+ * ({@link smallestThatKeepsUp}). `STREAMTUNE_BENCH_ACCURACY_FLINK=0` leaves them out of {@link corpus}.
  */
 import type { RootCauseKind } from '../diagnoser/types.ts';
 import type { JobSpec } from '../runtime/spec.ts';
+import { HEALTHY, LAGGING, POISON, POISON_EXCEPTION, SKEW, smallestThatKeepsUp, type FlinkDiagnosisScenario } from '../test/helpers/flink-diagnosis.ts';
 
 /** The fault a case injects (the rows of the report). */
 export const FAULTS = [
@@ -27,7 +38,7 @@ export const FAULTS = [
 /** One of {@link FAULTS}. */
 export type Fault = (typeof FAULTS)[number];
 
-/** How the child runs a case. */
+/** How the child (bench/_accuracy-child.ts) runs a case on the bundled runtime. */
 export type CaseRun =
   /** runScenario: start, warm up, one window, diagnose */
   | { type: 'window'; warmupMs?: number; windowMs?: number }
@@ -42,6 +53,16 @@ export type CaseRun =
    */
   | { type: 'forecast'; minutes: number; rate: number };
 
+/**
+ * A real-Flink run (bench/_accuracy-flink-child.ts): the scenario's job submitted with the others of
+ * its `batch` (1, 2, ...) on the shared cluster, diagnosed once warm (test/helpers/flink-diagnosis.ts).
+ */
+export interface FlinkRun {
+  type: 'flink';
+  scenario: FlinkDiagnosisScenario;
+  batch: number;
+}
+
 /** What a right diagnosis of a case says. */
 export interface Expected {
   rootCause: RootCauseKind;
@@ -51,21 +72,49 @@ export interface Expected {
   minParallelism?: number;
   /** the parallelism `vertex` runs at */
   parallelism?: number;
+  /** the root cause's explanation must match (e.g. the exception of a crash loop) */
+  explanation?: RegExp;
+  /** no set-parallelism that raises a vertex's parallelism may be recommended (a hot key) */
+  noScaleUp?: boolean;
 }
 
-/** One labelled run. */
-export interface AccuracyCase {
+/** What every labelled run has. */
+interface CaseBase {
   /** unique, e.g. 'under-provisioned/r1000-l2-p1#1' */
   id: string;
   fault: Fault;
   /** the magnitude in words, for the report */
   label: string;
   expected: Expected;
+  /** runs alone (CPU- or memory-heavy): no other case at the same time */
+  exclusive?: boolean;
+}
+
+/** A labelled run on the bundled runtime. */
+export interface BundledCase extends CaseBase {
+  platform?: undefined;
   /** the job, given a fresh temp directory for its checkpoints */
   spec(dir: string): JobSpec;
   run: CaseRun;
-  /** runs alone (CPU- or memory-heavy): no other case at the same time */
-  exclusive?: boolean;
+}
+
+/** A labelled run on the real Flink cluster; all of them run in one child, alone. */
+export interface FlinkCase extends CaseBase {
+  platform: 'flink';
+  run: FlinkRun;
+}
+
+/** One labelled run. */
+export type AccuracyCase = BundledCase | FlinkCase;
+
+/** The per-fault row a case counts in: real-Flink runs have rows of their own. */
+export function faultRow(c: AccuracyCase): string {
+  return c.platform === 'flink' ? `${c.fault} (real Flink)` : c.fault;
+}
+
+/** True unless `STREAMTUNE_BENCH_ACCURACY_FLINK` is `0` (or `false`/`no`/`off`). */
+export function flinkRunsWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !['0', 'false', 'no', 'off'].includes((env.STREAMTUNE_BENCH_ACCURACY_FLINK ?? '').trim().toLowerCase());
 }
 
 const pipeline = (name: string, dir: string, source: Record<string, unknown>, middle: Record<string, unknown>, sink: Record<string, unknown> = {}, opts: { interval?: number; partitioning?: 'rebalance' | 'forward'; taskManagers?: number } = {}): JobSpec => ({
@@ -85,10 +134,13 @@ const pipeline = (name: string, dir: string, source: Record<string, unknown>, mi
 
 const pmin = (rate: number, msPerRecord: number): number => Math.ceil((rate * msPerRecord) / 1000 - 1e-9);
 
-/** Builds the corpus; see the module comment. */
-export function corpus(): AccuracyCase[] {
+/**
+ * Builds the corpus; see the module comment. `flink` (default {@link flinkRunsWanted}): with the
+ * real-Flink runs, last.
+ */
+export function corpus(opts: { flink?: boolean } = {}): AccuracyCase[] {
   const out: AccuracyCase[] = [];
-  const add = (c: AccuracyCase, repeats = 1): void => {
+  const add = (c: BundledCase, repeats = 1): void => {
     for (let i = 1; i <= repeats; i++) out.push({ ...c, id: `${c.id}#${i}` });
   };
 
@@ -148,7 +200,7 @@ export function corpus(): AccuracyCase[] {
   for (const [h, p, r, keys] of [[0.7, 4, 2000, 100], [0.8, 4, 2000, 50], [0.6, 4, 2000, 200], [0.7, 2, 1500, 100], [0.5, 4, 2000, 1000]] as const) {
     add({
       id: `hot-key/h${h}-p${p}-r${r}-k${keys}`, fault: 'hot key', label: `${Math.round(h * 100)}% on one key, ${keys} keys, ${r} records/s, parallelism ${p}`,
-      expected: { rootCause: 'data-skew', vertex: 'count' },
+      expected: { rootCause: 'data-skew', vertex: 'count', noScaleUp: true },
       spec: (dir) => ({
         name: 'acc-skew', checkpoints: { interval: 0, dir },
         vertices: [
@@ -271,5 +323,56 @@ export function corpus(): AccuracyCase[] {
       run: { type: 'forecast', minutes, rate: r },
     });
   }
+  if (opts.flink ?? flinkRunsWanted()) out.push(...flinkCases());
   return out;
+}
+
+/**
+ * The real-Flink runs: batch 1 is test/flink-diagnosis.test.ts' four scenarios as they are, batch 2
+ * one more magnitude of each (enrich needing 3 subtasks: 500 records/s × 4.4 ms; 60 % of the flights
+ * on ORD; the 1,000th record poisoned at 400 records/s; a healthy job at 400 records/s). Job, topic
+ * and consumer group names carry the batch, so no two runs share them on the cluster.
+ */
+function flinkCases(): FlinkCase[] {
+  const batches: FlinkDiagnosisScenario[][] = [
+    [LAGGING, SKEW, POISON, HEALTHY],
+    [
+      { kind: 'lagging', name: 'lagging', rate: 500, latencyMs: 4.4 },
+      { kind: 'skew', name: 'skew', rate: 400, hotKeyShare: 0.6, windowParallelism: 2, windowLatencyMs: 4 },
+      { kind: 'poison', name: 'poison', rate: 400, poisonAfter: 1000 },
+      { kind: 'healthy', name: 'healthy', rate: 400 },
+    ],
+  ];
+  return batches.flatMap((scenarios, b) => scenarios.map((base): FlinkCase => {
+    const batch = b + 1;
+    const scenario = { ...base, name: `acc-flink-${base.kind}-${batch}` };
+    const run: FlinkRun = { type: 'flink', scenario, batch };
+    const common = { platform: 'flink' as const, run, exclusive: true };
+    switch (scenario.kind) {
+      case 'lagging':
+        return {
+          ...common, id: `flink/under-provisioned/r${scenario.rate}-l${scenario.latencyMs}-p1`, fault: 'under-provisioned vertex',
+          label: `flight-delays on Flink, ${scenario.rate} records/s, enrich ${scenario.latencyMs} ms/record, parallelism 1`,
+          expected: { rootCause: 'under-provisioned', vertex: 'enrich', minParallelism: smallestThatKeepsUp(scenario), parallelism: 1 },
+        };
+      case 'skew':
+        return {
+          ...common, id: `flink/hot-key/h${scenario.hotKeyShare}-p${scenario.windowParallelism}-r${scenario.rate}`, fault: 'hot key',
+          label: `flight-delays on Flink, ${Math.round(scenario.hotKeyShare * 100)}% of flights on ORD, ${scenario.rate} records/s, window parallelism ${scenario.windowParallelism}, ${scenario.windowLatencyMs} ms/record`,
+          expected: { rootCause: 'data-skew', vertex: 'delay-by-origin', noScaleUp: true },
+        };
+      case 'poison':
+        return {
+          ...common, id: `flink/poison-record/seq${scenario.poisonAfter}-r${scenario.rate}`, fault: 'poison record',
+          label: `flight-delays on Flink, record ${scenario.poisonAfter} of every attempt throws, ${scenario.rate} records/s`,
+          expected: { rootCause: 'crash-loop', vertex: 'enrich', explanation: POISON_EXCEPTION },
+        };
+      case 'healthy':
+        return {
+          ...common, id: `flink/healthy/r${scenario.rate}`, fault: 'healthy',
+          label: `flight-delays on Flink, ${scenario.rate} records/s, parallelism 1`,
+          expected: { rootCause: 'healthy' },
+        };
+    }
+  }));
 }
