@@ -11,7 +11,10 @@ import { StreamtuneError } from '../core/errors.ts';
 import { runStoreContract, T0 } from './store-contract.ts';
 import { tempDir } from './helpers/wait.ts';
 
+// the in-memory head is on by default: the contract's reads (a range of minutes around its data) are answered from it
 runStoreContract('embedded DuckDB (:memory:)', async () => ({ store: await createEmbeddedStore({ path: ':memory:', retentionDays: 0 }) }));
+// and with the head off, every read is a DuckDB statement
+runStoreContract('embedded DuckDB (:memory:), in-memory head off', async () => ({ store: await createEmbeddedStore({ path: ':memory:', retentionDays: 0, headMinutes: 0 }) }));
 
 runStoreContract('embedded DuckDB (file)', async () => {
   const dir = tempDir('streamtune-duck-');

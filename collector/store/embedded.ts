@@ -23,6 +23,11 @@
  *
  * A file written with schema 1 (`points(ts, measurement, tags, field, value)`) is migrated on open,
  * in one transaction.
+ *
+ * Recent points are also kept in memory, in the head (head.ts, after Prometheus' head block): a
+ * read whose whole range lies in the head's covered range (by default the last 65 minutes, see
+ * {@link EmbeddedStoreOptions.headMinutes}) is answered from memory, without a DuckDB statement,
+ * with the same answer; older ranges are read from DuckDB.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -40,6 +45,7 @@ import {
 } from './aggregate.ts';
 import type { LogQuery, MetricStore, Series, SeriesQuery } from './types.ts';
 import { invalidLogReason, invalidPointReason } from './validate.ts';
+import { DEFAULT_HEAD_MAX_POINTS, DEFAULT_HEAD_MINUTES, MetricHead, type HeadStats } from './head.ts';
 
 /** Options of {@link createEmbeddedStore}. */
 export interface EmbeddedStoreOptions {
@@ -50,8 +56,19 @@ export interface EmbeddedStoreOptions {
   /** How often retention runs, ms. Default 3,600,000 (1 h). */
   retentionIntervalMs?: number;
   logger?: Logger;
-  /** Clock for retention, ms. Default Date.now. */
+  /** Clock for retention (and the head's guard against future points), ms. Default Date.now. */
   now?: () => number;
+  /**
+   * Minutes of recent points also kept in memory (the head, collector/store/head.ts), behind the
+   * newest point written; reads of ranges inside it are answered from memory. 0 turns the head
+   * off. Default 65 ({@link DEFAULT_HEAD_MINUTES}: the job page's 1 h chart range and the
+   * diagnoser's 1 h history read, plus 5 minutes). After a restart the head covers only times
+   * after the newest point already stored.
+   */
+  headMinutes?: number;
+  /** Most points the head holds; past it the oldest are dropped first. Default 20,000,000
+   * ({@link DEFAULT_HEAD_MAX_POINTS}, ~0.3-0.4 GB). */
+  headMaxPoints?: number;
 }
 
 /** The embedded store: a {@link MetricStore} plus on-demand retention. */
@@ -67,6 +84,8 @@ export interface EmbeddedStore extends MetricStore {
    * {@link SeriesQuery}. E.g. `queryText('streamtune_job_vertex', 'inputs', t0, t1)`.
    */
   queryText(measurement: string, field: string, start: number, end: number, where?: SeriesQuery['where']): Promise<Array<{ t: number; tags: Record<string, string>; value: string }>>;
+  /** The in-memory head's size, covered range and hit counts; null when it is off (`headMinutes: 0`). */
+  headStats(): HeadStats | null;
 }
 
 /** The default DuckDB file: `${STREAMTUNE_DATA_DIR ?? './data'}/metrics.duckdb`. */
@@ -189,6 +208,14 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
     throw new StreamtuneError('INVALID_CONFIG', `retentionDays must be a number >= 0, got ${retentionDays}`);
   }
   const now = options.now ?? Date.now;
+  const headMinutes = options.headMinutes ?? DEFAULT_HEAD_MINUTES;
+  const headMaxPoints = options.headMaxPoints ?? DEFAULT_HEAD_MAX_POINTS;
+  if (!Number.isFinite(headMinutes) || headMinutes < 0) {
+    throw new StreamtuneError('INVALID_CONFIG', `headMinutes must be a number >= 0 (0: no in-memory head), got ${headMinutes}`, { details: { field: 'headMinutes' } });
+  }
+  if (!Number.isFinite(headMaxPoints) || headMaxPoints < 1) {
+    throw new StreamtuneError('INVALID_CONFIG', `headMaxPoints must be a number >= 1, got ${headMaxPoints}`, { details: { field: 'headMaxPoints' } });
+  }
   let instance: DuckDBInstance;
   let conn: DuckDBConnection;
   try {
@@ -199,6 +226,7 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
     throw new StreamtuneError('STORE_UNAVAILABLE', `cannot open the embedded store ${path}: ${errorMessage(err)}`, { cause: err, details: { path } });
   }
   const catalog = new SeriesCatalog();
+  const head = headMinutes > 0 ? new MetricHead({ headMinutes, maxPoints: headMaxPoints, now }) : undefined;
   try {
     await prepareSchema(conn, path, log);
     const rows = (await conn.runAndReadAll('SELECT id, measurement, field, tags FROM series')).getColumns();
@@ -207,13 +235,18 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
       const key = ks[i]!;
       catalog.add({ id: ids[i]!, measurement: ms[i]!, field: fs[i]!, key, tags: catalog.tagsOf(key), mf: catalog.mfOf(ms[i]!, fs[i]!) });
     }
+    if (head) {
+      // the head covers the times after the newest stored point: it starts empty
+      const newest = (await conn.runAndReadAll('SELECT max(ts)::DOUBLE FROM points')).getColumns()[0]?.[0];
+      head.open(typeof newest === 'number' ? newest : null);
+    }
   } catch (err) {
     conn.closeSync();
     instance.closeSync();
     if (err instanceof StreamtuneError) throw err;
     throw new StreamtuneError('STORE_UNAVAILABLE', `cannot open the embedded store ${path}: ${errorMessage(err)}`, { cause: err, details: { path } });
   }
-  const store = new DuckStore(path, instance, conn, catalog, retentionDays, now, log);
+  const store = new DuckStore(path, instance, conn, catalog, retentionDays, now, log, head);
   await store.enforceRetention();
   const every = options.retentionIntervalMs ?? 3_600_000;
   if (retentionDays > 0 && every > 0) {
@@ -222,7 +255,7 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
     }, every);
     store.timer.unref();
   }
-  log.info('embedded store open', { path, retentionDays, series: catalog.byId.size });
+  log.info('embedded store open', { path, retentionDays, series: catalog.byId.size, headMinutes, headMaxPoints });
   return store;
 }
 
@@ -324,7 +357,13 @@ class DuckStore implements EmbeddedStore {
     private readonly retentionDays: number,
     private readonly now: () => number,
     private readonly log: Logger,
+    /** recent points in memory; undefined when off */
+    private readonly head?: MetricHead,
   ) {}
+
+  headStats(): HeadStats | null {
+    return this.head?.stats() ?? null;
+  }
 
   /** Runs `fn` alone on the connection (DuckDB connections take one statement at a time). */
   private exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -372,11 +411,24 @@ class DuckStore implements EmbeddedStore {
     }
     if (!points.length) return;
     await this.exclusive('write', async () => {
+      try {
+        await this.writeRows(points);
+      } catch (err) {
+        // DuckDB may hold part of the batch: the head gives up the batch's times (reads go to DuckDB)
+        if (this.head) this.head.forget(points.reduce((m, p) => Math.max(m, p.timestamp), 0));
+        throw err;
+      }
+    });
+  }
+
+  /** The body of {@link write}, on the connection: series, points (and the head), text points. */
+  private async writeRows(points: readonly MetricPoint[]): Promise<void> {
+    {
       const cat = this.catalog;
       const fresh: SeriesInfo[] = [];
       const freshIndex = new Map<string, SeriesInfo>();
       let texts: Array<{ ts: bigint; measurement: string; tags: string; field: string; text: string }> | undefined;
-      const rows: Array<{ id: number; ts: bigint; v: number }> = [];
+      const rows: Array<{ s: SeriesInfo; ts: bigint; t: number; v: number }> = [];
       const tagCache = new Map<Record<string, string>, string>();
       for (const p of points) {
         let key = tagCache.get(p.tags);
@@ -402,7 +454,7 @@ class DuckStore implements EmbeddedStore {
               fresh.push(s);
             }
           }
-          rows.push({ id: s.id, ts, v });
+          rows.push({ s, ts, t: p.timestamp, v });
         }
       }
       if (fresh.length) {
@@ -426,7 +478,7 @@ class DuckStore implements EmbeddedStore {
         const app = await this.conn.createAppender('points');
         try {
           for (const r of rows) {
-            app.appendInteger(r.id);
+            app.appendInteger(r.s.id);
             app.appendBigInt(r.ts);
             app.appendDouble(r.v);
             app.endRow();
@@ -434,6 +486,12 @@ class DuckStore implements EmbeddedStore {
           app.flushSync();
         } finally {
           app.closeSync();
+        }
+        // in DuckDB now: into the head, in the same synchronous step
+        const head = this.head;
+        if (head) {
+          for (const r of rows) head.add(r.s, r.t, r.v);
+          head.settle();
         }
       }
       if (!texts) return;
@@ -451,7 +509,7 @@ class DuckStore implements EmbeddedStore {
       } finally {
         tapp.closeSync();
       }
-    });
+    }
   }
 
   async queryText(measurement: string, field: string, start: number, end: number, where?: SeriesQuery['where']): Promise<Array<{ t: number; tags: Record<string, string>; value: string }>> {
@@ -540,6 +598,8 @@ class DuckStore implements EmbeddedStore {
     if (whereMatchesNothing(q.where)) return [];
     // no series of this measurement and field at all: nothing to ask DuckDB
     if (!this.catalog.has(q.measurement, q.field)) return [];
+    // a range inside the head's: answered from memory
+    if (this.head?.covers(Math.ceil(q.start))) return this.head.query(q);
     return new Promise<Series[]>((resolve, reject) => {
       this.pending.push({ q, resolve, reject });
       if (this.pending.length > 1) return;
@@ -740,6 +800,8 @@ class DuckStore implements EmbeddedStore {
 
   async tagValues(measurement: string, tag: string, start: number, end: number, where?: SeriesQuery['where']): Promise<string[]> {
     if (whereMatchesNothing(where)) return [];
+    if (this.closed) throw new StreamtuneError('STORE_UNAVAILABLE', 'embedded store is closed (tagValues)');
+    if (this.head?.covers(Math.ceil(start))) return this.head.tagValues(measurement, tag, start, end, where);
     const params: DuckDBValue[] = [...bounds(start, end)];
     const s = this.seriesSql([{ measurement }], where, params, [`${this.seriesTag(tag, params)} AS v`]);
     const sql = `WITH s AS (${s}) SELECT DISTINCT s.v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 AND s.v <> '' ORDER BY s.v`;
@@ -785,6 +847,7 @@ class DuckStore implements EmbeddedStore {
       const p = await this.conn.run('DELETE FROM points WHERE ts < $1', [cutoff]);
       const t = await this.conn.run('DELETE FROM text_points WHERE ts < $1', [cutoff]);
       const l = await this.conn.run('DELETE FROM logs WHERE ts < $1', [cutoff]);
+      this.head?.dropBefore(cutoff);
       if (Number(p.rowsChanged) > 0) {
         // series left without points (e.g. jobs gone for retentionDays) leave the catalog too
         const gone = (await this.columns('DELETE FROM series WHERE id NOT IN (SELECT DISTINCT series_id FROM points) RETURNING id', []))[0] ?? [];
