@@ -321,22 +321,20 @@ export class MetricHead {
    */
   settle(): void {
     if (this.newest - this.windowMs > this.from) this.from = this.newest - this.windowMs;
-    if (this.points > this.maxPoints) {
-      const excess = this.points - Math.floor(this.maxPoints * 0.9);
-      const buckets = [...this.histogram.keys()].sort((a, b) => a - b);
-      let sum = 0;
-      let to = this.from;
-      for (const b of buckets) {
-        const end = (b + 1) * this.bucketMs;
-        if (end <= this.from) continue;
-        sum += this.histogram.get(b)!;
-        to = end;
-        if (sum >= excess) break;
-      }
-      this.from = to;
-    }
     // drop once the start moved a bucket on (each drop walks every series)
-    if (this.from - this.droppedTo >= this.bucketMs || this.points > this.maxPoints) this.dropBefore(this.from);
+    if (this.from - this.droppedTo >= this.bucketMs) this.dropBefore(this.from);
+    if (this.points <= this.maxPoints) return;
+    // held points are now all >= from: walk the buckets from the oldest until enough are dropped
+    this.dropBefore(this.from);
+    const excess = this.points - Math.floor(this.maxPoints * 0.9);
+    const buckets = [...this.histogram.keys()].sort((a, b) => a - b);
+    let sum = 0;
+    for (const b of buckets) {
+      sum += this.histogram.get(b)!;
+      this.from = Math.max(this.from, (b + 1) * this.bucketMs);
+      if (sum >= excess) break;
+    }
+    this.dropBefore(this.from);
   }
 
   /**
