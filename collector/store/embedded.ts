@@ -140,6 +140,11 @@ interface SeriesInfo {
  */
 class SeriesCatalog {
   readonly byId = new Map<number, SeriesInfo>();
+  /**
+   * Series removed by the last retention run, still known by id: a read on the read connection
+   * that began before that run may return their rows. Forgotten at the next run.
+   */
+  private retired = new Map<number, SeriesInfo>();
   private readonly index = new Map<string, Map<string, Map<string, SeriesInfo>>>();
   private readonly interned = new Map<string, Record<string, string>>();
   /** series count per `${measurement}\\u0000${field}` */
@@ -182,10 +187,21 @@ class SeriesCatalog {
     if (s.id >= this.nextId) this.nextId = s.id + 1;
   }
 
+  /** A series by id, also one removed by the last retention run. */
+  info(id: number): SeriesInfo | undefined {
+    return this.byId.get(id) ?? this.retired.get(id);
+  }
+
+  /** Forgets the series retired by the previous retention run (call before removing more). */
+  forgetRetired(): void {
+    this.retired = new Map();
+  }
+
   remove(id: number): void {
     const s = this.byId.get(id);
     if (!s) return;
     this.byId.delete(id);
+    this.retired.set(id, s);
     const m = this.index.get(s.measurement);
     const k = m?.get(s.key);
     if (k?.delete(s.field)) this.fields.set(s.mf, (this.fields.get(s.mf) ?? 1) - 1);
@@ -227,6 +243,7 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
   }
   const catalog = new SeriesCatalog();
   const head = headMinutes > 0 ? new MetricHead({ headMinutes, maxPoints: headMaxPoints, now }) : undefined;
+  let readConn: DuckDBConnection | undefined;
   try {
     await prepareSchema(conn, path, log);
     const rows = (await conn.runAndReadAll('SELECT id, measurement, field, tags FROM series')).getColumns();
@@ -235,18 +252,20 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
       const key = ks[i]!;
       catalog.add({ id: ids[i]!, measurement: ms[i]!, field: fs[i]!, key, tags: catalog.tagsOf(key), mf: catalog.mfOf(ms[i]!, fs[i]!) });
     }
+    readConn = await instance.connect();
     if (head) {
       // the head covers the times after the newest stored point: it starts empty
       const newest = (await conn.runAndReadAll('SELECT max(ts)::DOUBLE FROM points')).getColumns()[0]?.[0];
       head.open(typeof newest === 'number' ? newest : null);
     }
   } catch (err) {
+    readConn?.closeSync();
     conn.closeSync();
     instance.closeSync();
     if (err instanceof StreamtuneError) throw err;
     throw new StreamtuneError('STORE_UNAVAILABLE', `cannot open the embedded store ${path}: ${errorMessage(err)}`, { cause: err, details: { path } });
   }
-  const store = new DuckStore(path, instance, conn, catalog, retentionDays, now, log, head);
+  const store = new DuckStore(path, instance, conn, readConn!, catalog, retentionDays, now, log, head);
   await store.enforceRetention();
   const every = options.retentionIntervalMs ?? 3_600_000;
   if (retentionDays > 0 && every > 0) {
@@ -342,9 +361,18 @@ interface PendingQuery {
   reject: (err: unknown) => void;
 }
 
+/**
+ * The store over two DuckDB connections to one instance, each running one statement at a time:
+ * `conn` writes (points, logs, retention), `readConn` reads. DuckDB's MVCC lets a read run while a
+ * write appends (each read sees the writes committed before it began), so reads of ranges older
+ * than the head do not wait behind collection rounds.
+ */
 class DuckStore implements EmbeddedStore {
   timer: NodeJS.Timeout | undefined;
+  /** the write connection's queue */
   private chain: Promise<unknown> = Promise.resolve();
+  /** the read connection's queue */
+  private readChain: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** queries waiting for the next {@link runPending} */
   private pending: PendingQuery[] = [];
@@ -353,6 +381,7 @@ class DuckStore implements EmbeddedStore {
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
+    private readonly readConn: DuckDBConnection,
     private readonly catalog: SeriesCatalog,
     private readonly retentionDays: number,
     private readonly now: () => number,
@@ -365,8 +394,11 @@ class DuckStore implements EmbeddedStore {
     return this.head?.stats() ?? null;
   }
 
-  /** Runs `fn` alone on the connection (DuckDB connections take one statement at a time). */
-  private exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` alone on one connection (DuckDB connections take one statement at a time): the
+   * write connection's queue, or the read connection's with `read`.
+   */
+  private exclusive<T>(what: string, fn: () => Promise<T>, read = false): Promise<T> {
     const run = async (): Promise<T> => {
       if (this.closed) throw new StreamtuneError('STORE_UNAVAILABLE', `embedded store is closed (${what})`);
       try {
@@ -376,6 +408,11 @@ class DuckStore implements EmbeddedStore {
         throw new StreamtuneError('STORE_REJECTED', `embedded store ${what} failed: ${errorMessage(err)}`, { cause: err });
       }
     };
+    if (read) {
+      const r = this.readChain.then(run, run);
+      this.readChain = r.catch(() => undefined);
+      return r;
+    }
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);
     return p;
@@ -395,9 +432,9 @@ class DuckStore implements EmbeddedStore {
     }
   }
 
-  /** Runs a query and returns its columns (numbers for INTEGER/DOUBLE columns). */
-  private async columns(sql: string, params: DuckDBValue[]): Promise<DuckDBValue[][]> {
-    const reader = await this.conn.runAndReadAll(sql, params);
+  /** Runs a statement on `conn` (default the write connection) and returns its columns (numbers for INTEGER/DOUBLE columns). */
+  private async columns(sql: string, params: DuckDBValue[], conn: DuckDBConnection = this.conn): Promise<DuckDBValue[][]> {
+    const reader = await conn.runAndReadAll(sql, params);
     const cols = reader.getColumns();
     // an empty result has no chunks, hence no columns: one empty array per column
     while (cols.length < reader.columnCount) cols.push([]);
@@ -518,7 +555,7 @@ class DuckStore implements EmbeddedStore {
     const conds = ['measurement = $1', 'ts >= $2', 'ts <= $3', 'field = $4'];
     for (const [key, val] of Object.entries(where ?? {})) conds.push(`${this.jsonTag(key, params)} IN (${this.placeholders(val, params)})`);
     const sql = `SELECT ts::DOUBLE AS t, tags, text FROM text_points WHERE ${conds.join(' AND ')} ORDER BY ts`;
-    const [ts, tags, text] = await this.exclusive('queryText', () => this.columns(sql, params)) as [number[], string[], string[]];
+    const [ts, tags, text] = await this.exclusive('queryText', () => this.columns(sql, params, this.readConn), true) as [number[], string[], string[]];
     const out: Array<{ t: number; tags: Record<string, string>; value: string }> = [];
     for (let i = 0; i < (ts?.length ?? 0); i++) out.push({ t: ts[i]!, tags: JSON.parse(tags[i]!) as Record<string, string>, value: text[i]! });
     return out;
@@ -603,7 +640,7 @@ class DuckStore implements EmbeddedStore {
     return new Promise<Series[]>((resolve, reject) => {
       this.pending.push({ q, resolve, reject });
       if (this.pending.length > 1) return;
-      this.exclusive('query', () => this.runPending()).catch((err: unknown) => {
+      this.exclusive('query', () => this.runPending(), true).catch((err: unknown) => {
         const waiting = this.pending;
         this.pending = [];
         for (const p of waiting) p.reject(err);
@@ -641,7 +678,7 @@ class DuckStore implements EmbeddedStore {
     const start = (i: number): Promise<DuckDBResult> | undefined => {
       const plan = plans[i];
       if (!plan || plan instanceof StreamtuneError) return undefined;
-      const r = this.conn.run(plan.sql, plan.params);
+      const r = this.readConn.run(plan.sql, plan.params);
       r.catch(() => undefined); // rejections are handled when shape i is read
       return r;
     };
@@ -700,7 +737,7 @@ class DuckStore implements EmbeddedStore {
     const groupOf = (id: number): Series => {
       let s = groupOfId.get(id);
       if (s) return s;
-      const info = cat.byId.get(id);
+      const info = cat.info(id);
       const out = outs[(info && slot.get(info.mf)) ?? 0]!;
       const all = info?.tags ?? {};
       let key = keyOfTags.get(all);
@@ -805,7 +842,7 @@ class DuckStore implements EmbeddedStore {
     const params: DuckDBValue[] = [...bounds(start, end)];
     const s = this.seriesSql([{ measurement }], where, params, [`${this.seriesTag(tag, params)} AS v`]);
     const sql = `WITH s AS (${s}) SELECT DISTINCT s.v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 AND s.v <> '' ORDER BY s.v`;
-    const [vs] = await this.exclusive('tagValues', () => this.columns(sql, params)) as [string[]];
+    const [vs] = await this.exclusive('tagValues', () => this.columns(sql, params, this.readConn), true) as [string[]];
     return (vs ?? []).filter((v): v is string => typeof v === 'string' && v !== '');
   }
 
@@ -827,7 +864,7 @@ class DuckStore implements EmbeddedStore {
     }
     const limit = Math.max(0, Math.trunc(q.limit ?? 1000));
     const sql = `SELECT ts::DOUBLE AS ts, level, job_id, job_name, vertex, subtask_index, attempt, message, exception_class, stack FROM logs WHERE ${conds.join(' AND ')} ORDER BY ts DESC LIMIT ${limit}`;
-    const rows = await this.exclusive('queryLogs', async () => (await this.conn.runAndReadAll(sql, params)).getRowObjectsJS());
+    const rows = await this.exclusive('queryLogs', async () => (await this.readConn.runAndReadAll(sql, params)).getRowObjectsJS(), true);
     return rows.map((r) => {
       const e: LogEvent = { timestamp: r.ts as number, level: r.level as LogLevel, job_id: r.job_id as string, message: r.message as string };
       if (r.job_name != null) e.job_name = r.job_name as string;
@@ -851,6 +888,7 @@ class DuckStore implements EmbeddedStore {
       if (Number(p.rowsChanged) > 0) {
         // series left without points (e.g. jobs gone for retentionDays) leave the catalog too
         const gone = (await this.columns('DELETE FROM series WHERE id NOT IN (SELECT DISTINCT series_id FROM points) RETURNING id', []))[0] ?? [];
+        this.catalog.forgetRetired();
         for (const id of gone) this.catalog.remove(id as number);
       }
       return { points: Number(p.rowsChanged) + Number(t.rowsChanged), logs: Number(l.rowsChanged) };
@@ -862,8 +900,9 @@ class DuckStore implements EmbeddedStore {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
-    await this.chain;
+    await Promise.all([this.chain, this.readChain]);
     this.closed = true;
+    this.readConn.closeSync();
     this.conn.closeSync();
     this.instance.closeSync();
   }
