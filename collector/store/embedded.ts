@@ -67,7 +67,7 @@ export interface EmbeddedStoreOptions {
    */
   headMinutes?: number;
   /** Most points the head holds; past it the oldest are dropped first. Default 20,000,000
-   * ({@link DEFAULT_HEAD_MAX_POINTS}, ~0.3-0.4 GB). */
+   * ({@link DEFAULT_HEAD_MAX_POINTS}, ~0.6 GB). */
   headMaxPoints?: number;
 }
 

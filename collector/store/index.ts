@@ -47,7 +47,7 @@ export interface StoreConfig {
    * memory and answers reads of from there (collector/store/head.ts). Default 65; 0 turns it off.
    */
   headMinutes?: number;
-  /** Most points the embedded store's head holds (oldest dropped first). Default 20,000,000 (~0.3-0.4 GB). */
+  /** Most points the embedded store's head holds (oldest dropped first). Default 20,000,000 (~0.6 GB). */
   headMaxPoints?: number;
   /**
    * `STREAMTUNE_PROMETHEUS_URL`, e.g. 'http://prometheus:9090': Flink's metrics are read from this
