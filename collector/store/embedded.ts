@@ -635,8 +635,15 @@ class DuckStore implements EmbeddedStore {
     if (whereMatchesNothing(q.where)) return [];
     // no series of this measurement and field at all: nothing to ask DuckDB
     if (!this.catalog.has(q.measurement, q.field)) return [];
-    // a range inside the head's: answered from memory
-    if (this.head?.covers(Math.ceil(q.start))) return this.head.query(q);
+    if (this.head) {
+      // one event-loop turn first: a batch of reads (a sweep asks ~30 at once) is answered one
+      // read per turn, with the API's requests in between, not in one long synchronous run; the
+      // range is checked after it, in the same turn as the answer (the head may move meanwhile)
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.closed) throw new StreamtuneError('STORE_UNAVAILABLE', 'embedded store is closed (query)');
+      // a range inside the head's: answered from memory
+      if (this.head.covers(Math.ceil(q.start))) return this.head.query(q);
+    }
     return new Promise<Series[]>((resolve, reject) => {
       this.pending.push({ q, resolve, reject });
       if (this.pending.length > 1) return;
@@ -838,7 +845,11 @@ class DuckStore implements EmbeddedStore {
   async tagValues(measurement: string, tag: string, start: number, end: number, where?: SeriesQuery['where']): Promise<string[]> {
     if (whereMatchesNothing(where)) return [];
     if (this.closed) throw new StreamtuneError('STORE_UNAVAILABLE', 'embedded store is closed (tagValues)');
-    if (this.head?.covers(Math.ceil(start))) return this.head.tagValues(measurement, tag, start, end, where);
+    if (this.head) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.closed) throw new StreamtuneError('STORE_UNAVAILABLE', 'embedded store is closed (tagValues)');
+      if (this.head.covers(Math.ceil(start))) return this.head.tagValues(measurement, tag, start, end, where);
+    }
     const params: DuckDBValue[] = [...bounds(start, end)];
     const s = this.seriesSql([{ measurement }], where, params, [`${this.seriesTag(tag, params)} AS v`]);
     const sql = `WITH s AS (${s}) SELECT DISTINCT s.v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 AND s.v <> '' ORDER BY s.v`;
