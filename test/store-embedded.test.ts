@@ -37,6 +37,33 @@ test('points survive closing and reopening the DuckDB file', async () => {
   }
 });
 
+test('after a restart the in-memory head starts empty and covers only times after the newest stored point: older ranges are read from DuckDB', async () => {
+  const dir = tempDir('streamtune-duck-');
+  try {
+    const path = join(dir, 'metrics.duckdb');
+    const a = await createEmbeddedStore({ path, retentionDays: 0 });
+    await a.write([0, 1, 2].map((i) => ({ measurement: 'm', tags: { job_id: 'j' }, fields: { value: i }, timestamp: T0 + i * 1000 })));
+    await a.close();
+    const b = await createEmbeddedStore({ path, retentionDays: 0 });
+    try {
+      assert.deepEqual(b.headStats(), { points: 0, series: 0, coveredFrom: T0 + 2001, hits: 0, misses: 0 });
+      await b.write([3, 4].map((i) => ({ measurement: 'm', tags: { job_id: 'j' }, fields: { value: i }, timestamp: T0 + i * 1000 })));
+      const all = { measurement: 'm', field: 'value', start: T0, end: T0 + 10_000, groupBy: ['job_id'] };
+      // spans the restart: DuckDB, with the points of both processes
+      assert.deepEqual((await b.query(all))[0]!.points.map((p) => p.v), [0, 1, 2, 3, 4]);
+      assert.deepEqual(b.headStats()!.misses, 1);
+      // after it: the head, with the points written since
+      assert.deepEqual((await b.query({ ...all, start: T0 + 2001 }))[0]!.points.map((p) => p.v), [3, 4]);
+      assert.deepEqual(await b.query({ ...all, start: T0 + 2001, window: 10_000, aggregate: 'sum' }), [{ tags: { job_id: 'j' }, points: [{ t: T0, v: 7 }] }]);
+      assert.deepEqual(b.headStats(), { points: 2, series: 1, coveredFrom: T0 + 2001, hits: 2, misses: 1 });
+    } finally {
+      await b.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('retention drops points and logs older than retentionDays, on open and on demand', async () => {
   const dir = tempDir('streamtune-duck-');
   const day = 86_400_000;

@@ -146,7 +146,7 @@ test('the head answers queries and tagValues like DuckDB (random points, batches
           }
         },
       ),
-      { numRuns: Number(process.env.STREAMTUNE_HEAD_PROPERTY_RUNS ?? 150) },
+      { numRuns: Number(process.env.STREAMTUNE_HEAD_PROPERTY_RUNS ?? 100) },
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
