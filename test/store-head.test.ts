@@ -23,7 +23,7 @@ const SPAN = 600_000;
 const DAY = 86_400_000;
 const MEASUREMENTS = ['taskmanager_job_task_busyTimeMsPerSecond', 'taskmanager_job_task_numRecordsIn'] as const;
 const FIELDS = ['value', 'count'] as const;
-const TAGS = { job_id: ['j1', 'j2'], subtask_index: ['0', '1'], 'custom tag': ['a', 'b'] } as const;
+const TAGS = { job_id: ['j1', 'j2'], group: ['g1', 'g2'], subtask_index: ['0', '1'], 'custom tag': ['a', 'b'] } as const;
 type TagName = keyof typeof TAGS;
 const TAG_NAMES = Object.keys(TAGS) as TagName[];
 
@@ -35,7 +35,7 @@ const valueArb: fc.Arbitrary<FieldValue> = fc.oneof(
 );
 
 const tagsArb = fc.record(
-  { job_id: fc.constantFrom(...TAGS.job_id), subtask_index: fc.constantFrom(...TAGS.subtask_index), 'custom tag': fc.constantFrom(...TAGS['custom tag']) },
+  { job_id: fc.constantFrom(...TAGS.job_id), group: fc.constantFrom(...TAGS.group), subtask_index: fc.constantFrom(...TAGS.subtask_index), 'custom tag': fc.constantFrom(...TAGS['custom tag']) },
   { requiredKeys: [] },
 ) as fc.Arbitrary<Record<string, string>>;
 
@@ -56,8 +56,8 @@ const pointsArb: fc.Arbitrary<MetricPoint[]> = fc
 
 const whereArb = fc.dictionary(
   fc.constantFrom<string>(...TAG_NAMES, 'absent_tag'),
-  fc.oneof(fc.constantFrom('j1', 'j2', '0', '1', 'a', 'b', ''), fc.array(fc.constantFrom('j1', '1', 'b', ''), { maxLength: 3 })),
-  { maxKeys: 2 },
+  fc.oneof(fc.constantFrom('j1', 'j2', 'g1', '0', '1', 'a', 'b', ''), fc.array(fc.constantFrom('j1', 'g2', '1', 'b', ''), { maxLength: 3 })),
+  { maxKeys: 3 },
 );
 
 const queryArb: fc.Arbitrary<SeriesQuery> = fc

@@ -220,10 +220,17 @@ class HeadSeries {
   }
 }
 
-/** The series of one measurement and field, indexed by job_id (nearly every read filters on it). */
+/**
+ * Tags the head indexes (per measurement and field: value → series; '' for series without the
+ * tag): the job (nearly every read filters on it), the consumer group (the lag reads) and the
+ * TaskManager (the diagnoser's TaskManager-wide reads).
+ */
+const INDEXED_TAGS = ['job_id', 'group', 'tm_id'] as const;
+
+/** The series of one measurement and field, by the values of each {@link INDEXED_TAGS} tag. */
 interface FieldIndex {
-  byJob: Map<string, Set<HeadSeries>>;
-  count: number;
+  by: Record<(typeof INDEXED_TAGS)[number], Map<string, Set<HeadSeries>>>;
+  all: Set<HeadSeries>;
 }
 
 /** A tag's values as a set ('' matching a missing tag, as in the DuckDB path). */
@@ -302,12 +309,14 @@ export class MetricHead {
       let m = this.byField.get(ref.measurement);
       if (!m) this.byField.set(ref.measurement, (m = new Map()));
       let f = m.get(ref.field);
-      if (!f) m.set(ref.field, (f = { byJob: new Map(), count: 0 }));
-      const job = ref.tags.job_id ?? '';
-      let set = f.byJob.get(job);
-      if (!set) f.byJob.set(job, (set = new Set()));
-      set.add(s);
-      f.count++;
+      if (!f) m.set(ref.field, (f = { by: { job_id: new Map(), group: new Map(), tm_id: new Map() }, all: new Set() }));
+      for (const tag of INDEXED_TAGS) {
+        const v = ref.tags[tag] ?? '';
+        let set = f.by[tag].get(v);
+        if (!set) f.by[tag].set(v, (set = new Set()));
+        set.add(s);
+      }
+      f.all.add(s);
     }
     s.insert(t, v);
     this.points++;
@@ -365,11 +374,14 @@ export class MetricHead {
         this.byId.delete(id);
         const m = this.byField.get(s.ref.measurement)!;
         const f = m.get(s.ref.field)!;
-        const job = s.ref.tags.job_id ?? '';
-        const set = f.byJob.get(job)!;
-        set.delete(s);
-        if (set.size === 0) f.byJob.delete(job);
-        if (--f.count === 0) m.delete(s.ref.field);
+        for (const tag of INDEXED_TAGS) {
+          const v = s.ref.tags[tag] ?? '';
+          const set = f.by[tag].get(v)!;
+          set.delete(s);
+          if (set.size === 0) f.by[tag].delete(v);
+        }
+        f.all.delete(s);
+        if (f.all.size === 0) m.delete(s.ref.field);
         if (m.size === 0) this.byField.delete(s.ref.measurement);
       }
     }
@@ -379,17 +391,28 @@ export class MetricHead {
   private matching(f: FieldIndex | undefined, where: SeriesQuery['where']): HeadSeries[] {
     if (!f) return [];
     const conds: Array<[string, ReadonlySet<string>]> = Object.entries(where ?? {}).map(([k, v]) => [k, new Set(typeof v === 'string' ? [v] : v)]);
-    const jobs = conds.find(([k]) => k === 'job_id')?.[1];
-    const out: HeadSeries[] = [];
-    const scan = (set: Set<HeadSeries>): void => {
-      for (const s of set) if (matches(s.ref.tags, conds)) out.push(s);
-    };
-    if (jobs) {
-      for (const j of jobs) {
-        const set = f.byJob.get(j);
-        if (set) scan(set);
+    // candidates: the series of the indexed condition with the fewest, else all
+    let best: Set<HeadSeries>[] | undefined;
+    let bestSize = f.all.size;
+    for (const [k, vals] of conds) {
+      if (!(INDEXED_TAGS as readonly string[]).includes(k)) continue;
+      const index = f.by[k as (typeof INDEXED_TAGS)[number]];
+      const sets: Set<HeadSeries>[] = [];
+      let size = 0;
+      for (const v of vals) {
+        const set = index.get(v);
+        if (set) {
+          sets.push(set);
+          size += set.size;
+        }
       }
-    } else for (const set of f.byJob.values()) scan(set);
+      if (size <= bestSize) {
+        best = sets;
+        bestSize = size;
+      }
+    }
+    const out: HeadSeries[] = [];
+    for (const set of best ?? [f.all]) for (const s of set) if (matches(s.ref.tags, conds)) out.push(s);
     return out;
   }
 
