@@ -233,7 +233,7 @@ interface FieldIndex {
   all: Set<HeadSeries>;
 }
 
-/** A tag's values as a set ('' matching a missing tag, as in the DuckDB path). */
+/** Whether `tags` meet every condition (tag, allowed values); a missing tag reads as '', as in the DuckDB path. */
 function matches(tags: Record<string, string>, where: ReadonlyArray<[string, ReadonlySet<string>]>): boolean {
   for (const [k, vals] of where) if (!vals.has(tags[k] ?? '')) return false;
   return true;
@@ -245,8 +245,9 @@ function byteOrder(a: string, b: string): number {
 }
 
 /**
- * The head: series → points in memory. Not thread-safe in any sense but JavaScript's: the embedded
- * store adds a batch's points right after DuckDB accepted them, and reads synchronously.
+ * The head: series → points in memory (the embedded store adds a batch's points right after DuckDB
+ * accepted them, in the same synchronous step, and reads synchronously). Series are indexed by
+ * measurement, field and the {@link INDEXED_TAGS}; times are ms, values numbers.
  */
 export class MetricHead {
   private readonly windowMs: number;
@@ -311,9 +312,9 @@ export class MetricHead {
       let f = m.get(ref.field);
       if (!f) m.set(ref.field, (f = { by: { job_id: new Map(), group: new Map(), tm_id: new Map() }, all: new Set() }));
       for (const tag of INDEXED_TAGS) {
-        const v = ref.tags[tag] ?? '';
-        let set = f.by[tag].get(v);
-        if (!set) f.by[tag].set(v, (set = new Set()));
+        const value = ref.tags[tag] ?? '';
+        let set = f.by[tag].get(value);
+        if (!set) f.by[tag].set(value, (set = new Set()));
         set.add(s);
       }
       f.all.add(s);
