@@ -18,7 +18,9 @@
  * closes it. Env: STREAMTUNE_BENCH_LOAD_JOBS, STREAMTUNE_BENCH_LOAD_HISTORY_MIN,
  * STREAMTUNE_BENCH_LOAD_SWEEP_CRON (default serve's every 5 min: a 60 s run may see none; an
  * every-minute sweep of 1,000 jobs ran back to back on the loaded machine, see BENCHMARKS.md),
- * STREAMTUNE_BENCH_LOAD_CPU_PROFILE (a file: a .cpuprofile of this process during the load, written at SIGTERM).
+ * STREAMTUNE_BENCH_LOAD_CPU_PROFILE (a file: a .cpuprofile of this process during the load, written at SIGTERM),
+ * STREAMTUNE_STORE_HEAD_MINUTES (the embedded store's in-memory head; 0 turns it off; its size and
+ * hits are in the stats lines as `head`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -29,6 +31,7 @@ import { silentLogger, type Logger, type LogMeta, type MetricPoint } from '../co
 import { createApp, createAuth, listen } from '../dashboards/index.ts';
 import { createControlPlane, jobSummary, lagSeries, loadConfig, metricSeries } from '../control-plane/index.ts';
 import type { JobCatalog, ManagedJob, TopologyVertex } from '../platform/index.ts';
+import type { EmbeddedStore } from '../collector/index.ts';
 
 const JOBS = Number(process.env.STREAMTUNE_BENCH_LOAD_JOBS ?? 1000);
 const HISTORY_MIN = Number(process.env.STREAMTUNE_BENCH_LOAD_HISTORY_MIN ?? 30);
@@ -118,7 +121,8 @@ const countingLogger: Logger = {
 
 const dir = mkdtempSync(join(tmpdir(), 'streamtune-bench-load-'));
 const config = loadConfig({
-  env: {},
+  // STREAMTUNE_STORE_HEAD_MINUTES (0: the embedded store without its in-memory head, for comparison)
+  env: process.env.STREAMTUNE_STORE_HEAD_MINUTES !== undefined ? { STREAMTUNE_STORE_HEAD_MINUTES: process.env.STREAMTUNE_STORE_HEAD_MINUTES } : {},
   overrides: { dataDir: dir, server: { port: 0, apiToken: 'bench-token-0123456789abcdef' } },
   defaults: { rules: { watch: false }, diagnoser: { sweepCron: SWEEP_CRON } },
 });
@@ -225,7 +229,7 @@ const stats = setInterval(() => {
   const e = performance.eventLoopUtilization(elu);
   elu = performance.eventLoopUtilization();
   const m = process.memoryUsage();
-  process.stdout.write(`${JSON.stringify({ stats: { at: Date.now(), elu: e.utilization, rss: m.rss, heapUsed: m.heapUsed, external: m.external, sweeps: counts.sweeps, sweepAt: counts.sweepAt, warnings: counts.warnings, errors: counts.errors, lastWarning: counts.lastWarning, rounds: rounds.n, roundPoints: rounds.points, roundWriteMsMean: rounds.n ? rounds.writeMs / rounds.n : 0, roundWriteMsMax: rounds.maxWriteMs } })}\n`);
+  process.stdout.write(`${JSON.stringify({ stats: { at: Date.now(), elu: e.utilization, rss: m.rss, heapUsed: m.heapUsed, external: m.external, sweeps: counts.sweeps, sweepAt: counts.sweepAt, warnings: counts.warnings, errors: counts.errors, lastWarning: counts.lastWarning, rounds: rounds.n, roundPoints: rounds.points, roundWriteMsMean: rounds.n ? rounds.writeMs / rounds.n : 0, roundWriteMsMax: rounds.maxWriteMs, head: 'headStats' in cp.store ? (cp.store as EmbeddedStore).headStats() : null } })}\n`);
 }, 10_000);
 
 process.on('SIGTERM', () => {

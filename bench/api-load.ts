@@ -14,6 +14,8 @@
  * - `GET /api/v1/diagnoses?job=:id`.
  * Browser `Accept-Encoding: gzip, deflate, br`. The first 5 s are a warm-up, not counted.
  *
+ * The embedded store's in-memory head is on (its default); `STREAMTUNE_STORE_HEAD_MINUTES=0` runs the
+ * server without it (every read a DuckDB statement), for comparison.
  * Duration: `STREAMTUNE_BENCH_LOAD_SECONDS` (default 60); `STREAMTUNE_BENCH_LOAD_LONG=1` runs 30
  * minutes (the RSS-levels-off check). Every 10 s the server's RSS (/proc/<pid>/status VmRSS) and the
  * machine's 1-min load average are sampled (and printed to stderr with the window's p99).
@@ -45,7 +47,7 @@ const WARMUP_MS = 5_000;
 /** What the child reports once ready. */
 interface Ready { url: string; jobIds: string[]; setup: Record<string, number> }
 /** The child's periodic line. */
-interface ChildStats { at: number; elu: number; rss: number; heapUsed: number; sweeps: number; warnings: number; errors: number; lastWarning: string; rounds: number; roundPoints: number; roundWriteMsMean: number; roundWriteMsMax: number }
+interface ChildStats { at: number; elu: number; rss: number; heapUsed: number; sweeps: number; warnings: number; errors: number; lastWarning: string; rounds: number; roundPoints: number; roundWriteMsMean: number; roundWriteMsMax: number; head?: { points: number; series: number; coveredFrom: number | null; hits: number; misses: number } | null }
 /** One 10 s sample. */
 interface Sample { s: number; rssMB: number; load1: number; requests: number; p99: number; elu?: number; heapMB?: number; sweeps?: number }
 
@@ -212,6 +214,8 @@ export async function run(): Promise<BenchRow[]> {
     if (finalStats) {
       rows.push({ suite: SUITE, name: 'server event-loop utilisation, last 10 s', value: finalStats.elu, unit: 'share' });
       rows.push({ suite: SUITE, name: `sweeps of ${ready.jobIds.length} jobs finished during the run (${finalStats.warnings} warnings, ${finalStats.errors} errors logged)`, value: finalStats.sweeps - 1, unit: 'sweeps' });
+      const h = finalStats.head;
+      if (h) rows.push({ suite: SUITE, name: `store head (in memory): points held at the end (${h.series} series; reads from memory ${h.hits}, from DuckDB ${h.misses}; covered from ${h.coveredFrom === null ? '-' : `${Math.round((finalStats.at - h.coveredFrom) / 60_000)} min before the end`})`, value: h.points, unit: 'points' });
       rows.push({ suite: SUITE, name: `fleet collection round store write (${finalStats.rounds} rounds of ${finalStats.rounds ? Math.round(finalStats.roundPoints / finalStats.rounds) : 0} points), mean / max ${finalStats.roundWriteMsMax.toFixed(0)} ms`, value: finalStats.roundWriteMsMean, unit: 'ms' });
     }
     rows.push({ suite: SUITE, name: `setup: first sweep of ${ready.jobIds.length} jobs (${ready.setup.firstSweepWithFindings} with findings), before the load`, value: ready.setup.firstSweepMs ?? Number.NaN, unit: 'ms' });

@@ -230,6 +230,8 @@ export const configSchema = {
         influxBucket: { type: 'string' },
         influxWriteApi: { enum: ['v1', 'v2'] },
         retentionDays: { type: 'number', minimum: 0 },
+        headMinutes: { type: 'number', minimum: 0 },
+        headMaxPoints: { type: 'number', minimum: 1 },
         prometheusUrl: { type: 'string' },
         prometheusRemoteWrite: { enum: ['none', 'own', 'job-metrics', 'all'] },
       },
@@ -461,6 +463,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
   fromEnv('STREAMTUNE_INFLUXDB_ORG', ['store', 'influxOrg']);
   fromEnv('STREAMTUNE_INFLUXDB_BUCKET', ['store', 'influxBucket']);
   fromEnv('STREAMTUNE_INFLUXDB_WRITE_API', ['store', 'influxWriteApi']);
+  fromEnv('STREAMTUNE_STORE_HEAD_MINUTES', ['store', 'headMinutes'], num);
   fromEnv('STREAMTUNE_PROMETHEUS_URL', ['store', 'prometheusUrl']);
   fromEnv('STREAMTUNE_PROMETHEUS_REMOTE_WRITE', ['store', 'prometheusRemoteWrite']);
   fromEnv('STREAMTUNE_PROMETHEUS_PORT', ['prometheusReporter', 'port'], num);
@@ -538,6 +541,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ServerConfig {
     const field = ({
       'config.influxUrl': 'influxUrl', 'config.influxWriteApi': 'influxWriteApi', 'config.influxBucket': 'influxBucket',
       'config.prometheusUrl': 'prometheusUrl', 'config.prometheusRemoteWrite': 'prometheusRemoteWrite',
+      'config.headMinutes': 'headMinutes', 'config.headMaxPoints': 'headMaxPoints',
     } as Record<string, string>)[v] ?? 'retentionDays';
     fail([{ path: ['store', field], message: errorMessage(err).replace(/^config\.\w+ /, '') }]);
   }

@@ -127,6 +127,15 @@ test('store settings are checked by the store resolver, naming the variable', ()
   assert.equal(c.store.influxBucket, 'metrics');
 });
 
+test('the embedded store head: STREAMTUNE_STORE_HEAD_MINUTES or store.headMinutes (0 turns it off), bad values named', () => {
+  assert.equal(loadConfig({ env: { STREAMTUNE_STORE_HEAD_MINUTES: '0' } }).store.headMinutes, 0);
+  assert.equal(loadConfig({ file: file('store:\n  headMinutes: 15\n  headMaxPoints: 1000000\n') }).store.headMinutes, 15);
+  const e = configError(() => loadConfig({ env: { STREAMTUNE_STORE_HEAD_MINUTES: 'soon' } }));
+  assert.match(e.message, /STREAMTUNE_STORE_HEAD_MINUTES: store\.headMinutes: must be number/);
+  const e2 = configError(() => loadConfig({ file: file('store:\n  headMaxPoints: 0\n') }));
+  assert.match(e2.message, /store\.headMaxPoints/);
+});
+
 test('YAML syntax errors and a non-mapping root name the line', () => {
   const f = file('server:\n  port: 8080\n  host: [unclosed\n');
   const e = configError(() => loadConfig({ file: f, env: {} }));

@@ -11,7 +11,10 @@ import { StreamtuneError } from '../core/errors.ts';
 import { runStoreContract, T0 } from './store-contract.ts';
 import { tempDir } from './helpers/wait.ts';
 
+// the in-memory head is on by default: the contract's reads (a range of minutes around its data) are answered from it
 runStoreContract('embedded DuckDB (:memory:)', async () => ({ store: await createEmbeddedStore({ path: ':memory:', retentionDays: 0 }) }));
+// and with the head off, every read is a DuckDB statement
+runStoreContract('embedded DuckDB (:memory:), in-memory head off', async () => ({ store: await createEmbeddedStore({ path: ':memory:', retentionDays: 0, headMinutes: 0 }) }));
 
 runStoreContract('embedded DuckDB (file)', async () => {
   const dir = tempDir('streamtune-duck-');
@@ -29,6 +32,33 @@ test('points survive closing and reopening the DuckDB file', async () => {
     const s = await b.query({ measurement: 'm', field: 'value', start: T0, end: T0 });
     await b.close();
     assert.deepEqual(s, [{ tags: {}, points: [{ t: T0, v: 7 }] }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('after a restart the in-memory head starts empty and covers only times after the newest stored point: older ranges are read from DuckDB', async () => {
+  const dir = tempDir('streamtune-duck-');
+  try {
+    const path = join(dir, 'metrics.duckdb');
+    const a = await createEmbeddedStore({ path, retentionDays: 0 });
+    await a.write([0, 1, 2].map((i) => ({ measurement: 'm', tags: { job_id: 'j' }, fields: { value: i }, timestamp: T0 + i * 1000 })));
+    await a.close();
+    const b = await createEmbeddedStore({ path, retentionDays: 0 });
+    try {
+      assert.deepEqual(b.headStats(), { points: 0, series: 0, coveredFrom: T0 + 2001, hits: 0, misses: 0 });
+      await b.write([3, 4].map((i) => ({ measurement: 'm', tags: { job_id: 'j' }, fields: { value: i }, timestamp: T0 + i * 1000 })));
+      const all = { measurement: 'm', field: 'value', start: T0, end: T0 + 10_000, groupBy: ['job_id'] };
+      // spans the restart: DuckDB, with the points of both processes
+      assert.deepEqual((await b.query(all))[0]!.points.map((p) => p.v), [0, 1, 2, 3, 4]);
+      assert.deepEqual(b.headStats()!.misses, 1);
+      // after it: the head, with the points written since
+      assert.deepEqual((await b.query({ ...all, start: T0 + 2001 }))[0]!.points.map((p) => p.v), [3, 4]);
+      assert.deepEqual(await b.query({ ...all, start: T0 + 2001, window: 10_000, aggregate: 'sum' }), [{ tags: { job_id: 'j' }, points: [{ t: T0, v: 7 }] }]);
+      assert.deepEqual(b.headStats(), { points: 2, series: 1, coveredFrom: T0 + 2001, hits: 2, misses: 1 });
+    } finally {
+      await b.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createStoreFromEnv, resolveStoreSettings } from '../collector/store/index.ts';
+import { createStoreFromEnv, resolveStoreSettings, type EmbeddedStore } from '../collector/store/index.ts';
 import { StreamtuneError } from '../core/errors.ts';
 import { tempDir } from './helpers/wait.ts';
 
@@ -44,4 +44,19 @@ test('invalid values are INVALID_CONFIG naming the variable', async () => {
   await assert.rejects(createStoreFromEnv({ STREAMTUNE_INFLUXDB_URL: 'http://127.0.0.1:1', STREAMTUNE_INFLUXDB_WRITE_API: 'v3' }), invalid('STREAMTUNE_INFLUXDB_WRITE_API'));
   await assert.rejects(createStoreFromEnv({ STREAMTUNE_INFLUXDB_URL: 'http://127.0.0.1:1', STREAMTUNE_INFLUXDB_BUCKET: 'a b' }), invalid('STREAMTUNE_INFLUXDB_BUCKET'));
   await assert.rejects(createStoreFromEnv({ STREAMTUNE_INFLUXDB_URL: 'http://127.0.0.1:1' }, { influxWriteApi: 'x' as 'v1' }), invalid('config.influxWriteApi'));
+  await assert.rejects(createStoreFromEnv({ STREAMTUNE_STORE_HEAD_MINUTES: '-1' }), invalid('STREAMTUNE_STORE_HEAD_MINUTES'));
+  await assert.rejects(createStoreFromEnv({}, { headMaxPoints: 0 }), invalid('config.headMaxPoints'));
+});
+
+test('the embedded store head from the environment: STREAMTUNE_STORE_HEAD_MINUTES=0 turns it off', async () => {
+  assert.deepEqual(resolveStoreSettings({ STREAMTUNE_STORE_HEAD_MINUTES: '15' }), { kind: 'embedded', path: './data/metrics.duckdb', retentionDays: 7, headMinutes: 15 });
+  const off = await createStoreFromEnv({ STREAMTUNE_STORE_HEAD_MINUTES: '0' }, { embeddedPath: ':memory:' });
+  const on = await createStoreFromEnv({}, { embeddedPath: ':memory:' });
+  try {
+    assert.equal((off as EmbeddedStore).headStats(), null);
+    assert.equal((on as EmbeddedStore).headStats()?.points, 0);
+  } finally {
+    await off.close();
+    await on.close();
+  }
 });

@@ -23,6 +23,11 @@
  *
  * A file written with schema 1 (`points(ts, measurement, tags, field, value)`) is migrated on open,
  * in one transaction.
+ *
+ * Recent points are also kept in memory, in the head (head.ts, after Prometheus' head block): a
+ * read whose whole range lies in the head's covered range (by default the last 65 minutes, see
+ * {@link EmbeddedStoreOptions.headMinutes}) is answered from memory, without a DuckDB statement,
+ * with the same answer; older ranges are read from DuckDB.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -40,6 +45,7 @@ import {
 } from './aggregate.ts';
 import type { LogQuery, MetricStore, Series, SeriesQuery } from './types.ts';
 import { invalidLogReason, invalidPointReason } from './validate.ts';
+import { DEFAULT_HEAD_MAX_POINTS, DEFAULT_HEAD_MINUTES, MetricHead, type HeadStats } from './head.ts';
 
 /** Options of {@link createEmbeddedStore}. */
 export interface EmbeddedStoreOptions {
@@ -50,8 +56,19 @@ export interface EmbeddedStoreOptions {
   /** How often retention runs, ms. Default 3,600,000 (1 h). */
   retentionIntervalMs?: number;
   logger?: Logger;
-  /** Clock for retention, ms. Default Date.now. */
+  /** Clock for retention (and the head's guard against future points), ms. Default Date.now. */
   now?: () => number;
+  /**
+   * Minutes of recent points also kept in memory (the head, collector/store/head.ts), behind the
+   * newest point written; reads of ranges inside it are answered from memory. 0 turns the head
+   * off. Default 65 ({@link DEFAULT_HEAD_MINUTES}: the job page's 1 h chart range and the
+   * diagnoser's 1 h history read, plus 5 minutes). After a restart the head covers only times
+   * after the newest point already stored.
+   */
+  headMinutes?: number;
+  /** Most points the head holds; past it the oldest are dropped first. Default 20,000,000
+   * ({@link DEFAULT_HEAD_MAX_POINTS}, ~0.6 GB). */
+  headMaxPoints?: number;
 }
 
 /** The embedded store: a {@link MetricStore} plus on-demand retention. */
@@ -67,6 +84,8 @@ export interface EmbeddedStore extends MetricStore {
    * {@link SeriesQuery}. E.g. `queryText('streamtune_job_vertex', 'inputs', t0, t1)`.
    */
   queryText(measurement: string, field: string, start: number, end: number, where?: SeriesQuery['where']): Promise<Array<{ t: number; tags: Record<string, string>; value: string }>>;
+  /** The in-memory head's size, covered range and hit counts; null when it is off (`headMinutes: 0`). */
+  headStats(): HeadStats | null;
 }
 
 /** The default DuckDB file: `${STREAMTUNE_DATA_DIR ?? './data'}/metrics.duckdb`. */
@@ -121,6 +140,11 @@ interface SeriesInfo {
  */
 class SeriesCatalog {
   readonly byId = new Map<number, SeriesInfo>();
+  /**
+   * Series removed by the last retention run, still known by id: a read on the read connection
+   * that began before that run may return their rows. Forgotten at the next run.
+   */
+  private retired = new Map<number, SeriesInfo>();
   private readonly index = new Map<string, Map<string, Map<string, SeriesInfo>>>();
   private readonly interned = new Map<string, Record<string, string>>();
   /** series count per `${measurement}\\u0000${field}` */
@@ -163,10 +187,21 @@ class SeriesCatalog {
     if (s.id >= this.nextId) this.nextId = s.id + 1;
   }
 
+  /** A series by id, also one removed by the last retention run. */
+  info(id: number): SeriesInfo | undefined {
+    return this.byId.get(id) ?? this.retired.get(id);
+  }
+
+  /** Forgets the series retired by the previous retention run (call before removing more). */
+  forgetRetired(): void {
+    this.retired = new Map();
+  }
+
   remove(id: number): void {
     const s = this.byId.get(id);
     if (!s) return;
     this.byId.delete(id);
+    this.retired.set(id, s);
     const m = this.index.get(s.measurement);
     const k = m?.get(s.key);
     if (k?.delete(s.field)) this.fields.set(s.mf, (this.fields.get(s.mf) ?? 1) - 1);
@@ -189,6 +224,14 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
     throw new StreamtuneError('INVALID_CONFIG', `retentionDays must be a number >= 0, got ${retentionDays}`);
   }
   const now = options.now ?? Date.now;
+  const headMinutes = options.headMinutes ?? DEFAULT_HEAD_MINUTES;
+  const headMaxPoints = options.headMaxPoints ?? DEFAULT_HEAD_MAX_POINTS;
+  if (!Number.isFinite(headMinutes) || headMinutes < 0) {
+    throw new StreamtuneError('INVALID_CONFIG', `headMinutes must be a number >= 0 (0: no in-memory head), got ${headMinutes}`, { details: { field: 'headMinutes' } });
+  }
+  if (!Number.isFinite(headMaxPoints) || headMaxPoints < 1) {
+    throw new StreamtuneError('INVALID_CONFIG', `headMaxPoints must be a number >= 1, got ${headMaxPoints}`, { details: { field: 'headMaxPoints' } });
+  }
   let instance: DuckDBInstance;
   let conn: DuckDBConnection;
   try {
@@ -199,6 +242,8 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
     throw new StreamtuneError('STORE_UNAVAILABLE', `cannot open the embedded store ${path}: ${errorMessage(err)}`, { cause: err, details: { path } });
   }
   const catalog = new SeriesCatalog();
+  const head = headMinutes > 0 ? new MetricHead({ headMinutes, maxPoints: headMaxPoints, now }) : undefined;
+  let readConn: DuckDBConnection | undefined;
   try {
     await prepareSchema(conn, path, log);
     const rows = (await conn.runAndReadAll('SELECT id, measurement, field, tags FROM series')).getColumns();
@@ -207,13 +252,20 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
       const key = ks[i]!;
       catalog.add({ id: ids[i]!, measurement: ms[i]!, field: fs[i]!, key, tags: catalog.tagsOf(key), mf: catalog.mfOf(ms[i]!, fs[i]!) });
     }
+    readConn = await instance.connect();
+    if (head) {
+      // the head covers the times after the newest stored point: it starts empty
+      const newest = (await conn.runAndReadAll('SELECT max(ts)::DOUBLE FROM points')).getColumns()[0]?.[0];
+      head.open(typeof newest === 'number' ? newest : null);
+    }
   } catch (err) {
+    readConn?.closeSync();
     conn.closeSync();
     instance.closeSync();
     if (err instanceof StreamtuneError) throw err;
     throw new StreamtuneError('STORE_UNAVAILABLE', `cannot open the embedded store ${path}: ${errorMessage(err)}`, { cause: err, details: { path } });
   }
-  const store = new DuckStore(path, instance, conn, catalog, retentionDays, now, log);
+  const store = new DuckStore(path, instance, conn, readConn!, catalog, retentionDays, now, log, head);
   await store.enforceRetention();
   const every = options.retentionIntervalMs ?? 3_600_000;
   if (retentionDays > 0 && every > 0) {
@@ -222,7 +274,7 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
     }, every);
     store.timer.unref();
   }
-  log.info('embedded store open', { path, retentionDays, series: catalog.byId.size });
+  log.info('embedded store open', { path, retentionDays, series: catalog.byId.size, headMinutes, headMaxPoints });
   return store;
 }
 
@@ -309,9 +361,18 @@ interface PendingQuery {
   reject: (err: unknown) => void;
 }
 
+/**
+ * The store over two DuckDB connections to one instance, each running one statement at a time:
+ * `conn` writes (points, logs, retention), `readConn` reads. DuckDB's MVCC lets a read run while a
+ * write appends (each read sees the writes committed before it began), so reads of ranges older
+ * than the head do not wait behind collection rounds.
+ */
 class DuckStore implements EmbeddedStore {
   timer: NodeJS.Timeout | undefined;
+  /** the write connection's queue */
   private chain: Promise<unknown> = Promise.resolve();
+  /** the read connection's queue */
+  private readChain: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** queries waiting for the next {@link runPending} */
   private pending: PendingQuery[] = [];
@@ -320,14 +381,24 @@ class DuckStore implements EmbeddedStore {
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
+    private readonly readConn: DuckDBConnection,
     private readonly catalog: SeriesCatalog,
     private readonly retentionDays: number,
     private readonly now: () => number,
     private readonly log: Logger,
+    /** recent points in memory; undefined when off */
+    private readonly head?: MetricHead,
   ) {}
 
-  /** Runs `fn` alone on the connection (DuckDB connections take one statement at a time). */
-  private exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  headStats(): HeadStats | null {
+    return this.head?.stats() ?? null;
+  }
+
+  /**
+   * Runs `fn` alone on one connection (DuckDB connections take one statement at a time): the
+   * write connection's queue, or the read connection's with `read`.
+   */
+  private exclusive<T>(what: string, fn: () => Promise<T>, read = false): Promise<T> {
     const run = async (): Promise<T> => {
       if (this.closed) throw new StreamtuneError('STORE_UNAVAILABLE', `embedded store is closed (${what})`);
       try {
@@ -337,6 +408,11 @@ class DuckStore implements EmbeddedStore {
         throw new StreamtuneError('STORE_REJECTED', `embedded store ${what} failed: ${errorMessage(err)}`, { cause: err });
       }
     };
+    if (read) {
+      const r = this.readChain.then(run, run);
+      this.readChain = r.catch(() => undefined);
+      return r;
+    }
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);
     return p;
@@ -356,9 +432,9 @@ class DuckStore implements EmbeddedStore {
     }
   }
 
-  /** Runs a query and returns its columns (numbers for INTEGER/DOUBLE columns). */
-  private async columns(sql: string, params: DuckDBValue[]): Promise<DuckDBValue[][]> {
-    const reader = await this.conn.runAndReadAll(sql, params);
+  /** Runs a statement on `conn` (default the write connection) and returns its columns (numbers for INTEGER/DOUBLE columns). */
+  private async columns(sql: string, params: DuckDBValue[], conn: DuckDBConnection = this.conn): Promise<DuckDBValue[][]> {
+    const reader = await conn.runAndReadAll(sql, params);
     const cols = reader.getColumns();
     // an empty result has no chunks, hence no columns: one empty array per column
     while (cols.length < reader.columnCount) cols.push([]);
@@ -372,11 +448,24 @@ class DuckStore implements EmbeddedStore {
     }
     if (!points.length) return;
     await this.exclusive('write', async () => {
+      try {
+        await this.writeRows(points);
+      } catch (err) {
+        // DuckDB may hold part of the batch: the head gives up the batch's times (reads go to DuckDB)
+        if (this.head) this.head.forget(points.reduce((m, p) => Math.max(m, p.timestamp), 0));
+        throw err;
+      }
+    });
+  }
+
+  /** The body of {@link write}, on the connection: series, points (and the head), text points. */
+  private async writeRows(points: readonly MetricPoint[]): Promise<void> {
+    {
       const cat = this.catalog;
       const fresh: SeriesInfo[] = [];
       const freshIndex = new Map<string, SeriesInfo>();
       let texts: Array<{ ts: bigint; measurement: string; tags: string; field: string; text: string }> | undefined;
-      const rows: Array<{ id: number; ts: bigint; v: number }> = [];
+      const rows: Array<{ s: SeriesInfo; ts: bigint; t: number; v: number }> = [];
       const tagCache = new Map<Record<string, string>, string>();
       for (const p of points) {
         let key = tagCache.get(p.tags);
@@ -402,7 +491,7 @@ class DuckStore implements EmbeddedStore {
               fresh.push(s);
             }
           }
-          rows.push({ id: s.id, ts, v });
+          rows.push({ s, ts, t: p.timestamp, v });
         }
       }
       if (fresh.length) {
@@ -426,7 +515,7 @@ class DuckStore implements EmbeddedStore {
         const app = await this.conn.createAppender('points');
         try {
           for (const r of rows) {
-            app.appendInteger(r.id);
+            app.appendInteger(r.s.id);
             app.appendBigInt(r.ts);
             app.appendDouble(r.v);
             app.endRow();
@@ -434,6 +523,12 @@ class DuckStore implements EmbeddedStore {
           app.flushSync();
         } finally {
           app.closeSync();
+        }
+        // in DuckDB now: into the head, in the same synchronous step
+        const head = this.head;
+        if (head) {
+          for (const r of rows) head.add(r.s, r.t, r.v);
+          head.settle();
         }
       }
       if (!texts) return;
@@ -451,7 +546,7 @@ class DuckStore implements EmbeddedStore {
       } finally {
         tapp.closeSync();
       }
-    });
+    }
   }
 
   async queryText(measurement: string, field: string, start: number, end: number, where?: SeriesQuery['where']): Promise<Array<{ t: number; tags: Record<string, string>; value: string }>> {
@@ -460,7 +555,7 @@ class DuckStore implements EmbeddedStore {
     const conds = ['measurement = $1', 'ts >= $2', 'ts <= $3', 'field = $4'];
     for (const [key, val] of Object.entries(where ?? {})) conds.push(`${this.jsonTag(key, params)} IN (${this.placeholders(val, params)})`);
     const sql = `SELECT ts::DOUBLE AS t, tags, text FROM text_points WHERE ${conds.join(' AND ')} ORDER BY ts`;
-    const [ts, tags, text] = await this.exclusive('queryText', () => this.columns(sql, params)) as [number[], string[], string[]];
+    const [ts, tags, text] = await this.exclusive('queryText', () => this.columns(sql, params, this.readConn), true) as [number[], string[], string[]];
     const out: Array<{ t: number; tags: Record<string, string>; value: string }> = [];
     for (let i = 0; i < (ts?.length ?? 0); i++) out.push({ t: ts[i]!, tags: JSON.parse(tags[i]!) as Record<string, string>, value: text[i]! });
     return out;
@@ -540,10 +635,19 @@ class DuckStore implements EmbeddedStore {
     if (whereMatchesNothing(q.where)) return [];
     // no series of this measurement and field at all: nothing to ask DuckDB
     if (!this.catalog.has(q.measurement, q.field)) return [];
+    if (this.head) {
+      // one event-loop turn first: a batch of reads (a sweep asks ~30 at once) is answered one
+      // read per turn, with the API's requests in between, not in one long synchronous run; the
+      // range is checked after it, in the same turn as the answer (the head may move meanwhile)
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.closed) throw new StreamtuneError('STORE_UNAVAILABLE', 'embedded store is closed (query)');
+      // a range inside the head's: answered from memory
+      if (this.head.covers(Math.ceil(q.start))) return this.head.query(q);
+    }
     return new Promise<Series[]>((resolve, reject) => {
       this.pending.push({ q, resolve, reject });
       if (this.pending.length > 1) return;
-      this.exclusive('query', () => this.runPending()).catch((err: unknown) => {
+      this.exclusive('query', () => this.runPending(), true).catch((err: unknown) => {
         const waiting = this.pending;
         this.pending = [];
         for (const p of waiting) p.reject(err);
@@ -581,7 +685,7 @@ class DuckStore implements EmbeddedStore {
     const start = (i: number): Promise<DuckDBResult> | undefined => {
       const plan = plans[i];
       if (!plan || plan instanceof StreamtuneError) return undefined;
-      const r = this.conn.run(plan.sql, plan.params);
+      const r = this.readConn.run(plan.sql, plan.params);
       r.catch(() => undefined); // rejections are handled when shape i is read
       return r;
     };
@@ -640,7 +744,7 @@ class DuckStore implements EmbeddedStore {
     const groupOf = (id: number): Series => {
       let s = groupOfId.get(id);
       if (s) return s;
-      const info = cat.byId.get(id);
+      const info = cat.info(id);
       const out = outs[(info && slot.get(info.mf)) ?? 0]!;
       const all = info?.tags ?? {};
       let key = keyOfTags.get(all);
@@ -740,10 +844,16 @@ class DuckStore implements EmbeddedStore {
 
   async tagValues(measurement: string, tag: string, start: number, end: number, where?: SeriesQuery['where']): Promise<string[]> {
     if (whereMatchesNothing(where)) return [];
+    if (this.closed) throw new StreamtuneError('STORE_UNAVAILABLE', 'embedded store is closed (tagValues)');
+    if (this.head) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.closed) throw new StreamtuneError('STORE_UNAVAILABLE', 'embedded store is closed (tagValues)');
+      if (this.head.covers(Math.ceil(start))) return this.head.tagValues(measurement, tag, start, end, where);
+    }
     const params: DuckDBValue[] = [...bounds(start, end)];
     const s = this.seriesSql([{ measurement }], where, params, [`${this.seriesTag(tag, params)} AS v`]);
     const sql = `WITH s AS (${s}) SELECT DISTINCT s.v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 AND s.v <> '' ORDER BY s.v`;
-    const [vs] = await this.exclusive('tagValues', () => this.columns(sql, params)) as [string[]];
+    const [vs] = await this.exclusive('tagValues', () => this.columns(sql, params, this.readConn), true) as [string[]];
     return (vs ?? []).filter((v): v is string => typeof v === 'string' && v !== '');
   }
 
@@ -765,7 +875,7 @@ class DuckStore implements EmbeddedStore {
     }
     const limit = Math.max(0, Math.trunc(q.limit ?? 1000));
     const sql = `SELECT ts::DOUBLE AS ts, level, job_id, job_name, vertex, subtask_index, attempt, message, exception_class, stack FROM logs WHERE ${conds.join(' AND ')} ORDER BY ts DESC LIMIT ${limit}`;
-    const rows = await this.exclusive('queryLogs', async () => (await this.conn.runAndReadAll(sql, params)).getRowObjectsJS());
+    const rows = await this.exclusive('queryLogs', async () => (await this.readConn.runAndReadAll(sql, params)).getRowObjectsJS(), true);
     return rows.map((r) => {
       const e: LogEvent = { timestamp: r.ts as number, level: r.level as LogLevel, job_id: r.job_id as string, message: r.message as string };
       if (r.job_name != null) e.job_name = r.job_name as string;
@@ -785,9 +895,11 @@ class DuckStore implements EmbeddedStore {
       const p = await this.conn.run('DELETE FROM points WHERE ts < $1', [cutoff]);
       const t = await this.conn.run('DELETE FROM text_points WHERE ts < $1', [cutoff]);
       const l = await this.conn.run('DELETE FROM logs WHERE ts < $1', [cutoff]);
+      this.head?.dropBefore(cutoff);
       if (Number(p.rowsChanged) > 0) {
         // series left without points (e.g. jobs gone for retentionDays) leave the catalog too
         const gone = (await this.columns('DELETE FROM series WHERE id NOT IN (SELECT DISTINCT series_id FROM points) RETURNING id', []))[0] ?? [];
+        this.catalog.forgetRetired();
         for (const id of gone) this.catalog.remove(id as number);
       }
       return { points: Number(p.rowsChanged) + Number(t.rowsChanged), logs: Number(l.rowsChanged) };
@@ -799,8 +911,9 @@ class DuckStore implements EmbeddedStore {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
-    await this.chain;
+    await Promise.all([this.chain, this.readChain]);
     this.closed = true;
+    this.readConn.closeSync();
     this.conn.closeSync();
     this.instance.closeSync();
   }

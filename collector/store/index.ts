@@ -43,6 +43,13 @@ export interface StoreConfig {
   /** Embedded store retention, days. Default 7. */
   retentionDays?: number;
   /**
+   * `STREAMTUNE_STORE_HEAD_MINUTES`: minutes of recent points the embedded store also keeps in
+   * memory and answers reads of from there (collector/store/head.ts). Default 65; 0 turns it off.
+   */
+  headMinutes?: number;
+  /** Most points the embedded store's head holds (oldest dropped first). Default 20,000,000 (~0.6 GB). */
+  headMaxPoints?: number;
+  /**
    * `STREAMTUNE_PROMETHEUS_URL`, e.g. 'http://prometheus:9090': Flink's metrics are read from this
    * Prometheus (or VictoriaMetrics) in the names of Flink's PrometheusReporter. Unset → they are read
    * from the store above.
@@ -68,7 +75,7 @@ export interface ResolvedPrometheusSettings {
 
 /** Resolved settings (what {@link createStoreFromEnv} would open), for display and tests. */
 export type ResolvedStoreSettings = (
-  | { kind: 'embedded'; path: string; retentionDays: number }
+  | { kind: 'embedded'; path: string; retentionDays: number; headMinutes?: number; headMaxPoints?: number }
   | { kind: 'influxdb'; url: string; org: string; bucket: string; writeApi: 'v1' | 'v2'; hasToken: boolean }
 ) & { prometheus?: ResolvedPrometheusSettings };
 
@@ -124,7 +131,21 @@ export function resolveStoreSettings(env: NodeJS.ProcessEnv = process.env, confi
   if (!url) {
     const dataDir = config.dataDir ?? pick(env.STREAMTUNE_DATA_DIR);
     const path = config.embeddedPath ?? defaultEmbeddedPath({ STREAMTUNE_DATA_DIR: dataDir });
-    return withProm({ kind: 'embedded', path, retentionDays });
+    const headRaw = config.headMinutes ?? pick(env.STREAMTUNE_STORE_HEAD_MINUTES);
+    const headVar = config.headMinutes !== undefined ? 'config.headMinutes' : 'STREAMTUNE_STORE_HEAD_MINUTES';
+    const headMinutes = headRaw === undefined ? undefined : Number(headRaw);
+    if (headMinutes !== undefined && !(Number.isFinite(headMinutes) && headMinutes >= 0)) {
+      throw new StreamtuneError('INVALID_CONFIG', `${headVar} must be a number of minutes >= 0 (0: no in-memory head), got "${String(headRaw)}"`, { details: { variable: headVar } });
+    }
+    const headMaxPoints = config.headMaxPoints;
+    if (headMaxPoints !== undefined && !(Number.isFinite(headMaxPoints) && headMaxPoints >= 1)) {
+      throw new StreamtuneError('INVALID_CONFIG', `config.headMaxPoints must be a number >= 1, got ${headMaxPoints}`, { details: { variable: 'config.headMaxPoints' } });
+    }
+    return withProm({
+      kind: 'embedded' as const, path, retentionDays,
+      ...(headMinutes !== undefined ? { headMinutes } : {}),
+      ...(headMaxPoints !== undefined ? { headMaxPoints } : {}),
+    });
   }
   const urlVar = config.influxUrl !== undefined ? 'config.influxUrl' : 'STREAMTUNE_INFLUXDB_URL';
   const influxUrl = checkedUrl(url, urlVar, '; use STREAMTUNE_INFLUXDB_TOKEN');
@@ -158,7 +179,11 @@ export async function createStoreFromEnv(env: NodeJS.ProcessEnv = process.env, c
   const s = resolveStoreSettings(env, config);
   let local: MetricStore;
   if (s.kind === 'embedded') {
-    const opts: Parameters<typeof createEmbeddedStore>[0] = { path: s.path, retentionDays: s.retentionDays };
+    const opts: Parameters<typeof createEmbeddedStore>[0] = {
+      path: s.path, retentionDays: s.retentionDays,
+      ...(s.headMinutes !== undefined ? { headMinutes: s.headMinutes } : {}),
+      ...(s.headMaxPoints !== undefined ? { headMaxPoints: s.headMaxPoints } : {}),
+    };
     if (config.logger) opts.logger = config.logger;
     local = await createEmbeddedStore(opts);
   } else {
