@@ -38,7 +38,7 @@ import { loadConfig } from '../control-plane/config.ts';
 import { DEMO_JOB } from '../control-plane/demo.ts';
 import type { Operation } from '../tuner/types.ts';
 import { VERIFY_SETTLE_MS, VERIFY_STEP_MS, ZERO_LAG_RECORDS } from '../tuner/verify.ts';
-import { committedRecords, duplicateWindows, FLIGHTS_3M, FLIGHTS_READ_ORDER, sumsByOrigin } from './helpers/flights.ts';
+import { committedRecords, duplicateWindows, flightsInReadOrder, sumsByOrigin } from './helpers/flights.ts';
 import { tempDir, waitFor } from './helpers/wait.ts';
 
 const TOKEN = 'tuner-e2e-test-token-7c1d9e04b2';
@@ -104,7 +104,7 @@ before(async () => {
   // the slice in event-time order, and the ground truth over the very same file
   const inst = await DuckDBInstance.create(':memory:');
   const con = await inst.connect();
-  await con.run(`COPY (SELECT * FROM '${FLIGHTS_3M}' ORDER BY ${FLIGHTS_READ_ORDER} LIMIT ${ROWS}) TO '${slice}' (FORMAT parquet)`);
+  await con.run(`COPY ${flightsInReadOrder(ROWS)} TO '${slice}' (FORMAT parquet)`);
   const r = await con.runAndReadAll(`SELECT origin, count(*)::DOUBLE, sum(delay)::DOUBLE FROM '${slice}' GROUP BY origin`);
   truth = new Map(r.getRows().map((row) => [String(row[0]), { count: Number(row[1]), sumDelay: Number(row[2]) }]));
   con.closeSync();

@@ -9,16 +9,18 @@ export const FLIGHTS_3M = resolveDataPath('pkg:vega-datasets/data/flights-3m.par
 
 /**
  * The first `limit` rows in the order the runtime's dataset source reads them
- * (runtime/sources/dataset-loader.ts): by event time, ties broken by every column in file order,
- * strings by value (the loader's sorted dictionary codes).
+ * (runtime/sources/dataset-loader.ts): by event time, ties broken by the row's number in the
+ * Parquet file (`file_row_number`).
  */
-export const FLIGHTS_READ_ORDER = 'date, delay, distance, origin, destination';
+export function flightsInReadOrder(limit: number): string {
+  return `(SELECT * EXCLUDE (file_row_number) FROM read_parquet('${FLIGHTS_3M}', file_row_number = true) ORDER BY date, file_row_number LIMIT ${Math.floor(limit)})`;
+}
 
 /** Per-origin count and sum of delay over the first `limit` rows in the dataset source's order (all rows when absent). */
 export async function groundTruth(limit?: number): Promise<Map<string, { count: number; sumDelay: number }>> {
   const inst = await DuckDBInstance.create(':memory:');
   const con = await inst.connect();
-  const src = limit === undefined ? `'${FLIGHTS_3M}'` : `(SELECT * FROM '${FLIGHTS_3M}' ORDER BY ${FLIGHTS_READ_ORDER} LIMIT ${limit})`;
+  const src = limit === undefined ? `'${FLIGHTS_3M}'` : flightsInReadOrder(limit);
   const r = await con.runAndReadAll(`SELECT origin, count(*)::DOUBLE, sum(delay)::DOUBLE FROM ${src} GROUP BY origin`);
   const m = new Map<string, { count: number; sumDelay: number }>();
   for (const row of r.getRows()) m.set(String(row[0]), { count: Number(row[1]), sumDelay: Number(row[2]) });
