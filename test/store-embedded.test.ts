@@ -64,6 +64,19 @@ test('after a restart the in-memory head starts empty and covers only times afte
   }
 });
 
+test('DuckDB path: the windows of a group of several series come in time order (found by the head property test)', async () => {
+  const store = await createEmbeddedStore({ path: ':memory:', retentionDays: 0, headMinutes: 0 });
+  try {
+    // series 1 (created first) has a point only in the later window, series 2 only in the earlier one
+    await store.write([{ measurement: 'm', tags: {}, fields: { value: 1 }, timestamp: T0 + 5000 }]);
+    await store.write([{ measurement: 'm', tags: { k: 'a' }, fields: { value: 2 }, timestamp: T0 + 1000 }]);
+    const s = await store.query({ measurement: 'm', field: 'value', start: T0, end: T0 + 10_000, window: 1000, aggregate: 'mean' });
+    assert.deepEqual(s, [{ tags: {}, points: [{ t: T0 + 1000, v: 2 }, { t: T0 + 5000, v: 1 }] }]);
+  } finally {
+    await store.close();
+  }
+});
+
 test('retention drops points and logs older than retentionDays, on open and on demand', async () => {
   const dir = tempDir('streamtune-duck-');
   const day = 86_400_000;

@@ -795,9 +795,10 @@ class DuckStore implements EmbeddedStore {
       const gexprs = groupBy.map((k) => this.seriesTag(k, params));
       const s = this.seriesSql(uniq, q0.where, params, [`dense_rank() OVER (ORDER BY ${['measurement', 'field', ...gexprs].join(', ')}) AS gid`]);
       const agg = { mean: 'avg(p.value)', max: 'max(p.value)', min: 'min(p.value)', sum: 'sum(p.value)', last: 'arg_max(p.value, p.ts)' }[q0.aggregate];
-      // min(s.id): a series of the group, through which the catalog gives the group's tags
-      // ordered by group (its sid is its own), then window: a group's windows arrive together, in time order
-      const sql = `WITH s AS (${s}) SELECT min(s.id) AS sid, ((p.ts // ${w}) * ${w})::DOUBLE AS t, ${agg}::DOUBLE AS v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 GROUP BY s.gid, t ORDER BY sid, t`;
+      // min(s.id): a series of the group (with a point in that window), through which the catalog gives the group's tags.
+      // Ordered by group, then window: a group's windows arrive together, in time order (ordering by sid mixed up the
+      // windows of a group of several series: each window's sid is the least id with a point in that window)
+      const sql = `WITH s AS (${s}) SELECT min(s.id) AS sid, ((p.ts // ${w}) * ${w})::DOUBLE AS t, ${agg}::DOUBLE AS v FROM points p JOIN s ON p.series_id = s.id WHERE p.ts >= $1 AND p.ts <= $2 GROUP BY s.gid, t ORDER BY s.gid, t`;
       return { sql, params, row: push, finish: () => answer(outs.map((o) => sorted([...o.values()]))) };
     }
 
