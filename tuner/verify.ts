@@ -41,9 +41,11 @@ export const SCALE_UP_MIN_GAIN = 0.1;
 /** records: lag at or below max(this, 1 s of throughput after) counts as caught up (~0). */
 export const ZERO_LAG_RECORDS = 100;
 
-/** Share of the throughput before (records/s) by which the lag's growth must rise after a change
- * for the change to count as worse (`Verification.worse`): 10%, the same share as
- * {@link SCALE_UP_MIN_GAIN}. */
+/** Share of the rate before (records/s: the larger of the throughput and the input rate, throughput
+ * + lag trend) by which the lag's growth must rise after a change for the change to count as worse
+ * (`Verification.worse`): 10%, the same share as {@link SCALE_UP_MIN_GAIN}. The input rate counts
+ * because the lag trend's own noise grows with it: a bottleneck doing 100 of 300 records/s read
+ * +184 then +199 records/s with nothing changed, more than 10% of its throughput apart. */
 export const WORSE_LAG_GROWTH_SHARE = 0.1;
 
 /** Share of the input rate (records/s, throughput + lag trend) within which the input before and
@@ -116,8 +118,8 @@ export function timeUntilUnder(lag: Points, minute: number, appliedAt: number): 
  * - scale-down, set-checkpointing, set-memory: effective when the lag does not grow. (Checkpoint
  *   changes really show in failed checkpoints stopping; that is left to the next diagnosis.)
  * - worse (any action): the lag is growing after and its trend is above the trend before (none
- *   before counts as 0) by more than max(flat band, {@link WORSE_LAG_GROWTH_SHARE} × throughput
- *   before): `worse: true`, `effective: false`, reason starting 'worse' (a scale-up: 'ineffective
+ *   before counts as 0) by more than max(flat band, {@link WORSE_LAG_GROWTH_SHARE} × the larger of
+ *   the throughput and the input rate before): `worse: true`, `effective: false`, reason starting 'worse' (a scale-up: 'ineffective
  *   scale-up: the lag grows faster'). The runner rolls such a change back by default (`onWorse`).
  * - not enough data (fewer than two lag points after; for a scale-up also no throughput point
  *   before or after): `effective: false`, reason starting 'not enough data'. The caller decides
@@ -162,9 +164,10 @@ export function verifyOperation(input: VerifyInput, window: { from: number; to: 
   const wasBehind = lb.length > 0 && Math.max(...lb.map((x) => x.v)) > zero;
   const lagText = `lag trend ${signed(trendAfter)} records/s after${trendBefore !== undefined ? ` (${signed(trendBefore)} before)` : ''}, lag ${r1(lastLag)} records`;
 
-  // worse: the lag grows faster than before by more than 10% of the throughput before (capacity lost,
-  // not noise in a saw-toothing lag), and more than the flat band
-  const worseBy = Math.max(flat, WORSE_LAG_GROWTH_SHARE * (tb.length > 0 ? throughputBefore : throughputAfter));
+  // worse: the lag grows faster than before by more than 10% of the throughput or input rate before
+  // (capacity lost, not noise in a saw-toothing lag), and more than the flat band
+  const rateBefore = tb.length > 0 ? throughputBefore : throughputAfter;
+  const worseBy = Math.max(flat, WORSE_LAG_GROWTH_SHARE * Math.max(rateBefore, rateBefore + (trendBefore ?? 0)));
   if (growing && trendAfter > (trendBefore ?? 0) + worseBy) {
     v.worse = true;
     v.reason = `${scaleUp ? 'ineffective scale-up' : 'worse'}: the lag grows faster than before the change (by more than ${r1(worseBy)} records/s): ${lagText}`;
