@@ -18,7 +18,8 @@ test('an ineffective scale-up with onIneffective rollback is rolled back from a 
     // 300 records/s arrive; agg (10 ms per record: at most 100 records/s, a third of the input) is the bottleneck (batches of 32 records, so its backlog shows as lag within seconds); the user scales the sink instead
     const m = await s.catalog.submitSpec(datasetSpec('ineffective-rb', writeDataset(dataDir, 100_000), { rate: 300, checkpointMs: 1000, aggLatencyMs: 10 }));
     const t0 = Date.now();
-    await waitFor(() => Date.now() - t0 > 15_000, { timeoutMs: 20_000, intervalMs: 500, what: 'a before window' });
+    // a before window past the job's first VERIFY_SETTLE_MS (buffers filling), with a few steps in it
+    await waitFor(() => Date.now() - t0 > 30_000, { timeoutMs: 35_000, intervalMs: 500, what: 'a before window' });
     const op = await s.tuner.apply({ job_id: m.job_id, actions: [{ type: 'set-parallelism', vertex: 'out', from: 1, to: 2 }], origin: 'user' });
     const done = await s.tuner.waitFor(op.id, 120_000);
     assert.equal(done.state, 'ROLLED_BACK', `${done.error ?? ''} ${JSON.stringify(done.verification)}`);
