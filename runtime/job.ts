@@ -157,8 +157,13 @@ export class LocalJob {
     this.logger = (opts.logger ?? silentLogger).namespace('runtime').child({ job_id: this.id, job_name: this.name });
     const names = new Set(spec.vertices.map((v) => v.name));
     for (const [v, p] of Object.entries(opts.parallelism ?? {})) {
-      if (!names.has(v)) throw new StreamtuneError('INVALID_ARGUMENT', `--parallelism: job '${spec.name}' has no vertex '${v}' (vertices: ${[...names].join(', ')})`);
-      checkParallelism(v, p, this.maxParallelism);
+      // details.field names the override (`parallelism.<vertex>`: the API body's field, the CLI's --parallelism)
+      if (!names.has(v)) throw new StreamtuneError('INVALID_ARGUMENT', `--parallelism: job '${spec.name}' has no vertex '${v}' (vertices: ${[...names].join(', ')})`, { details: { field: `parallelism.${v}` } });
+      try {
+        checkParallelism(v, p, this.maxParallelism);
+      } catch (err) {
+        throw new StreamtuneError('INVALID_ARGUMENT', (err as Error).message, { cause: err, details: { field: `parallelism.${v}` } });
+      }
     }
     const cp = spec.checkpoints ?? {};
     const dataDir = process.env.STREAMTUNE_DATA_DIR ?? './data';

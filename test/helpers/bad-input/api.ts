@@ -158,6 +158,25 @@ function fieldRoot(field: string): string {
   return field.split(/[.[]/)[0]!;
 }
 
+/**
+ * Stops a job the fuzzer got accepted, until it has ended (60 s bound): a job whose spec fails when
+ * it runs may be RESTARTING when the first stop comes, and a stop with savepoint of a restarting job
+ * fails, so the stop is asked again until the job is FINISHED, CANCELED, FAILED or SUSPENDED or gone.
+ */
+async function stopAccepted(t: ApiTarget, id: string): Promise<void> {
+  const url = `${t.base}/api/v1/jobs/${encodeURIComponent(id)}`;
+  const headers = { authorization: `Bearer ${t.token}` };
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    await fetch(`${url}/stop`, { method: 'POST', headers, signal: AbortSignal.timeout(60_000) }).then((r) => r.arrayBuffer()).catch(() => undefined);
+    const state = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) })
+      .then(async (r) => (r.status === 404 ? 'GONE' : ((await r.json()) as { state?: string }).state))
+      .catch(() => undefined);
+    if (state && ['GONE', 'FINISHED', 'CANCELED', 'FAILED', 'SUSPENDED'].includes(state)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** The answer of one case: fetches it (20 s bound) and judges it; cleans up an accepted job. */
 export async function runApiCase(t: ApiTarget, c: ApiCase, timeoutMs = 20_000): Promise<Outcome> {
   let res: Response;
@@ -188,7 +207,7 @@ export async function runApiCase(t: ApiTarget, c: ApiCase, timeoutMs = 20_000): 
     if (c.route?.operationId === 'submitJob') {
       // accepted after all: stop it again, so the server keeps only its own job
       const id = (json as { job_id?: string }).job_id;
-      if (id) await fetch(`${t.base}/api/v1/jobs/${encodeURIComponent(id)}/stop`, { method: 'POST', headers: { authorization: `Bearer ${t.token}` }, signal: AbortSignal.timeout(60_000) }).then((r) => r.arrayBuffer()).catch(() => undefined);
+      if (id) await stopAccepted(t, id);
     }
     return { kind: 'accepted' };
   }
