@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Diagnosis } from '../diagnoser/types.ts';
+import { isTerminalJobState } from '../platform/index.ts';
 import { runApiFuzz } from './helpers/bad-input/api.ts';
 import { startApiServer, type ApiServer } from './helpers/api-server.ts';
 
@@ -40,7 +41,7 @@ test('2,500 API requests, at least 1,000 malformed: clear 4xx naming the field, 
   assert.ok(r.rejected >= 1000, `fewer than 1,000 malformed requests: ${report}`);
   const after = (await jobs()).find((j) => j.job_id === s.jobId)!;
   assert.deepEqual([after.state, after.startedAt, after.parallelism], [before.state, before.startedAt, before.parallelism], 'the running job is as it was');
-  const others = (await jobs()).filter((j) => j.job_id !== s.jobId && !['FINISHED', 'CANCELED', 'FAILED', 'SUSPENDED'].includes(j.state));
+  const others = (await jobs()).filter((j) => j.job_id !== s.jobId && !isTerminalJobState(j.state));
   assert.deepEqual(others.map((j) => `${j.job_id} ${j.state}`), [], 'no job the fuzzer got accepted is still running');
   assert.equal(s.cp.tuner.operations({}).length, 0, 'no tuner operation was started');
 });

@@ -15,6 +15,7 @@
 import fc from 'fast-check';
 import { appendFileSync } from 'node:fs';
 import { API_ROUTES, openApiDocument, type ApiRoute } from '../../../dashboards/server/openapi.ts';
+import { isTerminalJobState } from '../../../platform/index.ts';
 import { STACK_FRAME, type Outcome } from './clear.ts';
 import { preview, treeMutation, weirdValue, type Json } from './mutate.ts';
 import { specTextArbitrary } from './kinds/spec.ts';
@@ -161,7 +162,7 @@ function fieldRoot(field: string): string {
 /**
  * Stops a job the fuzzer got accepted, until it has ended (60 s bound): a job whose spec fails when
  * it runs may be RESTARTING when the first stop comes, and a stop with savepoint of a restarting job
- * fails, so the stop is asked again until the job is FINISHED, CANCELED, FAILED or SUSPENDED or gone.
+ * fails, so the stop is asked again until the job is in a terminal state or gone.
  */
 async function stopAccepted(t: ApiTarget, id: string): Promise<void> {
   const url = `${t.base}/api/v1/jobs/${encodeURIComponent(id)}`;
@@ -172,7 +173,7 @@ async function stopAccepted(t: ApiTarget, id: string): Promise<void> {
     const state = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) })
       .then(async (r) => (r.status === 404 ? 'GONE' : ((await r.json()) as { state?: string }).state))
       .catch(() => undefined);
-    if (state && ['GONE', 'FINISHED', 'CANCELED', 'FAILED', 'SUSPENDED'].includes(state)) return;
+    if (state === 'GONE' || (state !== undefined && isTerminalJobState(state))) return;
     await new Promise((r) => setTimeout(r, 500));
   }
 }
