@@ -338,12 +338,15 @@ export async function loadVerifyInput(store: MetricStore, job: ManagedJob, op: O
   // start): skip its first VERIFY_SETTLE_MS as the after window does, so buffers filling at its start
   // do not read as a slower-growing lag before — unless that leaves fewer than two steps
   const earliest = stop - span;
-  const firstBefore = (await throughput(earliest - VERIFY_STEP_MS, stop)).find((p) => p.v > 0)?.t;
+  // read once: the before window's throughput is a part of it (windows are epoch-aligned)
+  const throughputToStop = await throughput(earliest - VERIFY_STEP_MS, stop);
+  const firstBefore = throughputToStop.find((p) => p.v > 0)?.t;
   const settledFrom = firstBefore !== undefined && firstBefore > earliest ? firstBefore + VERIFY_SETTLE_MS : earliest;
   const beforeFrom = settledFrom <= stop - 2 * VERIFY_STEP_MS ? settledFrom : earliest;
   // windows are epoch-aligned: keep only those that start inside each range
   const inside = (p: Points, from: number, to: number): Points => p.filter((x) => x.t >= from && x.t <= to);
-  const [tb, lb, ta, la, ls] = await Promise.all([throughput(beforeFrom, stop), lag(beforeFrom, stop), throughput(afterFrom, now), lag(afterFrom, now), lag(appliedAt, now)]);
+  const tb = throughputToStop;
+  const [lb, ta, la, ls] = await Promise.all([lag(beforeFrom, stop), throughput(afterFrom, now), lag(afterFrom, now), lag(appliedAt, now)]);
   const out: VerifyInput & { afterWindow: { from: number; to: number } } = {
     before: { throughput: inside(tb, beforeFrom, stop), lag: inside(lb, beforeFrom, stop) },
     after: { throughput: inside(ta, afterFrom, now), lag: inside(la, afterFrom, now) },
